@@ -1,0 +1,170 @@
+"""Hardware-neutral layer descriptions: frozen dataclasses with every shape resolved.
+
+Shapes are per sample (C, H, W); the batch dimension is not part of the IR. Params and MACs are
+computed here, once, so every consumer (CLI tables, simulator, fit check) agrees on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Per-sample tensor shape. 1-D tensors (after flatten, linear) use h = w = 1."""
+
+    c: int
+    h: int = 1
+    w: int = 1
+
+    @property
+    def numel(self) -> int:
+        return self.c * self.h * self.w
+
+    def __str__(self) -> str:
+        return f"{self.c}x{self.h}x{self.w}"
+
+
+@dataclass(frozen=True)
+class Layer:
+    """Base of every IR node. `inputs` names the producer layers, in argument order."""
+
+    name: str
+    inputs: tuple[str, ...]
+    in_shapes: tuple[Shape, ...]
+    out_shape: Shape
+    module_path: str = ""
+    kind: str = field(default="layer", init=False)
+
+    @property
+    def params(self) -> int:
+        return 0
+
+    @property
+    def macs(self) -> int:
+        return 0
+
+    @property
+    def in_shape(self) -> Shape:
+        return self.in_shapes[0]
+
+
+@dataclass(frozen=True)
+class Input(Layer):
+    kind: str = field(default="input", init=False)
+
+
+@dataclass(frozen=True)
+class Conv(Layer):
+    """2-D convolution. Padding is symmetric per axis (PyTorch semantics)."""
+
+    in_channels: int = 0
+    out_channels: int = 0
+    kernel_h: int = 1
+    kernel_w: int = 1
+    stride_h: int = 1
+    stride_w: int = 1
+    pad_h: int = 0
+    pad_w: int = 0
+    groups: int = 1
+    dilation_h: int = 1
+    dilation_w: int = 1
+    bias: bool = False
+    kind: str = field(default="conv", init=False)
+
+    @property
+    def window(self) -> int:
+        """Multiply-accumulates per output element: Fh * Fw * Cin / groups."""
+        return self.kernel_h * self.kernel_w * (self.in_channels // self.groups)
+
+    @property
+    def params(self) -> int:
+        return self.out_channels * self.window + (self.out_channels if self.bias else 0)
+
+    @property
+    def macs(self) -> int:
+        return self.out_shape.numel * self.window
+
+    @property
+    def is_depthwise(self) -> bool:
+        return self.groups > 1 and self.groups == self.in_channels
+
+
+@dataclass(frozen=True)
+class Linear(Layer):
+    in_features: int = 0
+    out_features: int = 0
+    bias: bool = True
+    kind: str = field(default="linear", init=False)
+
+    @property
+    def params(self) -> int:
+        return self.in_features * self.out_features + (self.out_features if self.bias else 0)
+
+    @property
+    def macs(self) -> int:
+        return self.in_features * self.out_features
+
+
+@dataclass(frozen=True)
+class Pool(Layer):
+    """Max or average pooling; `global_pool` marks adaptive/global pools reducing H, W to 1x1."""
+
+    op: str = "max"  # "max" | "avg"
+    kernel_h: int = 1
+    kernel_w: int = 1
+    stride_h: int = 1
+    stride_w: int = 1
+    pad_h: int = 0
+    pad_w: int = 0
+    ceil_mode: bool = False
+    global_pool: bool = False
+    kind: str = field(default="pool", init=False)
+
+
+@dataclass(frozen=True)
+class BatchNorm(Layer):
+    channels: int = 0
+    affine: bool = True
+    kind: str = field(default="batchnorm", init=False)
+
+    @property
+    def params(self) -> int:
+        return 2 * self.channels if self.affine else 0
+
+
+@dataclass(frozen=True)
+class Activation(Layer):
+    op: str = "relu"
+    kind: str = field(default="activation", init=False)
+
+
+@dataclass(frozen=True)
+class Add(Layer):
+    kind: str = field(default="add", init=False)
+
+
+@dataclass(frozen=True)
+class Concat(Layer):
+    kind: str = field(default="concat", init=False)
+
+
+@dataclass(frozen=True)
+class Flatten(Layer):
+    kind: str = field(default="flatten", init=False)
+
+
+@dataclass(frozen=True)
+class Dropout(Layer):
+    """Identity at inference; kept so that graphs mirror the module's structure."""
+
+    kind: str = field(default="dropout", init=False)
+
+
+@dataclass(frozen=True)
+class Output(Layer):
+    kind: str = field(default="output", init=False)
+
+
+#: Layers that do arithmetic the simulator maps onto the PE array.
+COMPUTE_KINDS = ("conv", "linear")
