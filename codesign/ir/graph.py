@@ -46,7 +46,9 @@ class LayerGraph:
     def layers(self) -> list[Layer]:
         """All layers in a deterministic topological order (insertion order breaks ties)."""
         order = {n: i for i, n in enumerate(self.dag.nodes)}
-        return [self.dag.nodes[n]["layer"] for n in nx.lexicographical_topological_sort(self.dag, key=order.get)]
+        return [
+            self.dag.nodes[n]["layer"] for n in nx.lexicographical_topological_sort(self.dag, key=order.get)
+        ]
 
     def compute_layers(self) -> list[Layer]:
         """Conv and linear layers: the ones mapped onto a PE array."""

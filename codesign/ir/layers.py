@@ -103,7 +103,8 @@ class Linear(Layer):
 
     @property
     def macs(self) -> int:
-        return self.in_features * self.out_features
+        # One in_features x out_features product per output position (h = w = 1 after flatten).
+        return self.out_shape.h * self.out_shape.w * self.in_features * self.out_features
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,396 @@
+"""Build a LayerGraph from any torch.nn.Module with torch.fx symbolic tracing + shape propagation.
+
+Every fx node becomes one IR layer, except shape-only plumbing (``x.size(0)``, Identity, contiguous),
+which is folded into its producer. Anything else the IR does not know is refused with the op and the
+module path, so a simulator result can never silently leave a layer out.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import fx, nn
+from torch.fx.passes.shape_prop import ShapeProp
+
+from codesign.errors import UnsupportedOpError
+from codesign.ir import layers as L
+from codesign.ir.graph import LayerGraph
+
+_ACTIVATION_MODULES = {
+    nn.ReLU: "relu",
+    nn.ReLU6: "relu6",
+    nn.LeakyReLU: "leaky_relu",
+    nn.Sigmoid: "sigmoid",
+    nn.Tanh: "tanh",
+    nn.Hardswish: "hardswish",
+    nn.SiLU: "silu",
+    nn.Softmax: "softmax",
+}
+_ACTIVATION_FUNCTIONS = {
+    F.relu: "relu",
+    torch.relu: "relu",
+    F.relu6: "relu6",
+    torch.sigmoid: "sigmoid",
+    F.sigmoid: "sigmoid",
+    torch.tanh: "tanh",
+    F.softmax: "softmax",
+    torch.softmax: "softmax",
+}
+_ACTIVATION_METHODS = {"relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh", "softmax": "softmax"}
+_PASSTHROUGH_MODULES = (nn.Identity,)
+_PASSTHROUGH_METHODS = {"contiguous", "clone", "detach"}
+_SHAPE_ONLY = {"size", "dim"}
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    if isinstance(value, tuple | list):
+        return int(value[0]), int(value[-1])
+    return int(value), int(value)
+
+
+def _shape_of(node: fx.Node, where: str) -> L.Shape:
+    meta = node.meta.get("tensor_meta")
+    if meta is None or not hasattr(meta, "shape"):
+        raise UnsupportedOpError(f"{where}: produces a non-tensor value; the IR only models tensors")
+    dims = tuple(int(d) for d in meta.shape)
+    if len(dims) == 4:
+        return L.Shape(dims[1], dims[2], dims[3])
+    if len(dims) == 2:
+        return L.Shape(dims[1], 1, 1)
+    raise UnsupportedOpError(
+        f"{where}: tensor of rank {len(dims)} {list(dims)}; the IR models NCHW images and (N, features) vectors"
+    )
+
+
+def _module_path(node: fx.Node) -> str:
+    if node.op == "call_module":
+        return str(node.target)
+    stack = node.meta.get("nn_module_stack") or {}
+    if stack:
+        path = list(stack.values())[-1]
+        return str(path[0] if isinstance(path, tuple) else path)
+    return ""
+
+
+def _op_name(node: fx.Node, modules: dict[str, nn.Module]) -> str:
+    if node.op == "call_module":
+        return type(modules[str(node.target)]).__module__ + "." + type(modules[str(node.target)]).__name__
+    if node.op == "call_function":
+        return getattr(node.target, "__name__", str(node.target))
+    return f"{node.op} {node.target}"
+
+
+class _Builder:
+    """Walks fx nodes in order, turning each into a layer (or an alias of an earlier one)."""
+
+    def __init__(self, gm: fx.GraphModule, model_name: str) -> None:
+        self.gm = gm
+        self.model_name = model_name
+        self.modules = dict(gm.named_modules())
+        self.alias: dict[str, str] = {}  # fx node name -> IR layer name
+        self.layers: list[L.Layer] = []
+        self.used_names: set[str] = set()
+
+    # -- helpers -----------------------------------------------------------------------------
+    def where(self, node: fx.Node) -> str:
+        path = _module_path(node)
+        op = _op_name(node, self.modules)
+        return f"{self.model_name}: {op} at '{path or node.name}'"
+
+    def tensor_inputs(self, node: fx.Node) -> list[fx.Node]:
+        found: list[fx.Node] = []
+
+        def visit(arg: Any) -> None:
+            if isinstance(arg, fx.Node):
+                if arg.name in self.alias:
+                    found.append(arg)
+            elif isinstance(arg, tuple | list):
+                for item in arg:
+                    visit(item)
+            elif isinstance(arg, dict):
+                for item in arg.values():
+                    visit(item)
+
+        for a in node.args:
+            visit(a)
+        for a in node.kwargs.values():
+            visit(a)
+        return found
+
+    def add(self, node: fx.Node, cls: type[L.Layer], **fields: Any) -> None:
+        inputs = self.tensor_inputs(node)
+        name = str(node.target) if node.op == "call_module" else node.name
+        if name in self.used_names:  # a module called twice
+            name = node.name
+        self.used_names.add(name)
+        layer = cls(
+            name=name,
+            inputs=tuple(self.alias[i.name] for i in inputs),
+            in_shapes=tuple(_shape_of(i, self.where(node)) for i in inputs),
+            out_shape=_shape_of(node, self.where(node)),
+            module_path=_module_path(node),
+            **fields,
+        )
+        self.layers.append(layer)
+        self.alias[node.name] = name
+
+    def passthrough(self, node: fx.Node) -> None:
+        inputs = self.tensor_inputs(node)
+        self.alias[node.name] = self.alias[inputs[0].name]
+
+    # -- dispatch ----------------------------------------------------------------------------
+    def visit(self, node: fx.Node) -> None:
+        if node.op == "placeholder":
+            self.layers.append(
+                L.Input(name="input", inputs=(), in_shapes=(), out_shape=_shape_of(node, "input"))
+            )
+            self.used_names.add("input")
+            self.alias[node.name] = "input"
+        elif node.op == "output":
+            self.add(node, L.Output)
+            self.layers[-1] = _rename(self.layers[-1], "output")
+            self.alias[node.name] = "output"
+        elif node.op == "get_attr":
+            raise UnsupportedOpError(
+                f"{self.where(node)}: reads a tensor attribute; only modules and ops are modeled"
+            )
+        elif node.op == "call_module":
+            self.visit_module(node, self.modules[str(node.target)])
+        elif node.op == "call_function":
+            self.visit_function(node)
+        elif node.op == "call_method":
+            self.visit_method(node)
+
+    def visit_module(self, node: fx.Node, m: nn.Module) -> None:
+        if isinstance(m, nn.Conv2d):
+            self.add(node, L.Conv, **_conv_fields(m, node, self.where(node)))
+        elif isinstance(m, nn.Linear):
+            self.add(
+                node,
+                L.Linear,
+                in_features=m.in_features,
+                out_features=m.out_features,
+                bias=m.bias is not None,
+            )
+        elif isinstance(m, nn.MaxPool2d | nn.AvgPool2d):
+            self.add(node, L.Pool, **_pool_fields(m, "max" if isinstance(m, nn.MaxPool2d) else "avg"))
+        elif isinstance(m, nn.AdaptiveAvgPool2d | nn.AdaptiveMaxPool2d):
+            self.add_adaptive(node, "avg" if isinstance(m, nn.AdaptiveAvgPool2d) else "max")
+        elif isinstance(m, nn.BatchNorm2d | nn.BatchNorm1d):
+            self.add(node, L.BatchNorm, channels=m.num_features, affine=m.affine)
+        elif type(m) in _ACTIVATION_MODULES:
+            self.add(node, L.Activation, op=_ACTIVATION_MODULES[type(m)])
+        elif isinstance(m, nn.Dropout | nn.Dropout2d):
+            self.add(node, L.Dropout)
+        elif isinstance(m, nn.Flatten):
+            self.add(node, L.Flatten)
+        elif isinstance(m, _PASSTHROUGH_MODULES):
+            self.passthrough(node)
+        else:
+            raise UnsupportedOpError(
+                f"{self.where(node)}: module type {type(m).__name__} is not supported by the IR "
+                f"(supported: Conv2d, Linear, Max/AvgPool2d, Adaptive pools, BatchNorm, activations, Dropout, Flatten)"
+            )
+
+    def add_adaptive(self, node: fx.Node, op: str) -> None:
+        inp = _shape_of(self.tensor_inputs(node)[0], self.where(node))
+        out = _shape_of(node, self.where(node))
+        if (out.h, out.w) == (1, 1):
+            self.add(
+                node,
+                L.Pool,
+                op=op,
+                kernel_h=inp.h,
+                kernel_w=inp.w,
+                stride_h=inp.h,
+                stride_w=inp.w,
+                global_pool=True,
+            )
+        elif inp.h % out.h == 0 and inp.w % out.w == 0:
+            kh, kw = inp.h // out.h, inp.w // out.w
+            self.add(node, L.Pool, op=op, kernel_h=kh, kernel_w=kw, stride_h=kh, stride_w=kw)
+        elif (inp.h, inp.w) == (out.h, out.w):
+            self.add(node, L.Pool, op=op)
+        else:
+            raise UnsupportedOpError(
+                f"{self.where(node)}: adaptive pool from {inp.h}x{inp.w} to {out.h}x{out.w} has uneven windows; "
+                "use an input size that is a multiple of the output size"
+            )
+
+    def visit_function(self, node: fx.Node) -> None:
+        fn = node.target
+        if fn in (operator.add, torch.add, operator.iadd):
+            if len(self.tensor_inputs(node)) < 2:
+                raise UnsupportedOpError(f"{self.where(node)}: adding a constant to a tensor is not modeled")
+            self.add(node, L.Add)
+        elif fn is torch.cat:
+            self.add(node, L.Concat)
+        elif fn is torch.flatten:
+            self.add(node, L.Flatten)
+        elif fn in _ACTIVATION_FUNCTIONS:
+            self.add(node, L.Activation, op=_ACTIVATION_FUNCTIONS[fn])
+        elif fn in (F.max_pool2d, F.avg_pool2d):
+            kw = (
+                dict(zip(["input", "kernel_size", "stride", "padding"], node.args, strict=False))
+                | node.kwargs
+            )
+            kernel = _pair(kw["kernel_size"])
+            stride = _pair(kw.get("stride") or kernel)
+            self.add(
+                node,
+                L.Pool,
+                op="max" if fn is F.max_pool2d else "avg",
+                kernel_h=kernel[0],
+                kernel_w=kernel[1],
+                stride_h=stride[0],
+                stride_w=stride[1],
+                pad_h=_pair(kw.get("padding", 0))[0],
+                pad_w=_pair(kw.get("padding", 0))[1],
+                ceil_mode=bool(kw.get("ceil_mode", False)),
+            )
+        elif fn in (F.adaptive_avg_pool2d, F.adaptive_max_pool2d):
+            self.add_adaptive(node, "avg" if fn is F.adaptive_avg_pool2d else "max")
+        elif fn is torch.mean:
+            self.add_mean(node)
+        elif fn is F.dropout:
+            self.add(node, L.Dropout)
+        elif fn is operator.getitem and not self.tensor_inputs(node):
+            return  # indexing into a shape tuple (x.size()[0]): plumbing, no tensor
+        else:
+            raise UnsupportedOpError(
+                f"{self.where(node)}: function {getattr(fn, '__name__', fn)} is not supported by the IR"
+            )
+
+    def add_mean(self, node: fx.Node) -> None:
+        inp = _shape_of(self.tensor_inputs(node)[0], self.where(node))
+        self.add(
+            node,
+            L.Pool,
+            op="avg",
+            kernel_h=inp.h,
+            kernel_w=inp.w,
+            stride_h=inp.h,
+            stride_w=inp.w,
+            global_pool=True,
+        )
+
+    def visit_method(self, node: fx.Node) -> None:
+        method = str(node.target)
+        if method in _SHAPE_ONLY:
+            return
+        if method in _PASSTHROUGH_METHODS:
+            self.passthrough(node)
+        elif method in ("view", "reshape", "flatten"):
+            out = _shape_of(node, self.where(node))
+            if (out.h, out.w) != (1, 1) and method != "flatten":
+                raise UnsupportedOpError(
+                    f"{self.where(node)}: reshape to {out} is not modeled; only flattening is"
+                )
+            self.add(node, L.Flatten)
+        elif method in _ACTIVATION_METHODS:
+            self.add(node, L.Activation, op=_ACTIVATION_METHODS[method])
+        elif method == "mean":
+            self.add_mean(node)
+        elif method == "add":
+            self.add(node, L.Add)
+        else:
+            raise UnsupportedOpError(
+                f"{self.where(node)}: tensor method .{method}() is not supported by the IR"
+            )
+
+
+def _rename(layer: L.Layer, name: str) -> L.Layer:
+    import dataclasses
+
+    return dataclasses.replace(layer, name=name)
+
+
+def _conv_fields(m: nn.Conv2d, node: fx.Node, where: str) -> dict[str, Any]:
+    kernel = _pair(m.kernel_size)
+    dilation = _pair(m.dilation)
+    if isinstance(m.padding, str):
+        if m.padding == "valid":
+            pad = (0, 0)
+        else:  # 'same' with stride 1: symmetric only when the total padding is even
+            total = [d * (k - 1) for d, k in zip(dilation, kernel, strict=True)]
+            if any(t % 2 for t in total):
+                raise UnsupportedOpError(f"{where}: padding='same' with an even kernel pads asymmetrically")
+            pad = (total[0] // 2, total[1] // 2)
+    else:
+        pad = _pair(m.padding)
+    stride = _pair(m.stride)
+    return dict(
+        in_channels=m.in_channels,
+        out_channels=m.out_channels,
+        kernel_h=kernel[0],
+        kernel_w=kernel[1],
+        stride_h=stride[0],
+        stride_w=stride[1],
+        pad_h=pad[0],
+        pad_w=pad[1],
+        groups=m.groups,
+        dilation_h=dilation[0],
+        dilation_w=dilation[1],
+        bias=m.bias is not None,
+    )
+
+
+def _pool_fields(m: nn.MaxPool2d | nn.AvgPool2d, op: str) -> dict[str, Any]:
+    kernel = _pair(m.kernel_size)
+    stride = _pair(m.stride if m.stride is not None else m.kernel_size)
+    pad = _pair(m.padding)
+    return dict(
+        op=op,
+        kernel_h=kernel[0],
+        kernel_w=kernel[1],
+        stride_h=stride[0],
+        stride_w=stride[1],
+        pad_h=pad[0],
+        pad_w=pad[1],
+        ceil_mode=bool(m.ceil_mode),
+    )
+
+
+def trace_module(
+    module: nn.Module,
+    input_shape: tuple[int, int, int] = (3, 224, 224),
+    name: str | None = None,
+) -> LayerGraph:
+    """Trace `module` with torch.fx, propagate shapes for one (C, H, W) sample, and return the IR graph."""
+    model_name = name or type(module).__name__
+    was_training = module.training
+    module.eval()
+    try:
+        gm = fx.symbolic_trace(module)
+    except Exception as exc:  # fx raises many types for data-dependent control flow
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UnsupportedOpError(
+            f"{model_name}: torch.fx cannot trace this module ({first_line}); "
+            "remove data-dependent control flow from forward()"
+        ) from exc
+    finally:
+        module.train(was_training)
+    with torch.no_grad():
+        ShapeProp(gm).propagate(torch.zeros(1, *input_shape))
+    builder = _Builder(gm, model_name)
+    for node in gm.graph.nodes:
+        builder.visit(node)
+    return LayerGraph.from_layers(model_name, builder.layers)
+
+
+def trace_model(
+    name: str, input_shape: tuple[int, int, int] | None = None, num_classes: int = 1000
+) -> LayerGraph:
+    """Build a zoo model by name and trace it at its default input size (or `input_shape`)."""
+    from codesign.nets.registry import get_model_spec
+
+    spec = get_model_spec(name)
+    module = spec.build(num_classes=num_classes)
+    return trace_module(module, input_shape or spec.input_size, name=spec.name)
+
+
+CallableLike = Callable[..., Any]

@@ -1,0 +1,191 @@
+"""Library functions behind the CLI tables: each returns (records, columns) so Python users get the data
+and the CLI only renders it."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from codesign.ir.graph import LayerGraph
+from codesign.ir.layers import Conv, Layer, Linear, Pool
+from codesign.report.tables import Column, fixed, millions, or_dash, percent, thousands
+from codesign.sim.network import NetworkResult
+
+MB = 1e6
+
+
+@cache
+def model_summary(name: str, input_size: tuple[int, int, int] | None = None) -> dict[str, object]:
+    """Params, MACs and sizes of one zoo model, computed from its IR at `input_size` (default 224x224)."""
+    from codesign.ir.trace import trace_model
+    from codesign.nets.registry import get_model_spec
+
+    spec = get_model_spec(name)
+    graph = trace_model(spec.name, input_size)
+    return {
+        "name": spec.name,
+        "family": spec.family,
+        "input": "x".join(str(d) for d in (input_size or spec.input_size)[1:]),
+        "params": graph.params,
+        "macs": graph.macs,
+        "size_fp32_mb": graph.params * 4 / MB,
+        "size_int8_mb": graph.params / MB,
+        "top1": spec.published.top1,
+        "top5": spec.published.top5,
+        "published_params": spec.published.params,
+        "citation": spec.published.citation,
+    }
+
+
+MODEL_COLUMNS = [
+    Column("name", "model"),
+    Column("params", "params", thousands),
+    Column("macs", "MACs", millions),
+    Column("size_fp32_mb", "fp32 MB", fixed(2)),
+    Column("size_int8_mb", "int8 MB", fixed(2)),
+    Column("top1", "top-1 %", or_dash(fixed(2))),
+    Column("top5", "top-5 %", or_dash(fixed(2))),
+]
+
+
+def models_table(input_size: tuple[int, int, int] | None = None) -> tuple[list[dict], list[Column]]:
+    """One row per registered zoo model."""
+    from codesign.nets.registry import list_models
+
+    return [model_summary(spec.name, input_size) for spec in list_models()], MODEL_COLUMNS
+
+
+def _layer_record(layer: Layer) -> dict[str, object]:
+    kernel = stride = pad = ""
+    if isinstance(layer, Conv | Pool):
+        kernel = f"{layer.kernel_h}x{layer.kernel_w}"
+        stride = f"{layer.stride_h}x{layer.stride_w}"
+        pad = f"{layer.pad_h}x{layer.pad_w}"
+    extra = ""
+    if isinstance(layer, Conv) and layer.groups > 1:
+        extra = f"groups={layer.groups}"
+    if isinstance(layer, Pool):
+        extra = (
+            f"{layer.op}" + (" ceil" if layer.ceil_mode else "") + (" global" if layer.global_pool else "")
+        )
+    if isinstance(layer, Linear):
+        extra = f"{layer.in_features}->{layer.out_features}"
+    return {
+        "layer": layer.name,
+        "kind": layer.kind,
+        "inputs": ",".join(layer.inputs),
+        "input": " + ".join(str(s) for s in layer.in_shapes),
+        "output": str(layer.out_shape),
+        "kernel": kernel,
+        "stride": stride,
+        "padding": pad,
+        "detail": extra,
+        "params": layer.params,
+        "macs": layer.macs,
+    }
+
+
+SHOW_COLUMNS = [
+    Column("layer", "layer"),
+    Column("kind", "kind"),
+    Column("input", "input"),
+    Column("output", "output"),
+    Column("kernel", "kernel"),
+    Column("stride", "stride"),
+    Column("padding", "pad"),
+    Column("detail", "detail"),
+    Column("params", "params", thousands),
+    Column("macs", "MACs", thousands),
+]
+
+
+def show_table(graph: LayerGraph, include_all: bool = False) -> tuple[list[dict], list[Column]]:
+    """Per-layer table of a network (plumbing layers such as ReLU and BatchNorm only with include_all)."""
+    plumbing = ("activation", "dropout", "flatten", "input", "output")
+    rows = [_layer_record(la) for la in graph.layers if include_all or la.kind not in plumbing]
+    rows.append({"layer": "TOTAL", "params": graph.params, "macs": graph.macs})
+    return rows, SHOW_COLUMNS
+
+
+SIM_COLUMNS = [
+    Column("layer", "layer"),
+    Column("output", "output"),
+    Column("dataflow", "df"),
+    Column("cycles", "cycles", thousands),
+    Column("stall_cycles", "stalls", thousands),
+    Column("utilization", "util", percent),
+    Column("macs", "MACs", thousands),
+    Column("dram", "DRAM", thousands),
+    Column("gbuf", "GBuf", thousands),
+    Column("rf", "RF", thousands),
+    Column("energy_uj", "energy uJ", fixed(2)),
+]
+
+
+def simulation_table(result: NetworkResult) -> tuple[list[dict], list[Column]]:
+    """Per-layer simulation records plus a TOTAL row."""
+    rows = result.records()
+    for r in rows:
+        r["energy_uj"] = r["energy_pj"] * 1e-6
+    acc_total = {k: sum(r[k] for r in rows) for k in ("dram", "gbuf", "inter_pe", "rf")}
+    rows.append(
+        {
+            "layer": "TOTAL",
+            "output": "",
+            "dataflow": "",
+            "cycles": result.cycles,
+            "stall_cycles": result.stall_cycles,
+            "utilization": result.utilization,
+            "macs": result.macs,
+            **acc_total,
+            "energy_uj": result.energy_uj,
+            "energy_pj": result.energy_pj,
+        }
+    )
+    return rows, SIM_COLUMNS
+
+
+def totals_line(result: NetworkResult) -> str:
+    """The one-paragraph summary printed under the per-layer table."""
+    hw = result.hw
+    return (
+        f"{result.model} on {hw.name} ({hw.rows}x{hw.cols} PEs, {hw.clock_mhz:g} MHz, dataflow {result.dataflow}, "
+        f"objective {result.objective}, batch {result.batch}, timing {hw.timing}): "
+        f"{result.cycles:,} cycles ({result.stall_cycles:,} stalls), {result.latency_ms:.3f} ms, "
+        f"{result.energy_uj:,.1f} uJ, {result.inferences_per_s:,.1f} inferences/s, "
+        f"{result.inferences_per_j:,.0f} inferences/J, PE utilization {100 * result.utilization:.1f}%. "
+        "BatchNorm and ReLU are fused into the producing layer (no cycles or traffic of their own)."
+    )
+
+
+COMPARE_COLUMNS = [
+    Column("model", "model"),
+    Column("params", "params", thousands),
+    Column("macs", "MACs", millions),
+    Column("cycles", "cycles", thousands),
+    Column("latency_ms", "ms", fixed(3)),
+    Column("energy_uj", "energy uJ", fixed(1)),
+    Column("utilization", "util", percent),
+    Column("speedup", "speed-up", lambda v: f"{float(v):.2f}x"),
+    Column("energy_ratio", "energy ratio", lambda v: f"{float(v):.2f}x"),
+]
+
+
+def compare_table(results: list[NetworkResult]) -> tuple[list[dict], list[Column]]:
+    """Side by side, with speed-up and energy-efficiency ratios against the first result."""
+    base = results[0]
+    rows = []
+    for r in results:
+        rows.append(
+            {
+                "model": r.model,
+                "params": r.params,
+                "macs": r.macs,
+                "cycles": r.cycles,
+                "latency_ms": r.latency_ms,
+                "energy_uj": r.energy_uj,
+                "utilization": r.utilization,
+                "speedup": base.cycles / r.cycles,
+                "energy_ratio": base.energy_pj / r.energy_pj,
+            }
+        )
+    return rows, COMPARE_COLUMNS
