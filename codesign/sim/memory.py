@@ -1,0 +1,144 @@
+"""Global-buffer planning: loop order and which operands stay resident, hence the DRAM traffic.
+
+The array visits folds in one of two loop orders: columns outer (for each filter block, all row blocks) or
+rows outer. Each operand depends on some of the two folded dimensions:
+
+=========  ==============  ===========================
+operand    WS (rows = K)   OS (rows = T)
+=========  ==============  ===========================
+ifmap      rows            rows
+filter     rows, cols      cols
+ofmap      cols (accumulated over rows)   rows, cols
+=========  ==============  ===========================
+
+An operand that depends on both dims, or only on the outer one, is loaded from DRAM exactly once. An operand
+that depends only on the inner dim is reused across outer iterations if it is *resident* (fits in its buffer
+share), and otherwise re-streamed from DRAM once per outer iteration. WS partial sums that cannot stay
+resident spill to DRAM and come back (psum width) once per extra row fold. The plan picks the loop order and
+residency with the least DRAM traffic that fits the buffer (per partition, or in total for a shared buffer);
+with double buffering only half of each buffer holds data being used.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from codesign.errors import MappingError
+from codesign.sim.mapping import ArrayMapping, Gemm
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """DRAM traffic of one layer (per group, in words) under the chosen loop order and residency."""
+
+    order: str  # "cols_outer" | "rows_outer"
+    outer_folds: int
+    inner_folds: int
+    resident: tuple[str, ...]
+    dram_ifmap: int
+    dram_filter: int
+    dram_ofmap_final: int  # final outputs written (activation width)
+    dram_psum_spill: int  # partial-sum words written out and read back (psum width), each direction
+
+    def dram_words(self) -> dict[str, int]:
+        return {
+            "ifmap": self.dram_ifmap,
+            "filter": self.dram_filter,
+            "ofmap": self.dram_ofmap_final + 2 * self.dram_psum_spill,
+        }
+
+
+def _deps(dataflow: str) -> dict[str, set[str]]:
+    if dataflow == "ws":
+        return {"ifmap": {"rows"}, "filter": {"rows", "cols"}, "ofmap": {"cols"}}
+    return {"ifmap": {"rows"}, "filter": {"cols"}, "ofmap": {"rows", "cols"}}
+
+
+def _bytes_per_word(hw, operand: str, partial: bool = False) -> float:
+    if operand == "filter":
+        return hw.weight_bits / 8
+    if operand == "ofmap" and partial:
+        return hw.psum_bits / 8
+    return hw.act_bits / 8
+
+
+def plan_memory(gemm: Gemm, m: ArrayMapping, hw) -> MemoryPlan:
+    """Choose loop order and residency minimising DRAM bytes; raise MappingError if nothing fits."""
+    sizes = {"ifmap": gemm.ifmap_words, "filter": gemm.filter_words, "ofmap": gemm.ofmap_words}
+    deps = _deps(m.dataflow)
+    accumulates = m.dataflow == "ws" and m.row_folds > 1
+    gbuf = hw.gbuf
+    share = 0.5 if gbuf.double_buffered else 1.0
+    caps = (
+        None
+        if gbuf.shared
+        else {
+            "ifmap": gbuf.ifmap_bytes * share,
+            "filter": gbuf.filter_bytes * share,
+            "ofmap": gbuf.ofmap_bytes * share,
+        }
+    )
+    total_cap = gbuf.total_bytes * share
+    # Staging: one fold's worth of streamed words must fit beside whatever is resident.
+    staging = {
+        "ifmap": m.rows * _bytes_per_word(hw, "ifmap"),
+        "filter": m.cols * _bytes_per_word(hw, "filter"),
+        "ofmap": m.cols * _bytes_per_word(hw, "ofmap", True),
+    }
+    if (caps and any(staging[op] > caps[op] for op in staging)) or (
+        not caps and sum(staging.values()) > total_cap
+    ):
+        raise MappingError(
+            f"layer {gemm.name}: the global buffer of '{hw.name}' ({gbuf.total_bytes} B) cannot stage one row and "
+            f"one column of the {m.rows}x{m.cols} array; enlarge global_buffer in the hardware file"
+        )
+    folds = {"rows": m.row_folds, "cols": m.col_folds}
+    best: tuple[tuple, MemoryPlan] | None = None
+    for order in ("cols_outer", "rows_outer"):
+        outer, inner = ("cols", "rows") if order == "cols_outer" else ("rows", "cols")
+        reusable = [op for op, d in deps.items() if len(d) == 1]
+        for choice in itertools.product((True, False), repeat=len(reusable)):
+            resident = {op for op, keep in zip(reusable, choice, strict=True) if keep}
+            need = dict(staging)
+            dram = dict(sizes)
+            spill = 0
+            for op in reusable:
+                (dim,) = deps[op]
+                partial = op == "ofmap" and accumulates
+                bpw = _bytes_per_word(hw, op, partial)
+                # What must stay on chip to be reused: the whole tensor if it depends on the inner dim only,
+                # the current outer slice if it depends on the outer dim only.
+                keep_words = sizes[op] if dim == inner else sizes[op] / folds[outer]
+                if op in resident:
+                    need[op] = max(need[op], keep_words * bpw)
+                    continue
+                if op == "ofmap":
+                    if accumulates:
+                        spill = sizes["ofmap"] * (m.row_folds - 1)
+                    continue  # final outputs are written once whatever the residency
+                dram[op] = sizes[op] * (folds[outer] if dim == inner else folds[inner])
+            fits = all(need[op] <= caps[op] for op in need) if caps else sum(need.values()) <= total_cap
+            if not fits:
+                continue
+            plan = MemoryPlan(
+                order=order,
+                outer_folds=folds[outer],
+                inner_folds=folds[inner],
+                resident=tuple(sorted(resident)),
+                dram_ifmap=dram["ifmap"],
+                dram_filter=dram["filter"],
+                dram_ofmap_final=sizes["ofmap"],
+                dram_psum_spill=spill,
+            )
+            traffic = (
+                plan.dram_ifmap * _bytes_per_word(hw, "ifmap")
+                + plan.dram_filter * _bytes_per_word(hw, "filter")
+                + plan.dram_ofmap_final * _bytes_per_word(hw, "ofmap")
+                + 2 * spill * _bytes_per_word(hw, "ofmap", True)
+            )
+            key = (traffic, order != "cols_outer", len(resident))
+            if best is None or key < best[0]:
+                best = (key, plan)
+    assert best is not None  # the all-streamed plan always fits once staging fits
+    return best[1]
