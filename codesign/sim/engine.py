@@ -134,26 +134,17 @@ def run_layer(g: Gemm, m: ArrayMapping, plan: MemoryPlan, hw, timing: str = "sca
             spill_out[:-1] = sizes["ofmap"]
             spill_in[1:] = sizes["ofmap"]
 
-    # Array-side counts, compute cycles per tile.
+    # Array-side counts: every (row block, column block) fold of one group, then x groups.
     per_fold = fold_cycles(m)
-    acc = AccessCounts()
-    compute = np.zeros(outer_n, dtype=np.int64)
-    for o in range(outer_n):
-        if outer_is_cols:
-            rb, cb, row_index = row_blocks, col_blocks[o : o + 1], np.arange(len(row_blocks))
-        else:
-            rb, cb, row_index = row_blocks[o : o + 1], col_blocks, np.array([o])
-        acc = acc + _tile_array_counts(g, m, rb, cb)
-        if m.dataflow == "ws":
-            acc.add("gbuf", "ofmap", _psum_gbuf(g, row_index, cb))
-        folds_here = len(rb) * len(cb)
-        if timing == "overlap" and m.dataflow == "ws":
-            compute[o] = folds_here * (per_fold - m.rows)  # preload hidden behind the previous fold
-        else:
-            compute[o] = folds_here * per_fold
+    if timing == "overlap" and m.dataflow == "ws":
+        per_fold -= m.rows  # preload hidden behind the previous fold
+    acc = _tile_array_counts(g, m, row_blocks, col_blocks)
+    if m.dataflow == "ws":
+        acc.add("gbuf", "ofmap", _psum_gbuf(g, np.arange(len(row_blocks)), col_blocks))
     for lvl in acc.words:
         for op in acc.words[lvl]:
             acc.words[lvl][op] *= g.groups
+    compute = np.full(outer_n, plan.inner_folds * per_fold, dtype=np.int64)
 
     load_bytes = load_words["ifmap"] * abytes + load_words["filter"] * wbytes + spill_in * pbytes
     store_bytes = store_words * abytes + spill_out * pbytes
@@ -184,6 +175,7 @@ def _dram_schedule(
     """Finish time of a sequence of tiles sharing one DRAM channel of `bw` bytes per cycle."""
     if math.isinf(bw):
         return float(compute.sum())
+    compute, loads, stores = compute.tolist(), loads.tolist(), stores.tolist()
     chan = 0.0  # time the channel becomes free
     cs_prev = ce_prev = 0.0  # previous tile's compute start / end
     for i in range(len(compute)):

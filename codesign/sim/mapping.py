@@ -96,3 +96,21 @@ def map_gemm(gemm: Gemm, rows: int, cols: int, dataflow: str) -> ArrayMapping:
         col_folds=math.ceil(gemm.N / cols),
         groups=gemm.groups,
     )
+
+
+def split_stream(g: Gemm, passes: int) -> list[tuple[int, Gemm]]:
+    """Split a GEMM along T into `passes` near-equal passes, as (multiplicity, sub-GEMM) pairs.
+
+    Used for WS when a layer's partial sums do not fit on chip: each pass streams T/passes pixels through
+    every fold, so its psums stay in the buffer, at the price of reloading the weights once per pass. The
+    raw ifmap is divided in proportion (halo rows between passes are not double-counted: an assumption).
+    """
+    passes = max(1, min(passes, g.T))
+    base, extra = divmod(g.T, passes)
+    out: list[tuple[int, Gemm]] = []
+    for count, t in ((extra, base + 1), (passes - extra, base)):
+        if count == 0:
+            continue
+        ifmap = max(1, round(g.ifmap_words * t / g.T))
+        out.append((count, Gemm(g.name, t, g.K, g.N, g.groups, ifmap, g.filter_words, t * g.N)))
+    return out

@@ -41,6 +41,15 @@ class MemoryPlan:
     dram_ofmap_final: int  # final outputs written (activation width)
     dram_psum_spill: int  # partial-sum words written out and read back (psum width), each direction
 
+    def dram_bytes(self, hw) -> int:
+        """Bytes over the DRAM interface for one group (final outputs at act width, spills at psum width)."""
+        return round(
+            self.dram_ifmap * hw.act_bits / 8
+            + self.dram_filter * hw.weight_bits / 8
+            + self.dram_ofmap_final * hw.act_bits / 8
+            + 2 * self.dram_psum_spill * hw.psum_bits / 8
+        )
+
     def dram_words(self) -> dict[str, int]:
         return {
             "ifmap": self.dram_ifmap,

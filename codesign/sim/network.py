@@ -4,7 +4,7 @@ per layer (`auto`) by latency, energy or energy-delay product."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from torch import nn
@@ -16,7 +16,7 @@ from codesign.sim import analytical
 from codesign.sim.counts import AccessCounts, LayerResult
 from codesign.sim.energy import energy_breakdown
 from codesign.sim.engine import run_layer
-from codesign.sim.mapping import DATAFLOWS, gemm_of, map_gemm
+from codesign.sim.mapping import DATAFLOWS, Gemm, gemm_of, map_gemm, split_stream
 from codesign.sim.memory import plan_memory
 
 OBJECTIVES = ("latency", "energy", "edp")
@@ -136,34 +136,99 @@ def _score(r: LayerResult, objective: str) -> float:
     return (r.cycles * r.energy_total_pj, r.cycles)
 
 
-@lru_cache(maxsize=65536)
-def _compute_layer(layer: Layer, hw, dataflow: str, batch: int, timing: str, fast: bool) -> LayerResult:
-    g = gemm_of(layer, batch)
+@dataclass(frozen=True)
+class _Core:
+    """What a layer's result depends on besides its name: cached per GEMM shape and hardware."""
+
+    folds: int
+    compute: int
+    stall: int
+    accesses: AccessCounts
+    energy: dict
+    dram_bytes: int
+    order: str
+    resident: tuple[str, ...]
+
+
+def _run_pass(g: Gemm, hw, dataflow: str, timing: str, fast: bool):
     m = map_gemm(g, hw.rows, hw.cols, dataflow)
-    _check_registers(layer, hw, dataflow)
     plan = plan_memory(g, m, hw)
     if fast:
         counts = analytical.analyze(g, m, plan, timing)
-        compute, stall, acc = counts.compute_cycles, 0, counts.accesses
-        dram_bytes = 0
-    else:
-        res = run_layer(g, m, plan, hw, timing)
-        compute, stall, acc, dram_bytes = res.compute_cycles, res.stall_cycles, res.accesses, res.dram_bytes
+        return m, plan, counts.compute_cycles, 0, counts.accesses, plan.dram_bytes(hw)
+    res = run_layer(g, m, plan, hw, timing)
+    return m, plan, res.compute_cycles, res.stall_cycles, res.accesses, res.dram_bytes
+
+
+def _stream_passes(g: Gemm, hw, dataflow: str, timing: str) -> int:
+    """Number of T-passes for a WS layer: the one with the least estimated latency
+    max(compute, DRAM bytes / bandwidth); 1 unless partial sums or the ifmap would spill."""
+    if dataflow != "ws":
+        return 1
+    best = None
+    passes = 1
+    while passes <= g.T:
+        compute = dram = 0
+        spills = False
+        for count, sub in split_stream(g, passes):
+            m, plan, c, _, _, d = _run_pass(sub, hw, dataflow, timing, fast=True)
+            compute += count * c
+            dram += count * d
+            spills = spills or plan.dram_psum_spill > 0
+        bw = hw.dram_bytes_per_cycle
+        estimate = max(compute, 0 if bw == float("inf") else dram / bw)
+        if best is None or (estimate, dram) < best[0]:
+            best = ((estimate, dram), passes)
+        if not spills:
+            break
+        passes *= 2
+    return best[1]
+
+
+def _core(g: Gemm, hw, dataflow: str, timing: str, fast: bool) -> _Core:
+    passes = _stream_passes(g, hw, dataflow, timing)
+    folds = compute = stall = dram_bytes = 0
+    acc = AccessCounts()
+    order, resident = "", ()
+    for count, sub in split_stream(g, passes):
+        m, plan, c, st, a, d = _run_pass(sub, hw, dataflow, timing, fast)
+        folds += count * m.folds
+        compute += count * c
+        stall += count * st
+        dram_bytes += count * d
+        for _ in range(count):
+            acc = acc + a
+        order, resident = plan.order, plan.resident
+    if passes > 1:
+        order = f"{order}, {passes} T-passes"
+    return _Core(folds, compute, stall, acc, energy_breakdown(g.macs, acc, hw), dram_bytes, order, resident)
+
+
+_cached_core = lru_cache(maxsize=65536)(_core)
+
+
+def _compute_layer(layer: Layer, hw, dataflow: str, batch: int, timing: str, fast: bool) -> LayerResult:
+    g = gemm_of(layer, batch)
+    _check_registers(layer, hw, dataflow)
+    try:
+        core = _cached_core(replace(g, name=""), hw, dataflow, timing, fast)
+    except MappingError:
+        core = _core(g, hw, dataflow, timing, fast)  # raise again, with the layer's name in the message
     return LayerResult(
         name=layer.name,
         kind=layer.kind,
         out_shape=str(layer.out_shape),
         dataflow=dataflow,
         macs=g.macs,
-        folds=m.folds,
-        compute_cycles=compute,
-        stall_cycles=stall,
-        accesses=acc,
-        energy_pj=energy_breakdown(g.macs, acc, hw),
+        folds=core.folds,
+        compute_cycles=core.compute,
+        stall_cycles=core.stall,
+        accesses=core.accesses,
+        energy_pj=core.energy,
         pe_count=hw.rows * hw.cols,
-        dram_bytes=dram_bytes,
-        loop_order=plan.order,
-        resident=plan.resident,
+        dram_bytes=core.dram_bytes,
+        loop_order=core.order,
+        resident=core.resident,
     )
 
 
