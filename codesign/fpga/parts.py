@@ -1,0 +1,118 @@
+"""FPGA parts the fit check knows: on-chip memory, DSP and logic counts per device.
+
+Figures are per device (they do not depend on package or speed grade) and come from the Xilinx/AMD
+product tables:
+  * DS190 (Zynq-7000 SoC Data Sheet: Overview), Table 1: xc7z020, xc7z045.
+  * DS891 (Zynq UltraScale+ MPSoC Data Sheet: Overview), Tables 1-2: xczu3eg, xczu7ev, xczu9eg.
+  * DS890 (UltraScale Architecture and Product Data Sheet: Overview), Virtex UltraScale+ table: xcvu9p.
+  * DS962 (Alveo U200 and U250 Data Center Accelerator Cards Data Sheet), Table 1: xcu250.
+`bram36` counts 36 Kb block RAMs; each splits into two independent 18 Kb halves (BRAM18K), the unit
+hls4ml/Vivado reports. `uram` counts 288 Kb UltraRAM blocks (UltraScale+ only).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from codesign.errors import CodesignError
+
+
+class UnknownPartError(CodesignError):
+    """A part name (or board name) that is not in the table."""
+
+
+@dataclass(frozen=True)
+class FpgaPart:
+    """One FPGA device. `part` is a full part string hls4ml's `part=` accepts."""
+
+    name: str  # short device name, e.g. "xczu9eg"
+    board: str  # boards that carry it, e.g. "ZCU102"
+    family: str  # "zynq7000" | "zynquplus" | "virtexuplus" | "alveo"
+    bram36: int
+    uram: int
+    dsp: int
+    lut: int
+    ff: int
+    part: str  # full part string, e.g. "xczu9eg-ffvb1156-2-e"
+
+    @property
+    def bram18k(self) -> int:
+        """BRAM18K halves: the unit of hls4ml/Vivado utilization reports."""
+        return 2 * self.bram36
+
+    @property
+    def bram_bits(self) -> int:
+        return self.bram18k * 18 * 1024
+
+    @property
+    def uram_bits(self) -> int:
+        return self.uram * 288 * 1024
+
+    @property
+    def dsp_port_bits(self) -> tuple[int, int]:
+        """Widths of the DSP slice's multiplier ports: DSP48E1 (7-series) 25x18, DSP48E2 (UltraScale+) 27x18."""
+        return (25, 18) if self.family == "zynq7000" else (27, 18)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.board})"
+
+
+#: Ordered from smallest to largest on-chip memory; `smallest part that fits` walks this order.
+PARTS: tuple[FpgaPart, ...] = (
+    # DS190 Table 1, Z-7020: 53,200 LUTs, 106,400 FFs, 140 x 36 Kb BRAM (4.9 Mb), 220 DSP slices.
+    FpgaPart("xc7z020", "PYNQ-Z2 / ZedBoard", "zynq7000", 140, 0, 220, 53_200, 106_400, "xc7z020clg400-1"),
+    # DS891 Table 1, ZU3EG: 70,560 LUTs, 141,120 FFs, 216 x 36 Kb BRAM (7.6 Mb), no URAM, 360 DSP.
+    FpgaPart("xczu3eg", "Ultra96", "zynquplus", 216, 0, 360, 70_560, 141_120, "xczu3eg-sbva484-1-e"),
+    # DS891 Table 2, ZU7EV: 230,400 LUTs, 460,800 FFs, 312 x 36 Kb BRAM (11 Mb), 96 URAM (27 Mb), 1,728 DSP.
+    FpgaPart("xczu7ev", "ZCU104", "zynquplus", 312, 96, 1_728, 230_400, 460_800, "xczu7ev-ffvc1156-2-e"),
+    # DS190 Table 1, Z-7045: 218,600 LUTs, 437,200 FFs, 545 x 36 Kb BRAM (19.2 Mb), 900 DSP.
+    FpgaPart("xc7z045", "ZC706", "zynq7000", 545, 0, 900, 218_600, 437_200, "xc7z045ffg900-2"),
+    # DS891 Table 1, ZU9EG: 274,080 LUTs, 548,160 FFs, 912 x 36 Kb BRAM (32.1 Mb), no URAM, 2,520 DSP.
+    FpgaPart("xczu9eg", "ZCU102", "zynquplus", 912, 0, 2_520, 274_080, 548_160, "xczu9eg-ffvb1156-2-e"),
+    # DS890 Virtex UltraScale+ table, VU9P: 1,182,240 LUTs, 2,364,480 FFs, 2,160 x 36 Kb BRAM (75.9 Mb),
+    # 960 URAM (270 Mb), 6,840 DSP.
+    FpgaPart(
+        "xcvu9p", "VCU118", "virtexuplus", 2_160, 960, 6_840, 1_182_240, 2_364_480, "xcvu9p-flga2104-2L-e"
+    ),
+    # DS962 Table 1, Alveo U250: 1,728K LUTs, 3,456K registers, 2,688 x 36 Kb BRAM, 1,280 URAM, 12,288 DSP.
+    FpgaPart(
+        "xcu250", "Alveo U250", "alveo", 2_688, 1_280, 12_288, 1_728_000, 3_456_000, "xcu250-figd2104-2L-e"
+    ),
+)
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\s_]+", "", text.strip().lower())
+
+
+def _aliases(part: FpgaPart) -> set[str]:
+    boards = {_norm(b) for b in part.board.split("/")}
+    if part.name == "xcu250":
+        boards |= {"u250"}
+    return {part.name, part.part.lower()} | boards
+
+
+def known_parts() -> str:
+    """One line naming every part in the table, for error messages and --help."""
+    return ", ".join(f"{p.name} ({p.board})" for p in PARTS)
+
+
+def get_part(name: str | FpgaPart) -> FpgaPart:
+    """Look a part up by short name, full part string or board name, case-insensitively.
+
+    A full part string for another package or speed grade of a known device (e.g. "xc7z020clg484-1",
+    "xczu9eg-ffvb1156-1-e") resolves to that device's resources and keeps the string given, since
+    resources are per device and hls4ml needs the exact string of the board in hand.
+    """
+    if isinstance(name, FpgaPart):
+        return name
+    key = _norm(name)
+    for part in PARTS:
+        if key in _aliases(part):
+            return part
+    for part in PARTS:
+        # Device name followed by a package code or a dash, never by another digit (xczu9eg vs xczu9egx).
+        if key.startswith(part.name) and len(key) > len(part.name) and not key[len(part.name)].isdigit():
+            return replace(part, part=name.strip())
+    raise UnknownPartError(f"unknown FPGA part {name!r}; known parts: {known_parts()}")
