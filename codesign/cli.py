@@ -239,7 +239,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: Verbs contributed by other modules (fit, hls, ...): functions that add a subparser.
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+def _register_fit(sub: argparse._SubParsersAction) -> None:
+    from codesign.fpga.cli import register
+
+    register(sub)
+
+
+_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _register_fit,
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,7 +27,9 @@ class MappingError(CodesignError):
 
 
 class FitError(CodesignError):
-    """A design that does not fit the chosen FPGA part."""
+    """A design that does not fit the chosen FPGA part (exit 3, so scripts can tell it from bad input)."""
+
+    exit_code = 3
 
 
 class OutputExistsError(CodesignError):

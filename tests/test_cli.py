@@ -132,3 +132,17 @@ def test_failed_run_leaves_no_output_file(tmp_path, capsys) -> None:
 def test_console_script_entry_point() -> None:
     proc = subprocess.run([sys.executable, "-m", "codesign.cli", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.startswith("codesign ")
+
+
+def test_fit_verdicts_and_exit_codes(capsys) -> None:
+    code, out, err = run(capsys, "fit", "squeezenet_v1_1", "--part", "xczu9eg", "--input-size", "64x64")
+    assert code == 0 and "FITS xczu9eg" in out and err == ""
+    code, out, err = run(capsys, "fit", "squeezenet_v1_1", "--part", "xc7z020", "--input-size", "64x64")
+    assert code == 3 and "DOES NOT FIT" in out
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("codesign: error: squeezenet_v1_1 does not fit xc7z020")
+
+
+def test_fit_unknown_part(capsys) -> None:
+    code, _, err = run(capsys, "fit", "squeezenet_v1_1", "--part", "xc9000")
+    assert code == 2 and "xc9000" in err and "xczu9eg" in err

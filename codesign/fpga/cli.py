@@ -1,0 +1,46 @@
+"""`codesign fit NAME --part PART`: per-layer BRAM18K/URAM/DSP estimates and a verdict."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def cmd_fit(args: argparse.Namespace) -> None:
+    from codesign.cli import _emit, _input_size
+    from codesign.errors import FitError
+    from codesign.fpga.fit import fit_report, format_fit_report
+    from codesign.ir.trace import trace_model
+
+    graph = trace_model(args.name, _input_size(args.input_size))
+    reuse: int | str = "auto" if args.reuse == "auto" else int(args.reuse)
+    report = fit_report(
+        graph,
+        args.part,
+        weight_bits=args.bits,
+        act_bits=args.act_bits,
+        density=args.density,
+        reuse=reuse,
+        fifo_memory=args.fifo_memory,
+    )
+    _emit(format_fit_report(report) + "\n", args.out)
+    if not report.fits:
+        hint = report.suggestions[0] if report.suggestions else "try a larger part"
+        raise FitError(f"{graph.name} does not fit {report.part.name}: {report.verdict} {hint}")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "fit", help="on-chip memory and DSP estimate of a model as an hls4ml design on an FPGA part"
+    )
+    p.add_argument("name", help="model name (see 'codesign models')")
+    p.add_argument("--part", required=True, help="FPGA part or board, e.g. xczu9eg, xc7z020, pynq-z2")
+    p.add_argument("--bits", type=int, default=8, help="weight bits (default 8)")
+    p.add_argument("--act-bits", type=int, default=16, help="activation (stream) bits (default 16)")
+    p.add_argument(
+        "--density", type=float, default=1.0, help="fraction of weights kept by pruning (default 1)"
+    )
+    p.add_argument("--reuse", default="auto", help="reuse factor: 'auto' or a target integer (default auto)")
+    p.add_argument("--fifo-memory", choices=("bram", "uram"), default="bram", help="where large FIFOs go")
+    p.add_argument("--input-size", metavar="HxW", help="input size (default: the model's, 224x224)")
+    p.add_argument("--out", metavar="FILE", help="write the report to FILE")
+    p.set_defaults(func=cmd_fit)
