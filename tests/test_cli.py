@@ -146,3 +146,14 @@ def test_fit_verdicts_and_exit_codes(capsys) -> None:
 def test_fit_unknown_part(capsys) -> None:
     code, _, err = run(capsys, "fit", "squeezenet_v1_1", "--part", "xc9000")
     assert code == 2 and "xc9000" in err and "xczu9eg" in err
+
+
+def test_unmappable_layer_is_one_clear_error(tmp_path, capsys) -> None:
+    """A buffer too small to stage one array row/column: the error names the layer and the fix."""
+    src = (Path(__file__).parents[1] / "hw_models" / "squeezelerator.yaml").read_text()
+    assert "total_kb: 128" in src
+    tiny = tmp_path / "tiny.yaml"
+    tiny.write_text(src.replace("total_kb: 128", "total_kb: 0.0625").replace("rows: 16", "rows: 64"))
+    code, out, err = run(capsys, "simulate", "squeezenet_v1_1", "--hw", str(tiny))
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "enlarge global_buffer" in err and "layer " in err
