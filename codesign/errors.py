@@ -34,3 +34,7 @@ class FitError(CodesignError):
 
 class OutputExistsError(CodesignError):
     """An output directory that would be overwritten without --force."""
+
+
+class CompressionError(CodesignError):
+    """A bad compression request: density out of range, unknown rounding mode, unknown layer, ..."""

@@ -14,16 +14,8 @@ Typical use::
 
 from __future__ import annotations
 
-from codesign.errors import CodesignError
-
-
-class CompressionError(CodesignError):
-    """A bad compression request: density out of range, unknown rounding mode, unknown layer, ..."""
-
-
-# Submodules import CompressionError from here, so it is defined before they load.
-from codesign.compress.huffman import HuffmanCode, code_lengths, huffman_bits  # noqa: E402
-from codesign.compress.prune import (  # noqa: E402
+from codesign.compress.huffman import HuffmanCode, code_lengths, huffman_bits
+from codesign.compress.prune import (
     LayerDensity,
     apply_masks,
     density_report,
@@ -33,7 +25,7 @@ from codesign.compress.prune import (  # noqa: E402
     prunable_layers,
     prune,
 )
-from codesign.compress.quantize import (  # noqa: E402
+from codesign.compress.quantize import (
     FakeQuant,
     FixedPoint,
     QuantizedCopy,
@@ -48,14 +40,14 @@ from codesign.compress.quantize import (  # noqa: E402
     remove_fake_quant,
     weight_precisions,
 )
-from codesign.compress.share import (  # noqa: E402
+from codesign.compress.share import (
     SharedWeights,
     apply_sharing,
     centroid_gradient,
     kmeans_share,
     share_weights,
 )
-from codesign.compress.size import (  # noqa: E402
+from codesign.compress.size import (
     KIB,
     MB,
     MIB,
@@ -68,6 +60,7 @@ from codesign.compress.size import (  # noqa: E402
     relative_index_stream,
     storage_table,
 )
+from codesign.errors import CompressionError
 
 __all__ = [
     "KIB",

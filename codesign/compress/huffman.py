@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 
-from codesign.compress import CompressionError
+from codesign.errors import CompressionError
 
 
 def code_lengths(freqs: Mapping[Hashable, int]) -> dict[Hashable, int]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from codesign.compress import CompressionError
+from codesign.errors import CompressionError
 
 Masks = dict[str, torch.Tensor]
 _PRUNABLE = (nn.modules.conv._ConvNd, nn.Linear)

@@ -43,8 +43,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from codesign.compress import CompressionError
 from codesign.compress.prune import prunable_layers
+from codesign.errors import CompressionError
 
 ROUNDING_MODES = (
     "AP_TRN",

@@ -21,8 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from codesign.compress import CompressionError
 from codesign.compress.prune import prunable_layers
+from codesign.errors import CompressionError
 
 
 @dataclass

@@ -75,10 +75,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from codesign.compress import CompressionError
 from codesign.compress.huffman import huffman_bits
 from codesign.compress.prune import prunable_layers
 from codesign.compress.share import SharedWeights, kmeans_share
+from codesign.errors import CompressionError
 
 KIB = 1024
 MIB = 1024 * 1024
