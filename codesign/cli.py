@@ -44,7 +44,7 @@ def cmd_models(args: argparse.Namespace) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> None:
-    from codesign.ir.trace import trace_model
+    from codesign.ir.cache import trace_model
     from codesign.report.views import show_table
 
     graph = trace_model(args.name, _input_size(args.input_size))
@@ -53,8 +53,8 @@ def cmd_show(args: argparse.Namespace) -> None:
 
 
 def cmd_export_topology(args: argparse.Namespace) -> None:
+    from codesign.ir.cache import trace_model
     from codesign.ir.scalesim_csv import write_topology
-    from codesign.ir.trace import trace_model
 
     graph = trace_model(args.name, _input_size(args.input_size))
     path = write_topology(graph, args.out_csv)
@@ -247,6 +247,8 @@ def _register_fit(sub: argparse._SubParsersAction) -> None:
 
 _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _register_fit,
+    lambda sub: __import__("codesign.paper", fromlist=["register"]).register(sub),  # `codesign paper`
+    lambda sub: __import__("codesign.explore.cli", fromlist=["register"]).register(sub),  # reshape, explore
 ]
 
 

@@ -9,7 +9,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
     from codesign.cli import _emit, _input_size
     from codesign.errors import FitError
     from codesign.fpga.fit import fit_report, format_fit_report
-    from codesign.ir.trace import trace_model
+    from codesign.ir.cache import trace_model
 
     graph = trace_model(args.name, _input_size(args.input_size))
     reuse: int | str = "auto" if args.reuse == "auto" else int(args.reuse)

@@ -1,5 +1,6 @@
 """Hardware-neutral network IR: a networkx DAG of frozen layer dataclasses with resolved shapes."""
 
+from codesign.ir.cache import trace_model
 from codesign.ir.graph import LayerGraph
 from codesign.ir.layers import (
     Activation,
@@ -16,7 +17,16 @@ from codesign.ir.layers import (
     Pool,
     Shape,
 )
-from codesign.ir.trace import trace_model, trace_module
+
+
+def __getattr__(name: str):
+    """trace_module imports torch: load it only when asked for."""
+    if name == "trace_module":
+        from codesign.ir.trace import trace_module
+
+        return trace_module
+    raise AttributeError(name)
+
 
 __all__ = [
     "Activation",

@@ -8,7 +8,6 @@ module path, so a simulator result can never silently leave a layer out.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -382,15 +381,6 @@ def trace_module(
     return LayerGraph.from_layers(model_name, builder.layers)
 
 
-def trace_model(
-    name: str, input_shape: tuple[int, int, int] | None = None, num_classes: int = 1000
-) -> LayerGraph:
-    """Build a zoo model by name and trace it at its default input size (or `input_shape`)."""
-    from codesign.nets.registry import get_model_spec
-
-    spec = get_model_spec(name)
-    module = spec.build(num_classes=num_classes)
-    return trace_module(module, input_shape or spec.input_size, name=spec.name)
 
 
-CallableLike = Callable[..., Any]
+from codesign.ir.cache import trace_model  # noqa: E402, F401  (re-export: the torch-free, cached entry point)

@@ -7,8 +7,6 @@ import math
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from torch import nn
-
 from codesign.errors import MappingError
 from codesign.ir.graph import LayerGraph
 from codesign.ir.layers import Layer
@@ -316,7 +314,7 @@ def simulate_graph(
 
 
 def simulate(
-    model: str | nn.Module | LayerGraph,
+    model: str | object | LayerGraph,
     hw: str | object | None = None,
     dataflow: str = "auto",
     objective: str = "latency",
@@ -327,7 +325,7 @@ def simulate(
 ) -> NetworkResult:
     """Simulate a zoo name, a torch module or a LayerGraph on an accelerator (name, path or Accelerator)."""
     from codesign.hw import DEFAULT_ACCELERATOR, load_accelerator
-    from codesign.ir.trace import trace_model, trace_module
+    from codesign.ir.cache import trace_model
 
     if hw is None:
         hw = DEFAULT_ACCELERATOR
@@ -335,8 +333,10 @@ def simulate(
         hw = load_accelerator(hw)
     if isinstance(model, LayerGraph):
         graph = model
-    elif isinstance(model, nn.Module):
-        graph = trace_module(model, input_shape or (3, 224, 224))
-    else:
+    elif isinstance(model, str):
         graph = trace_model(model, input_shape)
+    else:  # a torch.nn.Module
+        from codesign.ir.trace import trace_module
+
+        graph = trace_module(model, input_shape or (3, 224, 224))
     return simulate_graph(graph, hw, dataflow, objective, batch, timing, fast)
