@@ -238,17 +238,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: Verbs contributed by other modules (fit, hls, ...): functions that add a subparser.
-def _register_fit(sub: argparse._SubParsersAction) -> None:
-    from codesign.fpga.cli import register
+def _lazy_register(module: str) -> Callable[[argparse._SubParsersAction], None]:
+    """A hook that imports `module` and calls its `register(sub)`, so `codesign --help` stays light."""
 
-    register(sub)
+    def hook(sub: argparse._SubParsersAction) -> None:
+        import importlib
+
+        importlib.import_module(module).register(sub)
+
+    return hook
 
 
+#: Verbs contributed by other modules: each module has a `register(sub)` adding its subparsers.
 _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
-    _register_fit,
-    lambda sub: __import__("codesign.paper", fromlist=["register"]).register(sub),  # `codesign paper`
-    lambda sub: __import__("codesign.explore.cli", fromlist=["register"]).register(sub),  # reshape, explore
+    _lazy_register("codesign.fpga.cli"),  # fit
+    _lazy_register("codesign.paper"),  # paper
 ]
 
 

@@ -1,0 +1,33 @@
+"""The `codesign paper` verb: regenerate the paper's tables and figures (experiments/run_all.py)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from codesign.errors import CodesignError
+
+#: The source checkout holding experiments/ (an editable install runs codesign from there).
+_REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def cmd_paper(args: argparse.Namespace) -> None:
+    if (_REPO_ROOT / "experiments" / "run_all.py").is_file() and str(_REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(_REPO_ROOT))
+    try:
+        from experiments.run_all import run_all
+    except ImportError as exc:  # experiments/ lives in the source tree, not in an installed wheel
+        raise CodesignError(
+            f"cannot import the experiments package ({exc}); run from a source checkout: "
+            "python -m experiments.run_all"
+        ) from None
+    run_all(args.out, quick=args.quick)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the `paper` subparser."""
+    p = sub.add_parser("paper", help="regenerate the paper's tables and figures (experiments/results)")
+    p.add_argument("--quick", action="store_true", help="reduced models and sweeps (a quick check)")
+    p.add_argument("--out", metavar="DIR", help="output directory (default: experiments/results)")
+    p.set_defaults(func=cmd_paper)

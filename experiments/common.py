@@ -1,0 +1,137 @@
+"""Shared output writing for the paper experiments.
+
+Every table is written as Markdown, CSV and LaTeX (booktabs) and every figure as PNG and PDF, and each
+file records the hardware file, the codesign version and the date, so a number in the paper can always
+be traced back to what produced it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+import codesign  # noqa: E402
+from codesign.report.output import write_text_atomic  # noqa: E402
+from codesign.report.tables import Column, render  # noqa: E402
+
+#: Where `python -m experiments.<script>` writes when no --out is given (gitignored).
+DEFAULT_OUT = Path(__file__).resolve().parent / "results"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+#: Memory levels of the energy model, in plotting order.
+LEVELS = ("mac", "rf", "inter_pe", "gbuf", "dram")
+
+
+def hw_file(hw: object) -> str:
+    """The hardware file an accelerator came from, relative to the repo when inside it."""
+    src = getattr(hw, "source", "") or getattr(hw, "name", "?")
+    try:
+        return os.path.relpath(src, REPO_ROOT) if os.path.isabs(src) else src
+    except ValueError:
+        return src
+
+
+@dataclass
+class Provenance:
+    """What produced an output: hardware file(s), codesign version, date, and free-form notes."""
+
+    hardware: str
+    version: str = codesign.__version__
+    date: str = field(default_factory=lambda: _dt.date.today().isoformat())
+    notes: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [
+            f"hardware: {self.hardware}",
+            f"codesign version: {self.version}",
+            f"date: {self.date}",
+        ]
+        return out + list(self.notes)
+
+    def one_line(self) -> str:
+        return f"codesign {self.version} | hardware {self.hardware} | {self.date}"
+
+
+def provenance_for(hw: object, notes: Sequence[str] = ()) -> Provenance:
+    """Provenance of an output computed on accelerator `hw` (its YAML file is recorded)."""
+    return Provenance(hardware=hw_file(hw), notes=list(notes))
+
+
+def out_dir(path: str | Path | None) -> Path:
+    """The output directory, created if needed."""
+    p = Path(path) if path else DEFAULT_OUT
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def write_table(
+    out: Path,
+    stem: str,
+    records: Sequence[dict],
+    columns: Sequence[Column],
+    prov: Provenance,
+    title: str = "",
+    text: str = "",
+) -> list[Path]:
+    """Write `stem`.md, .csv and .tex; `text` (a paragraph) is appended to the Markdown and LaTeX."""
+    meta = prov.lines()
+    md = render(records, columns, "md", title=title)
+    md += "\n" + (text.strip() + "\n\n" if text else "")
+    md += "\n".join(f"<!-- {m} -->" for m in meta) + "\n"
+    md += f"\n_{prov.one_line()}_\n"
+    csv_text = "".join(f"# {m}\n" for m in meta) + render(records, columns, "csv")
+    tex = "".join(f"% {m}\n" for m in meta)
+    if title:
+        tex += f"% {title}\n"
+    tex += render(records, columns, "latex")
+    if text:
+        tex += "\n" + "".join(f"% {line}\n" for line in text.strip().splitlines())
+    paths = [
+        write_text_atomic(out / f"{stem}.md", md),
+        write_text_atomic(out / f"{stem}.csv", csv_text),
+        write_text_atomic(out / f"{stem}.tex", tex),
+    ]
+    return paths
+
+
+def write_text(out: Path, name: str, text: str, prov: Provenance) -> Path:
+    """A Markdown note (e.g. the Table 1 discussion) with the provenance lines at the end."""
+    body = text.rstrip() + "\n\n" + "\n".join(f"<!-- {m} -->" for m in prov.lines()) + "\n"
+    body += f"\n_{prov.one_line()}_\n"
+    return write_text_atomic(out / name, body)
+
+
+def write_figure(out: Path, stem: str, fig: Figure, prov: Provenance) -> list[Path]:
+    """Save `fig` as `stem`.png and .pdf with the provenance in a footer and in the file metadata."""
+    fig.text(0.995, 0.005, prov.one_line(), ha="right", va="bottom", fontsize=6, color="0.45")
+    desc = "; ".join(prov.lines())
+    png = out / f"{stem}.png"
+    pdf = out / f"{stem}.pdf"
+    fig.savefig(png, dpi=150, metadata={"Description": desc, "Software": f"codesign {prov.version}"})
+    fig.savefig(pdf, metadata={"Subject": desc, "Creator": f"codesign {prov.version}"})
+    plt.close(fig)
+    return [png, pdf]
+
+
+def read_csv_records(path: str | Path) -> list[dict[str, str]]:
+    """Read back a CSV written by `write_table` (skips the '#' provenance lines)."""
+    import csv
+
+    with open(path, newline="") as fh:
+        lines = [line for line in fh if not line.startswith("#")]
+    return list(csv.DictReader(lines))
+
+
+def ratio_fmt(v: object) -> str:
+    """'2.41x', or '-' when missing."""
+    return "-" if v is None or v == "" else f"{float(v):.2f}x"
