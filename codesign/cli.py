@@ -253,6 +253,7 @@ def _lazy_register(module: str) -> Callable[[argparse._SubParsersAction], None]:
 _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _lazy_register("codesign.fpga.cli"),  # fit
     _lazy_register("codesign.paper"),  # paper
+    _lazy_register("codesign.explore.cli"),  # reshape, explore
 ]
 
 

@@ -9,6 +9,7 @@ spelling ``<width>-SqNxt-<depth>[v<n>]``. Every name resolves to one canonical s
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -255,6 +256,10 @@ def get_model_spec(name: str) -> ModelSpec:
     """
     if not isinstance(name, str):
         raise UnknownModelError(f"model name must be a string, got {name!r}; {_LIST_HINT}")
+    if name.strip().lower().endswith((".yaml", ".yml")) and os.path.isfile(name.strip()):
+        from codesign.nets.design import design_spec  # a design file written by `codesign explore`
+
+        return design_spec(name.strip())
     key = normalize_name(name)
     key = _ALIASES.get(key, key)
     if key in _by_name():
