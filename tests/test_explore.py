@@ -252,8 +252,12 @@ def _count(url: str, name: str) -> tuple[int, list[int]]:
     return len(done), sorted(t.number for t in trials)
 
 
-def test_search_two_workers(tmp_path):
-    url = f"sqlite:///{tmp_path / 'w.db'}"
+STORES = [("journal", "journal:{}", "w.journal"), ("sqlite", "sqlite:///{}", "w.db")]
+
+
+@pytest.mark.parametrize(("kind", "template", "filename"), STORES)
+def test_search_two_workers(tmp_path, kind, template, filename):
+    url = template.format(tmp_path / filename)
     cfg = SearchConfig(storage=url, study_name="two", trials=24, workers=2, progress=False, population=8)
     study = run_search(cfg)
     done, numbers = _count(url, "two")
@@ -267,8 +271,9 @@ def test_search_two_workers(tmp_path):
     assert hw_params(point.params)[0] in (8, 16, 32, 64)
 
 
-def test_kill_and_resume(tmp_path):
-    url = f"sqlite:///{tmp_path / 'k.db'}"
+@pytest.mark.parametrize(("kind", "template", "filename"), STORES)
+def test_kill_and_resume(tmp_path, kind, template, filename):
+    url = template.format(tmp_path / filename)
     cmd = [
         sys.executable,
         "-m",
@@ -288,7 +293,7 @@ def test_kill_and_resume(tmp_path):
         done = 0
         while time.time() < deadline and done < 10:
             time.sleep(0.5)
-            if (tmp_path / "k.db").exists():
+            if (tmp_path / filename).exists():
                 try:
                     done, _ = _count(url, "k")
                 except Exception:  # the study may not exist yet

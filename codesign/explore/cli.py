@@ -114,8 +114,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trials", type=int, default=2000, help="new trials to run (default: 2000)")
     p.add_argument(
         "--storage",
-        default="sqlite:///study.db",
-        help="SQLAlchemy URL: SQLite file (default sqlite:///study.db) or PostgreSQL to scale out",
+        default="journal:study.journal",
+        help="study store: journal:PATH (Optuna journal file, the default journal:study.journal, fastest), "
+        "sqlite:///study.db, or a PostgreSQL URL to scale out across machines",
     )
     p.add_argument("--study-name", default="codesign", help="study name in the storage (default: codesign)")
     p.add_argument("--resume", action="store_true", help="continue an existing study (load_if_exists)")

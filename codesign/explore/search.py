@@ -8,8 +8,12 @@ hardware, so that a design seen with a new width only pays for the layers that c
 
 Search (`run_search`): NSGA-II (default) or TPE over blocks per stage at fixed depth, stage widths,
 conv1, squeeze ratio, shared projection x array rows/cols, buffer size and dataflow support, minimising
-(latency, energy, params). Studies live in any SQLAlchemy storage (SQLite file by default; PostgreSQL
-to scale out); several processes share one study by each calling `study.optimize` on it.
+(latency, energy, params). Studies live in an embedded store by default, Optuna's append-only journal file
+(`journal:study.journal`), which survives a killed process and is shared by several worker processes through
+a file lock; any SQLAlchemy URL also works (`sqlite:///study.db`, or PostgreSQL to scale out to many
+machines). The journal is the default because it is fast: on this 2-core machine Optuna's NSGA-II with a
+trivial objective runs about 18,000 trials/min on a journal file against about 2,100 on SQLite, and our
+evaluation costs a few ms. Several processes share one study by each calling `study.optimize` on it.
 """
 
 from __future__ import annotations
@@ -249,7 +253,7 @@ class Objective:
 class SearchConfig:
     """Everything a search run needs; picklable so worker processes get their own copy."""
 
-    storage: str = "sqlite:///study.db"
+    storage: str = "journal:study.journal"
     study_name: str = "codesign"
     trials: int = 2000
     workers: int = 1
@@ -273,7 +277,15 @@ def make_sampler(kind: str, seed: int | None, population: int = 100) -> optuna.s
 
 
 def make_storage(url: str) -> optuna.storages.BaseStorage:
-    """RDB storage for any SQLAlchemy URL; SQLite gets a lock timeout so several workers can share it."""
+    """`journal:PATH` (Optuna journal file), or RDB storage for any SQLAlchemy URL; SQLite gets a lock
+    timeout so several workers can share it."""
+    if url.startswith("journal:"):
+        from optuna.storages.journal import JournalFileBackend
+
+        path = url.removeprefix("journal:").removeprefix("//")
+        if not path:
+            raise CodesignError("journal storage needs a file path: journal:study.journal")
+        return optuna.storages.JournalStorage(JournalFileBackend(path))
     if not url.startswith("sqlite"):
         return optuna.storages.RDBStorage(url)
     storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
