@@ -1,0 +1,41 @@
+"""The hls4ml bridge: HLS-ready rewrites, per-layer precision and reuse factors, conversion, project writing,
+C simulation against PyTorch, and small nets trained on scikit-learn's digits.
+
+hls4ml itself is imported only when a conversion runs.
+"""
+
+from codesign.hls.convert import (
+    LayerPlan,
+    choose_reuse_factor,
+    fixed,
+    fixed_for_range,
+    is_valid_reuse_factor,
+    valid_reuse_factors,
+)
+from codesign.hls.project import (
+    DEFAULT_PART,
+    Comparison,
+    HlsResult,
+    generate_hls,
+    patch_pool_stride,
+    synthesis_command,
+)
+from codesign.hls.rewrite import Rewrite, RewriteResult, rewrite_for_hls
+
+__all__ = [
+    "DEFAULT_PART",
+    "Comparison",
+    "HlsResult",
+    "LayerPlan",
+    "Rewrite",
+    "RewriteResult",
+    "choose_reuse_factor",
+    "fixed",
+    "fixed_for_range",
+    "generate_hls",
+    "is_valid_reuse_factor",
+    "patch_pool_stride",
+    "rewrite_for_hls",
+    "synthesis_command",
+    "valid_reuse_factors",
+]

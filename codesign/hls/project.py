@@ -1,0 +1,670 @@
+"""Generate an hls4ml HLS project for a network, check it by C simulation, and write it in place atomically.
+
+``generate_hls`` runs: rewrite (``rewrite.py``) -> compress (prune + per-layer fixed-point weights) ->
+calibrate activations -> per-layer config (``convert.py``) -> convert -> write -> patch -> compile the C
+simulation -> predict on the check inputs -> compare with the quantized PyTorch model -> reports.
+
+Output directory rules: an existing directory is never overwritten without ``force=True``
+(:class:`~codesign.errors.OutputExistsError`). Everything is built in a temporary sibling directory
+(``.<name>.partial-*``) and renamed into place only after the C simulation ran and the reports were
+written, so a failure leaves nothing that looks complete (with ``force``, the old project stays intact
+until the new one is complete).
+
+The C simulation runs in a forked child process: an assertion in hls4ml's C++ aborts the process that
+runs it, and must not take the caller down. The shared library is built with the absolute path of the
+weights directory baked in (hls4ml's ``build_lib.sh``); since the project is renamed after the check, the
+library built in the temporary directory is deleted, and ``HlsResult.predict`` (or
+``hls4ml.converters.link_existing_project(dir).compile()``) rebuilds it in the final directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import multiprocessing
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import fx, nn
+
+from codesign.errors import CodesignError, OutputExistsError
+from codesign.hls import convert as cv
+from codesign.hls.rewrite import PoolMode, Rewrite, RewriteResult, rewrite_for_hls
+
+DEFAULT_PART = "xcu250-figd2104-2L-e"
+
+_POOL_ASSERT = "assert(CONFIG_T::pool_height == CONFIG_T::stride_height && CONFIG_T::pool_width == CONFIG_T::stride_width);"
+_PATCH_NOTE = (
+    "// codesign patch: pool != stride allowed here. The line-buffer window logic below (sX/sY counters)\n"
+    "    // handles any stride; C simulation verified against PyTorch (3x3/2). Synthesis of this path untested.\n"
+    "    // Removed: "
+)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Patches of the generated project
+
+
+def patch_pool_stride(project_dir: str | Path) -> list[str]:
+    """Allow pool != stride in io_stream 2-D pooling: remove the ``pool_height == stride_height`` assertion
+    from the line-buffer implementation in the generated ``firmware/nnet_utils/nnet_pooling_stream.h``.
+
+    Only the line-buffer function is patched (``pooling2d_cl`` in the Vitis templates,
+    ``pooling2d_buffer_cl`` in the Vivado ones): its window logic is the conv line buffer's, which supports
+    any stride. The 'encoded' implementation keeps its assertion (it is wrong for pool != stride).
+    Idempotent. Returns a description of each change; raises when the header layout is not the known one.
+    """
+    path = Path(project_dir) / "firmware" / "nnet_utils" / "nnet_pooling_stream.h"
+    text = path.read_text()
+    if "codesign patch: pool != stride" in text:
+        return []
+    # Split into top-level templates and patch the one that calls compute_pool_buffer_2d in a read loop.
+    pattern = re.compile(r"template <[^>]*>\s*void (pooling2d_cl|pooling2d_buffer_cl)\(")
+    changes: list[str] = []
+    for m in list(pattern.finditer(text))[::-1]:
+        start = m.start()
+        end = text.find("\ntemplate <", m.end())
+        end = len(text) if end < 0 else end
+        body = text[start:end]
+        if "compute_pool_buffer_2d" not in body or _POOL_ASSERT not in body:
+            continue
+        body = body.replace(_POOL_ASSERT, _PATCH_NOTE + _POOL_ASSERT.replace("assert", "assert_"), 1)
+        text = text[:start] + body + text[end:]
+        changes.append(f"{path.name}: {m.group(1)}: removed assertion pool_height == stride_height")
+    if not changes:
+        raise CodesignError(
+            f"HLS: cannot patch {path}: the line-buffer pooling function was not found (hls4ml version "
+            "changed?); fix: use pool_mode='pool2x2'"
+        )
+    path.write_text(text)
+    return changes
+
+
+def write_build_options(
+    project_dir: str | Path,
+    *,
+    csim: bool = True,
+    synth: bool = True,
+    cosim: bool = False,
+    validation: bool = False,
+    export: bool = False,
+    vsynth: bool = False,
+) -> None:
+    """Write ``build_opt.tcl`` (read by the Vitis backend's ``build_prj.tcl``): default C-sim + synthesis only."""
+    opts = dict(
+        reset=0,
+        csim=csim,
+        synth=synth,
+        cosim=cosim,
+        validation=validation,
+        export=export,
+        vsynth=vsynth,
+        fifo_opt=0,
+    )
+    body = "".join(f"    {k:<10} {int(v)}\n" for k, v in opts.items())
+    (Path(project_dir) / "build_opt.tcl").write_text("array set opt {\n" + body + "}\n")
+
+
+def synthesis_command(backend: str) -> str:
+    """Shell command that synthesizes a written project (run inside the project directory)."""
+    if cv.backend_name(backend) == "Vitis":
+        return "vitis_hls -f build_prj.tcl   # Vitis HLS <= 2023.2; newer: vitis-run --mode hls --tcl build_prj.tcl"
+    return 'vivado_hls -f build_prj.tcl "reset=1 csim=1 synth=1 cosim=0 validation=0 export=0 vsynth=0"'
+
+
+# --------------------------------------------------------------------------------------------------------------
+# C simulation
+
+
+def _child_predict(hm: Any, x: np.ndarray, conn: Any, err_path: str) -> None:
+    import faulthandler
+
+    faulthandler.disable()  # an abort should leave the C++ message as the last line, not a Python dump
+    fd = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    try:
+        y = hm.predict(x)
+        conn.send(("ok", np.asarray(y)))
+    except BaseException as exc:  # report anything, then exit non-zero
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+    os._exit(0)
+
+
+def csim_predict(hm: Any, x_nhwc: np.ndarray) -> np.ndarray:
+    """Run the compiled C simulation on ``x_nhwc`` in a forked child; a C++ abort becomes a CodesignError."""
+    ctx = multiprocessing.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    with tempfile.NamedTemporaryFile(prefix="csim_", suffix=".log", delete=False) as f:
+        err_path = f.name
+    try:
+        x = np.ascontiguousarray(x_nhwc, dtype=np.float32)
+        proc = ctx.Process(target=_child_predict, args=(hm, x, send, err_path), daemon=True)
+        proc.start()
+        send.close()
+        try:
+            status, payload = recv.recv()
+        except EOFError:
+            status, payload = "died", None
+        proc.join()
+        if status == "ok":
+            return payload
+        log = Path(err_path).read_text(errors="replace").strip().splitlines()
+        why = payload if status == "error" else (log[-1] if log else f"exit code {proc.exitcode}")
+        raise CodesignError(f"HLS: C simulation failed: {why}")
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(err_path)
+
+
+def to_nhwc(x: torch.Tensor) -> np.ndarray:
+    """NCHW torch batch -> the NHWC float32 array hls4ml's io_stream C simulation expects."""
+    return np.ascontiguousarray(x.detach().permute(0, 2, 3, 1).numpy().astype(np.float32))
+
+
+def from_hls_layout(y: np.ndarray, torch_shape: Sequence[int]) -> np.ndarray:
+    """C-sim output (channels-last, flattened per sample) -> torch layout ``(N, *torch_shape)``."""
+    y = np.asarray(y).reshape(y.shape[0] if y.ndim > 1 else 1, -1)
+    if len(torch_shape) == 3:
+        c, h, w = torch_shape
+        return y.reshape(-1, h, w, c).transpose(0, 3, 1, 2)
+    return y.reshape(-1, *torch_shape)
+
+
+@torch.no_grad()
+def emulate(gm: fx.GraphModule, plans: dict[str, cv.LayerPlan], x: torch.Tensor) -> torch.Tensor:
+    """Bit-level emulation (float64) of the fixed-point network: every node's output is quantized to its
+    planned result type; average pooling divides in its accumulator type (truncated) as hls4ml does."""
+
+    class _Emu(fx.Interpreter):
+        def run_node(self, n: fx.Node) -> Any:
+            out = super().run_node(n)
+            p = plans.get(n.name)
+            if p is None or not isinstance(out, torch.Tensor):
+                return out
+            if p.kind == "avgpool" and p.accum is not None:
+                step = p.accum.step
+                out = torch.trunc(out / step) * step
+            return p.result.quantize(out)
+
+    gm64 = _double(gm)
+    return _Emu(gm64).run(x.double())
+
+
+def _double(gm: fx.GraphModule) -> fx.GraphModule:
+    import copy
+
+    g = copy.deepcopy(gm)
+    return g.double()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Result
+
+
+@dataclass
+class Comparison:
+    """C simulation against PyTorch on the check inputs."""
+
+    n: int
+    max_abs_output: float
+    max_abs_err: float  # vs the quantized PyTorch model (fixed-point weights, float activations)
+    mean_abs_err: float
+    top1_agreement: float  # vs the quantized PyTorch model
+    max_abs_err_emulated: float  # vs the float64 fixed-point emulation (weights and activations)
+    top1_agreement_float: float  # vs the float (rewritten, unquantized) model
+    inputs: str
+
+
+@dataclass
+class HlsResult:
+    """Everything ``generate_hls`` produced: where, how, how well, how long."""
+
+    name: str
+    project_dir: Path
+    project_name: str
+    backend: str
+    part: str
+    clock_period: float
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    bits: int
+    act_bits: int
+    density: float | None
+    rewrites: list[Rewrite]
+    layers: list[cv.LayerPlan]
+    inserted_layers: list[str]
+    patches: list[str]
+    comparison: Comparison
+    timings: dict[str, float]
+    synthesis_command: str
+    hls_model: Any = field(repr=False, default=None)
+    csim_outputs: np.ndarray | None = field(repr=False, default=None)
+    quantized_outputs: np.ndarray | None = field(repr=False, default=None)
+    float_outputs: np.ndarray | None = field(repr=False, default=None)
+    quantized_model: fx.GraphModule | None = field(repr=False, default=None)
+    _compiled: bool = field(repr=False, default=False)
+
+    def predict(self, x: torch.Tensor) -> np.ndarray:
+        """C-simulate NCHW inputs ``x`` in the final project (rebuilding its library on first use)."""
+        if not self._compiled:
+            self.hls_model._compile()
+            self._compiled = True
+        return from_hls_layout(csim_predict(self.hls_model, to_nhwc(x)), self.output_shape)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "project_dir": str(self.project_dir),
+            "project_name": self.project_name,
+            "backend": self.backend,
+            "part": self.part,
+            "clock_period_ns": self.clock_period,
+            "io_type": "io_stream",
+            "input_shape_chw": list(self.input_shape),
+            "input_layout_csim": "NHWC (channels_last_conversion='internal')",
+            "output_shape": list(self.output_shape),
+            "weight_bits": self.bits,
+            "act_bits": self.act_bits,
+            "density": self.density,
+            "rewrites": [
+                {"name": r.name, "target": r.target, "detail": r.detail, "exact": r.exact}
+                for r in self.rewrites
+            ],
+            "patches": self.patches,
+            "layers": [p.to_dict() for p in self.layers],
+            "inserted_layers": self.inserted_layers,
+            "comparison": self.comparison.__dict__,
+            "timings_s": self.timings,
+            "synthesis_command": self.synthesis_command,
+            "versions": _versions(),
+        }
+
+
+def _versions() -> dict[str, str]:
+    import hls4ml
+
+    return {"hls4ml": hls4ml.__version__, "torch": torch.__version__, "numpy": np.__version__}
+
+
+def _report_md(r: HlsResult) -> str:
+    c = r.comparison
+    lines = [
+        f"# HLS project: {r.name}",
+        "",
+        f"- backend {cv.backend_name(r.backend)}, part `{r.part}`, clock {r.clock_period} ns, io_stream, Resource strategy",
+        f"- input {tuple(r.input_shape)} (C, H, W); the C simulation takes NHWC; output {tuple(r.output_shape)}",
+        f"- weights {r.bits}-bit, activations {r.act_bits}-bit, all `AP_RND_CONV, AP_SAT`; density {r.density or 1.0}",
+        "",
+        "## Synthesis",
+        "",
+        "```",
+        f"cd {r.project_dir.name} && {r.synthesis_command}",
+        "```",
+        "",
+        "`build_opt.tcl` selects the steps (csim=1 synth=1 cosim=0 by default)."
+        if r.backend == "vitis"
+        else "",
+        "",
+        "## C simulation vs PyTorch",
+        "",
+        f"{c.n} inputs ({c.inputs}). Max |output| {c.max_abs_output:.4g}.",
+        "",
+        "| reference | max abs error | top-1 agreement |",
+        "|---|---|---|",
+        f"| quantized PyTorch (fixed-point weights) | {c.max_abs_err:.3g} | {c.top1_agreement:.4f} |",
+        f"| fixed-point emulation (weights + activations) | {c.max_abs_err_emulated:.3g} | |",
+        f"| float PyTorch | | {c.top1_agreement_float:.4f} |",
+        "",
+        "## Rewrites",
+        "",
+    ]
+    lines += [f"- {rw}" for rw in r.rewrites] or ["- none"]
+    lines += ["", "## Patches", ""] + ([f"- {p}" for p in r.patches] or ["- none"])
+    if r.patches:
+        lines.append("- synthesis of the patched pooling path (pool != stride) is untested")
+    lines += [
+        "",
+        "## Layers",
+        "",
+        "| layer | kind | n_in x n_out | RF | mults | weight | bias | accum | result |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for p in r.layers:
+        dims = f"{p.n_in} x {p.n_out}" if p.n_in else ""
+        lines.append(
+            f"| {p.name} | {p.kind} | {dims} | {p.reuse or ''} | {p.multipliers or ''} | {p.weight or ''} | "
+            f"{p.bias or ''} | {p.accum or ''} | {p.result} |"
+        )
+    lines += ["", "## Timings (s)", ""] + [f"- {k}: {v:.2f}" for k, v in r.timings.items()]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Output directory handling
+
+
+def _check_out_dir(out_dir: Path, force: bool) -> None:
+    if out_dir.exists() and not force:
+        raise OutputExistsError(f"{out_dir} already exists; pass --force (force=True) to overwrite it")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputExistsError(
+            f"{out_dir} exists and is not a directory; remove it or choose another output"
+        )
+
+
+def _install(tmp: Path, out_dir: Path, force: bool) -> None:
+    """Rename the finished ``tmp`` into ``out_dir``; with ``force``, the old one is removed only afterwards."""
+    _check_out_dir(out_dir, force)
+    old: Path | None = None
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}-{time.monotonic_ns()}")
+        out_dir.rename(old)
+    try:
+        tmp.rename(out_dir)
+    except BaseException:
+        if old is not None:
+            old.rename(out_dir)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _clean_config_yaml(text: str) -> str:
+    """Make hls4ml_config.yml loadable with yaml.safe_load (as ``link_existing_project`` does): hls4ml dumps
+    the torch module as a pickled python object and the input shape as a python tuple."""
+    out: list[str] = []
+    skipping = False
+    for line in text.splitlines():
+        if skipping and line[:1] not in (" ", "-", ""):
+            skipping = False
+        if skipping:
+            continue
+        if line.startswith("PytorchModel:"):
+            out.append("PytorchModel: torch.fx.GraphModule (not serialized; see codesign_report.json)")
+            skipping = True
+            continue
+        out.append(line.replace(" !!python/tuple", ""))
+    return "\n".join(out) + "\n"
+
+
+@contextlib.contextmanager
+def _plain_yaml() -> Any:
+    """While hls4ml writes hls4ml_config.yml: dump torch modules as a name (hls4ml would pickle the module,
+    which fails for some fx graphs and is unreadable by yaml.safe_load) and tuples as lists."""
+    import yaml
+
+    saved_multi = dict(yaml.Dumper.yaml_multi_representers)
+    saved = dict(yaml.Dumper.yaml_representers)
+    yaml.add_multi_representer(
+        nn.Module, lambda d, m: d.represent_str(f"torch module {type(m).__name__} (not serialized)")
+    )
+    yaml.add_representer(tuple, lambda d, t: d.represent_list(list(t)))
+    try:
+        yield
+    finally:
+        yaml.Dumper.yaml_multi_representers = saved_multi
+        yaml.Dumper.yaml_representers = saved
+
+
+def _relocate(tmp: Path, out_dir: Path, hm: Any) -> None:
+    """Point the project at its final path: config file, the in-memory model; drop the stale library."""
+    cfg = out_dir / "hls4ml_config.yml"
+    if cfg.exists():
+        cfg.write_text(_clean_config_yaml(cfg.read_text().replace(str(tmp), str(out_dir))))
+    for so in (out_dir / "firmware").glob("*.so"):
+        so.unlink()
+    hm.config.config["OutputDir"] = str(out_dir)
+    hm._top_function_lib = None
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The pipeline
+
+
+def _resolve_model(model_or_name: nn.Module | str, num_classes: int) -> tuple[nn.Module, str]:
+    if isinstance(model_or_name, str):
+        from codesign.nets.registry import build_model
+
+        return build_model(model_or_name, num_classes=num_classes), model_or_name
+    return model_or_name, type(model_or_name).__name__
+
+
+def _input_shape(input_size: int | Sequence[int], in_channels: int) -> tuple[int, int, int]:
+    if isinstance(input_size, int):
+        return (in_channels, input_size, input_size)
+    shape = tuple(int(d) for d in input_size)
+    if len(shape) == 2:
+        return (in_channels, *shape)
+    if len(shape) != 3:
+        raise CodesignError(f"input_size must be H, (H, W) or (C, H, W), not {input_size!r}")
+    return shape  # type: ignore[return-value]
+
+
+def _project_name(name: str) -> str:
+    s = re.sub(r"[^0-9a-zA-Z_]", "_", name).strip("_").lower() or "myproject"
+    return s if not s[0].isdigit() else "net_" + s
+
+
+def generate_hls(
+    model_or_name: nn.Module | str,
+    *,
+    part: str = DEFAULT_PART,
+    out_dir: str | Path | None = None,
+    bits: int = 8,
+    act_bits: int = 16,
+    bias_bits: int = 16,
+    density: float | None = None,
+    reuse: cv.ReuseSpec = "auto",
+    backend: str = "vitis",
+    clock_period: float = 5.0,
+    input_size: int | Sequence[int] = 224,
+    in_channels: int = 3,
+    num_classes: int = 1000,
+    force: bool = False,
+    inputs: torch.Tensor | None = None,
+    calib_inputs: torch.Tensor | None = None,
+    n_check: int = 8,
+    pool_mode: PoolMode = "patch",
+    strip_softmax: bool = False,
+    input_nonnegative: bool = False,
+    act_margin: int = 1,
+    name: str | None = None,
+    seed: int = 0,
+) -> HlsResult:
+    """Rewrite, compress, convert, write, patch, C-simulate and check ``model_or_name`` (a module or a zoo name).
+
+    ``inputs`` (NCHW) are the check images fed to both the C simulation and PyTorch; without them,
+    ``n_check`` deterministic uniform [0, 1) images are used (no real data offline). ``calib_inputs`` set the
+    activation ranges (default: the check inputs). ``input_nonnegative`` states that inputs are >= 0
+    (images), which lets the rewrite zero-pad a max pool that reads the input directly.
+    Raises ``OutputExistsError`` when ``out_dir`` exists and ``force`` is False, before doing any work.
+    """
+    t_all = time.perf_counter()
+    timings: dict[str, float] = {}
+    model, default_name = _resolve_model(model_or_name, num_classes)
+    name = name or default_name
+    out = Path(out_dir) if out_dir is not None else Path("hls_out") / _project_name(name)
+    out = out.absolute()
+    _check_out_dir(out, force)
+    backend = backend.lower()
+    cv.backend_name(backend)
+    shape = _input_shape(input_size, in_channels)
+
+    t = time.perf_counter()
+    rw: RewriteResult = rewrite_for_hls(
+        model,
+        shape,
+        pool_mode=pool_mode,
+        strip_softmax=strip_softmax,
+        input_nonnegative=input_nonnegative,
+        seed=seed,
+    )
+    timings["rewrite"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    gq, wtypes = cv.compress_weights(rw.module, bits=bits, bias_bits=bias_bits, density=density)
+    timings["compress"] = time.perf_counter() - t
+
+    if inputs is None:
+        gen = torch.Generator().manual_seed(seed)
+        inputs = torch.rand((n_check, *shape), generator=gen)
+        what = f"{n_check} uniform [0,1) random images (seed {seed})"
+    else:
+        inputs = inputs.float()
+        what = f"{inputs.shape[0]} given images"
+    t = time.perf_counter()
+    ranges = cv.calibrate(gq, calib_inputs.float() if calib_inputs is not None else inputs)
+    plans = cv.plan_layers(
+        gq, ranges, wtypes, act_bits=act_bits, margin=act_margin, reuse=reuse, backend=backend
+    )
+    with torch.no_grad():
+        y_float = rw.module(inputs)
+        y_q = gq(inputs)
+    y_emu = emulate(gq, plans, inputs)
+    cfg = cv.build_config(gq, shape, plans, backend=backend)
+    timings["plan"] = time.perf_counter() - t
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it 0700; the final project gets the usual permissions
+    try:
+        tb_in, tb_out = tmp / "tb_input.npy", tmp / "tb_output.npy"  # NHWC inputs, quantized-PyTorch outputs
+        x_nhwc = to_nhwc(inputs)
+        np.save(tb_in, x_nhwc.reshape(x_nhwc.shape[0], -1))
+        np.save(tb_out, y_q.detach().numpy().reshape(y_q.shape[0], -1))
+        pname = _project_name(name)
+        t = time.perf_counter()
+        hm = cv.convert(
+            gq,
+            cfg,
+            output_dir=str(tmp),
+            project_name=pname,
+            backend=backend,
+            part=part,
+            clock_period=clock_period,
+            input_data_tb=str(tb_in),
+            output_data_tb=str(tb_out),
+        )
+        inserted = cv.check_types(hm, plans)
+        timings["convert"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        with _plain_yaml():
+            hm.write()
+        timings["write"] = time.perf_counter() - t
+
+        patches: list[str] = []
+        if rw.pool_patch_layers:
+            patches = patch_pool_stride(tmp)
+        if backend == "vitis":
+            write_build_options(tmp)
+
+        t = time.perf_counter()
+        try:
+            hm._compile()  # not hm.compile(): that would re-write the project and drop the patch
+        except Exception as exc:
+            raise CodesignError(
+                f"HLS: C simulation build failed ({str(exc).splitlines()[0]}); see {tmp}"
+            ) from exc
+        timings["compile"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        y_hls = from_hls_layout(csim_predict(hm, x_nhwc), rw.output_shape)
+        timings["predict"] = time.perf_counter() - t
+
+        comp = _compare(y_hls, y_q.detach().numpy(), y_emu.numpy(), y_float.detach().numpy(), what)
+        timings["total"] = time.perf_counter() - t_all
+        result = HlsResult(
+            name=name,
+            project_dir=out,
+            project_name=pname,
+            backend=backend,
+            part=part,
+            clock_period=clock_period,
+            input_shape=shape,
+            output_shape=rw.output_shape,
+            bits=bits,
+            act_bits=act_bits,
+            density=density,
+            rewrites=rw.applied,
+            layers=list(plans.values()),
+            inserted_layers=inserted,
+            patches=patches,
+            comparison=comp,
+            timings=timings,
+            synthesis_command=synthesis_command(backend),
+            hls_model=hm,
+            quantized_model=gq,
+            csim_outputs=y_hls,
+            quantized_outputs=y_q.detach().numpy(),
+            float_outputs=y_float.detach().numpy(),
+        )
+        _write_reports(result, tmp)
+        _install(tmp, out, force)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _relocate(tmp, out, hm)
+    return result
+
+
+def _compare(
+    y_hls: np.ndarray, y_q: np.ndarray, y_emu: np.ndarray, y_float: np.ndarray, what: str
+) -> Comparison:
+    n = y_q.shape[0]
+    flat = lambda a: a.reshape(n, -1)  # noqa: E731
+    err = np.abs(flat(y_hls) - flat(y_q))
+    return Comparison(
+        n=n,
+        max_abs_output=float(np.abs(y_q).max()),
+        max_abs_err=float(err.max()),
+        mean_abs_err=float(err.mean()),
+        top1_agreement=float((flat(y_hls).argmax(1) == flat(y_q).argmax(1)).mean()),
+        max_abs_err_emulated=float(np.abs(flat(y_hls) - flat(y_emu)).max()),
+        top1_agreement_float=float((flat(y_hls).argmax(1) == flat(y_float).argmax(1)).mean()),
+        inputs=what,
+    )
+
+
+def _write_reports(result: HlsResult, where: Path) -> None:
+    d = result.to_dict()
+    d["project_dir"] = str(result.project_dir)
+    (where / "codesign_report.json").write_text(json.dumps(d, indent=2, default=_json_default) + "\n")
+    (where / "REPORT.md").write_text(_report_md(result))
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, float) and not math.isfinite(o):
+        return str(o)
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    return str(o)
+
+
+__all__ = [
+    "Comparison",
+    "HlsResult",
+    "csim_predict",
+    "emulate",
+    "from_hls_layout",
+    "generate_hls",
+    "patch_pool_stride",
+    "synthesis_command",
+    "to_nhwc",
+    "write_build_options",
+]
