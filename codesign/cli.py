@@ -252,6 +252,7 @@ def _lazy_register(module: str) -> Callable[[argparse._SubParsersAction], None]:
 #: Verbs contributed by other modules: each module has a `register(sub)` adding its subparsers.
 _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _lazy_register("codesign.fpga.cli"),  # fit
+    _lazy_register("codesign.hls.cli"),  # hls
     _lazy_register("codesign.paper"),  # paper
     _lazy_register("codesign.explore.cli"),  # reshape, explore
 ]

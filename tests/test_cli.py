@@ -157,3 +157,12 @@ def test_unmappable_layer_is_one_clear_error(tmp_path, capsys) -> None:
     code, out, err = run(capsys, "simulate", "squeezenet_v1_1", "--hw", str(tiny))
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and "enlarge global_buffer" in err and "layer " in err
+
+
+def test_hls_refuses_to_overwrite_without_force(tmp_path, capsys) -> None:
+    existing = tmp_path / "proj"
+    existing.mkdir()
+    (existing / "keep.txt").write_text("user data")
+    code, out, err = run(capsys, "hls", "squeezenet_v1_1", "--part", "xc7z020", "--out-dir", str(existing))
+    assert code == 2 and "--force" in err and len(err.strip().splitlines()) == 1
+    assert (existing / "keep.txt").read_text() == "user data"
