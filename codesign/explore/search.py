@@ -175,10 +175,16 @@ def hw_params(params: dict[str, Any]) -> tuple[int, int, int, str]:
     return params["rows"], params["cols"], params["gbuf_kb"], params["dataflows"]
 
 
+@lru_cache(maxsize=16)
+def _base_accelerator(name: str):
+    """Parse a hardware file once per process, not once per searched variant."""
+    return load_accelerator(name)
+
+
 @lru_cache(maxsize=1024)
 def hw_variant(base_name: str, rows: int, cols: int, gbuf_kb: int, dataflows: str):
     """`base_name` accelerator with the searched array, buffer and dataflow support."""
-    base = load_accelerator(base_name)
+    base = _base_accelerator(base_name)
     return base.with_overrides(
         name=f"{base.name}-{rows}x{cols}-{gbuf_kb}k",  # no dataflows in the name: see `_tables`
         rows=rows,
