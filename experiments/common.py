@@ -135,3 +135,15 @@ def read_csv_records(path: str | Path) -> list[dict[str, str]]:
 def ratio_fmt(v: object) -> str:
     """'2.41x', or '-' when missing."""
     return "-" if v is None or v == "" else f"{float(v):.2f}x"
+
+
+def script_main(run, description: str, quick_help: str, argv: list[str] | None = None) -> None:
+    """The command line every experiment script shares: --quick, --out, then one 'wrote FILE' per output."""
+    import argparse
+
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--quick", action="store_true", help=quick_help)
+    p.add_argument("--out", help="output directory (default: experiments/results)")
+    args = p.parse_args(argv)
+    for f in run(args.out, args.quick)["files"]:
+        print(f"wrote {f}")

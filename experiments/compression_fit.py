@@ -18,7 +18,6 @@ Run alone: ``python -m experiments.compression_fit [--quick] [--out DIR]``.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +27,7 @@ import torch
 from codesign.ir import trace_model
 from codesign.nets.registry import get_model_spec, list_models
 from codesign.report.tables import Column, fixed, thousands
-from experiments.common import Provenance, out_dir, ratio_fmt, write_figure, write_table
+from experiments.common import Provenance, out_dir, ratio_fmt, script_main, write_figure, write_table
 
 if TYPE_CHECKING:
     from codesign.compress import StorageFormat
@@ -268,12 +267,7 @@ def run(out: str | Path | None = None, quick: bool = False) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="two models, two bit widths, two densities")
-    p.add_argument("--out", help="output directory (default: experiments/results)")
-    args = p.parse_args(argv)
-    for f in run(args.out, args.quick)["files"]:
-        print(f"wrote {f}")
+    script_main(run, __doc__.splitlines()[0], "two models, two bit widths, two densities", argv)
 
 
 if __name__ == "__main__":

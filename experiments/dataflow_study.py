@@ -9,7 +9,6 @@ Run alone: ``python -m experiments.dataflow_study [--quick] [--out DIR]``.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -17,7 +16,7 @@ import matplotlib.pyplot as plt
 from codesign.hw import DEFAULT_ACCELERATOR, load_accelerator
 from codesign.report.tables import Column, fixed, percent, thousands
 from codesign.sim import simulate
-from experiments.common import out_dir, provenance_for, ratio_fmt, write_figure, write_table
+from experiments.common import out_dir, provenance_for, ratio_fmt, script_main, write_figure, write_table
 
 NETS = ("squeezenext_v5", "squeezenet_v1_0")
 ARRAYS = (8, 16, 32, 64)
@@ -198,12 +197,7 @@ def run(out: str | Path | None = None, quick: bool = False, hw: object | None = 
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="one net, two array sizes, one buffer size")
-    p.add_argument("--out", help="output directory (default: experiments/results)")
-    args = p.parse_args(argv)
-    for f in run(args.out, args.quick)["files"]:
-        print(f"wrote {f}")
+    script_main(run, __doc__.splitlines()[0], "one net, two array sizes, one buffer size", argv)
 
 
 if __name__ == "__main__":

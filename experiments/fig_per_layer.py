@@ -10,7 +10,6 @@ Run alone: ``python -m experiments.fig_per_layer [--out DIR]``.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -19,7 +18,7 @@ from codesign.hw import DEFAULT_ACCELERATOR, load_accelerator
 from codesign.report.tables import Column, fixed, percent, thousands
 from codesign.sim import simulate
 from codesign.sim.network import NetworkResult
-from experiments.common import LEVELS, out_dir, provenance_for, write_figure, write_table
+from experiments.common import LEVELS, out_dir, provenance_for, script_main, write_figure, write_table
 
 MODELS = ("squeezenext_v1", "squeezenext_v5")
 LEVEL_COLORS = {
@@ -163,12 +162,7 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="accepted for symmetry; the figure is small already")
-    p.add_argument("--out", help="output directory (default: experiments/results)")
-    args = p.parse_args(argv)
-    for f in run(args.out, args.quick)["files"]:
-        print(f"wrote {f}")
+    script_main(run, __doc__.splitlines()[0], "accepted for symmetry; the figure is small already", argv)
 
 
 if __name__ == "__main__":

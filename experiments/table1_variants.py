@@ -10,7 +10,6 @@ Run alone: ``python -m experiments.table1_variants [--quick] [--out DIR]``.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from codesign.hw import DEFAULT_ACCELERATOR, load_accelerator
@@ -22,6 +21,7 @@ from experiments.common import (
     out_dir,
     provenance_for,
     ratio_fmt,
+    script_main,
     write_table,
     write_text,
 )
@@ -230,13 +230,7 @@ def run(out: str | Path | None = None, quick: bool = False, hw: object | None = 
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="fewer models (for tests)")
-    p.add_argument("--out", help="output directory (default: experiments/results)")
-    args = p.parse_args(argv)
-    res = run(args.out, args.quick)
-    for f in res["files"]:
-        print(f"wrote {f}")
+    script_main(run, __doc__.splitlines()[0], "fewer models (for tests)", argv)
 
 
 if __name__ == "__main__":

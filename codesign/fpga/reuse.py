@@ -23,7 +23,8 @@ from bisect import bisect_left
 from codesign.ir.layers import Conv, Layer, Linear
 
 
-def _divisors(n: int) -> list[int]:
+def divisors(n: int) -> list[int]:
+    """Divisors of n in ascending order (a valid reuse factor always divides n_in * n_out)."""
     small, large = [], []
     i = 1
     while i * i <= n:
@@ -54,7 +55,7 @@ def is_valid_reuse_factor(n_in: int, n_out: int, rf: int) -> bool:
 def valid_reuse_factors(n_in: int, n_out: int) -> list[int]:
     """All RFs hls4ml accepts, ascending: divisors of n_in, then n_in times each divisor of n_out."""
     _check(n_in, n_out)
-    return sorted(set(_divisors(n_in)) | {n_in * m for m in _divisors(n_out)})
+    return sorted(set(divisors(n_in)) | {n_in * m for m in divisors(n_out)})
 
 
 def nearest_valid_reuse_factor(n_in: int, n_out: int, target: int) -> int:

@@ -34,6 +34,7 @@ from torch import fx, nn
 from codesign.compress.prune import apply_masks, magnitude_masks
 from codesign.compress.quantize import FixedPoint, integer_bits_for_range
 from codesign.errors import CodesignError, HardwareConfigError
+from codesign.fpga.reuse import divisors
 
 Backend = Literal["vitis", "vivado"]
 ReuseSpec = Literal["auto"] | int | Mapping[str, int]
@@ -99,18 +100,6 @@ def _backend(backend: str) -> Any:
     return hls4ml.backends.get_backend(backend_name(backend))
 
 
-def _divisors(n: int) -> list[int]:
-    small, large = [], []
-    i = 1
-    while i * i <= n:
-        if n % i == 0:
-            small.append(i)
-            if i * i != n:
-                large.append(n // i)
-        i += 1
-    return small + large[::-1]
-
-
 def valid_reuse_factors(n_in: int, n_out: int, backend: str = "vitis") -> list[int]:
     """Reuse factors the backend accepts for an n_in x n_out product (ascending).
 
@@ -119,7 +108,7 @@ def valid_reuse_factors(n_in: int, n_out: int, backend: str = "vitis") -> list[i
     seconds of hls4ml's scan over 1..n_in*n_out.
     """
     be = _backend(backend)
-    return [rf for rf in _divisors(n_in * n_out) if be._validate_reuse_factor(n_in, n_out, rf)]
+    return [rf for rf in divisors(n_in * n_out) if be._validate_reuse_factor(n_in, n_out, rf)]
 
 
 def is_valid_reuse_factor(n_in: int, n_out: int, rf: int, backend: str = "vitis") -> bool:
