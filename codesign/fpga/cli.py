@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from codesign.fpga.fit import FitReport
+    from codesign.ir.graph import LayerGraph
 
 
 def cmd_fit(args: argparse.Namespace) -> None:
@@ -13,19 +18,36 @@ def cmd_fit(args: argparse.Namespace) -> None:
 
     graph = trace_model(args.name, _input_size(args.input_size))
     reuse: int | str = "auto" if args.reuse == "auto" else int(args.reuse)
-    report = fit_report(
-        graph,
-        args.part,
-        weight_bits=args.bits,
-        act_bits=args.act_bits,
-        density=args.density,
-        reuse=reuse,
-        fifo_memory=args.fifo_memory,
-    )
-    _emit(format_fit_report(report) + "\n", args.out)
+    kw = dict(weight_bits=args.bits, act_bits=args.act_bits, density=args.density, reuse=reuse,
+              fifo_memory=args.fifo_memory)  # fmt: skip
+    report = fit_report(graph, args.part, **kw)
+    note = ""
+    if args.sized_fifos:
+        depths = sized_fifo_depths(graph, report)
+        default = report
+        report = fit_report(graph, args.part, fifo_depths=depths, **kw)
+        note = (
+            f"Sized FIFOs (pipeline model at the default-depth report's RFs; what `codesign hls` writes): FIFO BRAM18K "
+            f"{default.fifo_bram18k:,} -> {report.fifo_bram18k:,}, FIFO {default.fifo_bits / 1024:,.1f} -> "
+            f"{report.fifo_bits / 1024:,.1f} Kbit, total BRAM18K {default.bram18k:,} -> {report.bram18k:,}.\n"
+        )
+    _emit(format_fit_report(report) + "\n" + note, args.out)
     if not report.fits:
         hint = report.suggestions[0] if report.suggestions else "try a larger part"
         raise FitError(f"{graph.name} does not fit {report.part.name}: {report.verdict} {hint}")
+
+
+def sized_fifo_depths(graph: LayerGraph, report: FitReport) -> dict[str, int]:
+    """Depths that never stall (`codesign.fpga.fifo_sizing.size_fifos`) at the report's per-layer RFs,
+    restricted to the streams fit books (a ceil-mode pool's pad FIFO is not among them)."""
+    from codesign.fpga.dataflow import build_pipeline
+    from codesign.fpga.fifo_sizing import size_fifos
+    from codesign.fpga.fit import stream_fifos
+
+    reuse = {lf.name: lf.reuse_factor for lf in report.layers if lf.reuse_factor}
+    depths = size_fifos(build_pipeline(graph, reuse, report.act_bits))
+    known = {f.name for f in stream_fifos(graph, report.act_bits)}
+    return {n: d for n, d in depths.items() if n in known}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,5 +64,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reuse", default="auto", help="reuse factor: 'auto' or a target integer (default auto)")
     p.add_argument("--fifo-memory", choices=("bram", "uram"), default="bram", help="where large FIFOs go")
     p.add_argument("--input-size", metavar="HxW", help="input size (default: the model's, 224x224)")
+    p.add_argument("--sized-fifos", action="store_true",
+                   help="stream FIFOs at the minimal depths of the pipeline model (as `codesign hls` writes "
+                   "them) instead of hls4ml's H*W defaults")  # fmt: skip
     p.add_argument("--out", metavar="FILE", help="write the report to FILE")
     p.set_defaults(func=cmd_fit)

@@ -22,6 +22,7 @@ def cmd_hls(args: argparse.Namespace) -> None:
             args.name, part=part.part, out_dir=args.out_dir, bits=args.bits, act_bits=args.act_bits,
             density=args.density, reuse=reuse, backend=args.backend, input_size=(shape[1], shape[2]),
             in_channels=shape[0], force=args.force, n_check=args.n_check, pool_mode=args.pool_mode,
+            fifo_depths="default" if args.default_fifos else "sized",
         )  # fmt: skip
     c = result.comparison
     print(f"wrote {result.project_dir} ({result.backend} backend, part {result.part})")
@@ -33,6 +34,15 @@ def cmd_hls(args: argparse.Namespace) -> None:
         f"max |error| {c.max_abs_err:.3g} (outputs up to {c.max_abs_output:.3g}); vs float model top-1 "
         f"{c.top1_agreement_float:.3f}"
     )
+    f = result.fifos
+    if f.get("mode") == "sized":
+        print(
+            f"stream FIFOs: {len(f['depths'])} sized (pipeline model), FIFO BRAM18K {f['fifo_bram18k_default']} -> "
+            f"{f['fifo_bram18k_sized']} ({f['fifo_bits_default'] / 1024:,.1f} -> {f['fifo_bits_sized'] / 1024:,.1f} "
+            f"Kbit, {f['fit_part']}); --default-fifos keeps hls4ml's H*W depths"
+        )
+    else:
+        print("stream FIFOs: hls4ml's default depths (H*W)")
     print("times: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items()))
     print(f"synthesize with: {result.synthesis_command}")
     if c.top1_agreement < args.min_agreement:
@@ -43,7 +53,9 @@ def cmd_hls(args: argparse.Namespace) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("hls", help="generate a Vivado/Vitis HLS project with hls4ml and check its C simulation")
+    p = sub.add_parser(
+        "hls", help="generate a Vivado/Vitis HLS project with hls4ml and check its C simulation"
+    )
     p.add_argument("name", help="model name (see 'codesign models') or design YAML")
     p.add_argument("--part", required=True, help="FPGA part or board, e.g. xczu9eg, xc7z020, xcu250")
     p.add_argument("--bits", type=int, default=8, help="weight bits (default 8)")
@@ -59,5 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--min-agreement", type=float, default=0.99, help="fail below this top-1 agreement")
     p.add_argument("--out-dir", help="project directory (default hls_out/<name>)")
     p.add_argument("--force", action="store_true", help="overwrite an existing project directory")
+    p.add_argument("--default-fifos", action="store_true",
+                   help="keep hls4ml's H*W stream FIFO depths (default: minimal depths from the pipeline model)")  # fmt: skip
     p.add_argument("--verbose", action="store_true", help="show hls4ml's own output")
     p.set_defaults(func=cmd_hls)

@@ -1,8 +1,15 @@
 """Generate an hls4ml HLS project for a network, check it by C simulation, and write it in place atomically.
 
 ``generate_hls`` runs: rewrite (``rewrite.py``) -> compress (prune + per-layer fixed-point weights) ->
-calibrate activations -> per-layer config (``convert.py``) -> convert -> write -> patch -> compile the C
-simulation -> predict on the check inputs -> compare with the quantized PyTorch model -> reports.
+calibrate activations -> per-layer config (``convert.py``) -> convert -> size the stream FIFOs -> write -> patch
+-> compile the C simulation -> predict on the check inputs -> compare with the quantized PyTorch model -> reports.
+
+FIFO sizing (``fifo_depths="sized"``, the default): the converted network is traced to the IR (explicit pool
+pads folded back into the pools, layers named by fx node as hls4ml names them), modelled by
+``codesign.fpga.dataflow`` at the planned per-layer reuse factors, and every stream FIFO gets the depth that
+never stalls that model (``fifo_sizing.size_fifos``) instead of hls4ml's H*W; the depths land in
+``firmware/<project>.cpp`` as ``#pragma HLS STREAM ... depth=``. C simulation does not exercise FIFO depths
+(its streams are unbounded); co-simulation of sized designs is still to be done.
 
 Output directory rules: an existing directory is never overwritten without ``force=True``
 (:class:`~codesign.errors.OutputExistsError`). Everything is built in a temporary sibling directory
@@ -211,6 +218,106 @@ def _double(gm: fx.GraphModule) -> fx.GraphModule:
 
 
 # --------------------------------------------------------------------------------------------------------------
+# FIFO depths of the generated design (codesign.fpga.dataflow pipeline model)
+
+
+def _fold_explicit_pads(gm: fx.GraphModule) -> fx.GraphModule:
+    """A copy of ``gm`` for the IR tracer: each ``ConstantPad2d`` that feeds a pool (the rewrite's explicit pool
+    padding) folded back into the pool as padding + ``ceil_mode``, which the pipeline model turns into the same
+    ZeroPadding2D stage (stream ``<pool>.pad``). Raises ``CodesignError`` for a pad it cannot fold."""
+    import copy
+
+    g = copy.deepcopy(gm)
+    mods = dict(g.named_modules())
+    for node in list(g.graph.nodes):
+        if node.op != "call_module" or not isinstance(mods[node.target], nn.ConstantPad2d):
+            continue
+        users = list(node.users)
+        pool = mods.get(users[0].target) if len(users) == 1 and users[0].op == "call_module" else None
+        left, right, top, bottom = (int(v) for v in mods[node.target].padding)
+        if not isinstance(pool, nn.MaxPool2d | nn.AvgPool2d) or right < left or bottom < top:
+            raise CodesignError(
+                f"HLS: FIFO sizing cannot model the padding {node.target}; use --default-fifos"
+            )
+        pool.padding = (top, left)
+        pool.ceil_mode = right > left or bottom > top
+        users[0].args = (node.args[0],) + tuple(users[0].args[1:])
+        g.graph.erase_node(node)
+    g.graph.lint()
+    g.recompile()
+    return g
+
+
+def _hls_named(graph: Any, gm: fx.GraphModule) -> Any:
+    """``graph`` with layers named as hls4ml names them: by fx node name (the IR names a module call by its
+    dotted module path, e.g. ``stem.0``; the fx node, hence the hls4ml layer, is ``stem_0``)."""
+    import dataclasses
+
+    from codesign.ir.graph import LayerGraph
+
+    names = {str(n.target): n.name for n in fx.symbolic_trace(gm).graph.nodes if n.op == "call_module"}
+    new = {lay.name: names.get(lay.name, lay.name) for lay in graph.layers}
+    if len(set(new.values())) != len(new):
+        raise CodesignError("HLS: FIFO sizing: layer names collide after renaming; use --default-fifos")
+    layers = [
+        dataclasses.replace(lay, name=new[lay.name], inputs=tuple(new[i] for i in lay.inputs))
+        for lay in graph.layers
+    ]
+    return LayerGraph.from_layers(graph.name, layers)
+
+
+def size_design_fifos(
+    hm: Any, gm: fx.GraphModule, shape: tuple[int, int, int], plans: dict[str, cv.LayerPlan], *,
+    part: str, bits: int, act_bits: int, name: str,
+) -> dict[str, Any]:  # fmt: skip
+    """Model the converted design's pipeline (per-layer RFs of ``plans``), size its FIFOs (depths that never
+    stall), write the depths into ``hm`` (before ``write()``), and return depths and FIFO memory before/after.
+
+    Stream names are those of the IR traced from ``gm``, whose node names are hls4ml's layer names."""
+    from codesign.fpga.dataflow import build_pipeline
+    from codesign.fpga.fifo_sizing import apply_fifo_depths, hls_stream_map, size_fifos
+    from codesign.fpga.fit import fit_report, stream_fifos
+    from codesign.ir.trace import trace_module
+
+    graph = _hls_named(trace_module(_fold_explicit_pads(gm), shape, name=name), _fold_explicit_pads(gm))
+    reuse = {p.name: int(p.reuse) for p in plans.values() if p.reuse}
+    pipe = build_pipeline(graph, reuse, act_bits)
+    depths = size_fifos(pipe)
+    mapped = hls_stream_map(hm, pipe)
+    cpp = apply_fifo_depths(hm, pipe, {n: d for n, d in depths.items() if n in mapped})
+    by_name = {layer.name: layer for layer in hm.get_layers()}
+    producers = {o: layer for layer in hm.get_layers() for o in layer.outputs}
+    for n in sorted(set(depths) - set(mapped)):  # `<pool>.pad` of an explicit ConstantPad2d -> ZeroPadding2D
+        layer = by_name.get(n.removesuffix(".pad")) if n.endswith(".pad") else None
+        src = producers.get(layer.inputs[0]) if layer is not None else None
+        if src is None or src.class_name != "ZeroPadding2D":
+            raise CodesignError(f"HLS: no hls4ml stream for the modelled FIFO {n}; use --default-fifos")
+        var = src.get_output_variable()
+        var.pragma = ("stream", int(depths[n]))
+        cpp[var.name] = int(depths[n])
+    known = {f.name for f in stream_fifos(graph, act_bits)}
+    before = fit_report(graph, part, weight_bits=bits, act_bits=act_bits)
+    after = fit_report(
+        graph, part, weight_bits=bits, act_bits=act_bits,
+        fifo_depths={n: d for n, d in depths.items() if n in known},
+    )  # fmt: skip
+    defaults = {n: s.default_depth for n, s in pipe.streams.items() if s.fifo}
+    return {
+        "mode": "sized",
+        "depths": depths,
+        "default_depths": defaults,
+        "cpp_depths": cpp,
+        "fit_part": before.part.name,
+        "fifo_bits_default": before.fifo_bits,
+        "fifo_bits_sized": after.fifo_bits,
+        "fifo_bram18k_default": before.fifo_bram18k,
+        "fifo_bram18k_sized": after.fifo_bram18k,
+        "note": "depths from the codesign.fpga.dataflow cycle model (max occupancy, one image); memory from "
+        "codesign fit's model (pad FIFOs of ceil-mode pools are not in its totals)",
+    }
+
+
+# --------------------------------------------------------------------------------------------------------------
 # Result
 
 
@@ -250,6 +357,7 @@ class HlsResult:
     comparison: Comparison
     timings: dict[str, float]
     synthesis_command: str
+    fifos: dict[str, Any] = field(default_factory=lambda: {"mode": "default"})
     hls_model: Any = field(repr=False, default=None)
     csim_outputs: np.ndarray | None = field(repr=False, default=None)
     quantized_outputs: np.ndarray | None = field(repr=False, default=None)
@@ -289,6 +397,7 @@ class HlsResult:
             "comparison": self.comparison.__dict__,
             "timings_s": self.timings,
             "synthesis_command": self.synthesis_command,
+            "fifos": self.fifos,
             "versions": _versions(),
         }
 
@@ -348,8 +457,28 @@ def _report_md(r: HlsResult) -> str:
             f"| {p.name} | {p.kind} | {dims} | {p.reuse or ''} | {p.multipliers or ''} | {p.weight or ''} | "
             f"{p.bias or ''} | {p.accum or ''} | {p.result} |"
         )
+    lines += ["", "## Stream FIFO depths", ""] + _fifo_md(r.fifos)
     lines += ["", "## Timings (s)", ""] + [f"- {k}: {v:.2f}" for k, v in r.timings.items()]
     return "\n".join(lines) + "\n"
+
+
+def _fifo_md(f: dict[str, Any]) -> list[str]:
+    if f.get("mode") != "sized":
+        return [
+            "hls4ml's defaults (H x W words per stream); `codesign hls` without `--default-fifos` sizes them."
+        ]
+    lines = [
+        "Minimal depths that never stall the pipeline (codesign.fpga.dataflow model), written as "
+        "`#pragma HLS STREAM variable=... depth=...` in `firmware/myproject.cpp` (not yet co-simulated).",
+        "",
+        f"FIFO memory ({f['fit_part']}, codesign fit): {f['fifo_bits_default'] / 1024:,.1f} -> "
+        f"{f['fifo_bits_sized'] / 1024:,.1f} Kbit, BRAM18K {f['fifo_bram18k_default']} -> {f['fifo_bram18k_sized']}",
+        "",
+        "| stream | default depth | sized depth |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {n} | {f['default_depths'].get(n, '')} | {d} |" for n, d in f["depths"].items()]
+    return lines
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -483,6 +612,7 @@ def generate_hls(
     act_margin: int = 1,
     name: str | None = None,
     seed: int = 0,
+    fifo_depths: str = "sized",
 ) -> HlsResult:
     """Rewrite, compress, convert, write, patch, C-simulate and check ``model_or_name`` (a module or a zoo name).
 
@@ -490,8 +620,12 @@ def generate_hls(
     ``n_check`` deterministic uniform [0, 1) images are used (no real data offline). ``calib_inputs`` set the
     activation ranges (default: the check inputs). ``input_nonnegative`` states that inputs are >= 0
     (images), which lets the rewrite zero-pad a max pool that reads the input directly.
+    ``fifo_depths``: "sized" (default) writes the minimal stream FIFO depths of the pipeline model
+    (``size_design_fifos``) into the project; "default" keeps hls4ml's H*W depths.
     Raises ``OutputExistsError`` when ``out_dir`` exists and ``force`` is False, before doing any work.
     """
+    if fifo_depths not in ("sized", "default"):
+        raise CodesignError(f"fifo_depths must be 'sized' or 'default', not {fifo_depths!r}")
     t_all = time.perf_counter()
     timings: dict[str, float] = {}
     model, default_name = _resolve_model(model_or_name, num_classes)
@@ -563,6 +697,14 @@ def generate_hls(
         inserted = cv.check_types(hm, plans)
         timings["convert"] = time.perf_counter() - t
 
+        fifos: dict[str, Any] = {"mode": "default"}
+        if fifo_depths == "sized":
+            t = time.perf_counter()
+            fifos = size_design_fifos(
+                hm, gq, shape, plans, part=part, bits=bits, act_bits=act_bits, name=name
+            )
+            timings["fifos"] = time.perf_counter() - t
+
         t = time.perf_counter()
         with _plain_yaml():
             hm.write()
@@ -608,6 +750,7 @@ def generate_hls(
             comparison=comp,
             timings=timings,
             synthesis_command=synthesis_command(backend),
+            fifos=fifos,
             hls_model=hm,
             quantized_model=gq,
             csim_outputs=y_hls,
