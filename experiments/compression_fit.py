@@ -11,7 +11,12 @@ indices; biases fp32). Two fit columns:
   capacity check, as for a weight-stationary accelerator holding the whole model on chip);
 * "hls4ml design": the smallest part on which `codesign.fpga.fit_report` says the whole hls4ml io_stream
   design fits (weights, stream FIFOs, line buffers, DSPs). hls4ml stores pruned weights as zeros, so
-  its memory does not depend on density; it is evaluated at density 1.0 for each bit width.
+  its memory does not depend on density; it is evaluated at density 1.0 for each bit width, with hls4ml's
+  default stream FIFO depths (H*W);
+* "hls4ml, sized FIFOs": the same with every FIFO at the depth the pipeline model says never stalls
+  (`codesign.fpga.fifo_sizing.sized_fifo_depths`, what `codesign hls` writes), 8-bit rows only (sizing
+  takes seconds per model). The depths are sized at the reuse factors chosen for the largest part and
+  reused for the smaller ones: a screen, not a per-part design.
 
 Run alone: ``python -m experiments.compression_fit [--quick] [--out DIR]``.
 """
@@ -64,6 +69,8 @@ COLUMNS = [
     Column("weights_on_chip", "weights on chip (smallest part)"),
     Column("hls4ml_fit", "hls4ml design (smallest part)"),
     Column("hls4ml_bram18k", "hls4ml BRAM18K"),
+    Column("sized_fit", "hls4ml, sized FIFOs (smallest part)"),
+    Column("sized_bram18k", "sized BRAM18K"),
 ]
 
 
@@ -130,6 +137,21 @@ def hls4ml_fit(name: str, bits: int) -> tuple[str, int]:
         if fit_report(graph, part, weight_bits=bits).fits:
             return part.name, largest.bram18k
     return PARTS[-1].name, largest.bram18k
+
+
+def hls4ml_fit_sized(name: str, bits: int) -> tuple[str, int]:
+    """Like `hls4ml_fit`, with stream FIFOs at the pipeline model's non-stalling depths."""
+    from codesign.fpga import PARTS, fit_report
+    from codesign.fpga.fifo_sizing import sized_fifo_depths
+
+    graph = trace_model(name)
+    largest = fit_report(graph, PARTS[-1], weight_bits=bits)
+    depths = sized_fifo_depths(graph, largest)
+    sized = fit_report(graph, PARTS[-1], weight_bits=bits, fifo_depths=depths)
+    for part in PARTS:
+        if fit_report(graph, part, weight_bits=bits, fifo_depths=depths).fits:
+            return part.name, sized.bram18k
+    return "none", sized.bram18k
 
 
 def size_figure(rows: list[dict]) -> plt.Figure:
@@ -231,15 +253,21 @@ def run(out: str | Path | None = None, quick: bool = False) -> dict:
     sizer = simple_sizes if compress_err else model_sizes
     rows = [row for m in models for row in sizer(m, bits, densities)]
     fits: dict[tuple[str, int], tuple[str, int]] = {}
+    sized: dict[tuple[str, int], tuple[str, int]] = {}
     if not fpga_err:
         for m in fit_models:
             for b in bits:
                 fits[(m, b)] = hls4ml_fit(m, b)
+            if 8 in bits:
+                sized[(m, 8)] = hls4ml_fit_sized(m, 8)
     for r in rows:
         r["weights_on_chip"] = PENDING if fpga_err else smallest_on_chip(r["size_bytes"])
         part, bram = fits.get((r["model"], r["bits"]), (PENDING if fpga_err else "-", None))
         r["hls4ml_fit"] = part
         r["hls4ml_bram18k"] = "-" if bram is None else f"{bram:,}"
+        part, bram = sized.get((r["model"], r["bits"]), ("-", None))
+        r["sized_fit"] = part
+        r["sized_bram18k"] = "-" if bram is None else f"{bram:,}"
     text = ""
     if not fpga_err:
         from codesign.fpga import PARTS

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from codesign.fpga.fit import FitReport
-    from codesign.ir.graph import LayerGraph
 
 
 def cmd_fit(args: argparse.Namespace) -> None:
     from codesign.cli import _emit, _input_size
     from codesign.errors import FitError
+    from codesign.fpga.fifo_sizing import sized_fifo_depths
     from codesign.fpga.fit import fit_report, format_fit_report
     from codesign.ir.cache import trace_model
 
@@ -35,19 +31,6 @@ def cmd_fit(args: argparse.Namespace) -> None:
     if not report.fits:
         hint = report.suggestions[0] if report.suggestions else "try a larger part"
         raise FitError(f"{graph.name} does not fit {report.part.name}: {report.verdict} {hint}")
-
-
-def sized_fifo_depths(graph: LayerGraph, report: FitReport) -> dict[str, int]:
-    """Depths that never stall (`codesign.fpga.fifo_sizing.size_fifos`) at the report's per-layer RFs,
-    restricted to the streams fit books (a ceil-mode pool's pad FIFO is not among them)."""
-    from codesign.fpga.dataflow import build_pipeline
-    from codesign.fpga.fifo_sizing import size_fifos
-    from codesign.fpga.fit import stream_fifos
-
-    reuse = {lf.name: lf.reuse_factor for lf in report.layers if lf.reuse_factor}
-    depths = size_fifos(build_pipeline(graph, reuse, report.act_bits))
-    known = {f.name for f in stream_fifos(graph, report.act_bits)}
-    return {n: d for n, d in depths.items() if n in known}
 
 
 def register(sub: argparse._SubParsersAction) -> None:

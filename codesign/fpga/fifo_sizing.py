@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from math import ceil
 from typing import Any
 
 from codesign.fpga import fit as fit_mod
@@ -332,6 +331,18 @@ __all__ = [
     "reuse_for_budget",
     "shrink_for_interval",
     "size_fifos",
+    "sized_fifo_depths",
     "weight_costs",
 ]
-_ = ceil
+
+
+def sized_fifo_depths(graph, report) -> dict[str, int]:
+    """Depths that never stall (`codesign.fpga.fifo_sizing.size_fifos`) at the report's per-layer RFs,
+    restricted to the streams fit books (a ceil-mode pool's pad FIFO is not among them)."""
+    from codesign.fpga.dataflow import build_pipeline
+    from codesign.fpga.fit import stream_fifos
+
+    reuse = {lf.name: lf.reuse_factor for lf in report.layers if lf.reuse_factor}
+    depths = size_fifos(build_pipeline(graph, reuse, report.act_bits))
+    known = {f.name for f in stream_fifos(graph, report.act_bits)}
+    return {n: d for n, d in depths.items() if n in known}
