@@ -106,3 +106,22 @@ def test_fit_sized_fifos_reports_less_fifo_bram(capsys) -> None:
     out = capsys.readouterr().out
     assert "Sized FIFOs" in out
     assert fifo_bram(out) < default
+
+
+def test_hls_fifos_for_a_slower_interval_are_shallower(tmp_path) -> None:
+    """--fifo-interval-slack: FIFOs sized for a 1.5x longer interval are never deeper, some are shallower,
+    and the C simulation still agrees with PyTorch."""
+    pytest.importorskip("hls4ml")
+    from codesign.hls.project import generate_hls
+
+    torch.manual_seed(0)
+    with contextlib.redirect_stdout(io.StringIO()):
+        sized = generate_hls(FireNet().eval(), out_dir=tmp_path / "a", input_size=16, num_classes=10, n_check=4,
+                             input_nonnegative=True)  # fmt: skip
+        slow = generate_hls(FireNet().eval(), out_dir=tmp_path / "b", input_size=16, num_classes=10, n_check=4,
+                            input_nonnegative=True, fifo_interval_slack=1.5)  # fmt: skip
+    a, b = sized.fifos["depths"], slow.fifos["depths"]
+    assert set(a) == set(b)
+    assert all(b[n] <= a[n] for n in a) and sum(b.values()) < sum(a.values())
+    assert slow.fifos["mode"].startswith("sized for interval")
+    assert slow.comparison.top1_agreement == 1.0

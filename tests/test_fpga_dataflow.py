@@ -318,3 +318,26 @@ def test_token_mismatch_is_reported(monkeypatch) -> None:
     monkeypatch.setattr(df, "_ceil_extra", lambda layer: (0, 0))
     with pytest.raises(ValueError, match="reads 64 words of stream .* which carries 49"):
         df.build_pipeline(g, 8)
+
+
+@pytest.mark.parametrize("model", [Fire(), Residual()], ids=["fire", "residual"])
+def test_depths_for_a_chosen_throughput(model: nn.Module) -> None:
+    """shrink_for_interval: depths that keep a target interval are never deeper than the non-stalling ones,
+    hold the interval, and each shrunk FIFO is as shallow as it can be (one less breaks the target)."""
+    from codesign.fpga.fifo_sizing import shrink_for_interval
+
+    g = _graph(model, 8)
+    pipe = build_pipeline(g, 4, n_images=2)
+    full = size_fifos(pipe)
+    base = simulate(pipe, full).interval_cycles
+    strict = shrink_for_interval(pipe, full, base)
+    assert all(strict[n] <= full[n] for n in full)
+    res = simulate(pipe, strict)
+    assert res.finished and res.interval_cycles <= base
+    for name in strict:
+        if strict[name] > 1:
+            worse = simulate(pipe, {**strict, name: strict[name] - 1})
+            assert not worse.finished or worse.interval_cycles > base, name
+    relaxed = shrink_for_interval(pipe, full, int(base * 1.5))
+    assert sum(relaxed.values()) <= sum(strict.values())
+    assert sum(relaxed.values()) < sum(full.values())

@@ -22,6 +22,7 @@ def cmd_hls(args: argparse.Namespace) -> None:
             args.name, part=part.part, out_dir=args.out_dir, bits=args.bits, act_bits=args.act_bits,
             density=args.density, reuse=reuse, backend=args.backend, input_size=(shape[1], shape[2]),
             in_channels=shape[0], force=args.force, n_check=args.n_check, pool_mode=args.pool_mode,
+            fifo_interval_slack=args.fifo_interval_slack,
             fifo_depths="default" if args.default_fifos else "sized",
         )  # fmt: skip
     c = result.comparison
@@ -73,5 +74,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="overwrite an existing project directory")
     p.add_argument("--default-fifos", action="store_true",
                    help="keep hls4ml's H*W stream FIFO depths (default: minimal depths from the pipeline model)")  # fmt: skip
+    p.add_argument("--fifo-interval-slack", type=float, default=None, metavar="X",
+                   help="shrink FIFOs further while the pipeline interval stays within X times the "
+                   "non-stalling one (e.g. 1.1); slow on large nets")  # fmt: skip
     p.add_argument("--verbose", action="store_true", help="show hls4ml's own output")
     p.set_defaults(func=cmd_hls)

@@ -268,21 +268,32 @@ def _hls_named(graph: Any, gm: fx.GraphModule) -> Any:
 
 def size_design_fifos(
     hm: Any, gm: fx.GraphModule, shape: tuple[int, int, int], plans: dict[str, cv.LayerPlan], *,
-    part: str, bits: int, act_bits: int, name: str,
+    part: str, bits: int, act_bits: int, name: str, interval_slack: float | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Model the converted design's pipeline (per-layer RFs of ``plans``), size its FIFOs (depths that never
     stall), write the depths into ``hm`` (before ``write()``), and return depths and FIFO memory before/after.
 
-    Stream names are those of the IR traced from ``gm``, whose node names are hls4ml's layer names."""
-    from codesign.fpga.dataflow import build_pipeline
-    from codesign.fpga.fifo_sizing import apply_fifo_depths, hls_stream_map, size_fifos
+    Stream names are those of the IR traced from ``gm``, whose node names are hls4ml's layer names.
+    ``interval_slack`` (e.g. 1.1) trades throughput for memory: FIFOs are then shrunk, one by one, as long as
+    two back-to-back images keep an interval within that factor of the non-stalling design's (slow on large
+    nets: each candidate depth is one pipeline simulation)."""
+    from codesign.fpga.dataflow import build_pipeline, simulate
+    from codesign.fpga.fifo_sizing import apply_fifo_depths, hls_stream_map, shrink_for_interval, size_fifos
     from codesign.fpga.fit import fit_report, stream_fifos
     from codesign.ir.trace import trace_module
 
     graph = _hls_named(trace_module(_fold_explicit_pads(gm), shape, name=name), _fold_explicit_pads(gm))
     reuse = {p.name: int(p.reuse) for p in plans.values() if p.reuse}
-    pipe = build_pipeline(graph, reuse, act_bits)
+    pipe = build_pipeline(graph, reuse, act_bits, n_images=2 if interval_slack else 1)
     depths = size_fifos(pipe)
+    interval = None
+    if interval_slack:
+        if interval_slack < 1:
+            raise CodesignError(
+                f"--fifo-interval-slack must be >= 1 (a factor on the interval), not {interval_slack}"
+            )
+        interval = int(simulate(pipe, depths).interval_cycles * interval_slack)
+        depths = shrink_for_interval(pipe, depths, interval)
     mapped = hls_stream_map(hm, pipe)
     cpp = apply_fifo_depths(hm, pipe, {n: d for n, d in depths.items() if n in mapped})
     by_name = {layer.name: layer for layer in hm.get_layers()}
@@ -303,7 +314,7 @@ def size_design_fifos(
     )  # fmt: skip
     defaults = {n: s.default_depth for n, s in pipe.streams.items() if s.fifo}
     return {
-        "mode": "sized",
+        "mode": "sized" if not interval_slack else f"sized for interval <= {interval} cycles/image",
         "depths": depths,
         "default_depths": defaults,
         "cpp_depths": cpp,
@@ -613,6 +624,7 @@ def generate_hls(
     name: str | None = None,
     seed: int = 0,
     fifo_depths: str = "sized",
+    fifo_interval_slack: float | None = None,
 ) -> HlsResult:
     """Rewrite, compress, convert, write, patch, C-simulate and check ``model_or_name`` (a module or a zoo name).
 
@@ -623,6 +635,8 @@ def generate_hls(
     ``fifo_depths``: "sized" (default) writes the minimal stream FIFO depths of the pipeline model
     (``size_design_fifos``) into the project; "default" keeps hls4ml's H*W depths.
     Raises ``OutputExistsError`` when ``out_dir`` exists and ``force`` is False, before doing any work.
+    ``fifo_interval_slack`` (e.g. 1.1) shrinks the sized FIFOs further while the modelled interval between
+    images stays within that factor of the non-stalling one.
     """
     if fifo_depths not in ("sized", "default"):
         raise CodesignError(f"fifo_depths must be 'sized' or 'default', not {fifo_depths!r}")
@@ -701,8 +715,9 @@ def generate_hls(
         if fifo_depths == "sized":
             t = time.perf_counter()
             fifos = size_design_fifos(
-                hm, gq, shape, plans, part=part, bits=bits, act_bits=act_bits, name=name
-            )
+                hm, gq, shape, plans, part=part, bits=bits, act_bits=act_bits, name=name,
+                interval_slack=fifo_interval_slack,
+            )  # fmt: skip
             timings["fifos"] = time.perf_counter() - t
 
         t = time.perf_counter()
