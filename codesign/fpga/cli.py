@@ -23,7 +23,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
         default = report
         report = fit_report(graph, args.part, fifo_depths=depths, **kw)
         note = (
-            f"Sized FIFOs (pipeline model at the default-depth report's RFs; what `codesign hls` writes): FIFO BRAM18K "
+            f"Sized FIFOs (pipeline model at this report's RFs, the ones `codesign hls --reuse auto` uses): FIFO BRAM18K "
             f"{default.fifo_bram18k:,} -> {report.fifo_bram18k:,}, FIFO {default.fifo_bits / 1024:,.1f} -> "
             f"{report.fifo_bits / 1024:,.1f} Kbit, total BRAM18K {default.bram18k:,} -> {report.bram18k:,}.\n"
         )

@@ -266,6 +266,20 @@ def _hls_named(graph: Any, gm: fx.GraphModule) -> Any:
     return LayerGraph.from_layers(graph.name, layers)
 
 
+def fit_planned_reuse(
+    gm: fx.GraphModule, shape: tuple[int, int, int], *, part: str, bits: int, act_bits: int, name: str
+) -> dict[str, int]:
+    """Per-layer reuse factors from `codesign fit`'s planner for ``part`` (the same choice `codesign fit`
+    reports), keyed by hls4ml layer name, so the project written is the design whose memory fit counted."""
+    from codesign.fpga.fit import fit_report
+    from codesign.ir.trace import trace_module
+
+    folded = _fold_explicit_pads(gm)
+    graph = _hls_named(trace_module(folded, shape, name=name), folded)
+    report = fit_report(graph, part, weight_bits=bits, act_bits=act_bits, reuse="auto")
+    return {lf.name: int(lf.reuse_factor) for lf in report.layers if lf.reuse_factor}
+
+
 def size_design_fifos(
     hm: Any, gm: fx.GraphModule, shape: tuple[int, int, int], plans: dict[str, cv.LayerPlan], *,
     part: str, bits: int, act_bits: int, name: str, interval_slack: float | None = None,
@@ -632,6 +646,8 @@ def generate_hls(
     ``n_check`` deterministic uniform [0, 1) images are used (no real data offline). ``calib_inputs`` set the
     activation ranges (default: the check inputs). ``input_nonnegative`` states that inputs are >= 0
     (images), which lets the rewrite zero-pad a max pool that reads the input directly.
+    ``reuse="auto"`` takes each layer's reuse factor from `codesign fit`'s planner for ``part`` (fastest
+    design that fits the part's BRAM and DSP), so `codesign fit` and `codesign hls` describe the same design.
     ``fifo_depths``: "sized" (default) writes the minimal stream FIFO depths of the pipeline model
     (``size_design_fifos``) into the project; "default" keeps hls4ml's H*W depths.
     Raises ``OutputExistsError`` when ``out_dir`` exists and ``force`` is False, before doing any work.
@@ -675,6 +691,8 @@ def generate_hls(
         what = f"{inputs.shape[0]} given images"
     t = time.perf_counter()
     ranges = cv.calibrate(gq, calib_inputs.float() if calib_inputs is not None else inputs)
+    if reuse == "auto":
+        reuse = fit_planned_reuse(gq, shape, part=part, bits=bits, act_bits=act_bits, name=name)
     plans = cv.plan_layers(
         gq, ranges, wtypes, act_bits=act_bits, margin=act_margin, reuse=reuse, backend=backend
     )
