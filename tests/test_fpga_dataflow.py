@@ -315,7 +315,7 @@ def test_token_mismatch_is_reported(monkeypatch) -> None:
     import codesign.fpga.dataflow as df
 
     g = _graph(SqnxtBlock(), 33)
-    monkeypatch.setattr(df, "_ceil_extra", lambda layer: (0, 0))
+    monkeypatch.setattr(df, "ceil_pool_extra", lambda layer: (0, 0))
     with pytest.raises(ValueError, match="reads 64 words of stream .* which carries 49"):
         df.build_pipeline(g, 8)
 
@@ -341,3 +341,19 @@ def test_depths_for_a_chosen_throughput(model: nn.Module) -> None:
     relaxed = shrink_for_interval(pipe, full, int(base * 1.5))
     assert sum(relaxed.values()) <= sum(strict.values())
     assert sum(relaxed.values()) < sum(full.values())
+
+
+def test_fit_books_the_ceil_mode_pool_pad_fifo() -> None:
+    """A ceil-mode pool becomes ZeroPadding2D + floor pooling in HLS: fit counts that FIFO, under the name
+    the pipeline model sizes, with the padded size as its default depth."""
+    g = _graph(SqnxtBlock(), 33)
+    pools = [la for la in g.layers if la.kind == "pool" and la.ceil_mode]
+    assert pools
+    booked = {f.name: f for f in stream_fifos(g, 16)}
+    pipe = build_pipeline(g, 8)
+    for pool in pools:
+        name = f"{pool.name}.pad"
+        s = pool.in_shape
+        need = (pool.out_shape.h - 1) * pool.stride_h + pool.kernel_h
+        assert name in booked and name in pipe.fifo_names()
+        assert booked[name].depth == need * need and need > s.h

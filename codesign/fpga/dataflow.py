@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from codesign.fpga.fit import _resolver, stream_fifos
+from codesign.fpga.fit import _resolver, ceil_pool_extra, stream_fifos
 from codesign.fpga.reuse import mult_size, nearest_valid_reuse_factor
 from codesign.ir.graph import LayerGraph
 from codesign.ir.layers import Conv, Layer, Linear, Pool
@@ -241,14 +241,14 @@ def build_pipeline(graph: LayerGraph, reuse: Reuse = 1, act_bits: int = 16, n_im
         else:
             ins = [port_stream[(name, p)] for p in range(len(layer.inputs))]
             s_in = layer.in_shape
-            ex_h, ex_w = _ceil_extra(layer)
+            ex_h, ex_w = ceil_pool_extra(layer)
             if isinstance(layer, Conv | Pool) and (layer.pad_h or layer.pad_w or ex_h or ex_w):
                 hp, wp = s_in.h + 2 * layer.pad_h + ex_h, s_in.w + 2 * layer.pad_w + ex_w
                 interior = np.zeros((hp, wp), np.int8)
                 interior[layer.pad_h : layer.pad_h + s_in.h, layer.pad_w : layer.pad_w + s_in.w] = 1
                 pname = f"{name}.pad"
                 # A ceil-mode pool's bottom/right pad (the rewrite's ConstantPad2d -> ZeroPadding2D)
-                # is a real FIFO that fit's stream list does not know of: sized here, not in its totals.
+                # is a real FIFO; fit.stream_fifos books it under the same name.
                 add_stream(pname, pname, hp * wp, s_in.c * act_bits, hp * wp, True)
                 add_stage(Stage(pname, "pad", name, ins, [pname], interior.reshape(1, -1),
                                 np.ones((1, hp * wp), np.int8), _ones(hp * wp), _ones(hp * wp)))  # fmt: skip
@@ -294,20 +294,6 @@ def build_pipeline(graph: LayerGraph, reuse: Reuse = 1, act_bits: int = 16, n_im
             if need != have:
                 raise ValueError(f"stage {st.name} reads {need} words of stream {s}, which carries {have}")
     return Pipeline(graph.name, stages, streams, act_bits, n_images)
-
-
-def _ceil_extra(layer: Layer) -> tuple[int, int]:
-    """Bottom/right zero rows/columns that make floor pooling give a ceil-mode pool's output size.
-
-    hls4ml pools with floor (shared/HLS4ML_NOTES.md); our HLS rewrite turns `ceil_mode=True` into an
-    explicit ConstantPad2d (a ZeroPadding2D layer) + floor pooling, which is what this models.
-    """
-    if not isinstance(layer, Pool) or layer.global_pool or not layer.ceil_mode:
-        return 0, 0
-    s, o = layer.in_shape, layer.out_shape
-    need_h = (o.h - 1) * layer.stride_h + layer.kernel_h
-    need_w = (o.w - 1) * layer.stride_w + layer.kernel_w
-    return max(0, need_h - s.h - 2 * layer.pad_h), max(0, need_w - s.w - 2 * layer.pad_w)
 
 
 def _layer_stage(

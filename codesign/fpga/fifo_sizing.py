@@ -146,7 +146,7 @@ def evaluate_design(
         occ = sim2.max_occupancy()  # two back-to-back images: includes the overlap between images
         depths = {n: max(1, occ[n]) for n, s in pipe2.streams.items() if s.fifo}
     default = fit_report(graph, fpga, weight_bits=weight_bits, act_bits=act_bits, reuse=1)
-    # fit's memory totals cover its own stream list; a ceil-mode pool's pad FIFO is not in it.
+    # fit's memory totals cover its own stream list (every modelled FIFO, ceil-mode pool pads included).
     known = {f.name for f in fit_mod.stream_fifos(graph, act_bits)}
     sized = fit_report(
         graph, fpga, weight_bits=weight_bits, act_bits=act_bits, reuse=1,
@@ -337,8 +337,7 @@ __all__ = [
 
 
 def sized_fifo_depths(graph, report) -> dict[str, int]:
-    """Depths that never stall (`codesign.fpga.fifo_sizing.size_fifos`) at the report's per-layer RFs,
-    restricted to the streams fit books (a ceil-mode pool's pad FIFO is not among them)."""
+    """Depths that never stall (`size_fifos`) at the report's per-layer RFs, for the streams fit books."""
     from codesign.fpga.dataflow import build_pipeline
     from codesign.fpga.fit import stream_fifos
 

@@ -132,6 +132,20 @@ def _resolver(graph: LayerGraph) -> dict[str, str]:
     return phys
 
 
+def ceil_pool_extra(layer: Layer) -> tuple[int, int]:
+    """Bottom/right zero rows/columns that make floor pooling give a ceil-mode pool's output size.
+
+    hls4ml pools with floor (shared/HLS4ML_NOTES.md); our HLS rewrite turns `ceil_mode=True` into an
+    explicit ConstantPad2d (a ZeroPadding2D layer) + floor pooling, which is what this models.
+    """
+    if not isinstance(layer, Pool) or layer.global_pool or not layer.ceil_mode:
+        return 0, 0
+    s, o = layer.in_shape, layer.out_shape
+    need_h = (o.h - 1) * layer.stride_h + layer.kernel_h
+    need_w = (o.w - 1) * layer.stride_w + layer.kernel_w
+    return max(0, need_h - s.h - 2 * layer.pad_h), max(0, need_w - s.w - 2 * layer.pad_w)
+
+
 def stream_fifos(graph: LayerGraph, act_bits: int = 16) -> list[StreamFifo]:
     """Every FIFO hls4ml 1.3 instantiates for `graph` in io_stream, at its default depth, in layer order.
 
@@ -153,9 +167,10 @@ def stream_fifos(graph: LayerGraph, act_bits: int = 16) -> list[StreamFifo]:
     for layer in graph.layers:
         if phys[layer.name] != layer.name or layer.kind in ("input", "output"):
             continue
-        if isinstance(layer, Conv | Pool) and (layer.pad_h or layer.pad_w):
+        ex_h, ex_w = ceil_pool_extra(layer)
+        if isinstance(layer, Conv | Pool) and (layer.pad_h or layer.pad_w or ex_h or ex_w):
             s = layer.in_shape
-            depth = (s.h + 2 * layer.pad_h) * (s.w + 2 * layer.pad_w)
+            depth = (s.h + 2 * layer.pad_h + ex_h) * (s.w + 2 * layer.pad_w + ex_w)
             fifos.append(StreamFifo(f"{layer.name}.pad", layer.name, "pad", depth, s.c * act_bits))
         out = layer.out_shape
         n_cons = consumers.get(layer.name, 0)

@@ -338,7 +338,7 @@ def size_design_fifos(
         "fifo_bram18k_default": before.fifo_bram18k,
         "fifo_bram18k_sized": after.fifo_bram18k,
         "note": "depths from the codesign.fpga.dataflow cycle model (max occupancy, one image); memory from "
-        "codesign fit's model (pad FIFOs of ceil-mode pools are not in its totals)",
+        "codesign fit's model",
     }
 
 
