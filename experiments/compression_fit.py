@@ -23,6 +23,7 @@ Run alone: ``python -m experiments.compression_fit [--quick] [--out DIR]``.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -124,13 +125,21 @@ def smallest_on_chip(size_bytes: int) -> str:
     return "none"
 
 
+@cache
+def _largest_part_report(name: str, bits: int):
+    """The model's IR and its hls4ml fit report on the largest part, shared by both fit columns."""
+    from codesign.fpga import PARTS, fit_report
+
+    graph = trace_model(name)
+    return graph, fit_report(graph, PARTS[-1], weight_bits=bits)
+
+
 def hls4ml_fit(name: str, bits: int) -> tuple[str, int]:
     """Smallest part on which the hls4ml design fits ('none' if not even the largest), and its BRAM18K
     need on the largest part."""
     from codesign.fpga import PARTS, fit_report
 
-    graph = trace_model(name)
-    largest = fit_report(graph, PARTS[-1], weight_bits=bits)
+    graph, largest = _largest_part_report(name, bits)
     if not largest.fits:
         return "none", largest.bram18k
     for part in PARTS[:-1]:
@@ -144,8 +153,7 @@ def hls4ml_fit_sized(name: str, bits: int) -> tuple[str, int]:
     from codesign.fpga import PARTS, fit_report
     from codesign.fpga.fifo_sizing import sized_fifo_depths
 
-    graph = trace_model(name)
-    largest = fit_report(graph, PARTS[-1], weight_bits=bits)
+    graph, largest = _largest_part_report(name, bits)
     depths = sized_fifo_depths(graph, largest)
     sized = fit_report(graph, PARTS[-1], weight_bits=bits, fifo_depths=depths)
     for part in PARTS:

@@ -52,15 +52,13 @@ def _generate(tmp_path, fifo_depths: str):
 def test_hls_writes_sized_fifo_depths(tmp_path) -> None:
     from codesign.fpga.dataflow import build_pipeline
     from codesign.fpga.fifo_sizing import hls_stream_map, size_fifos
-    from codesign.hls.project import _fold_explicit_pads, _hls_named
-    from codesign.ir.trace import trace_module
+    from codesign.hls.project import hls_graph
 
     r = _generate(tmp_path, "sized")
     assert "explicit_pool_padding" in {rw.name for rw in r.rewrites}
     assert r.comparison.top1_agreement == 1.0
     # Recompute independently: pipeline of the converted network at the planned RFs.
-    folded = _fold_explicit_pads(r.quantized_model)
-    graph = _hls_named(trace_module(folded, r.input_shape, name="firenet"), folded)
+    graph = hls_graph(r.quantized_model, r.input_shape, "firenet")
     assert "stem_0" in [lay.name for lay in graph.layers]
     pipe = build_pipeline(graph, {p.name: p.reuse for p in r.layers if p.reuse}, r.act_bits)
     depths = size_fifos(pipe)

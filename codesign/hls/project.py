@@ -47,6 +47,7 @@ from torch import fx, nn
 from codesign.errors import CodesignError, OutputExistsError
 from codesign.hls import convert as cv
 from codesign.hls.rewrite import PoolMode, Rewrite, RewriteResult, rewrite_for_hls
+from codesign.ir.graph import LayerGraph
 
 DEFAULT_PART = "xcu250-figd2104-2L-e"
 
@@ -253,8 +254,6 @@ def _hls_named(graph: Any, gm: fx.GraphModule) -> Any:
     dotted module path, e.g. ``stem.0``; the fx node, hence the hls4ml layer, is ``stem_0``)."""
     import dataclasses
 
-    from codesign.ir.graph import LayerGraph
-
     names = {str(n.target): n.name for n in fx.symbolic_trace(gm).graph.nodes if n.op == "call_module"}
     new = {lay.name: names.get(lay.name, lay.name) for lay in graph.layers}
     if len(set(new.values())) != len(new):
@@ -266,37 +265,43 @@ def _hls_named(graph: Any, gm: fx.GraphModule) -> Any:
     return LayerGraph.from_layers(graph.name, layers)
 
 
-def fit_planned_reuse(
-    gm: fx.GraphModule, shape: tuple[int, int, int], *, part: str, bits: int, act_bits: int, name: str
-) -> dict[str, int]:
-    """Per-layer reuse factors from `codesign fit`'s planner for ``part`` (the same choice `codesign fit`
-    reports), keyed by hls4ml layer name, so the project written is the design whose memory fit counted."""
-    from codesign.fpga.fit import fit_report
+def hls_graph(gm: fx.GraphModule, shape: tuple[int, int, int], name: str) -> LayerGraph:
+    """The IR of the converted design: ``gm`` with explicit pool pads folded back into their pools, traced,
+    and renamed to hls4ml's layer names (fx node names), so fit and the pipeline model name what hls4ml makes."""
     from codesign.ir.trace import trace_module
 
     folded = _fold_explicit_pads(gm)
-    graph = _hls_named(trace_module(folded, shape, name=name), folded)
+    return _hls_named(trace_module(folded, shape, name=name), folded)
+
+
+def fit_planned_reuse(
+    graph: LayerGraph, *, part: str, bits: int, act_bits: int
+) -> tuple[dict[str, int], Any]:
+    """Per-layer reuse factors from `codesign fit`'s planner for ``part`` (the same choice `codesign fit`
+    reports), keyed by hls4ml layer name, so the project written is the design whose memory fit counted;
+    also returns that fit report."""
+    from codesign.fpga.fit import fit_report
+
     report = fit_report(graph, part, weight_bits=bits, act_bits=act_bits, reuse="auto")
-    return {lf.name: int(lf.reuse_factor) for lf in report.layers if lf.reuse_factor}
+    return {lf.name: int(lf.reuse_factor) for lf in report.layers if lf.reuse_factor}, report
 
 
 def size_design_fifos(
-    hm: Any, gm: fx.GraphModule, shape: tuple[int, int, int], plans: dict[str, cv.LayerPlan], *,
-    part: str, bits: int, act_bits: int, name: str, interval_slack: float | None = None,
+    hm: Any, graph: LayerGraph, plans: dict[str, cv.LayerPlan], *,
+    part: str, bits: int, act_bits: int, interval_slack: float | None = None, auto_report: Any = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Model the converted design's pipeline (per-layer RFs of ``plans``), size its FIFOs (depths that never
     stall), write the depths into ``hm`` (before ``write()``), and return depths and FIFO memory before/after.
 
-    Stream names are those of the IR traced from ``gm``, whose node names are hls4ml's layer names.
+    Stream names are those of ``graph`` (`hls_graph`), whose layer names are hls4ml's. ``auto_report``, when
+    the caller already has it, is fit's report at automatic reuse factors (the "before" figures).
     ``interval_slack`` (e.g. 1.1) trades throughput for memory: FIFOs are then shrunk, one by one, as long as
     two back-to-back images keep an interval within that factor of the non-stalling design's (slow on large
     nets: each candidate depth is one pipeline simulation)."""
     from codesign.fpga.dataflow import build_pipeline, simulate
     from codesign.fpga.fifo_sizing import apply_fifo_depths, hls_stream_map, shrink_for_interval, size_fifos
     from codesign.fpga.fit import fit_report, stream_fifos
-    from codesign.ir.trace import trace_module
 
-    graph = _hls_named(trace_module(_fold_explicit_pads(gm), shape, name=name), _fold_explicit_pads(gm))
     reuse = {p.name: int(p.reuse) for p in plans.values() if p.reuse}
     pipe = build_pipeline(graph, reuse, act_bits, n_images=2 if interval_slack else 1)
     depths = size_fifos(pipe)
@@ -321,7 +326,7 @@ def size_design_fifos(
         var.pragma = ("stream", int(depths[n]))
         cpp[var.name] = int(depths[n])
     known = {f.name for f in stream_fifos(graph, act_bits)}
-    before = fit_report(graph, part, weight_bits=bits, act_bits=act_bits)
+    before = auto_report or fit_report(graph, part, weight_bits=bits, act_bits=act_bits)
     after = fit_report(
         graph, part, weight_bits=bits, act_bits=act_bits,
         fifo_depths={n: d for n, d in depths.items() if n in known},
@@ -691,8 +696,10 @@ def generate_hls(
         what = f"{inputs.shape[0]} given images"
     t = time.perf_counter()
     ranges = cv.calibrate(gq, calib_inputs.float() if calib_inputs is not None else inputs)
+    graph = hls_graph(gq, shape, name) if reuse == "auto" or fifo_depths == "sized" else None
+    auto_report = None
     if reuse == "auto":
-        reuse = fit_planned_reuse(gq, shape, part=part, bits=bits, act_bits=act_bits, name=name)
+        reuse, auto_report = fit_planned_reuse(graph, part=part, bits=bits, act_bits=act_bits)
     plans = cv.plan_layers(
         gq, ranges, wtypes, act_bits=act_bits, margin=act_margin, reuse=reuse, backend=backend
     )
@@ -733,8 +740,8 @@ def generate_hls(
         if fifo_depths == "sized":
             t = time.perf_counter()
             fifos = size_design_fifos(
-                hm, gq, shape, plans, part=part, bits=bits, act_bits=act_bits, name=name,
-                interval_slack=fifo_interval_slack,
+                hm, graph, plans, part=part, bits=bits, act_bits=act_bits,
+                interval_slack=fifo_interval_slack, auto_report=auto_report,
             )  # fmt: skip
             timings["fifos"] = time.perf_counter() - t
 
