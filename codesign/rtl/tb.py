@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import cocotb
 from cocotb.clock import Clock
@@ -38,6 +39,7 @@ async def _run_case(dut, case: dict, psum_bits: int, rows: int) -> dict:
     cmd_ready, fold_done, fold_cycles = dut.cmd_ready, dut.fold_done, dut.fold_cycles
     a_in, a_in_v, w_in, w_in_v = dut.a_in, dut.a_in_v, dut.w_in, dut.w_in_v
 
+    cpu0 = time.process_time()
     dut.overlap.value = int(case["overlap"])
     dut.clear.value = 1
     await fe
@@ -106,7 +108,8 @@ async def _run_case(dut, case: dict, psum_bits: int, rows: int) -> dict:
     if ia != len(a_lines) or iw != len(w_lines):
         errors.append(f"read {ia}/{len(a_lines)} ifmap lines and {iw}/{len(w_lines)} weight lines")
     span = None if first_accept is None or last_done is None else last_done - first_accept - 1
-    return {"fold_cycles": folds, "span": span, "counters": counters, "output": out, "errors": errors}
+    cpu = time.process_time() - cpu0
+    return {"fold_cycles": folds, "span": span, "counters": counters, "output": out, "errors": errors, "cpu_s": cpu}
 
 
 @cocotb.test()
