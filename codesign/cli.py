@@ -255,6 +255,7 @@ _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _lazy_register("codesign.hls.cli"),  # hls
     _lazy_register("codesign.paper"),  # paper
     _lazy_register("codesign.explore.cli"),  # reshape, explore
+    _lazy_register("codesign.rtl.cli"),  # rtl
 ]
 
 

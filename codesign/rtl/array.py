@@ -57,7 +57,7 @@ class ArrayConfig:
     """Static parameters of one generated array.
 
     rows, cols: PE array size (R, C). act_bits, weight_bits, psum_bits: signed operand and accumulator widths
-    in bits. dataflow: 'ws' or 'os'. shadow: WS only, generate shadow weight registers (overlap timing).
+    in bits (a product or sum wider than psum_bits wraps around, as in a real accumulator). dataflow: 'ws' or 'os'. shadow: WS only, generate shadow weight registers (overlap timing).
     counters: generate the event counters (off for resource figures of the bare array).
     """
 
@@ -75,10 +75,8 @@ class ArrayConfig:
             raise ValueError(f"dataflow must be 'ws' or 'os', got {self.dataflow!r}")
         if self.rows < 1 or self.cols < 1:
             raise ValueError(f"array must be at least 1x1, got {self.rows}x{self.cols}")
-        if self.act_bits + self.weight_bits > self.psum_bits + 1:
-            raise ValueError(
-                f"psum_bits={self.psum_bits} cannot hold a {self.act_bits}x{self.weight_bits}-bit product"
-            )
+        if min(self.act_bits, self.weight_bits, self.psum_bits) < 2:
+            raise ValueError("act_bits, weight_bits and psum_bits must be at least 2")
 
     @property
     def name(self) -> str:
@@ -128,7 +126,9 @@ class SystolicArray(Elaboratable):
         self.busy = Signal()
         self.fold_done = Signal()
         self.fold_cycles = Signal(LEN_BITS)
-        self.cnt = {name: Signal(COUNTER_BITS, name=f"cnt_{name}") for name in COUNTERS} if cfg.counters else {}
+        self.cnt = (
+            {name: Signal(COUNTER_BITS, name=f"cnt_{name}") for name in COUNTERS} if cfg.counters else {}
+        )
 
     @property
     def ports(self) -> list[Signal]:
@@ -226,7 +226,10 @@ class SystolicArray(Elaboratable):
 
         # Controller.
         accept = Signal()
-        m.d.comb += [self.cmd_ready.eq((state == IDLE) | fold_end), accept.eq(self.cmd_ready & self.cmd_valid)]
+        m.d.comb += [
+            self.cmd_ready.eq((state == IDLE) | fold_end),
+            accept.eq(self.cmd_ready & self.cmd_valid),
+        ]
         m.d.sync += self.fold_done.eq(fold_end)
         with m.If(fold_end):
             m.d.sync += self.fold_cycles.eq(cyc + 1)
@@ -259,7 +262,11 @@ class SystolicArray(Elaboratable):
         shadow_ready = Signal()
         swap_now = Signal()  # active <= chain (its next value) at this edge
         load_done = Signal()
-        m.d.comb += [load_done.eq(loading & (step == R - 1)), self.w_rd.eq(loading), self.w_row.eq(R - 1 - step)]
+        m.d.comb += [
+            load_done.eq(loading & (step == R - 1)),
+            self.w_rd.eq(loading),
+            self.w_row.eq(R - 1 - step),
+        ]
         shift = loading
 
         overlap = self.overlap if cfg.shadow else Const(0, 1)
@@ -288,7 +295,9 @@ class SystolicArray(Elaboratable):
             with m.If(overlap & nxt):
                 m.d.sync += [loading.eq(1), step.eq(0)]
 
-        chain = [[Signal(signed(cfg.weight_bits), name=f"wchain_{r}_{c}") for c in range(C)] for r in range(R)]
+        chain = [
+            [Signal(signed(cfg.weight_bits), name=f"wchain_{r}_{c}") for c in range(C)] for r in range(R)
+        ]
         chain_v = [[Signal(name=f"wchain_v_{r}_{c}") for c in range(C)] for r in range(R)]
         fresh = step != 0  # the chain is cleared at the start of a load: stale words do not move
         nchain, nchain_v = [], []
@@ -307,7 +316,9 @@ class SystolicArray(Elaboratable):
             nchain_v.append(row_v)
         self._count(m, "gb_filter_rd", Mux(shift, _popcount([self.w_in_v[c] for c in range(C)]), 0))
         self._count(
-            m, "hop_filter", Mux(shift & fresh, _popcount([chain_v[r][c] for r in range(R - 1) for c in range(C)]), 0)
+            m,
+            "hop_filter",
+            Mux(shift & fresh, _popcount([chain_v[r][c] for r in range(R - 1) for c in range(C)]), 0),
         )
 
         if cfg.shadow:

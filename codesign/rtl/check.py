@@ -64,7 +64,12 @@ class Row:
 
     @property
     def ok(self) -> bool:
-        return self.folds_equal and self.counts_equal and self.outputs_equal and self.rtl_cycles == self.model_cycles
+        return (
+            self.folds_equal
+            and self.counts_equal
+            and self.outputs_equal
+            and self.rtl_cycles == self.model_cycles
+        )
 
 
 def conv2d_int(spec: ConvSpec, x: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -98,7 +103,9 @@ def check_array(
     """
     from codesign.rtl.verilator import Simulator
 
-    cfg = ArrayConfig(rows, cols, act_bits, weight_bits, psum_bits, dataflow=dataflow, shadow=dataflow == "ws")
+    cfg = ArrayConfig(
+        rows, cols, act_bits, weight_bits, psum_bits, dataflow=dataflow, shadow=dataflow == "ws"
+    )
     sim = Simulator(cfg, build_root)
     cases, meta = [], []
     for i, spec in enumerate(specs):
@@ -107,7 +114,9 @@ def check_array(
         for timing in timings:
             exp = expected(spec, x, w, rows, cols, dataflow, timing)
             budget = 4 * exp.compute_cycles + 100 * len(prog.cmds) + 1000
-            cases.append({"program": prog.as_json(), "overlap": int(timing == "overlap"), "max_cycles": budget})
+            cases.append(
+                {"program": prog.as_json(), "overlap": int(timing == "overlap"), "max_cycles": budget}
+            )
             meta.append((spec, timing, exp, conv2d_int(spec, x, w)))
     results = sim.run(cases)
     rows_out = []
@@ -135,10 +144,19 @@ def check_array(
             problems.append(f"counts RTL vs model: {diff}")
         rows_out.append(
             Row(
-                layer=spec.name, kind=spec.kind, array=f"{rows}x{cols}", dataflow=dataflow, timing=timing,
-                folds=len(exp.fold_cycles), model_cycles=exp.compute_cycles, rtl_cycles=rtl_cycles,
-                folds_equal=folds_equal, counts_equal=not diff, outputs_equal=outputs_equal,
-                seconds=res["cpu_s"], problems=problems,
+                layer=spec.name,
+                kind=spec.kind,
+                array=f"{rows}x{cols}",
+                dataflow=dataflow,
+                timing=timing,
+                folds=len(exp.fold_cycles),
+                model_cycles=exp.compute_cycles,
+                rtl_cycles=rtl_cycles,
+                folds_equal=folds_equal,
+                counts_equal=not diff,
+                outputs_equal=outputs_equal,
+                seconds=res["cpu_s"],
+                problems=problems,
             )  # fmt: skip
         )
     return rows_out

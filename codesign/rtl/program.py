@@ -76,7 +76,11 @@ class ConvSpec:
         if self.stride != (1, 1):
             tag += f"/s{self.stride[0]}" if self.stride[0] == self.stride[1] else f"/s{self.stride}"
         if self.padding != (0, 0):
-            tag += f"/p{self.padding[0]}" if self.padding[0] == self.padding[1] else f"/p{self.padding[0]},{self.padding[1]}"
+            tag += (
+                f"/p{self.padding[0]}"
+                if self.padding[0] == self.padding[1]
+                else f"/p{self.padding[0]},{self.padding[1]}"
+            )
         if self.dilation != (1, 1):
             tag += f"/d{self.dilation[0]}"
         if self.groups > 1:
@@ -100,7 +104,10 @@ def random_operands(spec: ConvSpec, act_bits: int, weight_bits: int, psum_bits: 
             wb -= 1
     x = rng.integers(-(2 ** (xb - 1)), 2 ** (xb - 1), size=(spec.cin, spec.h, spec.w), dtype=np.int64)
     w = rng.integers(
-        -(2 ** (wb - 1)), 2 ** (wb - 1), size=(spec.cout, spec.cin // spec.groups, spec.kh, spec.kw), dtype=np.int64
+        -(2 ** (wb - 1)),
+        2 ** (wb - 1),
+        size=(spec.cout, spec.cin // spec.groups, spec.kh, spec.kw),
+        dtype=np.int64,
     )
     return x, w
 
@@ -147,7 +154,9 @@ def fold_program(spec: ConvSpec, x: np.ndarray, w: np.ndarray, rows: int, cols: 
     prog = FoldProgram(dataflow, R, C, 0, out_slots=[[] for _ in range(C)])
     folds: list[tuple[int, int, int]] = []
     for g in range(spec.groups):
-        a, _pad, hout, wout = im2col(x[g * cin_g : (g + 1) * cin_g], spec.kh, spec.kw, spec.stride, spec.padding, spec.dilation)
+        a, _pad, hout, wout = im2col(
+            x[g * cin_g : (g + 1) * cin_g], spec.kh, spec.kw, spec.stride, spec.padding, spec.dilation
+        )
         b = w[g * n_len : (g + 1) * n_len].reshape(n_len, -1).T  # (K, N)
         t_len, k_len = a.shape
         prog.n_out = spec.cout * t_len

@@ -71,7 +71,9 @@ async def _run_case(dut, case: dict, psum_bits: int, rows: int) -> dict:
             ia += 1
         if int(w_rd.value):
             if w_rows[iw] != int(w_row.value):
-                errors.append(f"weight line {iw}: array asked for row {int(w_row.value)}, expected {w_rows[iw]}")
+                errors.append(
+                    f"weight line {iw}: array asked for row {int(w_row.value)}, expected {w_rows[iw]}"
+                )
             w_in.value = w_lines[iw]
             w_in_v.value = w_valid[iw]
             iw += 1
@@ -87,7 +89,9 @@ async def _run_case(dut, case: dict, psum_bits: int, rows: int) -> dict:
                     word = (data >> (j * psum_bits)) & mask
                     word = word - (1 << psum_bits) if word & sign else word
                     if (accs >> j & 1) != acc:
-                        errors.append(f"cycle {cyc}: column {j} accumulate flag {accs >> j & 1}, expected {acc}")
+                        errors.append(
+                            f"cycle {cyc}: column {j} accumulate flag {accs >> j & 1}, expected {acc}"
+                        )
                     out[idx] = out[idx] + word if acc else word
         if int(fold_done.value):
             folds.append(int(fold_cycles.value))
@@ -109,7 +113,14 @@ async def _run_case(dut, case: dict, psum_bits: int, rows: int) -> dict:
         errors.append(f"read {ia}/{len(a_lines)} ifmap lines and {iw}/{len(w_lines)} weight lines")
     span = None if first_accept is None or last_done is None else last_done - first_accept - 1
     cpu = time.process_time() - cpu0
-    return {"fold_cycles": folds, "span": span, "counters": counters, "output": out, "errors": errors, "cpu_s": cpu}
+    return {
+        "fold_cycles": folds,
+        "span": span,
+        "counters": counters,
+        "output": out,
+        "errors": errors,
+        "cpu_s": cpu,
+    }
 
 
 @cocotb.test()

