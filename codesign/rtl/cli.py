@@ -133,11 +133,17 @@ def cmd_check(args: argparse.Namespace, acc) -> None:
     specs = _specs(args)
     timings = TIMINGS if args.timing == "both" else (args.timing,)
     build = Path(args.build_dir) if args.build_dir else None
-    rows = []
+    rows, builds = [], []
+
+    def on_build(name: str, cpu_s: float) -> None:
+        builds.append(f"{name}: " + (f"built in {cpu_s:.1f} s CPU" if cpu_s else "cached build"))
+
     for df in acc.dataflows:
         rows += check_array(specs, acc.rows, acc.cols, df, act_bits=acc.act_bits, weight_bits=acc.weight_bits,
-                            psum_bits=acc.psum_bits, timings=timings, build_root=build)  # fmt: skip
+                            psum_bits=acc.psum_bits, timings=timings, build_root=build,
+                            on_build=on_build)  # fmt: skip
     print(format_rows(rows))
+    print("Verilator: " + "; ".join(builds))
     bad = [r for r in rows if not r.ok]
     for r in bad:
         print(f"{r.layer} {r.dataflow} {r.timing}: " + "; ".join(r.problems), file=sys.stderr)

@@ -11,6 +11,7 @@ import fcntl
 import hashlib
 import json
 import os
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -68,6 +69,11 @@ def verilog_of(cfg: ArrayConfig) -> str:
     return verilog.convert(dut, name="top", ports=dut.ports, emit_src=False)
 
 
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def default_build_root() -> Path:
     """Where simulator builds are cached: $CODESIGN_RTL_BUILD or ~/.cache/codesign/rtl."""
     env = os.environ.get("CODESIGN_RTL_BUILD")
@@ -86,11 +92,14 @@ class Simulator:
         self.build_dir.mkdir(parents=True, exist_ok=True)
         self.source = self.build_dir / "top.v"
         binary = self.build_dir / "top"
+        self.build_cpu_s = 0.0  # CPU seconds (user + sys, child processes) of the Verilator build; 0 if cached
         with open(self.build_dir / ".lock", "w") as lock:  # parallel test workers share the cache
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not binary.exists() or not self.source.exists() or self.source.read_text() != text:
                 self.source.write_text(text)
+                before = _children_cpu()
                 self._build()
+                self.build_cpu_s = _children_cpu() - before
 
     def _build(self) -> None:
         from cocotb_tools.runner import get_runner
