@@ -123,6 +123,16 @@ def test_rtl_agrees_on_the_suite(rows, cols, dataflow, rtl_build) -> None:
     _assert_agree(rows_)
 
 
+@needs_rtl
+@pytest.mark.slow
+def test_rtl_agrees_without_shadow_registers(rtl_build) -> None:
+    """The design `codesign rtl --out` writes for a scalesim-timing YAML has no shadow weight registers."""
+    from codesign.rtl.check import LAYERS, check_array
+
+    rows_ = check_array(LAYERS, 8, 4, "ws", timings=("scalesim",), shadow=False, build_root=rtl_build)
+    _assert_agree(rows_)
+
+
 # -- CLI -----------------------------------------------------------------------------------------------------
 def test_cli_rtl_without_extra_says_how_to_install(monkeypatch, capsys) -> None:
     import builtins

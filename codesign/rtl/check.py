@@ -95,19 +95,21 @@ def check_array(
     timings: tuple[str, ...] = TIMINGS,
     build_root: Path | None = None,
     seed: int = 0,
+    shadow: bool | None = None,
     on_build=None,
 ) -> list[Row]:
     """Compare the RTL with the simulator on every layer and timing for one array and dataflow.
 
     Raises RtlToolError if the rtl extra is missing or Verilator fails. Operands: `random_operands` (full
     act/weight range, narrowed so a window's worst-case sum fits psum_bits). `on_build(name, cpu_s)` is called
-    after the Verilator build (cpu_s = 0 when the build was cached).
+    after the Verilator build (cpu_s = 0 when the build was cached). `shadow`: generate WS shadow weight
+    registers (default: when the overlap timing is compared; without them only the scalesim timing runs).
     """
     from codesign.rtl.verilator import Simulator
 
-    cfg = ArrayConfig(
-        rows, cols, act_bits, weight_bits, psum_bits, dataflow=dataflow, shadow=dataflow == "ws"
-    )
+    if shadow is None:
+        shadow = dataflow == "ws" and "overlap" in timings
+    cfg = ArrayConfig(rows, cols, act_bits, weight_bits, psum_bits, dataflow=dataflow, shadow=shadow)
     sim = Simulator(cfg, build_root)
     if on_build is not None:
         on_build(cfg.name, sim.build_cpu_s)
