@@ -95,7 +95,8 @@ class Simulator:
         self.build_dir.mkdir(parents=True, exist_ok=True)
         self.source = self.build_dir / "top.v"
         binary = self.build_dir / "top"
-        self.build_cpu_s = 0.0  # CPU seconds (user + sys, child processes) of the Verilator build; 0 if cached
+        # CPU seconds (user + sys, child processes) of the Verilator build; 0 if cached
+        self.build_cpu_s = 0.0
         with open(self.build_dir / ".lock", "w") as lock:  # parallel test workers share the cache
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not binary.exists() or not self.source.exists() or self.source.read_text() != text:
