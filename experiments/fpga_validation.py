@@ -1,0 +1,145 @@
+"""Estimate vs actual for every stored hls4ml synthesis report: the FPGA cost model's accuracy table.
+
+    python -m experiments.fpga_validation                 # the table (calibration / held-out / all)
+    python -m experiments.fpga_validation --before        # also the model this branch replaced
+    python -m experiments.fpga_validation --rows          # every (report, figure) pair
+    python -m experiments.fpga_validation --readme FILE   # write the README section (Markdown)
+
+Reports and designs: tests/data/fpga_reports/manifest.yaml. "Before" is `codesign.fpga.fit.fit_report`
+(BRAM18K, DSP, memory LUT/FF; one weight and one activation width, Resource-strategy ROMs, RF 1) with
+the pipeline model `codesign.fpga.fifo_sizing.evaluate_design` for latency and interval, run on the same
+designs rebuilt as torch modules and traced; designs it cannot express (two inputs) are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from codesign.fpga.design import HlsDesign
+from codesign.fpga.validation import error_table, format_error_table, load_cases, validate
+
+
+def _torch_module(design: HlsDesign):  # noqa: ANN202 (torch import kept local)
+    """The design as an nn.Sequential on a (C, H, W) input, or None when it has no torch equivalent."""
+    from torch import nn
+
+    mods: list[nn.Module] = []
+    h, w, c = design.input_shape
+    if design.layers[0].kind == "dense":
+        mods.append(nn.Flatten())
+    for lay in design.layers:
+        ih, iw, ic = lay.in_shape
+        oh, ow, oc = lay.out_shape
+        if lay.kind in ("conv", "depthwise"):
+            ph = max((oh - 1) * lay.stride[0] + lay.kernel[0] - ih, 0) // 2 if lay.padding == "same" else 0
+            pw = max((ow - 1) * lay.stride[1] + lay.kernel[1] - iw, 0) // 2 if lay.padding == "same" else 0
+            mods.append(nn.Conv2d(ic, oc, lay.kernel, lay.stride, (ph, pw), bias=False,
+                                  groups=ic if lay.kind == "depthwise" else 1))  # fmt: skip
+        elif lay.kind == "dense":
+            mods.append(nn.Linear(ih * iw * ic, oc))
+        elif lay.kind in ("maxpool", "avgpool"):
+            if lay.padding == "same":
+                return None
+            cls = nn.MaxPool2d if lay.kind == "maxpool" else nn.AvgPool2d
+            mods.append(cls(lay.kernel, lay.stride))
+        elif lay.kind == "relu":
+            mods.append(nn.ReLU())
+        elif lay.kind == "flatten":
+            mods.append(nn.Flatten())
+        elif lay.kind == "softmax":
+            mods.append(nn.Softmax(dim=1))
+        elif lay.kind == "elu":
+            mods.append(nn.ELU())
+        elif lay.kind == "sigmoid":
+            mods.append(nn.Sigmoid())
+        elif lay.kind == "bn":
+            mods.append(nn.BatchNorm1d(oc) if oh * ow == 1 else nn.BatchNorm2d(oc))
+        elif lay.kind == "pad":
+            mods.append(nn.ZeroPad2d((1, 1, 1, 1)))
+        else:
+            return None
+    return nn.Sequential(*mods), (c, h, w) if design.layers[0].kind != "dense" else (h * w * c, 1, 1)
+
+
+def legacy_estimator(design: HlsDesign, target: str) -> dict[str, float] | None:
+    """The model this branch replaces (module doc), or None where it cannot express the design."""
+    from codesign.errors import CodesignError
+    from codesign.fpga.fifo_sizing import evaluate_design
+    from codesign.fpga.fit import fit_report
+    from codesign.ir.trace import trace_module
+
+    built = _torch_module(design)
+    if built is None:
+        return None
+    module, shape = built
+    try:
+        graph = trace_module(module, shape, design.name)
+    except (CodesignError, RuntimeError, ValueError, TypeError):
+        return None
+    weights = [lay for lay in design.layers if lay.weight is not None]
+    wbits = weights[0].weight.width if weights else 16
+    abits = design.layers[0].result.width
+    total = sum(lay.multipliers for lay in weights) or 1
+    density = sum(lay.nonzero_multipliers for lay in weights) / total if weights else 1.0
+    rep = fit_report(graph, "xcu250", weight_bits=min(wbits, 32), act_bits=min(abits, 32), reuse=1,
+                     density=density)  # fmt: skip
+    out = {"bram18k": rep.bram18k, "dsp": rep.dsp, "lut": rep.mem_luts, "ff": rep.mem_ffs,
+           "latency": rep.ii_cycles, "interval": rep.ii_cycles}  # fmt: skip
+    try:
+        reuse = {lay.name: 1 for lay in graph.layers if lay.kind in ("conv", "linear")}
+        fig = evaluate_design(graph, "xcu250", reuse, weight_bits=wbits, act_bits=abits)
+        out["latency"], out["interval"] = fig.latency_cycles, fig.interval_cycles
+    except (CodesignError, RuntimeError, ValueError, KeyError):
+        pass
+    return out
+
+
+def readme_section(before: str | None, after: str) -> str:
+    """The Markdown section for the README (generated; do not hand-edit)."""
+    lines = [
+        "### How close the FPGA cost model is to real synthesis",
+        "",
+        "Generated by `python -m experiments.fpga_validation --before --readme FILE` from the reports in",
+        "`tests/data/fpga_reports/` (manifest: sources, models, configs, and the fixed calibration/held-out",
+        "split). Error = |estimate - actual| / actual per report; pairs where both are 0 are counted apart.",
+        "csynth reports are compared with the model's `csynth` target, Vivado utilisation reports with `synth`.",
+        "",
+        "After (this model):",
+        "",
+        after,
+        "",
+    ]
+    if before:
+        lines += ["Before (the model this replaced, on the designs it can express):", "", before, ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--before", action="store_true", help="also tabulate the replaced model")
+    ap.add_argument("--rows", action="store_true", help="print every (report, figure) comparison")
+    ap.add_argument("--readme", metavar="FILE", help="write the README section to FILE")
+    args = ap.parse_args(argv)
+    cases = load_cases()
+    comps = validate(cases)
+    after = format_error_table(error_table(comps))
+    print("AFTER (codesign.fpga.cost)\n" + after)
+    before = None
+    if args.before:
+        old = validate(cases, legacy_estimator)
+        before = format_error_table(error_table(old))
+        print("\nBEFORE (codesign.fpga.fit + fifo_sizing pipeline model)\n" + before)
+    if args.rows:
+        for c in comps:
+            print(f"{c.split:11s} {c.design_id:42s} {c.kind:12s} {c.figure:9s} est {c.estimate:>10,.0f} "
+                  f"act {c.actual:>10,.0f}  {c.error:6.0%}")  # fmt: skip
+    if args.readme:
+        Path(args.readme).write_text(readme_section(before, after) + "\n")
+        print(f"wrote {args.readme}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
