@@ -61,7 +61,6 @@ resulting error on calibration and held-out reports).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from math import ceil, log2
 
@@ -358,9 +357,16 @@ def layer_cost(layer: StreamLayer, design: HlsDesign, target: str = "csynth") ->
         weight_bram = cost.bram18k
         if stream and layer.kind != "dense":
             shift_reg_bits = LOGIC["linebuffer.ff_per_bit"] * _line_buffer_bits(layer)
-    elif layer.kind in ("maxpool", "avgpool", "global_maxpool", "global_avgpool"):
-        kh, kw = layer.kernel if not layer.kind.startswith("global") else (h, w)
-        op = "maxpool" if "max" in layer.kind else "avgpool"
+    elif layer.kind in ("global_maxpool", "global_avgpool"):
+        # nnet_pooling_stream.h global pooling: one accumulator (or running max) per channel, one pixel per cycle.
+        acc = bits + ceil(log2(max(h * w, 2)))
+        lut = LOGIC["pool_stream.lut_per_op_bit"] * c * acc if stream else LOGIC["avgpool.lut_per_op_bit"] * c * (h * w - 1) * bits
+        ff = c * acc if stream else 0.0
+        timing = _Timing(layer.in_pixels + 3, 3, layer.in_pixels + 3) if stream else _Timing(0, 0, 1)
+        cost = Cost(0, 0, 0, lut, ff)
+    elif layer.kind in ("maxpool", "avgpool"):
+        kh, kw = layer.kernel
+        op = layer.kind
         if stream:  # nnet_pooling_stream.h: channel loop unrolled inside the pixel loop
             lut = LOGIC["pool_stream.lut_per_op_bit"] * c * (kh * kw - 1) * bits
             ff = LOGIC["pool_stream.ff_per_window_bit." + design.backend] * kh * kw * c * bits
@@ -403,9 +409,12 @@ def layer_cost(layer: StreamLayer, design: HlsDesign, target: str = "csynth") ->
         cyc = layer.out_pixels + (13 if vitis else 3)
         timing = _Timing(cyc, 1, cyc)
     elif layer.kind == "concat":
-        n_bits = layer.out_shape[0] * layer.out_shape[1] * layer.out_shape[2] * layer.result.width
+        # nnet_merge_stream.h: a vector concat registers the whole output (cnn_large concatenate1d);
+        # a feature-map concat handles one pixel (all channels) per cycle.
+        n_bits = layer.out_shape[2] * layer.result.width
         cost = Cost(0, 0, 0, LOGIC["concat.lut_per_bit"] * n_bits, LOGIC["concat.ff_per_bit"] * n_bits)
-        timing = _Timing(layer.in_pixels + 7, 7, layer.in_pixels + 7)
+        timing = _Timing(layer.in_pixels + 7, 7, layer.in_pixels + 7) if layer.out_pixels == 1 else \
+            _Timing(layer.out_pixels + 2, 2, layer.out_pixels + 2)
     elif layer.kind == "flatten":  # a reshape of the stream: no hardware
         cost, timing = Cost(), _Timing(0, 0, 1)
     else:  # clone, add: a copy or an adder per element per pixel
@@ -441,36 +450,83 @@ def fifo_cost(width: int, depth: int, channels: int, backend: str, target: str =
         else:
             one = Cost(ceil(depth / 1024) * ceil(fw / 18), 0, 0, LOGIC["fifo.lut_vitis"], LOGIC["fifo.ff_vitis_bram"])
     total = Cost(one.bram18k * count, 0, 0, one.lut * count, one.ff * count)
+    if target == "synth":  # control logic shrinks in synthesis like the layers' logic does
+        total = total.scaled(LOGIC["synth.lut_factor"], LOGIC["synth.ff_factor"])
     return FifoCost("", count, depth, fw, total)
 
 
-def _chain_latency(rows: Iterable[LayerCost]) -> int:
-    start = finish = 0
-    prev_tail = 0
-    for r in rows:
-        start += prev_tail
-        finish = max(finish + r.tail, start + r.cycles)
-        prev_tail = r.tail
-    return finish
+def _dag_latency(design: HlsDesign, rows: list[LayerCost]) -> int:
+    """finish_i = max(finish_in + tail_i, start_i + cycles_i), start_i = max(start_in + tail_in) (module doc)."""
+    start: dict[str, int] = {"input": 0}
+    finish: dict[str, int] = {"input": 0}
+    tail: dict[str, int] = {"input": 0}
+    prev = "input"
+    for lay, r in zip(design.layers, rows, strict=True):
+        srcs = [s for s in lay.inputs if s in finish] or [prev]
+        start[lay.name] = max(start[s] + tail[s] for s in srcs)
+        finish[lay.name] = max(max(finish[s] for s in srcs) + r.tail, start[lay.name] + r.cycles)
+        tail[lay.name] = r.tail
+        prev = lay.name
+    return max(finish.values())
+
+
+def consumers(design: HlsDesign) -> dict[str, list[str]]:
+    """Producer name ("input" for the network input) -> the layers that read it, in order."""
+    out: dict[str, list[str]] = {}
+    prev = "input"
+    for lay in design.layers:
+        for src in lay.inputs or (prev,):
+            out.setdefault(src, []).append(lay.name)
+        prev = lay.name
+    return out
+
+
+def _stream_fifos(design: HlsDesign, target: str) -> tuple[list[FifoCost], list[LayerCost]]:
+    """Every io_stream FIFO and the Clone layers hls4ml inserts (nnet_stream.h `clone_stream`).
+
+    A layer output read by no layer is an output port (no FIFO). A tensor read by k > 1 layers goes
+    through a Clone layer writing k more streams `<name>.clone<i>`; that holds for the network input too
+    (its Clone reads the input port and writes k FIFOs).
+    """
+    readers = consumers(design)
+    fifos: list[FifoCost] = []
+    clones: list[LayerCost] = []
+    streams: list[tuple[str, tuple[int, int, int], int, bool]] = [
+        ("input", design.input_shape, design.input_precision.width, False)
+    ]
+    streams += [(lay.name, lay.out_shape, lay.result.width, lay.kind != "flatten") for lay in design.layers]
+    for name, shape, bits, own_fifo in streams:
+        k = len(readers.get(name, []))
+        if k == 0:
+            continue
+        h, w, c = shape
+        depth = int(design.fifo_depths.get(name, h * w))
+        if own_fifo:
+            f = fifo_cost(bits, depth, c, design.backend, target)
+            fifos.append(FifoCost(name, f.count, f.depth, f.width, f.cost))
+        if k > 1:
+            for i in range(1, k + 1):
+                cname = f"{name}.clone{i}"
+                f = fifo_cost(bits, int(design.fifo_depths.get(cname, h * w)), c, design.backend, target)
+                fifos.append(FifoCost(cname, f.count, f.depth, f.width, f.cost))
+            lut = c * bits * k * (LOGIC["synth.lut_factor"] if target == "synth" else 1.0)
+            clones.append(LayerCost(f"{name}.clone", "clone", Cost(0, 0, 0, lut, 0), h * w + 1, 1, h * w + 1))
+    return fifos, clones
 
 
 def estimate(design: HlsDesign, target: str = "csynth") -> DesignEstimate:
     """Every layer's and stream's cost, the totals, latency and interval of `design` (module doc).
 
-    The stream written by the last layer is the design's output port, not a FIFO; every other layer
-    output is one stream with the design's depth for it (hls4ml's default H*W unless set).
+    io_stream: every layer output read by another layer is one stream (`_stream_fifos`), at the design's
+    depth for it (hls4ml's default H*W unless set in `fifo_depths`).
     """
     rows = [layer_cost(lay, design, target) for lay in design.layers]
     fifos: list[FifoCost] = []
     io = Cost()
     if design.io_type == "io_stream":
-        for lay in design.layers[:-1]:
-            if lay.kind == "flatten":
-                continue
-            h, w, c = lay.out_shape
-            f = fifo_cost(lay.result.width, design.fifo_depth(lay), c, design.backend, target)
-            fifos.append(FifoCost(lay.name, f.count, f.depth, f.width, f.cost))
-        latency = _chain_latency(rows)
+        fifos, clones = _stream_fifos(design, target)
+        latency = _dag_latency(design, rows)
+        rows = rows + clones
         # A layer that is not pipelined across images needs one cycle to restart (tutorial: 1,027 -> 1,028).
         slowest = max(r.interval for r in rows)
         interval = slowest + 1 if slowest > 1 else slowest

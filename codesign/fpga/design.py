@@ -87,7 +87,8 @@ class StreamLayer:
     density: float = 1.0
     reuse: int = 1
     strategy: str | None = None  # per-layer override of the design's strategy
-    inputs: tuple[str, ...] = ()
+    inputs: tuple[str, ...] = ()  # producer layer names; "input" is the network input
+    groups: int = 1  # grouped conv: `groups` separate convs (hls4ml has no grouped conv)
 
     @property
     def in_pixels(self) -> int:
@@ -102,7 +103,8 @@ class StreamLayer:
         """(n_in, n_out, copies): per-pixel product size; depthwise has one 1-output product per channel."""
         kh, kw = self.kernel
         if self.kind == "conv":
-            return kh * kw * self.in_shape[2], self.out_shape[2], 1
+            g = self.groups
+            return kh * kw * self.in_shape[2] // g, self.out_shape[2] // g, g
         if self.kind == "depthwise":
             return kh * kw, 1, self.in_shape[2]
         if self.kind == "dense":
