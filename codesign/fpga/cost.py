@@ -351,12 +351,9 @@ def layer_cost(layer: StreamLayer, design: HlsDesign, target: str = "csynth") ->
     bits = layer.input.width
     mults = dsp_mults = 0.0
     weight_bram = 0.0
-    shift_reg_bits = 0.0  # csynth FFs that synthesis turns into SRLs
     if layer.kind in WEIGHT_KINDS:
         cost, mults, dsp_mults, timing = _weight_layer(layer, design)
         weight_bram = cost.bram18k
-        if stream and layer.kind != "dense":
-            shift_reg_bits = LOGIC["linebuffer.ff_per_bit"] * _line_buffer_bits(layer)
     elif layer.kind in ("global_maxpool", "global_avgpool"):
         # nnet_pooling_stream.h global pooling: one accumulator (or running max) per channel, one pixel per cycle.
         acc = bits + ceil(log2(max(h * w, 2)))
@@ -421,7 +418,6 @@ def layer_cost(layer: StreamLayer, design: HlsDesign, target: str = "csynth") ->
         cost = Cost(0, 0, 0, c * bits, 0)
         timing = _Timing(layer.in_pixels + 1, 1, layer.in_pixels + 1)
     if target == "synth":
-        cost = Cost(cost.bram18k, cost.uram, cost.dsp, cost.lut + shift_reg_bits / 32, cost.ff - shift_reg_bits)
         cost = cost.scaled(LOGIC["synth.lut_factor"], LOGIC["synth.ff_factor"])
     return LayerCost(layer.name, layer.kind, cost, int(timing.cycles), int(timing.tail), int(max(timing.interval, 1)),
                      int(mults), dsp_mults, weight_bram)  # fmt: skip
