@@ -135,8 +135,9 @@ def test_console_script_entry_point() -> None:
 
 
 def test_fit_verdicts_and_exit_codes(capsys) -> None:
-    code, out, err = run(capsys, "fit", "squeezenet_v1_1", "--part", "xczu9eg", "--input-size", "64x64")
-    assert code == 0 and "FITS xczu9eg" in out and err == ""
+    # The design `codesign hls` writes (Vitis, packed FIFOs in 1K x 18 BRAM tiles) needs ~2,600 BRAM18K: not a ZCU102.
+    code, out, err = run(capsys, "fit", "squeezenet_v1_1", "--part", "xcvu9p", "--input-size", "64x64")
+    assert code == 0 and "FITS xcvu9p" in out and err == ""
     code, out, err = run(capsys, "fit", "squeezenet_v1_1", "--part", "xc7z020", "--input-size", "64x64")
     assert code == 3 and "DOES NOT FIT" in out
     lines = err.strip().splitlines()

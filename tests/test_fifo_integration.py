@@ -93,14 +93,14 @@ def test_hls_default_fifos_keeps_hls4ml_depths(tmp_path) -> None:
 
 
 def test_fit_sized_fifos_reports_less_fifo_bram(capsys) -> None:
-    args = ["fit", "squeezenet_v1_1", "--part", "xczu9eg", "--input-size", "64x64"]
+    args = ["fit", "squeezenet_v1_1", "--part", "xcvu9p", "--input-size", "64x64"]
 
     def fifo_bram(out: str) -> int:
         return int(re.search(r"FIFOs ([\d,]+), line buffers", out).group(1).replace(",", ""))
 
-    assert main(args) == 0
+    assert main([*args, "--default-fifos"]) in (0, 3)  # H*W FIFOs may not fit; sized ones are the default now
     default = fifo_bram(capsys.readouterr().out)
-    assert main([*args, "--sized-fifos"]) == 0
+    assert main(args) == 0
     out = capsys.readouterr().out
     assert "Sized FIFOs" in out
     assert fifo_bram(out) < default

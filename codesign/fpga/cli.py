@@ -1,44 +1,198 @@
-"""`codesign fit NAME --part PART`: per-layer BRAM18K/URAM/DSP estimates and a verdict."""
+"""`codesign fit NAME --part PART`: resources, timing and verdict of a network as an hls4ml design.
+
+NAME: a zoo model, a design file, or `path/to/model.py:ClassName` (built with no arguments, traced at
+--input-shape). The design is the one `codesign hls` writes by default (Vitis backend, io_stream,
+Resource strategy, reuse planned per layer, stream FIFOs at the pipeline model's sized depths), unless
+the options say otherwise. `codesign fit --validate` re-runs every stored synthesis report instead.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _shape(text: str | None, option: str) -> tuple[int, ...] | None:
+    from codesign.errors import CodesignError
+
+    if text is None:
+        return None
+    try:
+        parts = tuple(int(p) for p in text.lower().split("x"))
+    except ValueError:
+        raise CodesignError(f"{option} {text!r} is not CxHxW, HxW or N (e.g. 1x28x28)") from None
+    if not parts or min(parts) < 1 or len(parts) > 3:
+        raise CodesignError(f"{option} {text!r} is not CxHxW, HxW or N with positive sizes (e.g. 1x28x28)")
+    return parts
+
+
+def _load_class(spec_text: str, shape: tuple[int, ...] | None) -> Any:
+    """Trace `path.py:ClassName` (the class built with no arguments) at `shape`."""
+    from codesign.errors import CodesignError
+    from codesign.ir.trace import trace_module
+
+    path, _, cls_name = spec_text.rpartition(":")
+    if not Path(path).is_file():
+        raise CodesignError(f"{path}: no such file; give path/to/model.py:ClassName")
+    if shape is None:
+        raise CodesignError(f"{spec_text}: give the input shape of one sample with --input-shape (e.g. 1x28x28)")
+    spec = importlib.util.spec_from_file_location(Path(path).stem, path)
+    if spec is None or spec.loader is None:
+        raise CodesignError(f"{path}: not a Python module")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the user's file: report its error in one line
+        raise CodesignError(f"{path}: importing it failed: {type(exc).__name__}: {exc}") from None
+    cls = getattr(module, cls_name, None)
+    if cls is None:
+        raise CodesignError(f"{path} has no class {cls_name!r}")
+    try:
+        net = cls()
+    except TypeError as exc:
+        raise CodesignError(f"{cls_name}() needs arguments ({exc}); give it defaults for codesign fit") from None
+    full = shape if len(shape) != 2 else (1, *shape)
+    return trace_module(net, full, name=cls_name)  # type: ignore[arg-type]
+
+
+def _graph(args: argparse.Namespace) -> Any:
+    from codesign.cli import _input_size
+    from codesign.ir.cache import trace_model
+
+    shape = _shape(args.input_shape, "--input-shape")
+    if ".py:" in args.name:
+        return _load_class(args.name, shape)
+    if shape is not None:
+        full = shape if len(shape) == 3 else ((3, *shape) if len(shape) == 2 else None)
+        if full is None:
+            from codesign.errors import CodesignError
+
+            raise CodesignError("--input-shape N (a vector) needs a model file: path/to/model.py:ClassName")
+        return trace_model(args.name, full)  # type: ignore[arg-type]
+    return trace_model(args.name, _input_size(args.input_size))
+
+
+def _layer_config(path: str | None) -> dict[str, Any] | None:
+    from codesign.errors import CodesignError
+
+    if not path:
+        return None
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except OSError as exc:
+        raise CodesignError(f"cannot read --layer-config {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise CodesignError(f"--layer-config {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise CodesignError(
+            f"--layer-config {path} must map layer names to {{result, weight, reuse, strategy}} mappings"
+        )
+    return data
+
+
+def cmd_validate(args: argparse.Namespace) -> None:
+    from codesign.cli import _emit
+    from codesign.fpga.validation import comparisons_as_rows, error_table, format_error_table, validate
+
+    comps = validate()
+    if args.format == "json":
+        text = json.dumps({"comparisons": comparisons_as_rows(comps),
+                           "table": [r.__dict__ for r in error_table(comps)]}, indent=1)  # fmt: skip
+    else:
+        text = format_error_table(error_table(comps), "simple")
+    _emit(text + "\n", args.out)
 
 
 def cmd_fit(args: argparse.Namespace) -> None:
-    from codesign.cli import _emit, _input_size
-    from codesign.errors import FitError
+    from codesign.cli import _emit
+    from codesign.errors import CodesignError, FitError
+    from codesign.fpga.cost import estimate
     from codesign.fpga.fifo_sizing import sized_fifo_depths
     from codesign.fpga.fit import fit_report, format_fit_report
-    from codesign.ir.cache import trace_model
+    from codesign.fpga.from_graph import graph_to_design
+    from codesign.fpga.parts import get_part
+    from codesign.fpga.report import fit_summary
 
-    graph = trace_model(args.name, _input_size(args.input_size))
+    if args.validate:
+        cmd_validate(args)
+        return
+    if not args.name or not args.part:
+        raise CodesignError("codesign fit needs NAME and --part (or --validate)")
+    part = get_part(args.part)
+    graph = _graph(args)
     reuse: int | str = "auto" if args.reuse == "auto" else int(args.reuse)
+    if reuse != "auto" and reuse < 1:
+        raise CodesignError(f"--reuse must be 'auto' or an integer >= 1, got {args.reuse}")
+    if args.clock <= 0:
+        raise CodesignError(f"--clock must be a positive frequency in MHz, got {args.clock}")
     kw = dict(weight_bits=args.bits, act_bits=args.act_bits, density=args.density, reuse=reuse,
               fifo_memory=args.fifo_memory)  # fmt: skip
-    report = fit_report(graph, args.part, **kw)
+    # The reuse planner and the pipeline model (FIFO depths) of `codesign hls`.
+    memory = fit_report(graph, part, **kw)
+    rfs = {lf.name: lf.reuse_factor for lf in memory.layers if lf.reuse_factor}
+    sized = args.io_type == "io_stream" and not args.default_fifos
     note = ""
-    if args.sized_fifos:
-        depths = sized_fifo_depths(graph, report)
-        default = report
-        report = fit_report(graph, args.part, fifo_depths=depths, **kw)
+    depths: dict[str, int] = {}
+    if sized:
+        depths = sized_fifo_depths(graph, memory)
+        default = memory
+        memory = fit_report(graph, part, fifo_depths=depths, **kw)
         note = (
             f"Sized FIFOs (pipeline model at this report's RFs, the ones `codesign hls --reuse auto` uses): FIFO BRAM18K "
-            f"{default.fifo_bram18k:,} -> {report.fifo_bram18k:,}, FIFO {default.fifo_bits / 1024:,.1f} -> "
-            f"{report.fifo_bits / 1024:,.1f} Kbit, total BRAM18K {default.bram18k:,} -> {report.bram18k:,}.\n"
+            f"{default.fifo_bram18k:,} -> {memory.fifo_bram18k:,}, FIFO {default.fifo_bits / 1024:,.1f} -> "
+            f"{memory.fifo_bits / 1024:,.1f} Kbit, total BRAM18K {default.bram18k:,} -> {memory.bram18k:,}.\n"
         )
-    _emit(format_fit_report(report) + "\n" + note, args.out)
-    if not report.fits:
-        hint = report.suggestions[0] if report.suggestions else "try a larger part"
-        raise FitError(f"{graph.name} does not fit {report.part.name}: {report.verdict} {hint}")
+    wprec = args.precision or f"ap_fixed<{args.bits},{max(1, args.bits // 2 - 1)}>"
+    aprec = args.precision or f"ap_fixed<{args.act_bits},{max(1, min(6, args.act_bits - 2))}>"
+    design = graph_to_design(
+        graph, backend=args.backend, strategy=args.strategy, io_type=args.io_type, weight_precision=wprec,
+        result_precision=aprec, reuse=rfs, layer_config=_layer_config(args.layer_config), fifo_depths=depths,
+        clock_mhz=args.clock, density=args.density,
+    )  # fmt: skip
+    est = estimate(design, "synth")
+    summary = fit_summary(est, part)
+    if args.format == "json":
+        out = summary.as_dict() | {"network": graph.name, "backend": args.backend, "strategy": args.strategy,
+                                   "io_type": args.io_type, "fifos": "sized" if sized else "default",
+                                   "reuse": rfs}  # fmt: skip
+        _emit(json.dumps(out, indent=1) + "\n", args.out)
+    else:
+        head = (f"hls4ml design of {graph.name}: {args.backend} backend, {args.strategy} strategy, {args.io_type}, "
+                f"weights {wprec}, results {aprec}, reuse {args.reuse}, FIFOs {'sized' if sized else 'H*W'}; "
+                f"post-synthesis estimate (codesign.fpga.cost):")  # fmt: skip
+        t = est.total
+        tot = (f"  BRAM18K {t.bram18k:,.0f}, URAM {t.uram:,.0f}, DSP {t.dsp:,.0f}, LUT {t.lut:,.0f}, FF {t.ff:,.0f}; "
+               f"latency {est.latency_cycles:,} cycles, interval {est.interval_cycles:,} cycles")  # fmt: skip
+        memory_text = "Memory map (weights, FIFOs, line buffers) per layer:\n" + format_fit_report(memory).split("\n", 1)[1]
+        memory_text = "\n".join(ln for ln in memory_text.splitlines() if not ln.startswith(("FITS", "DOES NOT", "  - ")))
+        _emit("\n".join([memory_text, note.rstrip(), head, tot, summary.verdict]).replace("\n\n", "\n") + "\n", args.out)
+    if not summary.fits:
+        over = [r for r in summary.used if summary.used[r] > summary.available[r]]
+        raise FitError(f"{graph.name} does not fit {part.name}: needs more {', '.join(over)} than it has; "
+                       "try a larger --reuse, fewer bits (--precision), or a larger --part")  # fmt: skip
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "fit", help="on-chip memory and DSP estimate of a model as an hls4ml design on an FPGA part"
+        "fit", help="resources, timing and verdict of a model as an hls4ml design on an FPGA part"
     )
-    p.add_argument("name", help="model name (see 'codesign models')")
-    p.add_argument("--part", required=True, help="FPGA part or board, e.g. xczu9eg, xc7z020, pynq-z2")
+    p.add_argument("name", nargs="?", help="zoo model, design file, or path/to/model.py:ClassName")
+    p.add_argument("--part", help="FPGA part, board, or part YAML, e.g. xczu9eg, xck26, u250, my_part.yaml")
+    p.add_argument("--backend", choices=("vitis", "vivado"), default="vitis", help="HLS tool (default vitis)")
+    p.add_argument("--strategy", choices=("resource", "latency"), default="resource",
+                   help="hls4ml strategy (default resource, as `codesign hls` writes)")  # fmt: skip
+    p.add_argument("--io-type", choices=("io_stream", "io_parallel"), default="io_stream")
+    p.add_argument("--precision", metavar="TYPE",
+                   help="one type for weights and results, e.g. 'ap_fixed<16,6>' (default from --bits/--act-bits)")  # fmt: skip
+    p.add_argument("--layer-config", metavar="YAML",
+                   help="per-layer {result, weight, reuse, strategy} keyed by layer name")  # fmt: skip
+    p.add_argument("--clock", type=float, default=200.0, metavar="MHZ", help="clock in MHz (default 200)")
     p.add_argument("--bits", type=int, default=8, help="weight bits (default 8)")
     p.add_argument("--act-bits", type=int, default=16, help="activation (stream) bits (default 16)")
     p.add_argument(
@@ -47,8 +201,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reuse", default="auto", help="reuse factor: 'auto' or a target integer (default auto)")
     p.add_argument("--fifo-memory", choices=("bram", "uram"), default="bram", help="where large FIFOs go")
     p.add_argument("--input-size", metavar="HxW", help="input size (default: the model's, 224x224)")
-    p.add_argument("--sized-fifos", action="store_true",
-                   help="stream FIFOs at the minimal depths of the pipeline model (as `codesign hls` writes "
-                   "them) instead of hls4ml's H*W defaults")  # fmt: skip
+    p.add_argument("--input-shape", metavar="CxHxW", help="one sample's shape, e.g. 1x28x28 (model files)")
+    p.add_argument("--default-fifos", action="store_true",
+                   help="hls4ml's H*W stream FIFO depths instead of the sized ones `codesign hls` writes")  # fmt: skip
+    p.add_argument("--sized-fifos", action="store_true", help="(the default; kept for old scripts)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--validate", action="store_true",
+                   help="re-run every stored synthesis report: estimate vs actual, median and worst error")  # fmt: skip
     p.add_argument("--out", metavar="FILE", help="write the report to FILE")
     p.set_defaults(func=cmd_fit)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use: codesign fit ...")

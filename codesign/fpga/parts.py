@@ -6,6 +6,14 @@ product tables:
   * DS891 (Zynq UltraScale+ MPSoC Data Sheet: Overview), Tables 1-2: xczu3eg, xczu7ev, xczu9eg.
   * DS890 (UltraScale Architecture and Product Data Sheet: Overview), Virtex UltraScale+ table: xcvu9p.
   * DS962 (Alveo U200 and U250 Data Center Accelerator Cards Data Sheet), Table 1: xcu250.
+  * DS987 (Kria K26 SOM Data Sheet), programmable-logic table: xck26.
+  * DS965 (Alveo U50 Data Center Accelerator Card Data Sheet), Table 1: xcu50.
+  * DS978 (Alveo U55C Data Center Accelerator Card Data Sheet), Table 1: xcu55c.
+  * DS963 (Alveo U280 Data Center Accelerator Card Data Sheet), Table 1: xcu280.
+  * DS923 (Virtex UltraScale+ FPGA Data Sheet) / DS890 Virtex UltraScale+ table: xcvu13p.
+  * DS890 Kintex UltraScale table: xcku040 (its counts, 1,200 BRAM18K, 1,920 DSP, 242,400 LUT and 484,800
+    FF, are also the "Available" row of the cnn_large csynth report in tests/data/fpga_reports/public/).
+A user's part: a YAML file (`load_part`) with name, family, bram36 (or bram18k), uram, dsp, lut, ff, part.
 `bram36` counts 36 Kb block RAMs; each splits into two independent 18 Kb halves (BRAM18K), the unit
 hls4ml/Vivado reports. `uram` counts 288 Kb UltraRAM blocks (UltraScale+ only).
 """
@@ -80,6 +88,23 @@ PARTS: tuple[FpgaPart, ...] = (
         "xcu250", "Alveo U250", "alveo", 2_688, 1_280, 12_288, 1_728_000, 3_456_000, "xcu250-figd2104-2L-e"
     ),
 )
+#: Further parts, not in the `smallest part that fits` walk order above (kept stable for its users).
+EXTRA_PARTS: tuple[FpgaPart, ...] = (
+    # DS987, XCK26: 117,120 LUTs, 234,240 FFs, 144 x 36 Kb BRAM (5.1 Mb), 64 URAM (18 Mb), 1,248 DSP.
+    FpgaPart("xck26", "Kria K26 / KV260", "zynquplus", 144, 64, 1_248, 117_120, 234_240, "xck26-sfvc784-2LV-c"),
+    # DS890 Kintex UltraScale, KU040: 242,400 LUTs, 484,800 FFs, 600 x 36 Kb BRAM, no URAM, 1,920 DSP.
+    FpgaPart("xcku040", "KCU105", "kintexu", 600, 0, 1_920, 242_400, 484_800, "xcku040-ffva1156-2-e"),
+    # DS965, Alveo U50: 872K LUTs, 1,743K registers, 1,344 x 36 Kb BRAM (47.3 Mb), 640 URAM (180 Mb), 5,952 DSP.
+    FpgaPart("xcu50", "Alveo U50", "alveo", 1_344, 640, 5_952, 872_000, 1_743_000, "xcu50-fsvh2104-2-e"),
+    # DS978, Alveo U55C: 1,304K LUTs, 2,607K registers, 2,016 x 36 Kb BRAM (70.9 Mb), 960 URAM, 9,024 DSP.
+    FpgaPart("xcu55c", "Alveo U55C", "alveo", 2_016, 960, 9_024, 1_304_000, 2_607_000, "xcu55c-fsvh2892-2L-e"),
+    # DS963, Alveo U280: the same counts as the U55C (same VU37P-class device).
+    FpgaPart("xcu280", "Alveo U280", "alveo", 2_016, 960, 9_024, 1_304_000, 2_607_000, "xcu280-fsvh2892-2L-e"),
+    # DS923, VU13P: 1,728K LUTs, 3,456K FFs, 2,688 x 36 Kb BRAM, 1,280 URAM, 12,288 DSP (the U250's device).
+    FpgaPart("xcvu13p", "VCU13P boards", "virtexuplus", 2_688, 1_280, 12_288, 1_728_000, 3_456_000,
+             "xcvu13p-flga2577-2-e"),
+)
+ALL_PARTS: tuple[FpgaPart, ...] = PARTS + EXTRA_PARTS
 
 
 def _norm(text: str) -> str:
@@ -88,14 +113,16 @@ def _norm(text: str) -> str:
 
 def _aliases(part: FpgaPart) -> set[str]:
     boards = {_norm(b) for b in part.board.split("/")}
-    if part.name == "xcu250":
-        boards |= {"u250"}
+    if part.name.startswith("xcu") and part.family == "alveo":
+        boards |= {part.name[2:]}  # "u250", "u50", "u55c", "u280"
+    if part.name == "xck26":
+        boards |= {"k26", "kv260", "kr260"}
     return {part.name, part.part.lower()} | boards
 
 
 def known_parts() -> str:
     """One line naming every part in the table, for error messages and --help."""
-    return ", ".join(f"{p.name} ({p.board})" for p in PARTS)
+    return ", ".join(f"{p.name} ({p.board})" for p in ALL_PARTS) + ", or a part YAML file"
 
 
 def get_part(name: str | FpgaPart) -> FpgaPart:
@@ -107,12 +134,55 @@ def get_part(name: str | FpgaPart) -> FpgaPart:
     """
     if isinstance(name, FpgaPart):
         return name
+    if name.strip().lower().endswith((".yaml", ".yml")):
+        return load_part(name.strip())
     key = _norm(name)
-    for part in PARTS:
+    for part in ALL_PARTS:
         if key in _aliases(part):
             return part
-    for part in PARTS:
+    for part in ALL_PARTS:
         # Device name followed by a package code or a dash, never by another digit (xczu9eg vs xczu9egx).
         if key.startswith(part.name) and len(key) > len(part.name) and not key[len(part.name)].isdigit():
             return replace(part, part=name.strip())
     raise UnknownPartError(f"unknown FPGA part {name!r}; known parts: {known_parts()}")
+
+
+_PART_KEYS = {"name", "board", "family", "bram36", "bram18k", "uram", "dsp", "lut", "ff", "part"}
+
+
+def load_part(path: str) -> FpgaPart:
+    """A user's part from YAML: name, family (zynq7000 | zynquplus | virtexuplus | kintexu | alveo | ...),
+    bram36 or bram18k, uram, dsp, lut, ff, and part (the full string for hls4ml; default: name); board optional.
+
+    Raises UnknownPartError naming the file and the missing or bad key.
+    """
+    import yaml
+
+    try:
+        with open(path) as fh:
+            data = yaml.safe_load(fh)
+    except OSError as exc:
+        raise UnknownPartError(f"cannot read part file {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise UnknownPartError(f"part file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise UnknownPartError(f"part file {path} must be a mapping with keys name, bram36, uram, dsp, lut, ff")
+    unknown = sorted(set(data) - _PART_KEYS)
+    if unknown:
+        raise UnknownPartError(f"part file {path}: unknown keys {unknown}; allowed: {sorted(_PART_KEYS)}")
+    if "bram18k" in data and "bram36" not in data:
+        data["bram36"] = int(data.pop("bram18k")) / 2
+    missing = [k for k in ("name", "bram36", "uram", "dsp", "lut", "ff") if k not in data]
+    if missing:
+        raise UnknownPartError(f"part file {path} lacks {', '.join(missing)} (counts from the device data sheet)")
+    try:
+        counts = {k: int(data[k]) for k in ("uram", "dsp", "lut", "ff")}
+        bram36 = float(data["bram36"])
+    except (TypeError, ValueError):
+        raise UnknownPartError(f"part file {path}: bram36, uram, dsp, lut and ff must be integers") from None
+    if min(*counts.values(), bram36) < 0:
+        raise UnknownPartError(f"part file {path}: resource counts must be >= 0")
+    name = str(data["name"])
+    return FpgaPart(name, str(data.get("board", "user part")), str(data.get("family", "virtexuplus")),
+                    int(bram36) if bram36 == int(bram36) else bram36, counts["uram"], counts["dsp"],  # type: ignore[arg-type]
+                    counts["lut"], counts["ff"], str(data.get("part", name)))  # fmt: skip

@@ -371,10 +371,13 @@ def trace_module(
             f"{model_name}: torch.fx cannot trace this module ({first_line}); "
             "remove data-dependent control flow from forward()"
         ) from exc
+    else:
+        # Propagate in eval mode: in train mode BatchNorm would update the caller's running statistics
+        # (and refuse a batch of one); the GraphModule shares the caller's submodules.
+        with torch.no_grad():
+            ShapeProp(gm).propagate(torch.zeros(1, *input_shape))
     finally:
         module.train(was_training)
-    with torch.no_grad():
-        ShapeProp(gm).propagate(torch.zeros(1, *input_shape))
     builder = _Builder(gm, model_name)
     for node in gm.graph.nodes:
         builder.visit(node)

@@ -1,0 +1,535 @@
+"""Stage 2 of the FPGA cost model: per-layer and per-FIFO costs (BRAM18K, URAM, DSP, LUT, FF) and timing.
+
+Public API:
+  * `layer_cost(layer, design, target)` -> `LayerCost` for one hls4ml layer function;
+  * `fifo_cost(width, depth, channels, backend, target)` -> `Cost` of one io_stream FIFO;
+  * `estimate(design, target)` -> `DesignEstimate`: per-layer rows, FIFOs, totals, latency and interval.
+`target` is "csynth" (what the HLS report states) or "synth" (what Vivado synthesis builds; default for
+fit verdicts). Every rule below names the hls4ml template or the report lines it comes from; the reports
+are stored in tests/data/fpga_reports/ (manifest.yaml gives their sources).
+
+Timing (io_stream; hls4ml puts every layer function in one DATAFLOW region):
+  * conv/depthwise read one input pixel per `RF` cycles (nnet_conv2d_stream.h: the pixel loop is
+    pipelined with II = reuse factor; tutorial csynth: conv config2 1,027 cycles for 32x32 = 1,024 input
+    pixels, config7 229 for 15x15, config12 40 for 6x6). Vitis HLS with the Resource strategy needs
+    RF + 1 cycles per input pixel (cnn_large csynth: conv config2 302 cycles for 150 pixels, config6 98 for
+    48); with the Latency strategy Vitis keeps 1 (CI depthwise2d: 1,028 cycles for 1,024 pixels).
+  * pooling reads one pixel per cycle: its channel loop is unrolled inside the pipelined pixel loop
+    (nnet_pooling_stream.h; tutorial csynth: pool config6 903 cycles for 30x30 = 900 pixels). Same for
+    ReLU (relu config5 902 for 900) and zero padding (one output pixel per cycle; Vitis adds a fixed 13).
+  * a layer's `cycles` is its csynth latency when fed at full speed; `tail` the cycles from its last input
+    to its last output. The design latency follows the chain: finish_i = max(finish_{i-1} + tail_i,
+    start_i + cycles_i), start_i = start_{i-1} + tail_{i-1}; the interval is max(cycles_i) + 1 (tutorial:
+    1,028 = 1,027 + 1; cnn_large: 303 = 302 + 1).
+  * io_parallel: layers run one after another (latency = sum of layer latencies); a Latency dense is
+    1 cycle at RF 1 (jet tagger csynth: every dense_latency instance 1 cycle); a conv with io_parallel
+    computes one output pixel per RF cycles (CI conv2d io_parallel: 49 output pixels -> interval 49).
+
+Memory:
+  * FIFOs, Vivado HLS: an `hls::stream<array<T, C>>` becomes C FIFOs of T bits (tutorial csynth lists
+    `layerN_out_V_data_k_V` for k < C). Each is registers when 1-4 deep (5 FF each), SRLs up to 32 deep
+    (depth 16 -> 0 BRAM, 7 FF), else block RAM (depth 36, 169, 225, 900 -> 1 BRAM18K each).
+    Vitis HLS packs the array into one FIFO of C*T bits (cnn_large csynth: `layer2_out` 104 x 128): it is
+    registers at depth 1-2 or <= 1,024 bits (UG1399 `config_storage fifo` defaults), else BRAM18K in a
+    1K x 18 tiling, ceil(depth/1024)*ceil(width/18) (104 x 128 -> 8, 24 x 208 -> 12, 150 x 16 -> 1).
+    Vivado synthesis then rebuilds block-RAM FIFOs of <= 1,024 bits as SRLs (tutorial: csynth 100 BRAM18K,
+    synthesis 84 and 68: exactly the 36 x 16 and 169 x 6 FIFOs left block RAM).
+  * Weights: Resource strategy at RF > 1 keeps them in a ROM RF deep and ceil(n_in*n_out/RF)*bits wide
+    (nnet_dense_resource.h) -> bram18k_for(RF, width) per layer. At RF 1 or with the Latency strategy they
+    are constants in the fabric (nnet_dense_latency.h): no BRAM.
+  * Table activations (nnet_activation.h, 1,024-entry tables of 18 bits): softmax 4 BRAM18K (exp and
+    inverse tables; tutorial and jet-tagger csynth: 4), sigmoid/tanh/ELU 1 (cnn_large sigmoid, CI dense+ELU).
+
+DSP:
+  * a product whose weight is a run-time value (RF > 1): ceil(wide/27)*ceil(narrow/18) DSP48E2 slices
+    (27x18 ports, UG579) when the narrow operand has >= 4 and the wide >= 11 bits, else LUTs; the layer
+    needs ceil(nonzero products/RF) of them (nnet_dense_resource.h / nnet_dense_latency.h block factor).
+  * a product by a constant (RF 1): synthesis builds many in LUTs, by the constant's bits. Calibrated
+    fraction in DSPs: `CONST_DSP_FRACTION[strategy]` (Latency 0.7, Resource 0.48) x a weight-width factor
+    (`CONST_DSP_BY_WEIGHT_BITS`: 0 at 4 bits, 0.045 at 6, 1 from 14), times ceil((weight + input bits)/45)
+    DSPs (one DSP48E2 gives a 45-bit product). Measured at 16x16: tutorial 0.76, jet tagger 0.65, CI
+    depthwise1d 0.89-1.0 (Latency); CI conv2d 0.48-0.52, cnn_large 0.46 (Resource); 6-bit weights: 0.032
+    (tutorial QKeras). The spread (0.46-1.0) is the weight values: a constant with few nonzero digits
+    becomes shift-adds; without the weights it is this model's largest DSP uncertainty.
+  * unfolded BatchNorm (`normalize`): one DSP per channel (tutorial QKeras: 40 for 42 channels, 64 for 64);
+    softmax: one per output (tutorial: 10 for 10, jet tagger: 5 for 5).
+
+Logic (LUT/FF): per layer kind, linear in the work it does (adder bits, comparator bits, register bits),
+coefficients in `LOGIC` with the rows they were calibrated on (experiments/fpga_validation.py prints the
+resulting error on calibration and held-out reports).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import ceil, log2
+
+from codesign.errors import HardwareConfigError
+from codesign.fpga.design import TABLE_ACTIVATIONS, WEIGHT_KINDS, HlsDesign, StreamLayer
+from codesign.fpga.memory import bram18k_for
+
+TARGETS = ("csynth", "synth")
+
+#: DSP48E2 multiplier ports (UG579): 27 x 18 bits, a 45-bit product.
+DSP_A_BITS, DSP_B_BITS, DSP_PRODUCT_BITS = 27, 18, 45
+#: A run-time product goes to DSPs when its operands reach these widths (Duarte et al. 2018, JINST 13 P07027).
+DSP_MIN_WIDE_BITS, DSP_MIN_NARROW_BITS = 11, 4
+#: Vivado HLS: FIFOs up to this deep are SRLs (tutorial csynth: 16 -> SRL, 36 -> BRAM; SRL32 depth).
+VIVADO_SRL_MAX_DEPTH = 32
+#: ... and up to this deep plain registers (tutorial csynth: depth 1 and 4 -> 5 FF, no LUT).
+REG_FIFO_MAX_DEPTH = 4
+#: Vitis HLS `config_storage fifo` defaults (UG1399): registers/SRL at <= 2 deep or <= 1,024 bits.
+VITIS_SRL_MAX_DEPTH, SRL_MAX_BITS = 2, 1024
+#: Vivado synthesis keeps a FIFO in block RAM only above this many bits (tutorial synthesis reports).
+SYNTH_BRAM_MIN_BITS = 1024
+#: Table BRAM18K per activation (see module doc).
+TABLE_BRAM = {"softmax": 4}
+TABLE_BRAM_DEFAULT = 1
+
+#: LUT/FF coefficients. Each is per unit of a feature computed from the layer (see `layer_cost`), read off
+#: the calibration reports' per-instance rows (tutorial csynth, Vivado HLS 2020.1) and CI baseline totals:
+LOGIC: dict[str, float] = {
+    # Weight layers. Adder bits = products x accumulator width; LUT-product bits = products built in LUTs x
+    # weight bits x input bits. Tutorial 16x16 (30% LUT products): 30 LUT per product; QKeras 6x6 dense
+    # (97% LUT products): 18.6 per product -> 0.57 per adder bit, 0.27 per LUT-product bit.
+    "mult.lut_per_adder_bit": 0.57,
+    "mult.lut_per_lut_product_bit": 0.27,
+    # Vivado HLS registers the adder tree: tutorial dense FF 0.19-0.27 and jet-tagger dense 0.14-0.19 per
+    # adder bit; Vitis HLS does not (cnn_large dense: 3 FF).
+    "mult.ff_per_adder_bit.vivado": 0.2,
+    "mult.ff_per_adder_bit.vitis": 0.0,
+    # io_stream conv line buffers ((kh-1) rows x W x C x bits, nnet_conv_stream.h `ap_shift_reg`) are
+    # counted as FF by csynth (tutorial conv config2: 3,072 bits, 3,799 FF; cnn_large conv config6: 1,536
+    # bits, 1,427 FF) and become SRLs (LUTs) in synthesis.
+    "linebuffer.ff_per_bit": 1.0,
+    # Pooling: comparators (max) or adders (avg), per operation bit = outputs x (window - 1) x bits.
+    # io_parallel CI pooling: max 1.83-1.89 LUT per op bit, average 1.11-1.45.
+    "maxpool.lut_per_op_bit": 1.85,
+    "avgpool.lut_per_op_bit": 1.2,
+    # io_stream pooling, per channel op bit (tutorial pool config6/11: 2,705 LUT for 16 ch x 3 ops x 16 bit).
+    "pool_stream.lut_per_op_bit": 3.5,
+    # ... and 2 FF per window bit (tutorial: 2,006-2,008 FF for 2x2x16x16 = 1,024 bits; Vitis ~0.5-0.9).
+    "pool_stream.ff_per_window_bit.vivado": 2.0,
+    "pool_stream.ff_per_window_bit.vitis": 0.7,
+    # Elementwise: ReLU per element bit (tutorial io_stream: 3.3; jet tagger io_parallel: 1.75).
+    "relu.lut_per_bit": 3.3,
+    "relu.lut_per_bit.io_parallel": 1.75,
+    # ... casting to another type (QKeras 6-bit ReLU: 6.9; cnn_large ReLU to ufixed<10,0,RND_CONV,SAT>: 4.0-4.3).
+    "relu.lut_per_bit.requantize": 5.0,
+    # Unfolded BatchNorm per channel bit (tutorial QKeras normalize: 2,016 LUT, 676 FF for 42 x 16 bits).
+    "bn.lut_per_bit": 3.0,
+    "bn.ff_per_bit": 1.0,
+    # Table activations per output (tutorial softmax io_stream: 3,096 LUT, 788 FF for 10; jet tagger
+    # io_parallel softmax: 78 LUT for 5).
+    "table.lut_per_output": 300.0,
+    "table.lut_per_output.io_parallel": 16.0,
+    "table.ff_per_output": 80.0,
+    # Single-table activations (sigmoid, tanh, ELU) per output: cnn_large sigmoid 204 LUT, 4 FF for 1;
+    # CI dense+ELU designs: ~150 LUT for 2 outputs beside the dense layer.
+    "table1.lut_per_output": 100.0,
+    "table1.ff_per_output": 5.0,
+    # Zero padding (cnn_large csynth: 445 and 427 LUT; 66 FF at 1 x 16 bits, 170 at 8 x 16).
+    "pad.lut": 440.0,
+    "pad.ff": 50.0,
+    "pad.ff_per_channel_bit": 1.0,
+    # Concatenate: registers the output vector (cnn_large: 1,266 FF, 1,078 LUT for 79 x 16 bits).
+    "concat.lut_per_bit": 0.85,
+    "concat.ff_per_bit": 1.0,
+    # io_parallel top level: input registers (CI io_parallel pooling: FF = input bits + 2, exactly).
+    "io_parallel.ff_per_input_bit": 1.0,
+    # FIFO control (tutorial csynth FIFO rows: 5 FF at depth 1-4, 7 at 16, 33-49 in block RAM; Vitis
+    # cnn_large: 99 FF in registers, 148-163 in block RAM, 56 LUT each).
+    "fifo.lut": 20.0,
+    "fifo.ff_reg": 5.0,
+    "fifo.ff_srl": 7.0,
+    "fifo.ff_bram_per_addr_bit": 4.0,
+    "fifo.ff_vitis_reg": 99.0,
+    "fifo.ff_vitis_bram": 155.0,
+    "fifo.lut_vitis": 56.0,
+    # Vivado synthesis over csynth (tutorial pair: LUT 0.50, 0.45; FF 0.83, 0.70). csynth counts each
+    # product's LUTs before synthesis shares and trims them.
+    "synth.lut_factor": 0.48,
+    "synth.ff_factor": 0.76,
+}
+
+#: Fraction of constant products (RF 1) built in DSPs at >= 14-bit weights, per strategy: Latency
+#: (nnet_dense_latency.h) tutorial 0.76, jet tagger 0.65 (held-out); Resource at RF 1
+#: (nnet_dense_resource.h) CI conv2d Vivado 0.48, Vitis 0.52 (held-out), cnn_large 0.46 (held-out).
+CONST_DSP_FRACTION = {"latency": 0.7, "resource": 0.48}
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Resource counts: BRAM18K, URAM, DSP slices, LUTs, flip-flops."""
+
+    bram18k: float = 0
+    uram: float = 0
+    dsp: float = 0
+    lut: float = 0
+    ff: float = 0
+
+    def __add__(self, o: Cost) -> Cost:
+        return Cost(self.bram18k + o.bram18k, self.uram + o.uram, self.dsp + o.dsp, self.lut + o.lut, self.ff + o.ff)
+
+    def scaled(self, lut: float, ff: float) -> Cost:
+        return Cost(self.bram18k, self.uram, self.dsp, self.lut * lut, self.ff * ff)
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """One layer's resources and timing: `cycles` at full input speed, `tail` after its last input, `interval`."""
+
+    name: str
+    kind: str
+    cost: Cost
+    cycles: int
+    tail: int
+    interval: int
+    multipliers: int = 0
+    dsp_multipliers: float = 0.0
+    weight_bram18k: float = 0
+
+
+@dataclass(frozen=True)
+class FifoCost:
+    """One stream (all its FIFOs): writer layer, FIFOs, depth and width of each, and its cost."""
+
+    name: str
+    count: int
+    depth: int
+    width: int
+    cost: Cost
+
+
+@dataclass(frozen=True)
+class DesignEstimate:
+    """Per-layer and per-stream costs, totals, latency and interval (cycles) of one design."""
+
+    design: HlsDesign
+    target: str
+    layers: list[LayerCost]
+    fifos: list[FifoCost] = field(default_factory=list)
+    io_cost: Cost = Cost()
+    latency_cycles: int = 0
+    interval_cycles: int = 0
+
+    @property
+    def total(self) -> Cost:
+        t = self.io_cost
+        for lay in self.layers:
+            t = t + lay.cost
+        for f in self.fifos:
+            t = t + f.cost
+        return t
+
+    def as_dict(self) -> dict[str, float | int]:
+        """bram18k, uram, dsp, lut, ff (rounded), latency_cycles, interval_cycles."""
+        t = self.total
+        return {
+            "bram18k": round(t.bram18k), "uram": round(t.uram), "dsp": round(t.dsp), "lut": round(t.lut),
+            "ff": round(t.ff), "latency_cycles": self.latency_cycles, "interval_cycles": self.interval_cycles,
+        }  # fmt: skip
+
+
+def _clamp01(x: float) -> float:
+    return max(0.0, min(1.0, x))
+
+
+def variable_product_dsp(a_bits: int, b_bits: int) -> int:
+    """DSP48E2 slices of one product of two run-time operands (0 when HLS builds it in LUTs)."""
+    wide, narrow = max(a_bits, b_bits), min(a_bits, b_bits)
+    if wide < DSP_MIN_WIDE_BITS or narrow < DSP_MIN_NARROW_BITS:
+        return 0
+    return ceil(wide / DSP_A_BITS) * ceil(narrow / DSP_B_BITS)
+
+
+#: Fraction of constant products in DSPs by weight width, before `CONST_DSP_FRACTION` (linear in between):
+#: 4-bit constants never (shift-adds), 6-bit 0.045 (tutorial QKeras: 226 DSP for 7,096 products = 0.032
+#: = 0.7 x 0.045 (Latency)), 14 bits and wider all (the 16-bit tutorial, CI and jet-tagger designs).
+CONST_DSP_BY_WEIGHT_BITS: tuple[tuple[int, float], ...] = ((4, 0.0), (6, 0.045), (14, 1.0))
+
+
+def _interp(x: float, points: tuple[tuple[int, float], ...]) -> float:
+    if x <= points[0][0]:
+        return points[0][1]
+    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        if x <= x1:
+            return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+    return points[-1][1]
+
+
+def constant_product_dsp(weight_bits: int, input_bits: int, strategy: str = "latency") -> float:
+    """Expected DSP48E2 slices of one product by a constant weight (module doc: calibrated fraction).
+
+    0 when the input has fewer than 4 bits (LUT product); else CONST_DSP_FRACTION[strategy] x the weight-width factor
+    x ceil((weight_bits + input_bits) / 45) (a DSP48E2 gives a 45-bit product, UG579).
+    """
+    if input_bits < DSP_MIN_NARROW_BITS:
+        return 0.0
+    frac = _interp(weight_bits, CONST_DSP_BY_WEIGHT_BITS)
+    return CONST_DSP_FRACTION[strategy] * frac * ceil((weight_bits + input_bits) / DSP_PRODUCT_BITS)
+
+
+def _acc_bits(layer: StreamLayer) -> int:
+    """Accumulator width: hls4ml's accum_t defaults to the result type; products of n_in terms add log2 bits."""
+    return layer.result.width
+
+
+def _strategy(layer: StreamLayer, design: HlsDesign) -> str:
+    return layer.strategy or design.strategy
+
+
+@dataclass(frozen=True)
+class _Timing:
+    cycles: int  # csynth latency of the layer fed at full speed
+    tail: int  # cycles from its last input to its last output
+    interval: int  # cycles between two images entering it
+
+
+def _line_buffer_bits(layer: StreamLayer) -> int:
+    """(kh-1) rows x padded input width x channels x input bits: nnet_conv_stream.h's `ap_shift_reg`s."""
+    kh = layer.kernel[0]
+    return max(kh - 1, 0) * layer.in_shape[1] * layer.in_shape[2] * layer.input.width
+
+
+def _weight_layer(layer: StreamLayer, design: HlsDesign) -> tuple[Cost, float, float, _Timing]:
+    """(cost, multipliers, DSP-mapped multipliers, timing) of a conv/depthwise/dense layer (module doc)."""
+    assert layer.weight is not None
+    rf = max(1, layer.reuse)
+    nz = layer.nonzero_multipliers
+    wb, ab = layer.weight.width, layer.input.width
+    strategy = _strategy(layer, design)
+    vitis = design.backend == "vitis"
+    weight_bram = 0.0
+    if rf == 1:
+        mults = float(nz)
+        per = constant_product_dsp(wb, ab, strategy)
+        dsp = float(ceil(nz * per))  # whole slices per layer (CI dense 1x2: 2 DSP for 2 products)
+        dsp_mults = nz * _clamp01(per)
+    else:
+        mults = float(ceil(layer.multipliers / rf))  # block factor: stored zeros are multiplied too
+        dsp = mults * variable_product_dsp(wb, ab)
+        dsp_mults = mults if dsp else 0.0
+        if strategy == "resource":
+            n_in, n_out, copies = layer.mult_size
+            weight_bram = copies * bram18k_for(rf, ceil(n_in * n_out / rf) * wb)
+    adder_bits = mults * _acc_bits(layer)
+    lut_product_bits = (mults - dsp_mults) * wb * ab
+    lut = LOGIC["mult.lut_per_adder_bit"] * adder_bits + LOGIC["mult.lut_per_lut_product_bit"] * lut_product_bits
+    ff = LOGIC["mult.ff_per_adder_bit.vitis" if vitis else "mult.ff_per_adder_bit.vivado"] * adder_bits
+    stream = design.io_type == "io_stream"
+    if stream and layer.kind in ("conv", "depthwise"):
+        ff += LOGIC["linebuffer.ff_per_bit"] * _line_buffer_bits(layer)
+    if stream:
+        if layer.kind == "dense":  # nnet_dense_stream.h: one dense call per vector, pipelined at II = RF
+            cycles = rf + 2 if not vitis else rf - 1
+            timing = _Timing(cycles, cycles, rf)
+        else:  # one input pixel per RF cycles (RF + 1 on Vitis with the Resource strategy)
+            per_pixel = rf + 1 if vitis and strategy == "resource" else rf
+            extra = 2 if vitis else 3
+            cycles = layer.in_pixels * per_pixel + extra
+            timing = _Timing(cycles, extra, cycles)
+    elif layer.kind == "dense":  # nnet_dense_latency.h, fully pipelined at II = RF
+        cycles = rf if strategy == "latency" else rf + 1
+        timing = _Timing(cycles, cycles, rf)
+    else:  # io_parallel conv: one output pixel per RF cycles (CI conv2d: 49 pixels -> interval 49)
+        timing = _Timing(layer.out_pixels * rf + 3, layer.out_pixels * rf + 3, layer.out_pixels * rf)
+    return Cost(weight_bram, 0, dsp, lut, ff), mults, dsp_mults, timing
+
+
+def layer_cost(layer: StreamLayer, design: HlsDesign, target: str = "csynth") -> LayerCost:
+    """Resources and timing of one hls4ml layer function in `design` (module doc gives every rule).
+
+    `target`: "csynth" (the HLS report) or "synth" (after Vivado synthesis). Raises HardwareConfigError
+    for an unknown target.
+    """
+    if target not in TARGETS:
+        raise HardwareConfigError(f"target must be one of {TARGETS}, got {target!r}")
+    stream = design.io_type == "io_stream"
+    vitis = design.backend == "vitis"
+    h, w, c = layer.in_shape
+    bits = layer.input.width
+    mults = dsp_mults = 0.0
+    weight_bram = 0.0
+    if layer.kind in WEIGHT_KINDS:
+        cost, mults, dsp_mults, timing = _weight_layer(layer, design)
+        weight_bram = cost.bram18k
+    elif layer.kind in ("global_maxpool", "global_avgpool"):
+        # nnet_pooling_stream.h global pooling: one accumulator (or running max) per channel, one pixel per cycle.
+        acc = bits + ceil(log2(max(h * w, 2)))
+        lut = LOGIC["pool_stream.lut_per_op_bit"] * c * acc if stream else LOGIC["avgpool.lut_per_op_bit"] * c * (h * w - 1) * bits
+        ff = c * acc if stream else 0.0
+        timing = _Timing(layer.in_pixels + 3, 3, layer.in_pixels + 3) if stream else _Timing(0, 0, 1)
+        cost = Cost(0, 0, 0, lut, ff)
+    elif layer.kind in ("maxpool", "avgpool"):
+        kh, kw = layer.kernel
+        op = layer.kind
+        if stream:  # nnet_pooling_stream.h: channel loop unrolled inside the pixel loop
+            lut = LOGIC["pool_stream.lut_per_op_bit"] * c * (kh * kw - 1) * bits
+            ff = LOGIC["pool_stream.ff_per_window_bit." + design.backend] * kh * kw * c * bits
+            extra = 2 if vitis else 3
+            timing = _Timing(layer.in_pixels + extra, extra, layer.in_pixels + extra)
+        else:  # io_parallel: one tree per output, combinational (CI pooling: latency 0, interval 1)
+            n_out = layer.out_shape[0] * layer.out_shape[1] * c
+            lut = LOGIC[op + ".lut_per_op_bit"] * n_out * (kh * kw - 1) * bits
+            ff = 0.0
+            timing = _Timing(0, 0, 1)
+        cost = Cost(0, 0, 0, lut, ff)
+    elif layer.kind == "relu":
+        n = c if stream else h * w * c
+        key = "relu.lut_per_bit" if stream else "relu.lut_per_bit.io_parallel"
+        if layer.result != layer.input:  # a cast with rounding/saturation to a narrower type
+            key = "relu.lut_per_bit.requantize"
+        cost = Cost(0, 0, 0, LOGIC[key] * n * bits, 0)
+        if stream and layer.in_pixels > 1:
+            timing = _Timing(layer.in_pixels + 2, 2, layer.in_pixels + 2)
+        else:  # a vector: inlined (tutorial: relu after dense 0 cycles; jet tagger io_parallel: 1 register)
+            timing = _Timing(0 if stream else 1, 0 if stream else 1, 1)
+    elif layer.kind == "bn":
+        n = c if stream else h * w * c
+        cost = Cost(0, 0, n, LOGIC["bn.lut_per_bit"] * n * bits, LOGIC["bn.ff_per_bit"] * n * bits)
+        cyc = layer.in_pixels + 1 if stream and layer.in_pixels > 1 else 1
+        timing = _Timing(cyc, 1, max(cyc, 1))
+    elif layer.kind in TABLE_ACTIVATIONS:
+        n = layer.out_shape[0] * layer.out_shape[1] * layer.out_shape[2]
+        if layer.kind == "softmax":
+            lut_key = "table.lut_per_output" if stream else "table.lut_per_output.io_parallel"
+            ff = LOGIC["table.ff_per_output"] * n if stream else 0
+        else:
+            lut_key, ff = "table1.lut_per_output", LOGIC["table1.ff_per_output"] * n
+        dsp = n if layer.kind == "softmax" else 0
+        cost = Cost(TABLE_BRAM.get(layer.kind, TABLE_BRAM_DEFAULT), 0, dsp, LOGIC[lut_key] * n, ff)
+        cyc = (7 if stream else 2) if layer.kind == "softmax" else (2 if vitis else 1)
+        timing = _Timing(cyc, cyc, 1)
+    elif layer.kind == "pad":  # nnet_padding_stream.h: one output pixel per cycle
+        cost = Cost(0, 0, 0, LOGIC["pad.lut"], LOGIC["pad.ff"] + LOGIC["pad.ff_per_channel_bit"] * c * bits)
+        cyc = layer.out_pixels + (13 if vitis else 3)
+        timing = _Timing(cyc, 1, cyc)
+    elif layer.kind == "concat":
+        # nnet_merge_stream.h: a vector concat registers the whole output (cnn_large concatenate1d);
+        # a feature-map concat handles one pixel (all channels) per cycle.
+        n_bits = layer.out_shape[2] * layer.result.width
+        cost = Cost(0, 0, 0, LOGIC["concat.lut_per_bit"] * n_bits, LOGIC["concat.ff_per_bit"] * n_bits)
+        timing = _Timing(layer.in_pixels + 7, 7, layer.in_pixels + 7) if layer.out_pixels == 1 else \
+            _Timing(layer.out_pixels + 2, 2, layer.out_pixels + 2)
+    elif layer.kind == "flatten":  # a reshape of the stream: no hardware
+        cost, timing = Cost(), _Timing(0, 0, 1)
+    else:  # clone, add: a copy or an adder per element per pixel
+        cost = Cost(0, 0, 0, c * bits, 0)
+        timing = _Timing(layer.in_pixels + 1, 1, layer.in_pixels + 1)
+    if target == "synth":
+        cost = cost.scaled(LOGIC["synth.lut_factor"], LOGIC["synth.ff_factor"])
+    return LayerCost(layer.name, layer.kind, cost, int(timing.cycles), int(timing.tail), int(max(timing.interval, 1)),
+                     int(mults), dsp_mults, weight_bram)  # fmt: skip
+
+
+def fifo_cost(width: int, depth: int, channels: int, backend: str, target: str = "csynth") -> FifoCost:
+    """Cost of one io_stream stream of `channels` elements of `width` bits, `depth` deep (module doc)."""
+    if backend == "vivado":
+        count, fw = channels, width
+    else:
+        count, fw = 1, channels * width
+    bits = depth * fw
+    if backend == "vivado":
+        if depth <= REG_FIFO_MAX_DEPTH:
+            one = Cost(0, 0, 0, LOGIC["fifo.lut"] + fw, LOGIC["fifo.ff_reg"])
+        elif depth <= VIVADO_SRL_MAX_DEPTH:
+            one = Cost(0, 0, 0, LOGIC["fifo.lut"] + fw * ceil(depth / 32), LOGIC["fifo.ff_srl"])
+        else:
+            addr = ceil(log2(depth + 1))
+            one = Cost(bram18k_for(depth, fw), 0, 0, LOGIC["fifo.lut"], LOGIC["fifo.ff_bram_per_addr_bit"] * addr + 5)
+        if target == "synth" and one.bram18k and bits <= SYNTH_BRAM_MIN_BITS:
+            one = Cost(0, 0, 0, LOGIC["fifo.lut"] + fw * ceil(depth / 32), one.ff)
+    else:
+        if depth <= VITIS_SRL_MAX_DEPTH or bits <= SRL_MAX_BITS:
+            one = Cost(0, 0, 0, LOGIC["fifo.lut_vitis"], LOGIC["fifo.ff_vitis_reg"])
+        else:
+            one = Cost(ceil(depth / 1024) * ceil(fw / 18), 0, 0, LOGIC["fifo.lut_vitis"], LOGIC["fifo.ff_vitis_bram"])
+    total = Cost(one.bram18k * count, 0, 0, one.lut * count, one.ff * count)
+    if target == "synth":  # control logic shrinks in synthesis like the layers' logic does
+        total = total.scaled(LOGIC["synth.lut_factor"], LOGIC["synth.ff_factor"])
+    return FifoCost("", count, depth, fw, total)
+
+
+def _dag_latency(design: HlsDesign, rows: list[LayerCost]) -> int:
+    """finish_i = max(finish_in + tail_i, start_i + cycles_i), start_i = max(start_in + tail_in) (module doc)."""
+    start: dict[str, int] = {"input": 0}
+    finish: dict[str, int] = {"input": 0}
+    tail: dict[str, int] = {"input": 0}
+    prev = "input"
+    for lay, r in zip(design.layers, rows, strict=True):
+        srcs = [s for s in lay.inputs if s in finish] or [prev]
+        start[lay.name] = max(start[s] + tail[s] for s in srcs)
+        finish[lay.name] = max(max(finish[s] for s in srcs) + r.tail, start[lay.name] + r.cycles)
+        tail[lay.name] = r.tail
+        prev = lay.name
+    return max(finish.values())
+
+
+def consumers(design: HlsDesign) -> dict[str, list[str]]:
+    """Producer name ("input" for the network input) -> the layers that read it, in order."""
+    out: dict[str, list[str]] = {}
+    prev = "input"
+    for lay in design.layers:
+        for src in lay.inputs or (prev,):
+            out.setdefault(src, []).append(lay.name)
+        prev = lay.name
+    return out
+
+
+def _stream_fifos(design: HlsDesign, target: str) -> tuple[list[FifoCost], list[LayerCost]]:
+    """Every io_stream FIFO and the Clone layers hls4ml inserts (nnet_stream.h `clone_stream`).
+
+    A layer output read by no layer is an output port (no FIFO). A tensor read by k > 1 layers goes
+    through a Clone layer writing k more streams `<name>.clone<i>`; that holds for the network input too
+    (its Clone reads the input port and writes k FIFOs).
+    """
+    readers = consumers(design)
+    fifos: list[FifoCost] = []
+    clones: list[LayerCost] = []
+    streams: list[tuple[str, tuple[int, int, int], int, bool]] = [
+        ("input", design.input_shape, design.input_precision.width, False)
+    ]
+    streams += [(lay.name, lay.out_shape, lay.result.width, lay.kind != "flatten") for lay in design.layers]
+    for name, shape, bits, own_fifo in streams:
+        k = len(readers.get(name, []))
+        if k == 0:
+            continue
+        h, w, c = shape
+        depth = int(design.fifo_depths.get(name, h * w))
+        if own_fifo:
+            f = fifo_cost(bits, depth, c, design.backend, target)
+            fifos.append(FifoCost(name, f.count, f.depth, f.width, f.cost))
+        if k > 1:
+            for i in range(1, k + 1):
+                cname = f"{name}.clone{i}"
+                f = fifo_cost(bits, int(design.fifo_depths.get(cname, h * w)), c, design.backend, target)
+                fifos.append(FifoCost(cname, f.count, f.depth, f.width, f.cost))
+            lut = c * bits * k * (LOGIC["synth.lut_factor"] if target == "synth" else 1.0)
+            clones.append(LayerCost(f"{name}.clone", "clone", Cost(0, 0, 0, lut, 0), h * w + 1, 1, h * w + 1))
+    return fifos, clones
+
+
+def estimate(design: HlsDesign, target: str = "csynth") -> DesignEstimate:
+    """Every layer's and stream's cost, the totals, latency and interval of `design` (module doc).
+
+    io_stream: every layer output read by another layer is one stream (`_stream_fifos`), at the design's
+    depth for it (hls4ml's default H*W unless set in `fifo_depths`).
+    """
+    rows = [layer_cost(lay, design, target) for lay in design.layers]
+    fifos: list[FifoCost] = []
+    io = Cost()
+    if design.io_type == "io_stream":
+        fifos, clones = _stream_fifos(design, target)
+        latency = _dag_latency(design, rows)
+        rows = rows + clones
+        # A layer that is not pipelined across images needs one cycle to restart (tutorial: 1,027 -> 1,028).
+        slowest = max(r.interval for r in rows)
+        interval = slowest + 1 if slowest > 1 else slowest
+    else:
+        h, w, c = design.input_shape
+        ff = LOGIC["io_parallel.ff_per_input_bit"] * h * w * c * design.input_precision.width
+        io = Cost(0, 0, 0, 0, ff if target == "csynth" else ff * LOGIC["synth.ff_factor"])
+        latency = sum(r.cycles for r in rows)
+        interval = max(max(r.interval for r in rows), 1)
+    return DesignEstimate(design, target, rows, fifos, io, int(latency), int(interval))

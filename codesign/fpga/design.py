@@ -1,0 +1,268 @@
+"""Stage 1 of the FPGA cost model: the stream topology of an hls4ml design, as the cost model reads it.
+
+An `HlsDesign` is the list of hls4ml layer functions (`StreamLayer`, one per instance a csynth report
+lists: conv, dense, pooling, activation, normalize, zero-padding, concatenate, ...) with their shapes and
+per-layer precisions, plus the design-wide settings: backend (`vivado` = Vivado HLS, `vitis` = Vitis
+HLS), strategy (`latency` | `resource`), io type (`io_stream` | `io_parallel`), reuse factor, clock, and
+the stream FIFO depths. It is built from a short YAML/dict description (`design_from_dict`, used by the
+validation manifest and by users' per-layer files) or from a traced network (`codesign.fpga.from_graph`).
+
+Shapes are channels-last (H, W, C); 1-D tensors are (1, W, C) and dense vectors (1, 1, N).
+Precisions are hls4ml type strings: `ap_fixed<W,I>`, `ap_ufixed<W,I>`, `fixed<W,I,...>`, `ap_int<W>`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from math import ceil
+from typing import Any
+
+from codesign.errors import HardwareConfigError
+
+BACKENDS = ("vivado", "vitis")
+STRATEGIES = ("latency", "resource")
+IO_TYPES = ("io_stream", "io_parallel")
+#: Layer kinds with weights (multipliers).
+WEIGHT_KINDS = ("conv", "depthwise", "dense")
+#: Activations hls4ml computes from lookup tables (nnet_activation.h: softmax/sigmoid/tanh/elu tables).
+TABLE_ACTIVATIONS = ("softmax", "sigmoid", "tanh", "elu", "selu", "softplus", "softsign")
+KINDS = WEIGHT_KINDS + TABLE_ACTIVATIONS + ("relu", "maxpool", "avgpool", "bn", "pad", "concat", "add",
+                                           "flatten", "clone", "global_avgpool", "global_maxpool")  # fmt: skip
+
+_PREC = re.compile(r"^\s*(ap_)?(u?fixed|u?int)\s*<\s*(\d+)\s*(?:,\s*(-?\d+))?[^>]*>\s*$")
+
+
+@dataclass(frozen=True)
+class Precision:
+    """A fixed-point type: `width` bits in all, `integer` of them integer bits, `signed`."""
+
+    width: int
+    integer: int
+    signed: bool = True
+
+    def __str__(self) -> str:
+        return f"ap_{'' if self.signed else 'u'}fixed<{self.width},{self.integer}>"
+
+
+def parse_precision(text: str | Precision) -> Precision:
+    """Parse an hls4ml precision string ('ap_fixed<16,6>', 'ufixed<6,0,RND,SAT>', 'ap_int<8>').
+
+    Raises HardwareConfigError naming the string when it is not one of those forms.
+    """
+    if isinstance(text, Precision):
+        return text
+    m = _PREC.match(str(text))
+    if not m or not 1 <= int(m.group(3)) <= 64:
+        raise HardwareConfigError(
+            f"bad precision {text!r}: use an hls4ml type such as 'ap_fixed<16,6>', 'ap_ufixed<8,0>' or 'ap_int<8>'"
+        )
+    width = int(m.group(3))
+    integer = int(m.group(4)) if m.group(4) is not None else width
+    return Precision(width, integer, not m.group(2).startswith("u"))
+
+
+@dataclass(frozen=True)
+class StreamLayer:
+    """One hls4ml layer function.
+
+    `in_shape`/`out_shape`: (H, W, C). `kernel`/`stride`: (kh, kw)/(sh, sw) for conv/pool. `n_in`/`n_out`:
+    the dense product of a weight layer as hls4ml counts it (`get_layer_mult_size`): conv n_in =
+    kh*kw*cin, n_out = filters; depthwise n_in = kh*kw, n_out = 1 per channel (C channels); dense n_in, n_out.
+    `density`: fraction of nonzero weights (pruning); `reuse`: this layer's reuse factor; `result`,
+    `weight`: precisions; `input`: the precision of what it reads.
+    """
+
+    name: str
+    kind: str
+    in_shape: tuple[int, int, int]
+    out_shape: tuple[int, int, int]
+    result: Precision
+    input: Precision
+    weight: Precision | None = None
+    kernel: tuple[int, int] = (1, 1)
+    stride: tuple[int, int] = (1, 1)
+    padding: str = "valid"
+    density: float = 1.0
+    reuse: int = 1
+    strategy: str | None = None  # per-layer override of the design's strategy
+    inputs: tuple[str, ...] = ()  # producer layer names; "input" is the network input
+    groups: int = 1  # grouped conv: `groups` separate convs (hls4ml has no grouped conv)
+
+    @property
+    def in_pixels(self) -> int:
+        return self.in_shape[0] * self.in_shape[1]
+
+    @property
+    def out_pixels(self) -> int:
+        return self.out_shape[0] * self.out_shape[1]
+
+    @property
+    def mult_size(self) -> tuple[int, int, int]:
+        """(n_in, n_out, copies): per-pixel product size; depthwise has one 1-output product per channel."""
+        kh, kw = self.kernel
+        if self.kind == "conv":
+            g = self.groups
+            return kh * kw * self.in_shape[2] // g, self.out_shape[2] // g, g
+        if self.kind == "depthwise":
+            return kh * kw, 1, self.in_shape[2]
+        if self.kind == "dense":
+            return self.in_shape[0] * self.in_shape[1] * self.in_shape[2], self.out_shape[2], 1
+        return 0, 0, 0
+
+    @property
+    def multipliers(self) -> int:
+        """Products per output pixel, all of them (zeros included)."""
+        n_in, n_out, copies = self.mult_size
+        return n_in * n_out * copies
+
+    @property
+    def nonzero_multipliers(self) -> int:
+        return ceil(self.multipliers * self.density)
+
+
+@dataclass(frozen=True)
+class HlsDesign:
+    """A whole hls4ml design: its layers in dataflow order and the design-wide settings.
+
+    `fifo_depths`: stream name (the writing layer's name) -> depth; missing ones take hls4ml's default
+    (H*W of the tensor, 1 for a vector; `nnet::stream` depth in hls4ml's `VivadoWriter`).
+    `input_shape`: the network input (H, W, C); `clock_mhz`: target clock.
+    """
+
+    name: str
+    layers: tuple[StreamLayer, ...]
+    backend: str = "vivado"
+    strategy: str = "latency"
+    io_type: str = "io_stream"
+    input_shape: tuple[int, int, int] = (1, 1, 1)
+    input_precision: Precision = Precision(16, 6)
+    clock_mhz: float = 200.0
+    fifo_depths: Mapping[str, int] = field(default_factory=dict)
+
+    def fifo_depth(self, layer: StreamLayer) -> int:
+        h, w, _ = layer.out_shape
+        return int(self.fifo_depths.get(layer.name, h * w))
+
+
+def _pair(v: Any, what: str) -> tuple[int, int]:
+    if isinstance(v, int):
+        return v, v
+    if isinstance(v, list | tuple) and len(v) == 2 and all(isinstance(x, int) for x in v):
+        return int(v[0]), int(v[1])
+    raise HardwareConfigError(f"{what} must be an integer or a pair [h, w], got {v!r}")
+
+
+def _choice(value: Any, allowed: tuple[str, ...], what: str) -> str:
+    v = str(value).lower()
+    if v not in allowed:
+        raise HardwareConfigError(f"{what} must be one of {', '.join(allowed)}; got {value!r}")
+    return v
+
+
+def _out_hw(h: int, w: int, k: tuple[int, int], s: tuple[int, int], padding: str) -> tuple[int, int]:
+    if padding == "same":
+        return ceil(h / s[0]), ceil(w / s[1])
+    return (h - k[0]) // s[0] + 1, (w - k[1]) // s[1] + 1
+
+
+def design_from_dict(data: Mapping[str, Any], name: str = "design") -> HlsDesign:
+    """Build an HlsDesign from a plain description (YAML). Shapes are inferred layer by layer.
+
+    Keys: backend, strategy, io_type, reuse, precision (default result/weight type), clock_mhz,
+    input: [H, W, C] (or [N] for a vector), input_precision, fifo_depths {layer: depth}, layers: a list of
+    {kind, name?, filters/units, kernel, stride, padding, pool, density, reuse, result, weight, strategy,
+    pad: [top, bottom, left, right], extra: N (concat: length of the second input)}.
+    Raises HardwareConfigError naming the layer and key on a bad entry.
+    """
+    backend = _choice(data.get("backend", "vivado"), BACKENDS, "backend")
+    strategy = _choice(data.get("strategy", "latency"), STRATEGIES, "strategy")
+    io_type = _choice(data.get("io_type", "io_stream"), IO_TYPES, "io_type")
+    default = parse_precision(data.get("precision", "ap_fixed<16,6>"))
+    reuse = int(data.get("reuse", 1))
+    shape = list(data.get("input", []))
+    if len(shape) == 1:
+        shape = [1, 1, shape[0]]
+    elif len(shape) == 2:
+        shape = [1, shape[0], shape[1]]
+    if len(shape) != 3 or not all(isinstance(x, int) and x > 0 for x in shape):
+        raise HardwareConfigError(f"{name}: input must be [H, W, C], [W, C] or [N], got {data.get('input')!r}")
+    in_prec = parse_precision(data.get("input_precision", default))
+    cur: tuple[int, int, int] = (shape[0], shape[1], shape[2])
+    cur_prec = in_prec
+    prev = "input"
+    layers: list[StreamLayer] = []
+    for i, spec in enumerate(data.get("layers", [])):
+        kind = _choice(spec.get("kind"), KINDS, f"{name}: layers[{i}].kind")
+        lname = str(spec.get("name", f"{kind}{i}"))
+        h, w, c = cur
+        kernel, stride, padding = (1, 1), (1, 1), str(spec.get("padding", "valid"))
+        weight = None
+        result = parse_precision(spec.get("result", default))
+        if kind in ("conv", "depthwise"):
+            kernel = _pair(spec.get("kernel", 3), f"{lname}.kernel")
+            stride = _pair(spec.get("stride", 1), f"{lname}.stride")
+            oh, ow = _out_hw(h, w, kernel, stride, padding)
+            out = (oh, ow, int(spec.get("filters", c)) if kind == "conv" else c)
+            weight = parse_precision(spec.get("weight", default))
+        elif kind == "dense":
+            out = (1, 1, int(spec["units"]))
+            weight = parse_precision(spec.get("weight", default))
+        elif kind in ("maxpool", "avgpool"):
+            kernel = _pair(spec.get("pool", 2), f"{lname}.pool")
+            stride = _pair(spec.get("stride", kernel), f"{lname}.stride")
+            oh, ow = _out_hw(h, w, kernel, stride, padding)
+            out = (oh, ow, c)
+            result = parse_precision(spec.get("result", cur_prec))
+        elif kind in ("global_avgpool", "global_maxpool"):
+            out = (1, 1, c)
+        elif kind == "pad":
+            t, b, left, r = spec.get("pad", [1, 1, 1, 1])
+            out = (h + t + b, w + left + r, c)
+            result = parse_precision(spec.get("result", cur_prec))
+        elif kind == "flatten":
+            out = (1, 1, h * w * c)
+            result = cur_prec
+        elif kind == "concat":
+            out = (h, w, c + int(spec.get("extra", 0)))
+        else:  # elementwise: activations, bn, add, clone
+            out = cur
+        if kind == "relu" and "result" not in spec:
+            result = cur_prec
+        density = float(spec.get("density", 1.0))
+        if not 0.0 < density <= 1.0:
+            raise HardwareConfigError(f"{name}: {lname}.density must be in (0, 1], got {density}")
+        lay_strategy = spec.get("strategy")
+        layers.append(
+            StreamLayer(
+                lname, kind, cur, out, result, cur_prec, weight, kernel, stride, padding, density,
+                int(spec.get("reuse", reuse)),
+                _choice(lay_strategy, STRATEGIES, f"{lname}.strategy") if lay_strategy else None,
+                (prev,),
+            )
+        )  # fmt: skip
+        prev, cur, cur_prec = lname, out, result
+    if not layers:
+        raise HardwareConfigError(f"{name}: a design needs at least one layer")
+    depths = {str(k): int(v) for k, v in dict(data.get("fifo_depths", {}) or {}).items()}
+    return HlsDesign(
+        name, tuple(layers), backend, strategy, io_type, (shape[0], shape[1], shape[2]), in_prec,
+        float(data.get("clock_mhz", 200.0)), depths,
+    )  # fmt: skip
+
+
+def with_settings(design: HlsDesign, **changes: Any) -> HlsDesign:
+    """A copy with design-wide settings changed; `reuse=` and `precision=` apply to every layer."""
+    reuse = changes.pop("reuse", None)
+    precision = changes.pop("precision", None)
+    layers = design.layers
+    if reuse is not None:
+        layers = tuple(replace(lay, reuse=int(reuse)) for lay in layers)
+    if precision is not None:
+        p = parse_precision(precision)
+        layers = tuple(
+            replace(lay, result=p, input=p, weight=p if lay.weight is not None else None) for lay in layers
+        )
+        changes["input_precision"] = p
+    return replace(design, layers=layers, **changes)

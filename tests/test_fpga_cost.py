@@ -1,0 +1,334 @@
+"""The FPGA cost model (codesign.fpga.cost and its stages) against real hls4ml synthesis reports.
+
+Every rule is pinned to the report line it comes from (tests/data/fpga_reports/, manifest.yaml gives
+sources). The accuracy targets of issue 14 are tests too: if the model drifts, they fail.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from codesign.errors import HardwareConfigError
+from codesign.fpga.cost import (
+    constant_product_dsp,
+    estimate,
+    fifo_cost,
+    layer_cost,
+    variable_product_dsp,
+)
+from codesign.fpga.design import design_from_dict, parse_precision
+from codesign.fpga.parts import UnknownPartError, get_part
+from codesign.fpga.reports import ReportError, read_report
+from codesign.fpga.validation import REPORTS_DIR, error_table, load_cases, validate
+
+TUT = REPORTS_DIR / "hls4ml-tutorial"
+PRUNED_CSYNTH = TUT / "pruned_cnn_myproject_prj_solution1_syn_report_myproject_csynth.rpt"
+CNN_LARGE = REPORTS_DIR / "public" / "cnn_large_myproject_csynth.rpt"
+
+
+@pytest.fixture(scope="module")
+def cases():
+    return load_cases()
+
+
+@pytest.fixture(scope="module")
+def comparisons(cases):
+    return validate(cases)
+
+
+def _case(cases, design_id, kind="csynth"):
+    return next(c for c in cases if c.design_id == design_id and c.report.kind == kind)
+
+
+# --- report readers -------------------------------------------------------------------------------
+
+
+def test_reads_the_three_report_formats() -> None:
+    r = read_report(PRUNED_CSYNTH)
+    assert (r.tool, r.latency, r.interval, r.bram18k, r.dsp, r.ff, r.lut) == ("vivado_hls", 1044, 1028, 100, 5414, 52549, 245466)
+    assert len(r.fifos) == 390 and len([i for i in r.instances if i.module != "Block_proc"]) == 15
+    s = read_report(TUT / "pruned_cnn_vivado_synth.rpt")
+    assert (s.kind, s.bram18k, s.dsp, s.lut, s.ff) == ("vivado_synth", 84, 5386, 123948, 43435)
+    j = read_report(REPORTS_DIR / "hls4ml-ci-baselines" / "Vivado_2020.1_test_keras_api_test_depthwise2d_io_stream-Vivado.json")
+    assert (j.latency, j.interval, j.dsp, j.ff, j.lut) == (1028, 1029, 54, 2277, 2649)
+
+
+def test_unreadable_report_is_one_clear_error(tmp_path) -> None:
+    bad = tmp_path / "x.rpt"
+    bad.write_text("== Vivado HLS Report for 'x'\nnothing here\n")
+    with pytest.raises(ReportError, match="x.rpt: not a csynth report"):
+        read_report(bad)
+
+
+# --- FIFO layout per tool -------------------------------------------------------------------------
+
+
+def test_vivado_hls_fifo_per_channel_matches_every_csynth_fifo_row() -> None:
+    """Vivado HLS: C FIFOs of T bits; registers/SRL when <= 32 deep, else one BRAM18K (all 390+496 rows)."""
+    for path in (PRUNED_CSYNTH, TUT / "quantized_pruned_cnn_myproject_prj_solution1_syn_report_myproject_csynth.rpt"):
+        for row in read_report(path).fifos:
+            assert fifo_cost(row.bits, row.depth, 1, "vivado").cost.bram18k == row.bram18k, row
+
+
+def test_vitis_hls_fifo_packed_matches_every_csynth_fifo_row() -> None:
+    """Vitis HLS: one packed FIFO, registers at <= 2 deep or <= 1,024 bits, else 1K x 18 tiles (cnn_large)."""
+    rows = read_report(CNN_LARGE).fifos
+    assert len(rows) == 12
+    for row in rows:
+        assert fifo_cost(row.bits, row.depth, 1, "vitis").cost.bram18k == row.bram18k, row
+
+
+def test_synthesis_moves_small_block_ram_fifos_to_srl() -> None:
+    """Tutorial: csynth 100 BRAM18K, synthesis 84 (pruned) and 68 (QKeras): the <= 1,024-bit FIFOs left BRAM."""
+    assert fifo_cost(16, 36, 1, "vivado", "csynth").cost.bram18k == 1
+    assert fifo_cost(16, 36, 1, "vivado", "synth").cost.bram18k == 0
+    assert fifo_cost(6, 169, 1, "vivado", "synth").cost.bram18k == 0
+    assert fifo_cost(16, 169, 1, "vivado", "synth").cost.bram18k == 1
+
+
+def test_whole_design_bram_is_exact_on_the_tutorial(cases) -> None:
+    for design_id, kind, want in (("svhn_pruned", "csynth", 100), ("svhn_pruned", "vivado_synth", 84),
+                                  ("svhn_qkeras", "csynth", 100), ("svhn_qkeras", "vivado_synth", 68)):  # fmt: skip
+        c = _case(cases, design_id, kind)
+        assert round(estimate(c.design, "csynth" if kind == "csynth" else "synth").total.bram18k) == want
+
+
+# --- timing ---------------------------------------------------------------------------------------
+
+
+def test_io_stream_layers_take_one_input_pixel_per_cycle(cases) -> None:
+    """Tutorial csynth instance latencies: conv 1,027/229/40, pool 903/172/19, ReLU 902/171/18 cycles."""
+    c = _case(cases, "svhn_pruned")
+    rows = {lc.name: lc for lc in (layer_cost(lay, c.design) for lay in c.design.layers)}
+    assert [rows[n].cycles for n in ("conv0", "conv3", "conv6")] == [1027, 228, 39]
+    assert [rows[n].cycles for n in ("maxpool2", "maxpool5", "maxpool8")] == [903, 172, 19]
+    assert [rows[n].cycles for n in ("relu1", "relu4", "relu7")] == [902, 171, 18]
+
+
+def test_vitis_resource_conv_takes_rf_plus_one_cycles_per_pixel(cases) -> None:
+    """cnn_large csynth: conv config2 302 cycles for 150 padded pixels, config6 98 for 48."""
+    c = _case(cases, "pixel_cnn_large")
+    convs = [layer_cost(lay, c.design) for lay in c.design.layers if lay.kind == "conv"]
+    assert [lc.cycles for lc in convs] == [302, 98]
+
+
+def test_design_latency_and_interval_of_the_tutorial_cnn(cases) -> None:
+    """csynth: latency 1,044, interval 1,028 (the old model: 4,188 and 4,275)."""
+    e = estimate(_case(cases, "svhn_pruned").design)
+    assert e.interval_cycles == 1028
+    assert abs(e.latency_cycles - 1044) / 1044 < 0.05
+
+
+# --- strategy, DSP, tables ------------------------------------------------------------------------
+
+
+def _one_layer(strategy: str, reuse: int, **layer):
+    return design_from_dict({"strategy": strategy, "reuse": reuse, "input": [8, 8, 16],
+                             "layers": [dict(kind="conv", filters=32, kernel=3, **layer), {"kind": "relu"}]})  # fmt: skip
+
+
+def test_latency_strategy_has_no_weight_rom_and_resource_does() -> None:
+    """nnet_dense_latency.h: weights are constants; nnet_dense_resource.h: a ROM RF deep, ceil(n/RF)*bits wide."""
+    lat = estimate(_one_layer("latency", 8)).layers[0]
+    res = estimate(_one_layer("resource", 8)).layers[0]
+    assert lat.weight_bram18k == 0
+    n = 3 * 3 * 16 * 32
+    from codesign.fpga.memory import bram18k_for
+
+    assert res.weight_bram18k == bram18k_for(8, n // 8 * 16) > 0
+
+
+def test_rf_above_one_uses_exactly_ceil_n_over_rf_multipliers() -> None:
+    lay = estimate(_one_layer("resource", 8)).layers[0]
+    assert lay.multipliers == 3 * 3 * 16 * 32 // 8
+    assert lay.cost.dsp == lay.multipliers * variable_product_dsp(16, 16) == lay.multipliers
+
+
+def test_constant_products_use_fewer_dsps_at_fewer_weight_bits() -> None:
+    """Tutorial QKeras 6-bit weights: 0.032 DSP per product; 16-bit: 0.65-0.76 (Latency), ~0.48 (Resource)."""
+    assert constant_product_dsp(6, 16) == pytest.approx(0.7 * 0.045)
+    assert constant_product_dsp(16, 16) == pytest.approx(0.7)
+    assert constant_product_dsp(16, 16, "resource") == pytest.approx(0.48)
+    assert constant_product_dsp(32, 32) == pytest.approx(1.4)  # two DSP48E2 for a 64-bit product
+    assert constant_product_dsp(16, 3) == 0
+
+
+def test_softmax_tables_and_dsps(cases) -> None:
+    """Tutorial and jet-tagger csynth: softmax 4 BRAM18K and one DSP per output."""
+    for design_id, n in (("svhn_pruned", 10), ("jet_tagger_mlp", 5)):
+        c = _case(cases, design_id)
+        sm = layer_cost(c.design.layers[-1], c.design)
+        assert (sm.cost.bram18k, sm.cost.dsp) == (4, n)
+
+
+def test_per_layer_precisions_reach_the_streams(cases) -> None:
+    """QKeras tutorial: 6-bit ReLU outputs beside 16-bit conv outputs; the FIFO rows say the same."""
+    c = _case(cases, "svhn_qkeras")
+    e = estimate(c.design)
+    widths = {f.name: f.width for f in e.fifos}
+    assert widths["conv0"] == 16 and widths["relu1"] == 6
+
+
+# --- topology from traced networks ----------------------------------------------------------------
+
+
+class _FireAtInput(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(3, 8, 1)
+        self.b = nn.Conv2d(3, 8, 3, padding=1)
+
+    def forward(self, x):
+        return torch.cat([torch.relu(self.a(x)), torch.relu(self.b(x))], dim=1)
+
+
+def test_network_input_read_by_two_layers_gets_two_clone_fifos() -> None:
+    from codesign.fpga.from_graph import graph_to_design
+    from codesign.ir.trace import trace_module
+
+    g = trace_module(_FireAtInput(), (3, 224, 224))
+    e = estimate(graph_to_design(g, backend="vivado"), "csynth")
+    clones = [f for f in e.fifos if f.name.startswith("input.clone")]
+    assert [f.name for f in clones] == ["input.clone1", "input.clone2"]
+    # 3 channel FIFOs of 224*224 x 16 bits each: 2 x 3 x bram18k_for(50176, 16) = 2 x 3 x 49 BRAM18K.
+    assert sum(f.cost.bram18k for f in clones) == 2 * 3 * 49
+
+
+def test_trace_module_leaves_the_callers_model_and_batchnorm_alone() -> None:
+    from codesign.ir.trace import trace_module
+
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU())
+    net.train()
+    before = net[1].running_mean.clone(), int(net[1].num_batches_tracked)
+    trace_module(net, (3, 8, 8))
+    assert net.training and net[1].training
+    assert torch.equal(net[1].running_mean, before[0]) and int(net[1].num_batches_tracked) == before[1]
+
+
+# --- design description, parts --------------------------------------------------------------------
+
+
+def test_precision_strings() -> None:
+    assert parse_precision("ap_fixed<16,6>").width == 16
+    assert parse_precision("ufixed<6,0,RND_CONV,SAT>").signed is False
+    assert parse_precision("ap_int<8>").integer == 8
+    with pytest.raises(HardwareConfigError, match="bad precision 'float'"):
+        parse_precision("float")
+
+
+def test_bad_design_entry_names_the_layer() -> None:
+    with pytest.raises(HardwareConfigError, match="layers\\[1\\].kind"):
+        design_from_dict({"input": [4, 4, 1], "layers": [{"kind": "relu"}, {"kind": "lstm"}]})
+
+
+def test_new_parts_and_a_user_part(tmp_path) -> None:
+    assert (get_part("kv260").name, get_part("xck26").dsp) == ("xck26", 1248)
+    assert get_part("u55c").bram18k == 4032 and get_part("xcu280").uram == 960
+    # xcku040's counts are the "Available" row of the cnn_large csynth report.
+    ku = get_part("xcku040")
+    assert (ku.bram18k, ku.dsp, ku.ff, ku.lut) == (1200, 1920, 484800, 242400)
+    f = tmp_path / "mine.yaml"
+    f.write_text("name: myfpga\nbram18k: 100\nuram: 0\ndsp: 50\nlut: 10000\nff: 20000\n")
+    assert get_part(str(f)).bram18k == 100
+    f.write_text("name: myfpga\nuram: 0\n")
+    with pytest.raises(UnknownPartError, match="lacks bram36"):
+        get_part(str(f))
+
+
+# --- accuracy: the issue's targets on both splits -------------------------------------------------
+
+
+TARGETS = {"bram18k": 0.10, "dsp": 0.10, "lut": 0.25, "ff": 0.25,
+           "latency (io_stream)": 0.10, "interval (io_stream)": 0.10}  # fmt: skip
+
+
+def test_median_error_targets_hold_on_calibration_and_heldout(comparisons) -> None:
+    rows = {(r.split, r.figure): r for r in error_table(comparisons)}
+    for split in ("calibration", "heldout"):
+        for fig, target in TARGETS.items():
+            assert rows[(split, fig)].median <= target, (split, fig, rows[(split, fig)])
+
+
+def test_error_band_covers_the_measured_median_errors(comparisons) -> None:
+    from codesign.fpga.report import ERROR_BAND
+
+    for fig in ("bram18k", "dsp", "lut", "ff"):
+        for split in ("calibration", "heldout"):
+            errs = [c.error for c in comparisons if c.figure == fig and c.split == split and not c.both_zero]
+            assert statistics.median(errs) <= ERROR_BAND[fig], (fig, split)
+
+
+def test_old_model_was_worse_on_the_tutorial_cnn(cases) -> None:
+    """The issue's BEFORE figures: BRAM18K 54 vs 84, latency 4,188 vs 1,044; DSP 7,100 vs 353 (QKeras)."""
+    e = estimate(_case(cases, "svhn_qkeras", "vivado_synth").design, "synth")
+    assert abs(e.total.dsp - 353) / 353 < 0.1 and round(e.total.bram18k) == 68
+
+
+# --- CLI ------------------------------------------------------------------------------------------
+
+
+MODEL_PY = """
+import torch
+from torch import nn
+
+class Tiny(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(4 * 13 * 13, 10)
+
+    def forward(self, x):
+        x = self.pool(torch.relu(self.conv(x)))
+        return self.fc(torch.flatten(x, 1))
+"""
+
+
+def test_fit_a_users_model_file_as_json(tmp_path, capsys) -> None:
+    from codesign.cli import main
+
+    src = tmp_path / "model.py"
+    src.write_text(MODEL_PY)
+    code = main(["fit", f"{src}:Tiny", "--input-shape", "1x28x28", "--part", "xcu250", "--format", "json",
+                 "--precision", "ap_fixed<16,6>", "--reuse", "1", "--strategy", "latency", "--clock", "100"])  # fmt: skip
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["fits"] is True and out["verdict"].startswith("FITS xcu250")
+    for key in ("bram18k", "uram", "dsp", "lut", "ff", "latency_cycles", "interval_cycles", "binding"):
+        assert key in out
+    # one 28x28 input pixel per cycle through the conv (RF 1)
+    assert 28 * 28 <= out["interval_cycles"] <= 28 * 28 + 10
+
+
+def test_fit_bad_model_file_is_one_line(tmp_path, capsys) -> None:
+    from codesign.cli import main
+
+    code = main(["fit", f"{tmp_path}/none.py:Tiny", "--input-shape", "1x28x28", "--part", "xck26"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "no such file" in err[0]
+
+
+def test_fit_validate_prints_the_error_table(capsys) -> None:
+    from codesign.cli import main
+
+    assert main(["fit", "--validate"]) == 0
+    out = capsys.readouterr().out
+    assert "heldout" in out and "calibration" in out and "median" in out
+
+
+def test_manifest_reports_exist_and_splits_are_fixed() -> None:
+    import yaml
+
+    m = yaml.safe_load((REPORTS_DIR / "manifest.yaml").read_text())
+    for d in m["designs"]:
+        assert d["split"] in ("calibration", "heldout")
+        for rel in d["reports"]:
+            assert (REPORTS_DIR / rel).is_file(), rel
+    held = {d["id"] for d in m["designs"] if d["split"] == "heldout"}
+    assert {"jet_tagger_mlp", "pixel_cnn_large"} <= held
+    assert Path(REPORTS_DIR / "public").is_dir()
