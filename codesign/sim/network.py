@@ -275,6 +275,46 @@ def _vector_layer(layer: Layer, hw, batch: int) -> LayerResult:
     )
 
 
+def simulate_layer(
+    layer: Layer,
+    hw,
+    candidates: tuple[str, ...],
+    objective: str = "latency",
+    batch: int = 1,
+    timing: str | None = None,
+    fast: bool = False,
+) -> LayerResult | None:
+    """One layer of a network on `hw`: a conv/linear layer on the best of the `candidates` dataflows by
+    `objective`, a pool/add/concat on the vector unit, None for a layer fused into its producer.
+
+    The single per-layer step of `simulate_graph`; the co-design loop's cached score calls it too, so a
+    searched design's figures are the ones `codesign simulate` prints. Raises MappingError for a layer
+    kind with no model.
+    """
+    timing = timing or hw.timing
+    if layer.kind in ("conv", "linear"):
+        options = [_compute_layer(layer, hw, df, batch, timing, fast) for df in candidates]
+        return min(options, key=lambda r: _score(r, objective))
+    if layer.kind in ("pool", "add", "concat"):
+        return _vector_layer(layer, hw, batch)
+    if layer.kind in FUSED_KINDS:
+        return None
+    raise MappingError(f"layer {layer.name}: kind '{layer.kind}' has no simulator model")
+
+
+def layer_shape_key(layer: Layer) -> tuple:
+    """Everything `simulate_layer`'s result depends on besides the hardware, dataflow choice and the
+    layer's name: equal keys give equal results (tested), so per-layer results can be cached by it."""
+    if layer.kind == "conv":
+        return ("conv", layer.in_shapes, layer.out_shape, layer.in_channels, layer.out_channels,
+                layer.kernel_h, layer.kernel_w, layer.groups)
+    if layer.kind == "linear":
+        return ("linear", layer.in_features, layer.out_features, layer.out_shape)
+    if layer.kind == "pool":
+        return ("pool", layer.in_shapes, layer.out_shape, layer.kernel_h, layer.kernel_w)
+    return (layer.kind, layer.in_shapes, layer.out_shape)
+
+
 def simulate_graph(
     graph: LayerGraph,
     hw,
@@ -301,15 +341,9 @@ def simulate_graph(
         raise MappingError(f"unknown dataflow {dataflow!r} (choose from ws, os, auto)")
     result = NetworkResult(graph.name, hw, dataflow, objective, batch, params=graph.params)
     for layer in graph.layers:
-        if layer.kind in ("conv", "linear"):
-            options = [_compute_layer(layer, hw, df, batch, timing, fast) for df in candidates]
-            result.layers.append(min(options, key=lambda r: _score(r, objective)))
-        elif layer.kind in ("pool", "add", "concat"):
-            result.layers.append(_vector_layer(layer, hw, batch))
-        elif layer.kind in FUSED_KINDS:
-            continue
-        else:
-            raise MappingError(f"layer {layer.name}: kind '{layer.kind}' has no simulator model")
+        r = simulate_layer(layer, hw, candidates, objective, batch, timing, fast)
+        if r is not None:
+            result.layers.append(r)
     return result
 
 
