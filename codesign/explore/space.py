@@ -201,7 +201,7 @@ def load_space(name_or_path: str) -> SearchSpace:
         where = f"space {name_or_path}"
     else:
         path = Path(name_or_path)
-        if not path.suffix.lower() in (".yaml", ".yml") or not path.is_file():
+        if path.suffix.lower() not in (".yaml", ".yml") or not path.is_file():
             raise SpaceError(
                 f"space {name_or_path!r}: not a built-in space ({', '.join(builtin_spaces())}) nor a YAML file"
             )
