@@ -67,6 +67,11 @@ def _load_hw(args: argparse.Namespace):
 
     if getattr(args, "scalesim_config", None):
         return read_scalesim_cfg(args.scalesim_config)
+    if args.hw is None:  # a design file's embedded hardware, else the default
+        from codesign.explore.cli import resolve_hardware
+
+        names = getattr(args, "names", None) or [getattr(args, "name", None)]
+        return resolve_hardware(None, names[0])[2]
     return load_accelerator(args.hw)
 
 
@@ -161,8 +166,9 @@ def _common_output(p: argparse.ArgumentParser, formats: Sequence[str] = FORMATS)
 def _sim_options(p: argparse.ArgumentParser, dataflow_default: str | None = "auto") -> None:
     p.add_argument(
         "--hw",
-        default="squeezelerator",
-        help="hardware: a name under hw_models/ or a YAML path (default: squeezelerator)",
+        default=None,
+        help="hardware: a name under hw_models/ or a YAML path (default: a design file's embedded "
+        "hardware, else squeezelerator)",
     )
     p.add_argument(
         "--dataflow",

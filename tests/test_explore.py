@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import optuna
 import pytest
 import torch
 from hypothesis import given, settings
@@ -19,16 +15,9 @@ from codesign.explore import moves
 from codesign.explore.diagnose import diagnose
 from codesign.explore.pareto import brute_force_front, non_dominated_sort, pareto_front
 from codesign.explore.reshape import reshape
-from codesign.explore.search import (
-    SearchConfig,
-    design_from_params,
-    evaluate,
-    hw_params,
-    hw_variant,
-    make_storage,
-    random_params,
-    run_search,
-)
+from codesign.explore.score import score
+from codesign.explore.search import random_points
+from codesign.explore.space import build_design, load_space, split_params
 from codesign.hw import load_accelerator
 from codesign.ir.trace import trace_module
 from codesign.nets.design import (
@@ -114,31 +103,21 @@ def test_cli_simulate_accepts_design_yaml(tmp_path):
         capture_output=True,
         text=True,
         cwd=ROOT,
-        timeout=60,
+        timeout=600,  # a hang guard only
     )
     assert out.returncode == 0, out.stderr
     assert "sq on squeezelerator" in out.stdout
 
 
 @settings(max_examples=4, deadline=None)
-@given(st.integers(0, 10_000))
-def test_design_to_graph_equals_trace_for_searched_designs(seed):
-    import random
-
-    design = design_from_params(random_params(random.Random(seed)))
+@given(st.integers(0, 10_000), st.sampled_from(["squeezenext", "squeezenet"]))
+def test_design_to_graph_equals_trace_for_searched_designs(seed, space_name):
+    space = load_space(space_name)
+    net, _ = split_params(random_points(space, 1, seed)[0])
+    design = build_design(space, net, "x")
     graph = design_to_graph(design, SMALL)
     traced = trace_module(design.build(), SMALL)
     assert _signature(graph) == _signature(traced)
-
-
-def test_fast_evaluator_equals_simulator_fast_path(hw):
-    for name in ("squeezenext_v1", "squeezenext_v5", "squeezenet_v1_1"):
-        design = design_from_zoo(name)
-        for h in (hw, hw_variant("squeezelerator", 8, 32, 64, "ws")):
-            ref = simulate_graph(design_to_graph(design), h, fast=True)
-            got = evaluate(design, h)
-            assert (got.cycles, got.params, got.macs) == (ref.cycles, ref.params, ref.macs)
-            assert got.energy_uj == pytest.approx(ref.energy_pj * 1e-6, rel=1e-9)
 
 
 # ---- moves ------------------------------------------------------------------------------------------
@@ -215,7 +194,7 @@ def test_reshape_walk_improves_within_band(hw):
     start = design_from_zoo("squeezenext_v1")
     walk = reshape(start, hw, steps=2)
     assert walk.steps
-    base = evaluate(start, hw).params
+    base = score(start, hw).params
     for step in walk.steps:
         assert step.after.latency_ms < step.before.latency_ms
         assert 0.8 * base <= step.after.params <= 1.3 * base
@@ -242,122 +221,3 @@ def test_pareto_equals_brute_force(points):
     assert sorted(i for f in fronts for i in f) == list(range(len(points)))
 
 
-# ---- search ------------------------------------------------------------------------------------------
-
-
-def _count(url: str, name: str) -> tuple[int, list[int]]:
-    study = optuna.load_study(study_name=name, storage=make_storage(url))
-    trials = study.get_trials(deepcopy=False)
-    done = [t.number for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
-    return len(done), sorted(t.number for t in trials)
-
-
-STORES = [("journal", "journal:{}", "w.journal"), ("sqlite", "sqlite:///{}", "w.db")]
-
-
-@pytest.mark.parametrize(("kind", "template", "filename"), STORES)
-def test_search_two_workers(tmp_path, kind, template, filename):
-    url = template.format(tmp_path / filename)
-    cfg = SearchConfig(storage=url, study_name="two", trials=24, workers=2, progress=False, population=8)
-    study = run_search(cfg)
-    done, numbers = _count(url, "two")
-    assert done == 24 and numbers == list(range(24))
-    assert study.best_trials
-    # our front equals optuna's own notion of the best trials
-    trials = [t for t in study.trials if t.values]
-    ours = {trials[i].number for i in pareto_front([t.values for t in trials])}
-    assert ours == {t.number for t in study.best_trials}
-    point = trials[0]
-    assert hw_params(point.params)[0] in (8, 16, 32, 64)
-
-
-@pytest.mark.parametrize(("kind", "template", "filename"), STORES)
-def test_kill_and_resume(tmp_path, kind, template, filename):
-    url = template.format(tmp_path / filename)
-    cmd = [
-        sys.executable,
-        "-m",
-        "codesign.cli",
-        "explore",
-        "--storage",
-        url,
-        "--study-name",
-        "k",
-        "--no-progress",
-    ]
-    proc = subprocess.Popen(
-        [*cmd, "--trials", "100000"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    try:
-        deadline = time.time() + 60
-        done = 0
-        while time.time() < deadline and done < 10:
-            time.sleep(0.5)
-            if (tmp_path / filename).exists():
-                try:
-                    done, _ = _count(url, "k")
-                except Exception:  # the study may not exist yet
-                    done = 0
-        assert done >= 10, proc.stderr.read1().decode() if proc.poll() is not None else "too slow"
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-    before, numbers_before = _count(url, "k")
-    assert before >= 10
-    again = subprocess.run([*cmd, "--trials", "10"], cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert again.returncode != 0 and "--resume" in again.stderr  # refuses to clobber without --resume
-    again = subprocess.run(
-        [*cmd, "--trials", "10", "--resume"], cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
-    assert again.returncode == 0, again.stderr
-    after, numbers_after = _count(url, "k")
-    assert after == before + 10
-    assert numbers_after == list(range(len(numbers_before) + 10))  # numbering continues after the kill
-
-
-def test_explore_outputs(tmp_path):
-    url = f"sqlite:///{tmp_path / 'o.db'}"
-    out = tmp_path / "out"
-    res = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "codesign.cli",
-            "explore",
-            "--storage",
-            url,
-            "--trials",
-            "16",
-            "--out",
-            str(out),
-            "--no-progress",
-            "--sampler",
-            "tpe",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert res.returncode == 0, res.stderr
-    assert "Pareto front" in res.stdout
-    for name in ("front.csv", "latency_vs_energy.png", "latency_vs_params.png", "best_latency.yaml"):
-        assert (out / name).exists()
-    sim = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "codesign.cli",
-            "simulate",
-            str(out / "best_latency.yaml"),
-            "--hw",
-            str(out / "best_latency.hw.yaml"),
-            "--format",
-            "json",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert sim.returncode == 0, sim.stderr

@@ -18,53 +18,93 @@ def _start_design(name: str):
     return design_from_zoo(name)
 
 
-def cmd_reshape(args: argparse.Namespace) -> None:
-    from codesign.explore.reshape import format_walk, reshape
-    from codesign.explore.search import evaluate
-    from codesign.hw import load_accelerator
-    from codesign.nets.design import SqueezeNextDesign, design_from_zoo, write_design
+def resolve_hardware(hw_arg: str | None, model: str | None) -> tuple[str, dict, object]:
+    """(base name, overrides, Accelerator): `--hw` when given, else the hardware a design file embeds,
+    else the default squeezelerator."""
+    import yaml
 
-    hw = load_accelerator(args.hw)
+    from codesign.explore.hardware import from_embedded, variant
+
+    if hw_arg:
+        return hw_arg, {}, variant(hw_arg, {})
+    if model and model.lower().endswith((".yaml", ".yml")) and Path(model).is_file():
+        try:
+            doc = yaml.safe_load(Path(model).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            doc = None  # the design loader reports the problem
+        section = doc.get("hardware") if isinstance(doc, dict) else None
+        hw = from_embedded(section, model)
+        if hw is not None:
+            if "base" in section:
+                return str(section["base"]), dict(section.get("overrides") or {}), hw
+            return str(section["name"]), {}, hw
+    return "squeezelerator", {}, variant("squeezelerator", {})
+
+
+def cmd_reshape(args: argparse.Namespace) -> None:
+    from codesign.explore.hardware import embed
+    from codesign.explore.reshape import format_walk, reshape
+    from codesign.explore.score import score
+    from codesign.nets.design import design_from_zoo, write_design
+
+    base, overrides, hw = resolve_hardware(args.hw, args.name)
     start = _start_design(args.name)
     if args.steps < 0:
         raise CodesignError("--steps must be >= 0")
+    if not 0 < args.param_lo <= 1 <= args.param_hi:
+        raise CodesignError("--param-lo must be in (0, 1] and --param-hi >= 1 (a band around the start's params)")
     walk = reshape(
         start, hw, objective=args.objective, steps=args.steps, param_band=(args.param_lo, args.param_hi)
     )
-    zoo = {}
-    if isinstance(start, SqueezeNextDesign):
-        zoo = {
-            f"squeezenext_v{v}": evaluate(design_from_zoo(f"squeezenext_v{v}"), hw, args.objective)
-            for v in range(1, 6)
-        }
+    family = {
+        "squeezenext": [f"squeezenext_v{v}" for v in range(1, 6)],
+        "squeezenet": ["squeezenet_v1_0", "squeezenet_v1_1"],
+    }[start.family]
+    zoo = {name: score(design_from_zoo(name), hw, objective=args.objective) for name in family}
     sys.stdout.write(format_walk(walk, hw, zoo))
     if args.save:
-        path = write_design(walk.final, args.save, {"hardware": {"name": hw.name}})
-        print(f"wrote {path}", file=sys.stderr)
+        end = walk.steps[-1].after if walk.steps else walk.start_score
+        extra = {
+            "hardware": embed(base, overrides),
+            "lineage": walk.lineage(),
+            "metrics": {k: v for k, v in end.as_dict().items()} if end else {},
+        }
+        path = write_design(walk.final, args.save, extra)
+        print(f"wrote {path} (design {walk.final.name})", file=sys.stderr)
+
+
+def _budgets(args: argparse.Namespace) -> dict[str, float]:
+    out = {}
+    for key in ("max_area", "max_power", "max_pes", "target_latency"):
+        value = getattr(args, key, None)
+        if value is not None:
+            out[key] = float(value)
+    return out
 
 
 def cmd_explore(args: argparse.Namespace) -> None:
-    from codesign.explore.pareto import write_outputs
     from codesign.explore.search import SearchConfig, benchmark, run_search
 
-    if args.benchmark:
+    space = args.space or "squeezenext"
+    if args.benchmark is not None:
+        if args.benchmark < 1 or args.workers < 1:
+            raise CodesignError("--benchmark N needs N >= 1 and --workers >= 1")
+        jobs = [(args.benchmark, space, args.seed + i, args.distinct_hw) for i in range(args.workers)]
         if args.workers == 1:
-            rates = [benchmark(args.benchmark, args.hw, args.seed or 0)]
+            rates = [benchmark(*jobs[0])]
         else:
             import multiprocessing
 
-            jobs = [(args.benchmark, args.hw, (args.seed or 0) + i) for i in range(args.workers)]
             with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
                 rates = pool.starmap(benchmark, jobs)
         wall, cpu = sum(r[0] for r in rates), sum(r[1] for r in rates)
+        hw_note = f"hardware drawn from {args.distinct_hw} random machines" if args.distinct_hw else "random hardware each"
         print(
-            f"{wall:,.0f} evaluations/minute wall-clock, {cpu:,.0f} per minute of CPU time, with {args.workers} "
-            f"process(es) (evaluation path: design -> IR -> cached fast simulation; {args.benchmark} uniformly "
-            "random designs x hardware per process, cold cache)"
+            f"{wall:,.0f} full-score evaluations/minute wall-clock, {cpu:,.0f} per minute of CPU time, with "
+            f"{args.workers} process(es) ({args.benchmark} random {space} designs per process, {hw_note}, cold cache)"
         )
         return
-    if args.trials < 0 or args.workers < 1:
-        raise CodesignError("--trials must be >= 0 and --workers >= 1")
+    objectives = tuple(o.strip() for o in args.objectives.split(",") if o.strip())
     cfg = SearchConfig(
         storage=args.storage,
         study_name=args.study_name,
@@ -72,65 +112,98 @@ def cmd_explore(args: argparse.Namespace) -> None:
         workers=args.workers,
         sampler=args.sampler,
         seed=args.seed,
-        hw=args.hw,
-        objective=args.objective,
+        space=space,
+        objectives=objectives,
+        budgets=_budgets(args),
+        layer_objective=args.objective,
         resume=args.resume,
-        progress=not args.no_progress,
+        progress=not args.no_progress and sys.stderr.isatty(),
+        population=args.population,
     )
+    if args.hw:
+        raise CodesignError("explore takes its hardware from the space (hardware.base); write a space YAML to change it")
     t0 = time.perf_counter()
     study = run_search(cfg)
     elapsed = time.perf_counter() - t0
     print(
         f"ran {args.trials} trials in {elapsed:.1f} s with {args.workers} worker(s): "
-        f"{args.trials / elapsed * 60:,.0f} trials/minute (sampler {args.sampler}, storage {args.storage})",
+        f"{args.trials / max(elapsed, 1e-9) * 60:,.0f} trials/minute (sampler {args.sampler}, storage {args.storage})",
         file=sys.stderr,
     )
     if args.out:
-        sys.stdout.write(write_outputs(study, args.out, args.hw, args.show))
+        from codesign.explore.pareto import write_outputs
+
+        sys.stdout.write(write_outputs(study, args.out, args.show))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the `reshape` and `explore` verbs to the `codesign` parser."""
     p = sub.add_parser("reshape", help="greedy diagnosis-driven reshaping of a network for an accelerator")
     p.add_argument("name", help="start: squeezenext_v1..v5, squeezenet_v1_0/v1_1, or a design YAML")
-    p.add_argument("--hw", default="squeezelerator", help="hardware name or YAML (default: squeezelerator)")
+    p.add_argument(
+        "--hw",
+        default=None,
+        help="hardware name or YAML (default: the design file's embedded hardware, else squeezelerator)",
+    )
     p.add_argument("--objective", choices=("latency", "energy", "edp"), default="latency")
     p.add_argument("--steps", type=int, default=4, help="accepted moves at most (default: 4)")
     p.add_argument("--param-lo", type=float, default=0.8, help="params lower bound, x start (default: 0.8)")
     p.add_argument("--param-hi", type=float, default=1.3, help="params upper bound, x start (default: 1.3)")
-    p.add_argument("--save", metavar="YAML", help="write the final design to YAML")
+    p.add_argument("--save", metavar="YAML", help="write the final design (new name, lineage, hardware) to YAML")
     p.set_defaults(func=cmd_reshape)
 
     p = sub.add_parser(
         "explore", help="multi-objective network x hardware search (Optuna) with a Pareto front"
     )
-    p.add_argument("--hw", default="squeezelerator", help="base hardware whose array/buffer/dataflows vary")
+    p.add_argument(
+        "--space",
+        default=None,
+        help="search space: squeezenext (default), squeezenet, or a space YAML (see docs in codesign/explore/space.py)",
+    )
+    p.add_argument("--hw", default=None, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--objectives",
+        default="latency,energy,area",
+        help="comma-separated, minimised: latency, energy, area, power, edp, params, macs (default: latency,energy,area)",
+    )
+    p.add_argument("--max-area", type=float, metavar="MM2", help="budget: accelerator area in mm^2")
+    p.add_argument("--max-power", type=float, metavar="MW", help="budget: average power in mW (energy / latency)")
+    p.add_argument("--max-pes", type=int, metavar="N", help="budget: PEs (rows x cols)")
+    p.add_argument("--target-latency", type=float, metavar="MS", help="budget: latency in ms")
     p.add_argument(
         "--objective",
         choices=("latency", "energy", "edp"),
         default="latency",
-        help="what the per-layer dataflow choice minimises (default: latency)",
+        help="what the per-layer dataflow choice minimises, as in simulate (default: latency)",
     )
     p.add_argument("--trials", type=int, default=2000, help="new trials to run (default: 2000)")
     p.add_argument(
         "--storage",
         default="journal:study.journal",
-        help="study store: journal:PATH (Optuna journal file, the default journal:study.journal, fastest), "
-        "sqlite:///study.db, or a PostgreSQL URL to scale out across machines",
+        help="study store: journal:PATH (Optuna journal file, the default journal:study.journal), "
+        "sqlite:///study.db, or postgresql://user@host:port/db to share a study across machines",
     )
     p.add_argument("--study-name", default="codesign", help="study name in the storage (default: codesign)")
-    p.add_argument("--resume", action="store_true", help="continue an existing study (load_if_exists)")
+    p.add_argument("--resume", action="store_true", help="continue (or join) an existing study")
     p.add_argument("--workers", type=int, default=1, help="processes sharing the study (default: 1)")
-    p.add_argument("--out", metavar="DIR", help="write the Pareto table, plots and best designs here")
+    p.add_argument("--population", type=int, default=100, help="NSGA-II population = trials per batch (default: 100)")
+    p.add_argument("--out", metavar="DIR", help="write the Pareto table, plots and front designs here")
     p.add_argument("--sampler", choices=("nsga2", "tpe", "random"), default="nsga2")
-    p.add_argument("--seed", type=int, default=0, help="sampler seed (worker i uses seed + i)")
+    p.add_argument("--seed", type=int, default=0, help="base seed; each run and worker derives its own")
     p.add_argument("--show", type=int, default=20, help="front rows to print (default: 20)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true", help="no progress line")
     p.add_argument(
         "--benchmark",
         type=int,
-        default=0,
+        default=None,
         metavar="N",
-        help="only time N random evaluations (no study) and print evaluations/minute",
+        help="only time N random full-score evaluations per worker (no study) and print evaluations/minute",
+    )
+    p.add_argument(
+        "--distinct-hw",
+        type=int,
+        default=0,
+        metavar="K",
+        help="with --benchmark: draw hardware from K random machines (as a converged population does)",
     )
     p.set_defaults(func=cmd_explore)

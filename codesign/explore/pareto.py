@@ -50,168 +50,208 @@ def brute_force_front(points: Sequence[Point]) -> list[int]:
 
 # ---- study outputs -------------------------------------------------------------------------------------
 
+#: Okabe & Ito's colour-blind-safe palette (Color Universal Design, 2002), for categorical marks.
+OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
 
-def write_outputs(study, out_dir: str | Path, hw_name: str = "squeezelerator", show: int = 20) -> str:
-    """Write front.csv/front.md, latency-vs-energy and latency-vs-params plots, and best designs as
-    YAML (`codesign simulate DIR/best_latency.yaml --hw DIR/best_latency.hw.yaml` reproduces one);
+
+def nearest_variant(design) -> str:
+    """The paper variant of the design's family that it is closest to (for reading a front):
+    SqueezeNext v1..v5 by blocks-per-stage fractions, conv1 kernel and shared projection; SqueezeNet
+    v1.0/v1.1 by conv1 and pool positions."""
+    from codesign.nets.design import design_from_zoo
+
+    if design.family == "squeezenext":
+        names = [f"squeezenext_v{v}" for v in range(1, 6)]
+
+        def dist(z) -> float:
+            total, ztotal = sum(design.blocks), sum(z.blocks)
+            blocks = sum(abs(a / total - b / ztotal) for a, b in zip(design.blocks, z.blocks, strict=True))
+            return blocks + abs(design.conv1_kernel - z.conv1_kernel) / 4 + 0.5 * (
+                design.shared_projection != z.shared_projection
+            )
+    else:
+        names = ["squeezenet_v1_0", "squeezenet_v1_1"]
+
+        def dist(z) -> float:
+            pools = sum(abs(a - b) for a, b in zip(design.pool_after, z.pool_after, strict=False)) / 4
+            return pools + abs(design.conv1_kernel - z.conv1_kernel) / 4 + abs(design.conv1_channels - z.conv1_channels) / 32
+
+    return min(names, key=lambda n: dist(design_from_zoo(n)))
+
+
+def _hw_label(hw) -> str:
+    gbps = hw.dram_bytes_per_cycle * hw.clock_mhz / 1e3
+    return (
+        f"{hw.rows}x{hw.cols} {hw.gbuf.total_bytes // 1024}K {'+'.join(hw.dataflows)} "
+        f"{hw.clock_mhz:g}MHz {gbps:.3g}GB/s"
+    )
+
+
+def _design_label(d) -> str:
+    if d.family == "squeezenext":
+        return (
+            f"blocks {'-'.join(map(str, d.blocks))} widths {'-'.join(map(str, d.stage_widths))} "
+            f"conv1 {d.conv1_kernel}x{d.conv1_kernel}x{d.conv1_channels} sq {d.squeeze1:g}"
+            + (" shared" if d.shared_projection else "")
+        )
+    return (
+        f"conv1 {d.conv1_kernel}x{d.conv1_kernel}x{d.conv1_channels} pools {'-'.join(map(str, d.pool_after))} "
+        f"SR {d.sr:g} pct3x3 {d.pct3x3:g} e {d.base_e}+{d.incr_e}"
+    )
+
+
+def front_rows(study) -> tuple[list[dict], list, dict]:
+    """The feasible Pareto front of a study as rows (one per distinct design x hardware), each with the
+    design, its hardware and the full-simulation metrics stored with the trial; plus all points and the
+    study's settings."""
+    from codesign.explore.search import Evaluator, completed_points, study_settings
+    from codesign.explore.space import SearchSpace, split_params
+
+    settings = study_settings(study)
+    space = SearchSpace.model_validate(settings["space"])
+    points = completed_points(study)
+    feasible = [p for p in points if p.feasible]
+    front = [feasible[i] for i in pareto_front([p.values for p in feasible])]
+    front.sort(key=lambda p: (p.values, p.number))
+    evaluator = Evaluator(space, settings["layer_objective"])
+    rows, seen = [], set()
+    for p in front:
+        key = tuple(sorted(p.params.items()))
+        if key in seen:  # NSGA-II re-samples the same point; show each design x hardware once
+            continue
+        seen.add(key)
+        net, hwv = split_params(p.params)
+        ev = evaluator(net, hwv, name=f"{space.name}_t{p.number}")
+        rows.append({"point": p, "design": ev.design, "hw": ev.hw, "overrides": ev.overrides, "score": ev.score})
+    return rows, points, {**settings, "space_obj": space}
+
+
+def write_outputs(study, out_dir: str | Path, show: int = 20) -> str:
+    """Write front.csv/front.md, the trade-off plots (latency/energy/area) and every front design as a
+    YAML file that `codesign simulate DIR/designs/NAME.yaml` reproduces exactly (its hardware embedded);
     return the front table as text."""
-    from codesign.explore.search import completed_points, design_from_params, hw_params, hw_variant
-    from codesign.nets.design import design_to_graph, write_design
+    from codesign.explore.hardware import embed
+    from codesign.nets.design import write_design
     from codesign.report.tables import Column, fixed, render, thousands
-    from codesign.sim.network import simulate_graph
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    points = completed_points(study)
-    if not points:
-        return "no completed trials\n"
-    front = [points[i] for i in pareto_front([p.values for p in points])]
-    front.sort(key=lambda p: (p.values, p.number))
-    unique: dict[tuple, Point] = {}  # NSGA-II re-samples the same point; show each design x hardware once
-    for p in front:
-        key = (p.values, p.hw_label, design_from_params(p.params))
-        unique.setdefault(key, p)
-    duplicates = len(front) - len(unique)
-    front = list(unique.values())
+    if out.exists() and not out.is_dir():
+        from codesign.errors import CodesignError
+
+        raise CodesignError(f"--out {out}: exists and is not a directory; name a directory")
+    rows, points, settings = front_rows(study)
+    if not rows:
+        return "no completed trial meets the budgets\n" if points else "no completed trials\n"
+    space = settings["space_obj"]
+    (out / "designs").mkdir(parents=True, exist_ok=True)
     records = []
-    for p in front:
-        d = design_from_params(p.params)
+    for r in rows:
+        p, d, sc = r["point"], r["design"], r["score"]
         records.append(
             {
                 "trial": p.number,
-                "latency_ms": p.latency_ms,
-                "energy_uj": p.energy_uj,
-                "params": p.params_count,
-                "hw": p.hw_label,
-                "blocks": "-".join(map(str, d.blocks)),
-                "widths": "-".join(map(str, d.stage_widths)),
-                "conv1": f"{d.conv1_kernel}x{d.conv1_kernel} x{d.conv1_channels}",
-                "squeeze": d.squeeze1,
-                "shared": d.shared_projection,
+                "design": d.name,
+                "latency_ms": sc.latency_ms,
+                "energy_uj": sc.energy_uj,
+                "area_mm2": sc.area_mm2,
+                "power_mw": sc.power_mw,
+                "params": sc.params,
+                "stalls": 100 * sc.stall_share,
+                "hw": _hw_label(r["hw"]),
+                "network": _design_label(d),
+                "resembles": nearest_variant(d),
             }
+        )
+        write_design(
+            d,
+            out / "designs" / f"{d.name}.yaml",
+            {
+                "hardware": embed(space.hardware.base, r["overrides"]),
+                "lineage": {
+                    "parent": space.network.start,
+                    "tool": "codesign explore",
+                    "space": space.name,
+                    "study": study.study_name,
+                    "trial": p.number,
+                },
+                "metrics": sc.as_dict(),
+            },
         )
     columns = [
         Column("trial", "trial"),
+        Column("design", "design"),
         Column("latency_ms", "latency ms", fixed(3)),
-        Column("energy_uj", "energy uJ", fixed(0)),
+        Column("energy_uj", "energy uJ", fixed(1)),
+        Column("area_mm2", "area mm^2", fixed(3)),
+        Column("power_mw", "power mW", fixed(1)),
         Column("params", "params", thousands),
+        Column("stalls", "stalls %", fixed(0)),
         Column("hw", "hardware"),
-        Column("blocks", "blocks"),
-        Column("widths", "widths"),
-        Column("conv1", "conv1"),
-        Column("squeeze", "sq1"),
-        Column("shared", "shared proj"),
+        Column("network", "network"),
+        Column("resembles", "nearest paper variant"),
     ]
     (out / "front.csv").write_text(render(records, columns, "csv"))
     (out / "front.md").write_text(render(records, columns, "md"))
-    _plots(points, front, out)
-    best = {
-        "latency": min(front, key=lambda p: p.latency_ms),
-        "energy": min(front, key=lambda p: p.energy_uj),
-        "params": min(front, key=lambda p: p.params_count),
-    }
-    best_lines: list[str] = []
-    for label, p in best.items():
-        rows, cols, kb, df = hw_params(p.params)
-        hw = hw_variant(hw_name, rows, cols, kb, df)
-        design = design_from_params(p.params, name=f"best_{label}_trial{p.number}")
-        full = simulate_graph(design_to_graph(design), hw)  # with stalls: what `codesign simulate` reports
-        meta = {
-            "hardware": {
-                "base": hw_name,
-                "rows": rows,
-                "cols": cols,
-                "gbuf_kb": kb,
-                "dataflows": list(hw.dataflows),
-            },
-            "metrics": {
-                "trial": p.number,
-                "latency_ms": p.latency_ms,
-                "energy_uj": p.energy_uj,
-                "params": p.params_count,
-                "full_sim_latency_ms": round(full.latency_ms, 6),
-                "full_sim_energy_uj": round(full.energy_uj, 3),
-            },
-        }
-        best_lines.append(
-            f"best {label}: trial {p.number} on {p.hw_label}: fast path {p.latency_ms:.3f} ms / {p.energy_uj:,.0f} uJ, "
-            f"full simulation {full.latency_ms:.3f} ms / {full.energy_uj:,.0f} uJ, {p.params_count:,} params "
-            f"-> {out / f'best_{label}.yaml'}"
-        )
-        write_design(design, out / f"best_{label}.yaml", meta)
-        _write_hw_yaml(hw_name, rows, cols, kb, hw.dataflows, out / f"best_{label}.hw.yaml")
+    _plots(points, rows, settings, out)
+    budgets = settings["budgets"]
     title = (
-        f"Pareto front: {len(front)} distinct designs ({duplicates} repeats dropped) of {len(points)} completed "
-        "trials (latency, energy, params; closed-form fast path, no DRAM stalls)"
+        f"Pareto front over ({', '.join(settings['objectives'])}): {len(rows)} distinct designs of "
+        f"{len(points)} completed trials"
+        + (f", budgets {', '.join(f'{k}={v:g}' for k, v in budgets.items())}" if budgets else "")
+        + "; full simulation, stalls and leakage included (what codesign simulate prints)"
     )
     shown = records[:show] if show else records
-    text = render(shown, columns, "table", title=title) + f"(full front in {out / 'front.csv'})\n"
-    return text + "\n".join(best_lines) + "\n"
+    text = render(shown, columns, "table", title=title)
+    return text + f"(full front in {out / 'front.csv'}; designs in {out / 'designs'})\n"
 
 
-def _write_hw_yaml(base: str, rows: int, cols: int, kb: int, dataflows: tuple[str, ...], path: Path) -> None:
-    """An accelerator file for `--hw`: the base hardware YAML with the searched array, buffer, dataflows."""
-    import yaml
-
-    from codesign.hw import load_accelerator
-
-    src = load_accelerator(base).source
-    doc = yaml.safe_load(Path(src).read_text())
-    doc["name"] = f"{doc['name']}-{rows}x{cols}-{kb}k-{'+'.join(dataflows)}"
-    doc["pe_array"]["rows"], doc["pe_array"]["cols"] = rows, cols
-    gb = doc["global_buffer"]
-    for key in ("ifmap_kb", "filter_kb", "ofmap_kb"):
-        gb.pop(key, None)
-    gb["total_kb"] = kb
-    doc["dataflows"] = list(dataflows)
-    energy = doc.get("energy")
-    if isinstance(energy, str) and not energy.endswith((".yaml", ".yml")):
-        pass  # a table name resolves from the search path
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-
-
-def _plots(points, front, out: Path) -> None:
-    """latency vs energy and latency vs params, every trial coloured by array size, front outlined."""
+def _plots(points, rows, settings, out: Path) -> None:
+    """latency vs energy coloured by area, and latency vs area; front designs outlined, budgets dashed.
+    Colour: cividis (perceptually uniform, colour-blind safe); no text baked into the pixels beyond the
+    axes: the study's details go to the PNG metadata and to plots.txt."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from codesign.explore.search import hw_params
+    from codesign import __version__
 
-    arrays = sorted({(hw_params(p.params)[0], hw_params(p.params)[1]) for p in points})
-    cmap = plt.get_cmap("tab20", max(len(arrays), 1))
-    color = {a: cmap(i) for i, a in enumerate(arrays)}
-    for ykey, ylabel, fname in (
-        ("energy_uj", "energy per inference (uJ)", "latency_vs_energy.png"),
-        ("params_count", "parameters", "latency_vs_params.png"),
+    lat = [p.metrics["latency_ms"] for p in points]
+    en = [p.metrics["energy_uj"] for p in points]
+    area = [p.metrics["area_mm2"] for p in points]
+    f_lat = [r["score"].latency_ms for r in rows]
+    f_en = [r["score"].energy_uj for r in rows]
+    f_area = [r["score"].area_mm2 for r in rows]
+    budgets = settings["budgets"]
+    meta = {
+        "Title": f"codesign explore: {len(points)} trials, space {settings['space']['name']}",
+        "Software": f"codesign {__version__}",
+        "Description": f"objectives {settings['objectives']}, budgets {budgets}",
+    }
+    captions = []
+    for fname, ys, f_ys, ylabel, budget_y in (
+        ("latency_vs_energy", en, f_en, "energy per inference (uJ)", None),
+        ("latency_vs_area", area, f_area, "accelerator area (mm$^2$)", budgets.get("max_area")),
     ):
-        fig, ax = plt.subplots(figsize=(8, 6))
-        for a in arrays:
-            sel = [p for p in points if hw_params(p.params)[:2] == a]
-            ax.scatter(
-                [p.latency_ms for p in sel],
-                [getattr(p, ykey) for p in sel],
-                s=6,
-                alpha=0.5,
-                color=color[a],
-                label=f"{a[0]}x{a[1]}",
-            )
-        ax.scatter(
-            [p.latency_ms for p in front],
-            [getattr(p, ykey) for p in front],
-            s=22,
-            facecolors="none",
-            edgecolors="black",
-            linewidths=0.7,
-            label="Pareto (3-D)",
-        )
+        fig, ax = plt.subplots(figsize=(6.4, 4.8))
+        sc = ax.scatter(lat, ys, c=area, cmap="cividis", s=6, alpha=0.6, linewidths=0)
+        ax.scatter(f_lat, f_ys, s=28, facecolors="none", edgecolors=OKABE_ITO[5], linewidths=1.0, label="Pareto front")
+        if budget_y is not None:
+            ax.axhline(budget_y, color=OKABE_ITO[4], linestyle="--", linewidth=1, label="area budget")
+        if "target_latency" in budgets:
+            ax.axvline(budgets["target_latency"], color=OKABE_ITO[2], linestyle=":", linewidth=1, label="latency target")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("latency (ms)")
         ax.set_ylabel(ylabel)
-        ax.set_title(f"{len(points)} designs, coloured by PE array (rows x cols)")
-        ax.legend(fontsize=7, ncol=2, markerscale=2)
+        fig.colorbar(sc, ax=ax, label="area (mm$^2$)")
+        ax.legend(fontsize=8)
         fig.tight_layout()
-        fig.savefig(out / fname, dpi=120)
+        for ext in ("png", "pdf"):
+            fig.savefig(out / f"{fname}.{ext}", dpi=150, metadata=meta if ext == "png" else {"Title": meta["Title"]})
         plt.close(fig)
+        captions.append(
+            f"{fname}: {len(points)} designs of study ({meta['Description']}), colour = accelerator area; "
+            f"circled: the {len(rows)} Pareto-front designs."
+        )
+    (out / "plots.txt").write_text("\n".join(captions) + "\n")

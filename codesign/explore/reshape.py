@@ -1,7 +1,8 @@
 """Greedy diagnosis-driven reshaping: the SqueezeNext paper's v1 -> v5 walk, automated.
 
 Each step simulates the current design (full model, with stalls) and diagnoses it, proposes the moves
-the diagnosis motivates, evaluates every candidate with the cached fast path, and keeps the best that
+the diagnosis motivates, scores every candidate with the same full simulation (`codesign.explore.score`,
+the figures `codesign simulate` prints), and keeps the best that
 improves the objective while staying inside the parameter band. Accuracy cannot be simulated: capacity is
 held by keeping the depth (blocks move, never vanish) and the parameter count within `param_band` of the
 start; the report says so.
@@ -9,12 +10,13 @@ start; the report says so.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
 from codesign.explore.diagnose import Diagnosis, diagnose
 from codesign.explore.moves import Move
-from codesign.explore.search import Metrics, evaluate
+from codesign.explore.score import Score, score
 from codesign.nets.design import Design, DesignError, SqueezeNetDesign, SqueezeNextDesign, design_to_graph
 from codesign.sim.network import simulate_graph
 
@@ -32,8 +34,8 @@ class Step:
     move: Move
     motivation: str
     diagnosis: str
-    before: Metrics
-    after: Metrics
+    before: Score
+    after: Score
     candidates: int
     design: Design
 
@@ -45,13 +47,24 @@ class Walk:
     param_band: tuple[float, float]
     steps: list[Step] = field(default_factory=list)
     stopped: str = ""
+    start_score: Score | None = None
 
     @property
     def final(self) -> Design:
+        """The last design, named `<start>_reshaped` (its lineage: `lineage()`)."""
         return self.steps[-1].design if self.steps else self.start
 
+    def lineage(self) -> dict[str, object]:
+        """Parent and accepted moves, for the design file's `lineage:` section."""
+        return {
+            "parent": self.start.name,
+            "tool": "codesign reshape",
+            "objective": self.objective,
+            "moves": [str(st.move) for st in self.steps],
+        }
 
-def score(m: Metrics, objective: str) -> float:
+
+def walk_score(m: Score, objective: str) -> float:
     """Scalar the walk minimises: latency (ms), energy (uJ) or their product."""
     if objective == "latency":
         return m.latency_ms
@@ -187,6 +200,11 @@ def propose(design: Design, diag: Diagnosis, hw, objective: str) -> list[Move]:
     return moves
 
 
+def reshaped_name(parent: str) -> str:
+    """The name a reshaped design carries: its parent's name + `_reshaped` (once)."""
+    return parent if parent.endswith("_reshaped") else f"{parent}_reshaped"
+
+
 def reshape(
     start: Design,
     hw,
@@ -196,14 +214,15 @@ def reshape(
 ) -> Walk:
     """Greedy walk of at most `steps` accepted moves from `start` on `hw`."""
     walk = Walk(start, objective, param_band)
-    base_params = evaluate(start, hw, objective).params
+    base_params = score(start, hw, objective=objective).params
     lo, hi = param_band[0] * base_params, param_band[1] * base_params
     current = start
-    current_metrics = evaluate(current, hw, objective)
+    current_metrics = score(current, hw, objective=objective)
+    walk.start_score = current_metrics
     for index in range(1, steps + 1):
         graph = design_to_graph(current)
         diag = diagnose(simulate_graph(graph, hw, objective=objective), graph)
-        best: tuple[float, Move, Design, Metrics] | None = None
+        best: tuple[float, Move, Design, Score] | None = None
         candidates = 0
         for move in propose(current, diag, hw, objective):
             try:
@@ -211,16 +230,17 @@ def reshape(
             except DesignError:
                 continue
             candidates += 1
-            m = evaluate(new, hw, objective)
+            m = score(new, hw, objective=objective)
             if not lo <= m.params <= hi:
                 continue
-            s = score(m, objective)
-            if s < score(current_metrics, objective) and (best is None or s < best[0]):
+            s = walk_score(m, objective)
+            if s < walk_score(current_metrics, objective) and (best is None or s < best[0]):
                 best = (s, move, new, m)
         if best is None:
             walk.stopped = f"step {index}: none of {candidates} candidate moves improves {objective} within the param band"
             break
         _, move, new, m = best
+        new = dataclasses.replace(new, name=reshaped_name(start.name))
         walk.steps.append(
             Step(
                 index,
@@ -237,7 +257,7 @@ def reshape(
     return walk
 
 
-def format_walk(walk: Walk, hw, zoo: dict[str, Metrics] | None = None) -> str:
+def format_walk(walk: Walk, hw, zoo: dict[str, Score] | None = None) -> str:
     """Human-readable walk: each step's move, motivating diagnosis and before/after metrics."""
     lines = [
         f"reshape {walk.start.name} on {hw.name} ({hw.rows}x{hw.cols}, {'/'.join(hw.dataflows)}), "
@@ -245,8 +265,14 @@ def format_walk(walk: Walk, hw, zoo: dict[str, Metrics] | None = None) -> str:
         f"note: {CAPACITY_NOTE}",
     ]
 
-    def fmt(m: Metrics) -> str:
-        return f"{m.latency_ms:.3f} ms, {m.energy_uj:,.0f} uJ, {m.params / 1e6:.3f}M params, {m.macs / 1e6:,.0f}M MACs"
+    def fmt(m: Score) -> str:
+        return (
+            f"{m.latency_ms:.3f} ms, {m.energy_uj:,.1f} uJ, {m.params / 1e6:.3f}M params, "
+            f"{m.macs / 1e6:,.0f}M MACs, {100 * m.stall_share:.0f}% stalls"
+        )
+
+    if walk.start_score is not None:
+        lines.append(f"start {walk.start.name}: {fmt(walk.start_score)}")
 
     for st in walk.steps:
         lines += [
@@ -260,6 +286,8 @@ def format_walk(walk: Walk, hw, zoo: dict[str, Metrics] | None = None) -> str:
     if walk.stopped:
         lines.append(f"stopped: {walk.stopped}")
     final = walk.final
+    if walk.steps:
+        lines.append(f"end {final.name}: {fmt(walk.steps[-1].after)}")
     if isinstance(final, SqueezeNextDesign):
         lines.append(
             f"final: blocks {list(final.blocks)}, widths {list(final.stage_widths)}, conv1 {final.conv1_kernel}x"
@@ -272,14 +300,14 @@ def format_walk(walk: Walk, hw, zoo: dict[str, Metrics] | None = None) -> str:
             f"{list(final.pool_after)}, SR {final.sr:g}, pct3x3 {final.pct3x3:g}"
         )
     if zoo:
-        lines.append("paper's variants on the same simulator (fast path):")
+        lines.append("paper's variants on the same simulator (full simulation, as codesign simulate):")
         end = walk.steps[-1].after if walk.steps else None
         for name, m in zoo.items():
             mark = ""
             if end is not None:
                 mark = (
                     "  <- walk result is better"
-                    if score(end, walk.objective) < score(m, walk.objective)
+                    if walk_score(end, walk.objective) < walk_score(m, walk.objective)
                     else ""
                 )
             lines.append(f"  {name:16s} {fmt(m)}{mark}")

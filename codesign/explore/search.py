@@ -1,258 +1,190 @@
-"""Joint network x hardware design-space search with Optuna, and the fast evaluation it runs on.
+"""Joint network x hardware search with Optuna, scored by the full simulator (`codesign.explore.score`).
 
-Evaluation (`evaluate`): the inner loop of reshaping and search.
+Objectives are chosen among latency, energy, area, power, EDP, params and MACs (all minimised); budgets
+(`max_area` mm^2, `max_power` mW, `max_pes`, `target_latency` ms) are constraints handed to the sampler
+(Optuna's `constraints_func`: NSGA-II and TPE prefer feasible trials) and the reported front keeps only
+feasible designs. The space (network family and hardware knobs) is data: `codesign.explore.space`.
 
-Builds the IR layers straight from the design (no torch, no networkx) and sums per-layer results of
-the simulator's closed-form fast path (`simulate_graph(..., fast=True)`), cached per layer shape and
-hardware, so that a design seen with a new width only pays for the layers that changed.
+Store and rate. A worker runs its sampler on an in-memory copy of the study and asks a whole generation
+(`population` trials) at a time; after scoring them it appends the finished trials to the shared store in
+one batch (`Study.add_trials`) and copies in what other workers stored since. The store therefore sees
+one write per finished trial and no RUNNING trial, so neither its latency nor a killed process bounds the
+in-study rate or leaves stale trials behind: a kill loses at most the generation being scored, never a
+stored trial. Stores: Optuna's journal file (`journal:study.journal`, the default; several local
+processes share it through its file lock), SQLite, or PostgreSQL (`postgresql://user@host/db`, psycopg 3)
+for workers on many machines.
 
-Search (`run_search`): NSGA-II (default) or TPE over blocks per stage at fixed depth, stage widths,
-conv1, squeeze ratio, shared projection x array rows/cols, buffer size and dataflow support, minimising
-(latency, energy, params). Studies live in an embedded store by default, Optuna's append-only journal file
-(`journal:study.journal`), which survives a killed process and is shared by several worker processes through
-a file lock; any SQLAlchemy URL also works (`sqlite:///study.db`, or PostgreSQL to scale out to many
-machines). The journal is the default because it is fast: on this 2-core machine Optuna's NSGA-II with a
-trivial objective runs about 18,000 trials/min on a journal file against about 2,100 on SQLite, and our
-evaluation costs a few ms. Several processes share one study by each calling `study.optimize` on it.
+Runs. Each run of a study (the first, and every `--resume`) is recorded in the study's user attributes
+with its sampler seed, derived from `--seed`, the run index and the worker, so a resumed run never replays
+the trials of an earlier one. The study records its space, objectives, budgets and base hardware; a
+`--resume` that asks for a different one is refused. Worker processes die with their parent (Linux
+PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import multiprocessing
+import os
 import random
+import sys
 import time
-from dataclasses import dataclass
-from functools import lru_cache
+import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
-import optuna
-import sqlalchemy
-
 from codesign.errors import CodesignError
-from codesign.hw import load_accelerator
-from codesign.ir import layers as L
-from codesign.nets.design import Design, SqueezeNextDesign, design_layer_counts
-from codesign.nets.squeezenext import BASE_STAGE_CHANNELS
-from codesign.sim import network as _net
+from codesign.explore.hardware import variant
+from codesign.explore.score import METRICS, Score, score
+from codesign.explore.space import SearchSpace, build_design, hw_overrides, load_space, split_params, suggest
 
-_VECTOR = ("pool", "add", "concat")
-_CACHE: dict[tuple, dict[tuple, tuple[int, float, int]]] = {}  # (hw, dataflow) -> layer key -> result
-_CACHE_LIMIT = 400_000
+BUDGETS = {"max_area": "area", "max_power": "power", "target_latency": "latency"}
+
+
+# ---- evaluation ------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Metrics:
-    """What a search optimises: latency, energy, params; plus MACs and PE utilization."""
+class Evaluated:
+    """A point of the space, the design and hardware it means, and its full score."""
 
-    latency_ms: float
-    energy_uj: float
-    params: int
-    macs: int
-    cycles: int
-    utilization: float
+    design: Any
+    hw: Any
+    overrides: dict[str, Any]
+    score: Score
 
 
-def _layer_key(layer: L.Layer) -> tuple:
-    if isinstance(layer, L.Conv):
-        return ("conv", layer.in_shapes[0], layer.out_shape, layer.kernel_h, layer.kernel_w, layer.groups)
-    if isinstance(layer, L.Linear):
-        return ("linear", layer.in_features, layer.out_features, layer.out_shape.h * layer.out_shape.w)
-    kernel = (layer.kernel_h, layer.kernel_w) if isinstance(layer, L.Pool) else ()
-    return (layer.kind, layer.in_shapes, layer.out_shape, kernel)
+class Evaluator:
+    """Turns a point of the space into (design, hardware, full score); equal points are scored once."""
+
+    def __init__(self, space: SearchSpace, layer_objective: str = "latency") -> None:
+        self.space = space
+        self.layer_objective = layer_objective
+        self._memo: dict[tuple, Score] = {}
+
+    def __call__(self, net: dict[str, Any], hwv: dict[str, Any], name: str = "searched") -> Evaluated:
+        """Raises DesignError / HardwareConfigError / MappingError (CodesignError) for an invalid point."""
+        design = build_design(self.space, net, name)
+        overrides = hw_overrides(self.space, hwv)
+        hw = variant(self.space.hardware.base, overrides)
+        key = (design.family, *(v for k, v in design.__dict__.items() if k != "name"), hw)
+        s = self._memo.get(key)
+        if s is None:
+            if len(self._memo) > 8192:
+                self._memo.clear()
+            s = self._memo[key] = score(design, hw, "auto", self.layer_objective)
+        return Evaluated(design, hw, overrides, s)
+
+    def flat(self, params: dict[str, Any], name: str = "searched") -> Evaluated:
+        """The same for a trial's flat parameters (`net.x`, `hw.y`)."""
+        net, hwv = split_params(params)
+        return self(net, hwv, name)
 
 
-@lru_cache(maxsize=4096)
-def _tables(hw) -> tuple[tuple[str, dict], ...]:
-    """Per-dataflow result tables for `hw`. Keyed on the hardware without its dataflow list, so that a
-    ws+os machine reuses what its ws-only and os-only siblings computed."""
-    canonical = hw if hw.dataflows == ("ws", "os") else hw.with_overrides(dataflows=("ws", "os"))
-    if sum(len(t) for t in _CACHE.values()) > _CACHE_LIMIT:
-        _CACHE.clear()
+def objective_values(s: Score, objectives: tuple[str, ...]) -> list[float]:
+    return [s.metric(o) for o in objectives]
+
+
+def constraint_values(s: Score, hw, budgets: dict[str, float]) -> list[float]:
+    """One value per budget, <= 0 when the budget is met (Optuna's constraints convention)."""
     out = []
-    for df in hw.dataflows:
-        out.append((df, _CACHE.setdefault((canonical, df), {})))
-    if "-" not in [d for d, _ in out]:
-        out.append(("-", _CACHE.setdefault((canonical, "-"), {})))
-    return tuple(out)
+    for key, limit in sorted(budgets.items()):
+        value = hw.rows * hw.cols if key == "max_pes" else s.metric(BUDGETS[key])
+        out.append(float(value - limit))
+    return out
 
 
-def _score(r: tuple[int, float, int], objective: str) -> tuple[float, float]:
-    if objective == "latency":
-        return (r[0], r[1])
-    if objective == "energy":
-        return (r[1], r[0])
-    return (r[0] * r[1], r[0])
+# ---- storage ---------------------------------------------------------------------------------------------
 
 
-def evaluate_layers(layers, hw, objective: str = "latency") -> Metrics:
-    """Totals for layers (or (layer, copies) pairs) on `hw` with the per-layer dataflow chosen by
-    `objective`, as `simulate_graph(..., fast=True)` does; results are cached per layer shape."""
-    tables = _tables(hw)
-    vector_table = tables[-1][1]
-    compute_tables = [(df, t) for df, t in tables if df != "-"]
-    timing = hw.timing
-    cycles = macs = params = 0
-    energy = 0.0
-    for item in layers:
-        layer, copies = item if isinstance(item, tuple) else (item, 1)
-        params += copies * layer.params
-        kind = layer.kind
-        if kind in _VECTOR:
-            key = _layer_key(layer)
-            hit = vector_table.get(key)
-            if hit is None:
-                r = _net._vector_layer(layer, hw, 1)
-                hit = vector_table[key] = (r.cycles, r.energy_total_pj, r.macs)
-        elif kind in ("conv", "linear"):
-            key = _layer_key(layer)
-            best = None
-            for df, table in compute_tables:
-                res = table.get(key)
-                if res is None:
-                    r = _net._compute_layer(layer, hw, df, 1, timing, True)
-                    res = table[key] = (r.cycles, r.energy_total_pj, r.macs)
-                if best is None or _score(res, objective) < _score(best, objective):
-                    best = res
-            hit = best
-        else:
-            continue
-        cycles += copies * hit[0]
-        energy += copies * hit[1]
-        macs += copies * hit[2]
-    pes = hw.rows * hw.cols
-    return Metrics(
-        latency_ms=cycles / (hw.clock_mhz * 1e3),
-        energy_uj=energy * 1e-6,
-        params=params,
-        macs=macs,
-        cycles=cycles,
-        utilization=macs / (cycles * pes) if cycles else 0.0,
-    )
+def repair_journal(path: str) -> int:
+    """Cut a journal file's partial last record (left by a full disk or a kill mid-write) under the
+    journal's own lock; returns the bytes removed. Optuna would otherwise append after the cut line and
+    every later load would fail to parse it."""
+    from optuna.storages.journal import JournalFileSymlinkLock
+
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return 0
+    with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        if f.read(1) == b"\n":
+            return 0
+    lock = JournalFileSymlinkLock(path)
+    acquired = lock.acquire()
+    try:
+        with open(path, "rb+") as f:
+            data = f.read()
+            keep = data.rfind(b"\n") + 1
+            f.truncate(keep)
+            f.flush()
+            os.fsync(f.fileno())
+        return len(data) - keep
+    finally:
+        if acquired:
+            lock.release()
 
 
-def evaluate(design: Design, hw, objective: str = "latency") -> Metrics:
-    """Latency, energy, params, MACs of `design` on `hw` by the cached fast path."""
-    return evaluate_layers(design_layer_counts(design), hw, objective)
+def normalise_url(url: str) -> str:
+    """Storage URL with PostgreSQL routed to psycopg 3 (`postgresql://` means psycopg2 to SQLAlchemy)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
 
 
-# ---- the design space ---------------------------------------------------------------------------------
+def make_storage(url: str):
+    """`journal:PATH` (Optuna journal file, repaired if its last record was cut), or RDB storage for a
+    SQLAlchemy URL (sqlite:///x.db, postgresql://user@host:port/db). One-line CodesignError for a URL
+    that is not one of these or a store that cannot be opened."""
+    import optuna
+    import sqlalchemy
 
-TOTAL_BLOCKS = 21  # 23-layer SqueezeNext: conv1 + 21 blocks + head; depth is held fixed
-WIDTH_MULTS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
-CONV1_KERNELS = (3, 5, 7)
-CONV1_CHANNELS = (32, 48, 64)
-SQUEEZE1 = (0.25, 0.375, 0.5)
-ARRAY_DIMS = (8, 16, 32, 64)
-GBUF_KB = (32, 64, 128, 256, 512)
-DATAFLOW_SETS = {"ws": ("ws",), "os": ("os",), "ws+os": ("ws", "os")}
-OBJECTIVE_NAMES = ("latency_ms", "energy_uj", "params")
+    if url.startswith("journal:"):
+        from optuna.storages.journal import JournalFileBackend
 
-
-def _round4(x: float) -> int:
-    return max(4, int(round(x / 4)) * 4)
-
-
-def design_from_params(params: dict[str, Any], name: str = "searched") -> SqueezeNextDesign:
-    """The network a trial's parameters describe (blocks repaired so they sum to TOTAL_BLOCKS)."""
-    blocks = [params["b0"], params["b1"], params["b2"]]
-    while TOTAL_BLOCKS - sum(blocks) < 1:  # repair: take blocks from the largest stage
-        blocks[blocks.index(max(blocks))] -= 1
-    blocks.append(TOTAL_BLOCKS - sum(blocks))
-    widths = tuple(_round4(base * params[f"w{i}"]) for i, base in enumerate(BASE_STAGE_CHANNELS))
-    return SqueezeNextDesign(
-        name=name,
-        blocks=tuple(blocks),
-        stage_widths=widths,
-        conv1_kernel=params["conv1_kernel"],
-        conv1_channels=params["conv1_channels"],
-        squeeze1=params["squeeze1"],
-        squeeze2=params["squeeze1"] / 2,
-        shared_projection=params["shared_projection"],
-    )
-
-
-def hw_params(params: dict[str, Any]) -> tuple[int, int, int, str]:
-    return params["rows"], params["cols"], params["gbuf_kb"], params["dataflows"]
-
-
-@lru_cache(maxsize=16)
-def _base_accelerator(name: str):
-    """Parse a hardware file once per process, not once per searched variant."""
-    return load_accelerator(name)
+        path = url.removeprefix("journal:").removeprefix("//")
+        if not path:
+            raise CodesignError("--storage journal: needs a file path, e.g. journal:study.journal")
+        parent = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(parent):
+            raise CodesignError(f"--storage {url}: directory {parent} does not exist; create it first")
+        if os.path.isdir(path):
+            raise CodesignError(f"--storage {url}: {path} is a directory; name a journal file")
+        try:
+            repair_journal(path)
+            return optuna.storages.JournalStorage(JournalFileBackend(path))
+        except OSError as exc:
+            raise CodesignError(f"--storage {url}: cannot open the journal ({exc.strerror}); check the path") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise CodesignError(
+                f"--storage {url}: {path} is not an Optuna journal ({str(exc)[:80]}); name another file"
+            ) from None
+    if not url.startswith(("sqlite:", "postgresql", "postgres:", "mysql")):
+        raise CodesignError(
+            f"--storage {url!r}: not a store URL (use journal:PATH, sqlite:///PATH or postgresql://user@host/db)"
+        )
+    url = normalise_url(url)
+    try:
+        if url.startswith("sqlite"):
+            storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
+            sqlalchemy.event.listen(storage.engine, "connect", _sqlite_pragmas)
+            storage.engine.dispose()
+            return storage
+        return optuna.storages.RDBStorage(url, heartbeat_interval=None)
+    except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as exc:
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:160]
+        raise CodesignError(f"--storage {url}: cannot open the store ({reason})") from None
 
 
-@lru_cache(maxsize=1024)
-def hw_variant(base_name: str, rows: int, cols: int, gbuf_kb: int, dataflows: str):
-    """`base_name` accelerator with the searched array, buffer and dataflow support."""
-    base = _base_accelerator(base_name)
-    return base.with_overrides(
-        name=f"{base.name}-{rows}x{cols}-{gbuf_kb}k",  # no dataflows in the name: see `_tables`
-        rows=rows,
-        cols=cols,
-        gbuf_total_bytes=gbuf_kb * 1024,
-        dataflows=DATAFLOW_SETS[dataflows],
-    )
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
-def suggest(trial: optuna.Trial) -> dict[str, Any]:
-    """Sample one point of the joint network x hardware space."""
-    return {
-        "b0": trial.suggest_int("b0", 1, 10),
-        "b1": trial.suggest_int("b1", 1, 10),
-        "b2": trial.suggest_int("b2", 1, 16),
-        "w0": trial.suggest_categorical("w0", WIDTH_MULTS),
-        "w1": trial.suggest_categorical("w1", WIDTH_MULTS),
-        "w2": trial.suggest_categorical("w2", WIDTH_MULTS),
-        "w3": trial.suggest_categorical("w3", WIDTH_MULTS),
-        "conv1_kernel": trial.suggest_categorical("conv1_kernel", CONV1_KERNELS),
-        "conv1_channels": trial.suggest_categorical("conv1_channels", CONV1_CHANNELS),
-        "squeeze1": trial.suggest_categorical("squeeze1", SQUEEZE1),
-        "shared_projection": trial.suggest_categorical("shared_projection", (False, True)),
-        "rows": trial.suggest_categorical("rows", ARRAY_DIMS),
-        "cols": trial.suggest_categorical("cols", ARRAY_DIMS),
-        "gbuf_kb": trial.suggest_categorical("gbuf_kb", GBUF_KB),
-        "dataflows": trial.suggest_categorical("dataflows", tuple(DATAFLOW_SETS)),
-    }
-
-
-def random_params(rng: random.Random) -> dict[str, Any]:
-    """A uniformly random point of the same space (for the throughput benchmark)."""
-    return {
-        "b0": rng.randint(1, 10),
-        "b1": rng.randint(1, 10),
-        "b2": rng.randint(1, 16),
-        **{f"w{i}": rng.choice(WIDTH_MULTS) for i in range(4)},
-        "conv1_kernel": rng.choice(CONV1_KERNELS),
-        "conv1_channels": rng.choice(CONV1_CHANNELS),
-        "squeeze1": rng.choice(SQUEEZE1),
-        "shared_projection": rng.choice((False, True)),
-        "rows": rng.choice(ARRAY_DIMS),
-        "cols": rng.choice(ARRAY_DIMS),
-        "gbuf_kb": rng.choice(GBUF_KB),
-        "dataflows": rng.choice(tuple(DATAFLOW_SETS)),
-    }
-
-
-def evaluate_params(
-    params: dict[str, Any], hw_name: str = "squeezelerator", objective: str = "latency"
-) -> Metrics:
-    """Metrics of the design x hardware point a trial sampled."""
-    return evaluate(design_from_params(params), hw_variant(hw_name, *hw_params(params)), objective)
-
-
-class Objective:
-    """Optuna objective: (latency ms, energy uJ, params) of the sampled design on the sampled hardware."""
-
-    def __init__(self, hw_name: str = "squeezelerator", objective: str = "latency") -> None:
-        self.hw_name = hw_name
-        self.objective = objective
-
-    def __call__(self, trial: optuna.Trial) -> tuple[float, float, float]:
-        m = evaluate_params(suggest(trial), self.hw_name, self.objective)
-        return m.latency_ms, m.energy_uj, float(m.params)
-
-
-# ---- studies -------------------------------------------------------------------------------------------
+# ---- configuration ---------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -264,71 +196,214 @@ class SearchConfig:
     trials: int = 2000
     workers: int = 1
     sampler: str = "nsga2"
-    seed: int | None = 0
-    hw: str = "squeezelerator"
-    objective: str = "latency"
+    seed: int = 0
+    space: str = "squeezenext"
+    objectives: tuple[str, ...] = ("latency", "energy", "area")
+    budgets: dict[str, float] = field(default_factory=dict)
+    layer_objective: str = "latency"
     resume: bool = False
-    progress: bool = True
+    progress: bool = False
     population: int = 100
 
-
-def make_sampler(kind: str, seed: int | None, population: int = 100) -> optuna.samplers.BaseSampler:
-    if kind == "nsga2":
-        return optuna.samplers.NSGAIISampler(population_size=population, seed=seed)
-    if kind == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, multivariate=True)
-    if kind == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    raise CodesignError(f"unknown sampler {kind!r} (choose from nsga2, tpe, random)")
-
-
-def make_storage(url: str) -> optuna.storages.BaseStorage:
-    """`journal:PATH` (Optuna journal file), or RDB storage for any SQLAlchemy URL; SQLite gets a lock
-    timeout so several workers can share it."""
-    if url.startswith("journal:"):
-        from optuna.storages.journal import JournalFileBackend
-
-        path = url.removeprefix("journal:").removeprefix("//")
-        if not path:
-            raise CodesignError("journal storage needs a file path: journal:study.journal")
-        return optuna.storages.JournalStorage(JournalFileBackend(path))
-    if not url.startswith("sqlite"):
-        return optuna.storages.RDBStorage(url)
-    storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
-    # WAL + synchronous=NORMAL: commits survive a killed process (not a power cut) and cost no fsync
-    # each, which is what made a trial take ~0.3 s of disk wait with SQLite's defaults.
-    sqlalchemy.event.listen(storage.engine, "connect", _sqlite_pragmas)
-    storage.engine.dispose()
-    return storage
+    def recorded(self, space: SearchSpace) -> dict[str, Any]:
+        """What the study records and a resume must match."""
+        return {
+            "space": json.loads(space.canonical()),
+            "objectives": list(self.objectives),
+            "budgets": dict(sorted(self.budgets.items())),
+            "layer_objective": self.layer_objective,
+        }
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+def check_config(cfg: SearchConfig) -> None:
+    bad = [o for o in cfg.objectives if o not in METRICS]
+    if bad or not cfg.objectives or len(set(cfg.objectives)) != len(cfg.objectives):
+        raise CodesignError(
+            f"--objectives {','.join(cfg.objectives)}: give distinct names among {', '.join(METRICS)}"
+        )
+    for key, value in cfg.budgets.items():
+        if key not in (*BUDGETS, "max_pes"):
+            raise CodesignError(f"unknown budget {key}")
+        if not value > 0:
+            raise CodesignError(f"--{key.replace('_', '-')} {value:g}: must be > 0")
+    if cfg.trials < 0 or cfg.workers < 1 or cfg.population < 2:
+        raise CodesignError("--trials must be >= 0, --workers >= 1 and --population >= 2")
+    if cfg.sampler not in ("nsga2", "tpe", "random"):
+        raise CodesignError(f"unknown sampler {cfg.sampler!r} (choose from nsga2, tpe, random)")
 
 
-def open_study(cfg: SearchConfig, create: bool, worker: int = 0) -> optuna.Study:
-    """Create (or, with `resume`, continue) the study; workers load it with their own sampler seed."""
-    seed = None if cfg.seed is None else cfg.seed + worker
-    sampler = make_sampler(cfg.sampler, seed, cfg.population)
+def _constraints(frozen) -> list[float]:
+    return list(frozen.user_attrs.get("constraints", []))
+
+
+def make_sampler(cfg: SearchConfig, seed: int):
+    import optuna
+
+    constraints = _constraints if cfg.budgets else None
+    if cfg.sampler == "nsga2":
+        return optuna.samplers.NSGAIISampler(
+            population_size=cfg.population, seed=seed, constraints_func=constraints
+        )
+    if cfg.sampler == "tpe":
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, constraints_func=constraints)
+    return optuna.samplers.RandomSampler(seed=seed)
+
+
+def run_seed(base: int, run_index: int, worker: int) -> int:
+    """Sampler seed of worker `worker` in the `run_index`-th run of a study (recorded in the study)."""
+    return random.Random(f"{base}:{run_index}:{worker}").getrandbits(31)
+
+
+# ---- studies ---------------------------------------------------------------------------------------------
+
+
+def _describe_difference(old: dict, new: dict) -> str:
+    for key in new:
+        if old.get(key) != new[key]:
+            if key == "space":
+                return f"space {old['space'].get('name')!r} (with its ranges) vs {new['space'].get('name')!r}"
+            return f"{key} {old.get(key)!r} vs {new[key]!r}"
+    return "settings"
+
+
+def prepare_study(cfg: SearchConfig, space: SearchSpace) -> tuple[int, int]:
+    """Create the study (or check a resumed one matches), fail stale RUNNING trials, record this run.
+    Returns (run index, stale trials failed)."""
+    import optuna
+
     storage = make_storage(cfg.storage)
-    if create:
-        try:
-            return optuna.create_study(
-                storage=storage,
-                study_name=cfg.study_name,
-                directions=["minimize"] * len(OBJECTIVE_NAMES),
-                sampler=sampler,
-                load_if_exists=cfg.resume,
-            )
-        except optuna.exceptions.DuplicatedStudyError:
+    recorded = cfg.recorded(space)
+    try:
+        study = optuna.create_study(
+            storage=storage,
+            study_name=cfg.study_name,
+            directions=["minimize"] * len(cfg.objectives),
+            load_if_exists=cfg.resume,
+        )
+    except optuna.exceptions.DuplicatedStudyError:
+        raise CodesignError(
+            f"study '{cfg.study_name}' already exists in {cfg.storage}; pass --resume to continue it "
+            "or --study-name for a new one"
+        ) from None
+    attrs = study.user_attrs
+    if "codesign" in attrs:
+        old = attrs["codesign"]
+        if old != recorded:
             raise CodesignError(
-                f"study '{cfg.study_name}' already exists in {cfg.storage}; pass --resume to continue it "
-                "or --study-name for a new one"
-            ) from None
-    return optuna.load_study(study_name=cfg.study_name, storage=storage, sampler=sampler)
+                f"--resume: study '{cfg.study_name}' was run with {_describe_difference(old, recorded)}; "
+                "resume it with the same --space/--hw/--objectives/budgets or use a new --study-name"
+            )
+    elif study.trials:
+        raise CodesignError(
+            f"--resume: study '{cfg.study_name}' was not made by this version of codesign explore; use a new --study-name"
+        )
+    else:
+        study.set_user_attr("codesign", recorded)
+    stale = 0
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+        stale += 1
+    runs = [k for k in attrs if k.startswith("run_")]
+    index = len(runs)
+    study.set_user_attr(
+        f"run_{index:04d}",
+        {
+            "seed": cfg.seed,
+            "worker_seeds": [run_seed(cfg.seed, index, w) for w in range(cfg.workers)],
+            "trials": cfg.trials,
+            "workers": cfg.workers,
+            "sampler": cfg.sampler,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "host": os.uname().nodename,
+            "stale_failed": stale,
+        },
+    )
+    return index, stale
+
+
+def load_study(cfg: SearchConfig):
+    import optuna
+
+    try:
+        return optuna.load_study(study_name=cfg.study_name, storage=make_storage(cfg.storage))
+    except KeyError:
+        raise CodesignError(f"no study '{cfg.study_name}' in {cfg.storage}") from None
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (no-op elsewhere)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:
+            os._exit(1)
+
+
+def worker_loop(cfg: SearchConfig, worker: int, n_trials: int, run_index: int) -> int:
+    """Run `n_trials` trials of the study in batches of one generation; returns the trials stored."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    space = load_space(cfg.space)
+    evaluator = Evaluator(space, cfg.layer_objective)
+    shared = load_study(cfg)
+    local = optuna.create_study(
+        directions=["minimize"] * len(cfg.objectives), sampler=make_sampler(cfg, run_seed(cfg.seed, run_index, worker))
+    )
+    seen: set[str] = set()
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
+
+    def pull() -> None:
+        fresh = [t for t in shared.get_trials(deepcopy=False, states=states) if t.user_attrs.get("uid") not in seen]
+        for t in fresh:
+            seen.add(t.user_attrs.get("uid", f"foreign-{t.number}"))
+        if fresh:
+            local.add_trials(fresh)
+
+    pull()
+    run_id = uuid.uuid4().hex[:8]
+    done = 0
+    t0 = time.perf_counter()
+    while done < n_trials:
+        batch = min(cfg.population, n_trials - done)
+        asked = [local.ask() for _ in range(batch)]
+        seen_batch: list[str] = []
+        for trial in asked:
+            net = suggest(trial, "net", space.network.params)
+            hwv = suggest(trial, "hw", space.hardware.params)
+            uid = f"{run_id}.{worker}.{done + len(seen_batch)}"
+            seen_batch.append(uid)
+            trial.set_user_attr("uid", uid)
+            seen.add(uid)
+            try:
+                ev = evaluator(net, hwv)
+            except CodesignError as exc:
+                trial.set_user_attr("error", str(exc)[:200])
+                local.tell(trial, state=optuna.trial.TrialState.FAIL)
+                continue
+            trial.set_user_attr("metrics", ev.score.as_dict())
+            if cfg.budgets:
+                trial.set_user_attr("constraints", constraint_values(ev.score, ev.hw, cfg.budgets))
+            local.tell(trial, objective_values(ev.score, cfg.objectives))
+        numbers = {t.number for t in asked}
+        finished = [t for t in local.get_trials(deepcopy=False) if t.number in numbers]
+        shared.add_trials(finished)
+        done += batch
+        pull()
+        if cfg.progress and worker == 0:
+            elapsed = time.perf_counter() - t0
+            print(f"\r{done}/{n_trials} trials, {elapsed:.0f} s", end="", file=sys.stderr, flush=True)
+    if cfg.progress and worker == 0 and n_trials:
+        print(file=sys.stderr)
+    return done
+
+
+def _spawned_worker(cfg: SearchConfig, worker: int, n_trials: int, run_index: int) -> None:
+    _die_with_parent()
+    worker_loop(cfg, worker, n_trials, run_index)
 
 
 def _shares(total: int, workers: int) -> list[int]:
@@ -336,70 +411,119 @@ def _shares(total: int, workers: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(workers)]
 
 
-def _worker(cfg: SearchConfig, worker: int, n_trials: int) -> None:
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = open_study(cfg, create=False, worker=worker)
-    study.optimize(
-        Objective(cfg.hw, cfg.objective),
-        n_trials=n_trials,
-        show_progress_bar=cfg.progress and worker == 0,
-        gc_after_trial=False,
-    )
-
-
-def run_search(cfg: SearchConfig) -> optuna.Study:
+def run_search(cfg: SearchConfig):
     """Run `cfg.trials` new trials in `cfg.workers` processes sharing one study; return the study."""
+    import optuna
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    open_study(cfg, create=True)  # create (or, with resume, load) before the workers start
-    shares = [s for s in _shares(cfg.trials, max(1, cfg.workers)) if s > 0]
+    check_config(cfg)
+    space = load_space(cfg.space)
+    run_index, _ = prepare_study(cfg, space)
+    shares = [s for s in _shares(cfg.trials, cfg.workers) if s > 0]
     if len(shares) <= 1:
-        _worker(cfg, 0, shares[0] if shares else 0)
+        worker_loop(cfg, 0, shares[0] if shares else 0, run_index)
     else:
         ctx = multiprocessing.get_context("spawn")
-        procs = [ctx.Process(target=_worker, args=(cfg, i, n)) for i, n in enumerate(shares)]
-        for p in procs:
-            p.start()
-        for p in procs:
-            p.join()
+        procs = [ctx.Process(target=_spawned_worker, args=(cfg, i, n, run_index)) for i, n in enumerate(shares)]
+        try:
+            for p in procs:
+                p.start()
+            for p in procs:
+                p.join()
+        finally:
+            for p in procs:
+                if p.is_alive():
+                    p.kill()
+                    p.join()
         failed = [i for i, p in enumerate(procs) if p.exitcode != 0]
         if failed:
             raise CodesignError(
-                f"search workers {failed} failed (exit codes {[procs[i].exitcode for i in failed]})"
+                f"search workers {failed} failed (exit codes {[procs[i].exitcode for i in failed]}); "
+                "the trials they stored are kept, rerun with --resume"
             )
-    return optuna.load_study(study_name=cfg.study_name, storage=make_storage(cfg.storage))
+    return load_study(cfg)
+
+
+# ---- results ---------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Point:
-    """One completed trial: its number, parameters, objectives, and the design and hardware it means."""
+    """One completed trial: number, parameters, objective values and full-simulation metrics."""
 
     number: int
     params: dict[str, Any]
-    latency_ms: float
-    energy_uj: float
-    params_count: int
+    values: tuple[float, ...]
+    metrics: dict[str, float]
+    constraints: tuple[float, ...]
 
     @property
-    def values(self) -> tuple[float, float, float]:
-        return (self.latency_ms, self.energy_uj, float(self.params_count))
+    def feasible(self) -> bool:
+        return all(c <= 0 for c in self.constraints)
 
-    @property
-    def hw_label(self) -> str:
-        rows, cols, kb, df = hw_params(self.params)
-        return f"{rows}x{cols} {kb}K {df}"
+    def metric(self, name: str) -> float:
+        return float(self.metrics[METRICS[name][0]])
 
 
-def completed_points(study: optuna.Study) -> list[Point]:
+def completed_points(study) -> list[Point]:
+    import optuna
+
     trials = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    return [Point(t.number, dict(t.params), t.values[0], t.values[1], int(t.values[2])) for t in trials]
+    return [
+        Point(
+            t.number,
+            dict(t.params),
+            tuple(t.values),
+            dict(t.user_attrs.get("metrics", {})),
+            tuple(t.user_attrs.get("constraints", ())),
+        )
+        for t in trials
+    ]
 
 
-def benchmark(n: int = 2000, hw_name: str = "squeezelerator", seed: int = 0) -> tuple[float, float]:
-    """(wall, CPU) evaluations per minute of the evaluation path (design -> IR -> cached fast
-    simulation) in this process; the CPU figure is what a dedicated core gives on a loaded machine."""
-    rng = random.Random(seed)
-    points = [random_params(rng) for _ in range(n)]
+def study_settings(study) -> dict[str, Any]:
+    """What the study recorded: space (as data), objectives, budgets, layer objective."""
+    rec = study.user_attrs.get("codesign")
+    if rec is None:
+        raise CodesignError(f"study '{study.study_name}' was not made by codesign explore")
+    return rec
+
+
+# ---- benchmarks ------------------------------------------------------------------------------------------
+
+
+def random_points(space: SearchSpace, n: int, seed: int = 0) -> list[dict[str, Any]]:
+    """`n` uniformly random points of `space` as flat trial parameters (RandomSampler, in memory)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    out = []
+    for _ in range(n):
+        t = study.ask()
+        p = {f"net.{k}": v for k, v in suggest(t, "net", space.network.params).items()}
+        p |= {f"hw.{k}": v for k, v in suggest(t, "hw", space.hardware.params).items()}
+        study.tell(t, 0.0)
+        out.append(p)
+    return out
+
+
+def benchmark(n: int = 2000, space_name: str = "squeezenext", seed: int = 0, distinct_hw: int = 0) -> tuple[float, float]:
+    """(wall, CPU) full-score evaluations per minute in this process over `n` random points of the space,
+    cold cache. `distinct_hw` > 0 draws the hardware from that many random machines (a study's population
+    converges on few machines; 0 = every point's own random hardware)."""
+    from codesign.explore.score import cache_clear
+
+    space = load_space(space_name)
+    points = random_points(space, n, seed)
+    if distinct_hw:
+        machines = [{k: v for k, v in p.items() if k.startswith("hw.")} for p in points[:distinct_hw]]
+        rng = random.Random(seed)
+        points = [{k: v for k, v in p.items() if k.startswith("net.")} | rng.choice(machines) for p in points]
+    evaluator = Evaluator(space)
+    cache_clear()
     start, cpu = time.perf_counter(), time.process_time()
-    for p in points:
-        evaluate_params(p, hw_name)
+    for i, p in enumerate(points):
+        with contextlib.suppress(CodesignError):
+            evaluator.flat(p, f"b{i}")
     return n / (time.perf_counter() - start) * 60, n / (time.process_time() - cpu) * 60

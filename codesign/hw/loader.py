@@ -27,6 +27,7 @@ from codesign.hw.model import (
     BANKS_RULE,
     CLOCK_RULE,
     DATAFLOWS,
+    INTER_LAYER_RULE,
     KIB,
     MAC_PJ_RULE,
     MAX_GBUF_BYTES,
@@ -35,6 +36,7 @@ from codesign.hw.model import (
     PORTS_RULE,
     PSUM_BITS_RULE,
     RF_BYTES_RULE,
+    TECH_NAME_RULE,
     TEXT_RULE,
     TIMING_RULE,
     WORD_BITS_RULE,
@@ -76,6 +78,8 @@ _TOP_KEYS = {
     "clock_mhz": CLOCK_RULE.describe(),
     "timing": TIMING_RULE.describe() + " (default: scalesim)",
     "energy": f"an energy table name or an inline mapping (default: {DEFAULT_ENERGY_TABLE})",
+    "technology": "a technology table name in hw_models/tech (default: cmos_45nm)",
+    "inter_layer": INTER_LAYER_RULE.describe() + " (default: per_layer)",
 }
 _TOP_REQUIRED = ("pe_array", "dataflows", "precision", "global_buffer", "dram", "clock_mhz")
 _PE_KEYS = {
@@ -97,6 +101,7 @@ _GBUF_KEYS = {
     "banks": BANKS_RULE.describe() + " (default 1)",
     "ports": PORTS_RULE.describe() + " (default 2)",
     "double_buffered": "true or false (default true)",
+    "sized_energy": "true or false (default false): access energy from the technology's SRAM curve",
 }
 _DRAM_KEYS = {"bytes_per_cycle": BANDWIDTH_RULE.describe(), "gbytes_per_s": _GBPS_RULE.describe()}
 _ACCESS_KEYS = ("rf_pj", "inter_pe_pj", "gbuf_pj", "dram_pj")
@@ -416,6 +421,8 @@ def _build_accelerator(data: Any, where: str, source: str, default_name: str, ba
     dram_bytes_per_cycle = _build_dram(where, top["dram"], clock_mhz)
     timing = TIMING_RULE.check(where, "timing", top.get("timing", "scalesim"))
     energy = _build_accelerator_energy(where, top.get("energy", DEFAULT_ENERGY_TABLE), name, base_dir)
+    technology = TECH_NAME_RULE.check(where, "technology", top.get("technology", "cmos_45nm"))
+    inter_layer = INTER_LAYER_RULE.check(where, "inter_layer", top.get("inter_layer", "per_layer"))
 
     try:
         return Accelerator(
@@ -434,6 +441,8 @@ def _build_accelerator(data: Any, where: str, source: str, default_name: str, ba
             clock_mhz=clock_mhz,
             timing=timing,
             energy=energy,
+            technology=technology,
+            inter_layer=inter_layer,
         )
     except HardwareConfigError as exc:  # safety net: every rule above should have fired first
         raise hw_error(f"{where}: {exc}") from None
@@ -461,16 +470,19 @@ def _build_gbuf(where: str, value: Any) -> GlobalBuffer:
     banks = BANKS_RULE.check(where, "global_buffer.banks", gb.get("banks", 1))
     ports = PORTS_RULE.check(where, "global_buffer.ports", gb.get("ports", 2))
     double = BoolRule().check(where, "global_buffer.double_buffered", gb.get("double_buffered", True))
+    sized = BoolRule().check(where, "global_buffer.sized_energy", gb.get("sized_energy", False))
     if not given:
         total = _kb_to_bytes(where, "global_buffer.total_kb", gb["total_kb"])
-        return GlobalBuffer.pool(total, banks=banks, ports=ports, double_buffered=double)
+        return GlobalBuffer.pool(total, banks=banks, ports=ports, double_buffered=double, sized_energy=sized)
     parts = [_kb_to_bytes(where, f"global_buffer.{k}", gb[k]) for k in _PARTITIONS]
     if sum(parts) > MAX_GBUF_BYTES:
         raise hw_error(
             f"{where}: global_buffer partitions add up to {sum(parts) // KIB} KiB, out of range "
             f"(allowed: at most {MAX_GBUF_BYTES // KIB} KiB in all)"
         )
-    return GlobalBuffer.partitioned(*parts, banks=banks, ports=ports, double_buffered=double)
+    return GlobalBuffer.partitioned(
+        *parts, banks=banks, ports=ports, double_buffered=double, sized_energy=sized
+    )
 
 
 def _build_dram(where: str, value: Any, clock_mhz: float) -> float:

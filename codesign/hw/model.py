@@ -20,8 +20,13 @@ from typing import Any
 
 from codesign.errors import HardwareConfigError
 
-#: Dataflows the simulator models: weight stationary and output stationary.
-DATAFLOWS: tuple[str, ...] = ("ws", "os")
+#: Dataflows the simulator models: weight stationary, output stationary, input stationary (SCALE-Sim's
+#: three) and row stationary (Eyeriss, Chen et al. ISCA 2016).
+DATAFLOWS: tuple[str, ...] = ("ws", "os", "is", "rs")
+#: Inter-layer models: "per_layer" (every layer reads its input from DRAM and writes its output back,
+#: SCALE-Sim's view) or "fused" (activations stay in the global buffer when they fit, add/concat/pool
+#: run on the vector unit without a DRAM round trip, the next layer's first fetch is overlapped).
+INTER_LAYER_MODELS: tuple[str, ...] = ("per_layer", "fused")
 #: Timing models: "scalesim" reproduces SCALE-Sim's cycle counts; "overlap" hides the weight preload
 #: of the next fold behind the current fold (double-buffered weights, as in the TPU).
 TIMINGS: tuple[str, ...] = ("scalesim", "overlap")
@@ -233,6 +238,8 @@ TIMING_RULE = ChoiceRule(TIMINGS)
 MAC_PJ_RULE = RealRule(0.0, MAX_ENERGY_PJ, unit="pJ")
 ACCESS_PJ_RULE = RealRule(0.0, MAX_ENERGY_PJ, lo_open=False, unit="pJ")
 WORD_BITS_RULE = IntRule(1, 64)
+INTER_LAYER_RULE = ChoiceRule(INTER_LAYER_MODELS)
+TECH_NAME_RULE = StrRule(max_len=100, single_line=True)
 
 
 def check_dataflows(where: str, key: str, value: Any) -> tuple[str, ...]:
@@ -251,9 +258,7 @@ def check_dataflows(where: str, key: str, value: Any) -> tuple[str, ...]:
                 f"{where}: {key}[{i}] = {fmt_value(item)} has type {type_name(item)} (allowed: {allowed})"
             )
         if item not in DATAFLOWS:
-            if item.strip().lower() == "is":
-                hint = " (input stationary is not modelled by codesign)"
-            elif item.strip().lower() in DATAFLOWS:
+            if item.strip().lower() in DATAFLOWS:
                 hint = f" (did you mean '{item.strip().lower()}'? names are lower case)"
             else:
                 hint = suggest(item, DATAFLOWS)
@@ -329,6 +334,7 @@ class GlobalBuffer:
     banks: int = 1
     ports: int = 2
     double_buffered: bool = True
+    sized_energy: bool = False  # access energy from the technology's SRAM curve instead of the energy table
 
     def __post_init__(self) -> None:
         where = "global_buffer"
@@ -351,6 +357,7 @@ class GlobalBuffer:
         BANKS_RULE.check(where, "banks", self.banks)
         PORTS_RULE.check(where, "ports", self.ports)
         BoolRule().check(where, "double_buffered", self.double_buffered)
+        BoolRule().check(where, "sized_energy", self.sized_energy)
 
     @property
     def shared(self) -> bool:
@@ -393,6 +400,8 @@ class Accelerator:
     clock_mhz: float
     timing: str
     energy: EnergyTable
+    technology: str = "cmos_45nm"  # hw_models/tech/<name>.yaml: area, leakage, sized SRAM energy
+    inter_layer: str = "per_layer"  # one of INTER_LAYER_MODELS
 
     def __post_init__(self) -> None:
         where = label("accelerator", self.name)
@@ -421,6 +430,8 @@ class Accelerator:
         )
         object.__setattr__(self, "clock_mhz", CLOCK_RULE.check(where, "clock_mhz", self.clock_mhz))
         TIMING_RULE.check(where, "timing", self.timing)
+        TECH_NAME_RULE.check(where, "technology", self.technology)
+        INTER_LAYER_RULE.check(where, "inter_layer", self.inter_layer)
         if not isinstance(self.energy, EnergyTable):
             raise hw_error(
                 f"{where}: energy = {fmt_value(self.energy)} has type {type_name(self.energy)} (allowed: an EnergyTable)"

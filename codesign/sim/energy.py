@@ -1,20 +1,25 @@
-"""Energy = MACs x MAC energy + sum over levels and operands of accesses x per-access energy.
+"""Energy = MACs x MAC energy + sum over levels and operands of accesses x per-access energy
+(+ leakage over the layer's cycles, added by `codesign.sim.network`).
 
 Energy tables give pJ per access of a `word_bits`-wide word. An access to an operand of another width
 is charged in proportion (energy per bit is kept): ifmap words are `act_bits` wide, filter words
-`weight_bits`; output words are `psum_bits` wide inside the array (RF, inter-PE: accumulators) and
-`act_bits` wide in the global buffer and DRAM. The MAC energy is used as given.
+`weight_bits`; output words are `psum_bits` wide inside the array (RF, inter-PE: accumulators). In the
+global buffer and DRAM, final outputs are `act_bits` wide and partial sums (`psum_words`, the
+spilled/re-read accumulations) `psum_bits` wide. With `global_buffer.sized_energy` the global-buffer
+cost per access comes from the technology's SRAM curve at the buffer's bank size
+(`codesign.sim.area.gbuf_pj_per_word`). The MAC energy is used as given.
 """
 
 from __future__ import annotations
 
+from codesign.sim.area import gbuf_pj_per_word
 from codesign.sim.counts import LEVELS, OPERANDS, AccessCounts
 
 _LEVEL_FIELD = {"dram": "dram_pj", "gbuf": "gbuf_pj", "inter_pe": "inter_pe_pj", "rf": "rf_pj"}
 
 
 def operand_bits(hw, level: str, operand: str) -> int:
-    """Width in bits of one counted word of `operand` at `level`."""
+    """Width in bits of one counted word of `operand` at `level` (final outputs at act width off-array)."""
     if operand == "filter":
         return hw.weight_bits
     if operand == "ofmap" and level in ("rf", "inter_pe"):
@@ -22,13 +27,27 @@ def operand_bits(hw, level: str, operand: str) -> int:
     return hw.act_bits
 
 
-def energy_breakdown(macs: int, acc: AccessCounts, hw) -> dict[str, float]:
-    """pJ per component: 'mac' and '<level>_<operand>' for every level and operand."""
+def energy_breakdown(
+    macs: int, acc: AccessCounts, hw, psum_words: dict[str, int] | None = None
+) -> dict[str, float]:
+    """pJ per component: 'mac' and '<level>_<operand>' for every level and operand.
+
+    `psum_words` gives, per level ('gbuf', 'dram'), how many of the counted ofmap words are partial
+    sums; those are charged at `psum_bits` instead of `act_bits`."""
     table = hw.energy
+    psum_words = psum_words or {}
     out = {"mac": macs * table.mac_pj}
     for level in LEVELS:
-        cost = getattr(table, _LEVEL_FIELD[level])
         for op in OPERANDS:
-            scale = operand_bits(hw, level, op) / table.word_bits
-            out[f"{level}_{op}"] = acc.words[level][op] * cost * scale
+            words = acc.words[level][op]
+            bits = operand_bits(hw, level, op)
+            if level == "gbuf":
+                cost = gbuf_pj_per_word(hw, op, bits)
+            else:
+                cost = getattr(table, _LEVEL_FIELD[level]) * bits / table.word_bits
+            if op == "ofmap" and level in ("gbuf", "dram") and psum_words.get(level):
+                psums = min(words, psum_words[level])
+                out[f"{level}_{op}"] = (words - psums) * cost + psums * cost * hw.psum_bits / bits
+            else:
+                out[f"{level}_{op}"] = words * cost
     return out

@@ -11,6 +11,7 @@ from codesign.errors import MappingError
 from codesign.ir.graph import LayerGraph
 from codesign.ir.layers import Layer
 from codesign.sim import analytical
+from codesign.sim.area import accelerator_area, static_energy_pj
 from codesign.sim.counts import AccessCounts, LayerResult
 from codesign.sim.energy import energy_breakdown
 from codesign.sim.engine import run_layer
@@ -51,6 +52,31 @@ class NetworkResult:
         return sum(r.energy_total_pj for r in self.layers)
 
     @property
+    def area_mm2(self) -> float:
+        """Accelerator area (global buffer + PE array), mm^2; see `codesign.sim.area`."""
+        return accelerator_area(self.hw).total_mm2
+
+    @property
+    def static_mw(self) -> float:
+        """Leakage power of the accelerator, mW."""
+        return accelerator_area(self.hw).static_total_mw
+
+    @property
+    def dynamic_energy_pj(self) -> float:
+        """Energy of MACs and data movement (no leakage), pJ."""
+        return self.energy_pj - self.static_energy_pj
+
+    @property
+    def static_energy_pj(self) -> float:
+        """Leakage energy over the whole run (idle cycles included), pJ."""
+        return sum(r.energy_pj.get("static", 0.0) for r in self.layers)
+
+    @property
+    def power_mw(self) -> float:
+        """Average power over the run (dynamic + static energy / latency), mW."""
+        return self.energy_pj / (self.latency_ms * 1e9) * 1e3 if self.cycles else 0.0
+
+    @property
     def latency_ms(self) -> float:
         return self.cycles / (self.hw.clock_mhz * 1e3)
 
@@ -80,6 +106,10 @@ class NetworkResult:
             "stall_cycles": self.stall_cycles,
             "latency_ms": self.latency_ms,
             "energy_uj": self.energy_uj,
+            "static_energy_uj": self.static_energy_pj * 1e-6,
+            "power_mw": self.power_mw,
+            "static_mw": self.static_mw,
+            "area_mm2": self.area_mm2,
             "inferences_per_s": self.inferences_per_s,
             "inferences_per_j": self.inferences_per_j,
             "macs": self.macs,
@@ -187,9 +217,12 @@ def _core(g: Gemm, hw, dataflow: str, timing: str, fast: bool) -> _Core:
     passes = _stream_passes(g, hw, dataflow, timing)
     folds = compute = stall = dram_bytes = 0
     acc = AccessCounts()
+    psums = {"gbuf": 0, "dram": 0}
     order, resident = "", ()
     for count, sub in split_stream(g, passes):
         m, plan, c, st, a, d = _run_pass(sub, hw, dataflow, timing, fast)
+        for level, n in psum_words(sub, m, plan).items():
+            psums[level] += count * n
         folds += count * m.folds
         compute += count * c
         stall += count * st
@@ -199,7 +232,18 @@ def _core(g: Gemm, hw, dataflow: str, timing: str, fast: bool) -> _Core:
         order, resident = plan.order, plan.resident
     if passes > 1:
         order = f"{order}, {passes} T-passes"
-    return _Core(folds, compute, stall, acc, energy_breakdown(g.macs, acc, hw), dram_bytes, order, resident)
+    energy = energy_breakdown(g.macs, acc, hw, psums)
+    return _Core(folds, compute, stall, acc, energy, dram_bytes, order, resident)
+
+
+def psum_words(g: Gemm, m, plan) -> dict[str, int]:
+    """Partial-sum words (psum width) among the ofmap words counted in the global buffer and DRAM, all
+    groups: array-side writes and read-backs of every accumulation fold but the last, plus DRAM spills
+    (each spilled word is written to and read from both DRAM and the buffer)."""
+    accumulates = m.dataflow in ("ws", "is")
+    array_side = 2 * g.ofmap_words * (m.row_folds - 1) if accumulates else 0
+    spill = 2 * plan.dram_psum_spill
+    return {"gbuf": g.groups * (array_side + spill), "dram": g.groups * spill}
 
 
 _cached_core = lru_cache(maxsize=65536)(_core)
@@ -212,6 +256,8 @@ def _compute_layer(layer: Layer, hw, dataflow: str, batch: int, timing: str, fas
         core = _cached_core(replace(g, name=""), hw, dataflow, timing, fast)
     except MappingError:
         core = _core(g, hw, dataflow, timing, fast)  # raise again, with the layer's name in the message
+    energy = dict(core.energy)
+    energy["static"] = static_energy_pj(hw, core.compute + core.stall)
     return LayerResult(
         name=layer.name,
         kind=layer.kind,
@@ -222,7 +268,7 @@ def _compute_layer(layer: Layer, hw, dataflow: str, batch: int, timing: str, fas
         compute_cycles=core.compute,
         stall_cycles=core.stall,
         accesses=core.accesses,
-        energy_pj=core.energy,
+        energy_pj=energy,
         pe_count=hw.rows * hw.cols,
         dram_bytes=core.dram_bytes,
         loop_order=core.order,
@@ -258,6 +304,8 @@ def _vector_layer(layer: Layer, hw, batch: int) -> LayerResult:
     dram_bytes = (in_words + out_words) * hw.act_bits / 8 if layer.kind != "concat" else 0
     transfer = 0 if math.isinf(hw.dram_bytes_per_cycle) else math.ceil(dram_bytes / hw.dram_bytes_per_cycle)
     stall = max(0, transfer - cycles)
+    energy = energy_breakdown(0, acc, hw)
+    energy["static"] = static_energy_pj(hw, cycles + stall)
     return LayerResult(
         name=layer.name,
         kind=layer.kind,
@@ -268,11 +316,51 @@ def _vector_layer(layer: Layer, hw, batch: int) -> LayerResult:
         compute_cycles=cycles,
         stall_cycles=stall,
         accesses=acc,
-        energy_pj=energy_breakdown(0, acc, hw),
+        energy_pj=energy,
         pe_count=hw.rows * hw.cols,
         dram_bytes=int(dram_bytes),
         note=note,
     )
+
+
+def simulate_layer(
+    layer: Layer,
+    hw,
+    candidates: tuple[str, ...],
+    objective: str = "latency",
+    batch: int = 1,
+    timing: str | None = None,
+    fast: bool = False,
+) -> LayerResult | None:
+    """One layer of a network on `hw`: a conv/linear layer on the best of the `candidates` dataflows by
+    `objective`, a pool/add/concat on the vector unit, None for a layer fused into its producer.
+
+    The single per-layer step of `simulate_graph`; the co-design loop's cached score calls it too, so a
+    searched design's figures are the ones `codesign simulate` prints. Raises MappingError for a layer
+    kind with no model.
+    """
+    timing = timing or hw.timing
+    if layer.kind in ("conv", "linear"):
+        options = [_compute_layer(layer, hw, df, batch, timing, fast) for df in candidates]
+        return min(options, key=lambda r: _score(r, objective))
+    if layer.kind in ("pool", "add", "concat"):
+        return _vector_layer(layer, hw, batch)
+    if layer.kind in FUSED_KINDS:
+        return None
+    raise MappingError(f"layer {layer.name}: kind '{layer.kind}' has no simulator model")
+
+
+def layer_shape_key(layer: Layer) -> tuple:
+    """Everything `simulate_layer`'s result depends on besides the hardware, dataflow choice and the
+    layer's name: equal keys give equal results (tested), so per-layer results can be cached by it."""
+    if layer.kind == "conv":
+        return ("conv", layer.in_shapes, layer.out_shape, layer.in_channels, layer.out_channels,
+                layer.kernel_h, layer.kernel_w, layer.groups)
+    if layer.kind == "linear":
+        return ("linear", layer.in_features, layer.out_features, layer.out_shape)
+    if layer.kind == "pool":
+        return ("pool", layer.in_shapes, layer.out_shape, layer.kernel_h, layer.kernel_w)
+    return (layer.kind, layer.in_shapes, layer.out_shape)
 
 
 def simulate_graph(
@@ -301,15 +389,9 @@ def simulate_graph(
         raise MappingError(f"unknown dataflow {dataflow!r} (choose from ws, os, auto)")
     result = NetworkResult(graph.name, hw, dataflow, objective, batch, params=graph.params)
     for layer in graph.layers:
-        if layer.kind in ("conv", "linear"):
-            options = [_compute_layer(layer, hw, df, batch, timing, fast) for df in candidates]
-            result.layers.append(min(options, key=lambda r: _score(r, objective)))
-        elif layer.kind in ("pool", "add", "concat"):
-            result.layers.append(_vector_layer(layer, hw, batch))
-        elif layer.kind in FUSED_KINDS:
-            continue
-        else:
-            raise MappingError(f"layer {layer.name}: kind '{layer.kind}' has no simulator model")
+        r = simulate_layer(layer, hw, candidates, objective, batch, timing, fast)
+        if r is not None:
+            result.layers.append(r)
     return result
 
 
