@@ -8,9 +8,9 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from codesign.errors import MappingError
+from codesign.hw.model import DATAFLOWS
 from codesign.ir.graph import LayerGraph
 from codesign.ir.layers import Layer
-from codesign.hw.model import DATAFLOWS
 from codesign.sim import analytical
 from codesign.sim.area import accelerator_area, static_energy_pj
 from codesign.sim.counts import AccessCounts, LayerResult
