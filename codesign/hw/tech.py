@@ -111,8 +111,9 @@ def _build(data: Any, where: str) -> Technology:
 
 @lru_cache(maxsize=32)
 def load_technology(name: str = DEFAULT_TECHNOLOGY) -> Technology:
-    """The technology table `hw_models/tech/<name>.yaml`; raises HardwareConfigError if unknown or invalid."""
-    path = TECH_DIR / f"{name}.yaml"
+    """The technology table `hw_models/tech/<name>.yaml` (or a path ending in .yaml); raises
+    HardwareConfigError if unknown or invalid."""
+    path = Path(name) if name.endswith((".yaml", ".yml")) else TECH_DIR / f"{name}.yaml"
     available = sorted(p.stem for p in TECH_DIR.glob("*.yaml"))
     if not path.is_file():
         raise hw_error(

@@ -67,6 +67,14 @@ def _tile_array_counts(
         acc.add("inter_pe", "ifmap", int((T * kr * ones).sum()) * (C - 1))  # streamed across the full width
         acc.add("inter_pe", "ofmap", int((T * nc * ones).sum()) * (R - 1))  # psums down the full height
         acc.add("inter_pe", "filter", int((nc * kr * (kr - 1) // 2).sum()))  # weight for row r: r hops
+    elif m.dataflow == "is":  # columns hold output pixels; the N filters stream
+        N = g.N
+        macs = int((N * kr * nc).sum())
+        acc.add("gbuf", "filter", int((N * kr * ones).sum()))
+        acc.add("gbuf", "ifmap", int((kr * nc).sum()))
+        acc.add("inter_pe", "filter", int((N * kr * ones).sum()) * (C - 1))
+        acc.add("inter_pe", "ofmap", int((N * nc * ones).sum()) * (R - 1))
+        acc.add("inter_pe", "ifmap", int((nc * kr * (kr - 1) // 2).sum()))
     else:
         K = g.K
         macs = int((K * kr * nc).sum())
@@ -82,10 +90,10 @@ def _tile_array_counts(
     return acc
 
 
-def _psum_gbuf(g: Gemm, row_index: np.ndarray, col_blocks: np.ndarray) -> int:
-    """WS: outputs written by each fold, plus partial sums read back by every fold after the first row block."""
-    writes = g.T * int(col_blocks.sum()) * len(row_index)
-    reads = g.T * int(col_blocks.sum()) * int((row_index > 0).sum())
+def _psum_gbuf(stream: int, row_index: np.ndarray, col_blocks: np.ndarray) -> int:
+    """WS/IS: outputs written by each fold, plus partial sums read back by every fold after the first row block."""
+    writes = stream * int(col_blocks.sum()) * len(row_index)
+    reads = stream * int(col_blocks.sum()) * int((row_index > 0).sum())
     return writes + reads
 
 
@@ -102,6 +110,7 @@ def run_layer(g: Gemm, m: ArrayMapping, plan: MemoryPlan, hw, timing: str = "sca
     deps = {
         "ws": {"ifmap": "rows", "filter": "both", "ofmap": "cols"},
         "os": {"ifmap": "rows", "filter": "cols", "ofmap": "both"},
+        "is": {"ifmap": "both", "filter": "rows", "ofmap": "cols"},
     }[m.dataflow]
     outer_dim = "cols" if outer_is_cols else "rows"
     resident = set(plan.resident)
@@ -136,11 +145,11 @@ def run_layer(g: Gemm, m: ArrayMapping, plan: MemoryPlan, hw, timing: str = "sca
 
     # Array-side counts: every (row block, column block) fold of one group, then x groups.
     per_fold = fold_cycles(m)
-    if timing == "overlap" and m.dataflow == "ws":
+    if timing == "overlap" and m.dataflow in ("ws", "is"):
         per_fold -= m.rows  # preload hidden behind the previous fold
     acc = _tile_array_counts(g, m, row_blocks, col_blocks)
-    if m.dataflow == "ws":
-        acc.add("gbuf", "ofmap", _psum_gbuf(g, np.arange(len(row_blocks)), col_blocks))
+    if m.dataflow in ("ws", "is"):
+        acc.add("gbuf", "ofmap", _psum_gbuf(m.stream, np.arange(len(row_blocks)), col_blocks))
     for lvl in acc.words:
         for op in acc.words[lvl]:
             acc.words[lvl][op] *= g.groups
@@ -149,7 +158,7 @@ def run_layer(g: Gemm, m: ArrayMapping, plan: MemoryPlan, hw, timing: str = "sca
     load_bytes = load_words["ifmap"] * abytes + load_words["filter"] * wbytes + spill_in * pbytes
     store_bytes = store_words * abytes + spill_out * pbytes
     comp_all = np.tile(compute, g.groups).astype(float)
-    if timing == "overlap" and m.dataflow == "ws":
+    if timing == "overlap" and m.dataflow in ("ws", "is"):
         comp_all[0] += m.rows  # only the first fold's preload is exposed
     loads_all = np.tile(load_bytes, g.groups)
     stores_all = np.tile(store_bytes, g.groups)

@@ -61,6 +61,8 @@ class MemoryPlan:
 def _deps(dataflow: str) -> dict[str, set[str]]:
     if dataflow == "ws":
         return {"ifmap": {"rows"}, "filter": {"rows", "cols"}, "ofmap": {"cols"}}
+    if dataflow == "is":  # rows = K, cols = T (the ifmap window is stationary), filters stream
+        return {"ifmap": {"rows", "cols"}, "filter": {"rows"}, "ofmap": {"cols"}}
     return {"ifmap": {"rows"}, "filter": {"cols"}, "ofmap": {"rows", "cols"}}
 
 
@@ -73,10 +75,21 @@ def _bytes_per_word(hw, operand: str, partial: bool = False) -> float:
 
 
 def plan_memory(gemm: Gemm, m: ArrayMapping, hw) -> MemoryPlan:
-    """Choose loop order and residency minimising DRAM bytes; raise MappingError if nothing fits."""
+    """The plan with the least DRAM bytes (ties: columns outer, fewer resident operands); raise
+    MappingError if nothing fits. The simulator itself chooses among `plan_candidates` by the
+    objective's own figure (`codesign.sim.network`)."""
+    return plan_candidates(gemm, m, hw)[0]
+
+
+def plan_candidates(gemm: Gemm, m: ArrayMapping, hw) -> list[MemoryPlan]:
+    """Every loop order x residency choice that fits the buffer, least DRAM bytes first.
+
+    A bigger buffer only adds candidates (the fit tests are monotone in capacity), which is what
+    makes planning by the objective monotone in buffer size. Raises MappingError when not even one
+    fold's staging fits."""
     sizes = {"ifmap": gemm.ifmap_words, "filter": gemm.filter_words, "ofmap": gemm.ofmap_words}
     deps = _deps(m.dataflow)
-    accumulates = m.dataflow == "ws" and m.row_folds > 1
+    accumulates = m.dataflow in ("ws", "is") and m.row_folds > 1
     gbuf = hw.gbuf
     share = 0.5 if gbuf.double_buffered else 1.0
     caps = (
@@ -103,7 +116,7 @@ def plan_memory(gemm: Gemm, m: ArrayMapping, hw) -> MemoryPlan:
             f"one column of the {m.rows}x{m.cols} array; enlarge global_buffer in the hardware file"
         )
     folds = {"rows": m.row_folds, "cols": m.col_folds}
-    best: tuple[tuple, MemoryPlan] | None = None
+    found: list[tuple[tuple, MemoryPlan]] = []
     for order in ("cols_outer", "rows_outer"):
         outer, inner = ("cols", "rows") if order == "cols_outer" else ("rows", "cols")
         reusable = [op for op, d in deps.items() if len(d) == 1]
@@ -146,8 +159,6 @@ def plan_memory(gemm: Gemm, m: ArrayMapping, hw) -> MemoryPlan:
                 + plan.dram_ofmap_final * _bytes_per_word(hw, "ofmap")
                 + 2 * spill * _bytes_per_word(hw, "ofmap", True)
             )
-            key = (traffic, order != "cols_outer", len(resident))
-            if best is None or key < best[0]:
-                best = (key, plan)
-    assert best is not None  # the all-streamed plan always fits once staging fits
-    return best[1]
+            found.append(((traffic, order != "cols_outer", len(resident)), plan))
+    assert found  # the all-streamed plan always fits once staging fits
+    return [plan for _, plan in sorted(found, key=lambda item: item[0])]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from codesign.errors import MappingError
+from codesign.hw.model import DATAFLOWS
 from codesign.ir.graph import LayerGraph
 from codesign.ir.layers import Layer
 from codesign.sim import analytical
@@ -15,8 +16,8 @@ from codesign.sim.area import accelerator_area, static_energy_pj
 from codesign.sim.counts import AccessCounts, LayerResult
 from codesign.sim.energy import energy_breakdown
 from codesign.sim.engine import run_layer
-from codesign.sim.mapping import DATAFLOWS, Gemm, gemm_of, map_gemm, split_stream
-from codesign.sim.memory import plan_memory
+from codesign.sim.mapping import Gemm, gemm_of, map_gemm, split_stream
+from codesign.sim.memory import plan_candidates
 
 OBJECTIVES = ("latency", "energy", "edp")
 #: Layers folded into their producer's output path (no cycles, no traffic of their own).
@@ -178,62 +179,99 @@ class _Core:
     resident: tuple[str, ...]
 
 
-def _run_pass(g: Gemm, hw, dataflow: str, timing: str, fast: bool):
-    m = map_gemm(g, hw.rows, hw.cols, dataflow)
-    plan = plan_memory(g, m, hw)
+#: Largest number of T-passes tried for a WS layer whose partial sums accumulate over row folds.
+MAX_T_PASSES = 64
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """One sub-GEMM run under one memory plan."""
+
+    m: object
+    plan: object
+    compute: int
+    stall: int
+    acc: AccessCounts
+    dram_bytes: int
+    psums: dict
+    energy: dict  # dynamic pJ per component
+    est_stall: int = 0  # fast mode: DRAM-bound estimate max(0, bytes / bandwidth - compute), for planning only
+
+
+def _run_plan(g: Gemm, m, plan, hw, timing: str, fast: bool) -> _Pass:
     if fast:
         counts = analytical.analyze(g, m, plan, timing)
-        return m, plan, counts.compute_cycles, 0, counts.accesses, plan.dram_bytes(hw)
-    res = run_layer(g, m, plan, hw, timing)
-    return m, plan, res.compute_cycles, res.stall_cycles, res.accesses, res.dram_bytes
+        compute, stall, acc, dram = counts.compute_cycles, 0, counts.accesses, plan.dram_bytes(hw)
+    else:
+        res = run_layer(g, m, plan, hw, timing)
+        compute, stall, acc, dram = res.compute_cycles, res.stall_cycles, res.accesses, res.dram_bytes
+    psums = psum_words(g, m, plan)
+    est = stall
+    if fast and not math.isinf(hw.dram_bytes_per_cycle):
+        est = max(0, math.ceil(dram / hw.dram_bytes_per_cycle) - compute)
+    return _Pass(m, plan, compute, stall, acc, dram, psums, energy_breakdown(g.macs, acc, hw, psums), est)
 
 
-def _stream_passes(g: Gemm, hw, dataflow: str, timing: str) -> int:
-    """Number of T-passes for a WS layer: the one with the least estimated latency
-    max(compute, DRAM bytes / bandwidth); 1 unless partial sums or the ifmap would spill."""
-    if dataflow != "ws":
-        return 1
-    best = None
-    passes = 1
-    while passes <= g.T:
-        compute = dram = 0
-        spills = False
+def _cost(cycles: int, dynamic_pj: float, hw, objective: str) -> tuple:
+    """The objective's own figure (leakage included in energy), then the other as a tie-break."""
+    energy = dynamic_pj + static_energy_pj(hw, cycles)
+    if objective == "latency":
+        return (cycles, energy)
+    if objective == "energy":
+        return (energy, cycles)
+    return (cycles * energy, cycles)
+
+
+def _best_plan(g: Gemm, hw, dataflow: str, timing: str, fast: bool, objective: str) -> _Pass:
+    """Every loop order x residency that fits, run and scored by the objective (not by DRAM bytes)."""
+    m = map_gemm(g, hw.rows, hw.cols, dataflow)
+    options = [_run_plan(g, m, plan, hw, timing, fast) for plan in plan_candidates(g, m, hw)]
+    return min(
+        options,
+        key=lambda o: _cost(o.compute + o.est_stall, sum(o.energy.values()), hw, objective) + (o.dram_bytes,),
+    )
+
+
+def _pass_counts(g: Gemm, hw, dataflow: str) -> list[int]:
+    """T-pass counts tried: for WS layers whose partial sums accumulate over row folds, 1, 2, 4, ...
+    (each pass keeps its psums on chip at the price of re-reading the weights); else 1. The set does
+    not depend on the buffer size, so a bigger buffer can only add options."""
+    if dataflow != "ws" or math.ceil(g.K / hw.rows) <= 1:
+        return [1]
+    counts, p = [], 1
+    while p <= min(g.T, MAX_T_PASSES):
+        counts.append(p)
+        p *= 2
+    return counts
+
+
+def _core(g: Gemm, hw, dataflow: str, timing: str, fast: bool, objective: str = "latency") -> _Core:
+    best: tuple[tuple, _Core] | None = None
+    for passes in _pass_counts(g, hw, dataflow):
+        folds = compute = stall = est = dram_bytes = 0
+        acc = AccessCounts()
+        psums = {"gbuf": 0, "dram": 0}
+        order, resident = "", ()
         for count, sub in split_stream(g, passes):
-            m, plan, c, _, _, d = _run_pass(sub, hw, dataflow, timing, fast=True)
-            compute += count * c
-            dram += count * d
-            spills = spills or plan.dram_psum_spill > 0
-        bw = hw.dram_bytes_per_cycle
-        estimate = max(compute, 0 if bw == float("inf") else dram / bw)
-        if best is None or (estimate, dram) < best[0]:
-            best = ((estimate, dram), passes)
-        if not spills:
-            break
-        passes *= 2
+            p = _best_plan(sub, hw, dataflow, timing, fast, objective)
+            est += count * p.est_stall
+            for level, n in p.psums.items():
+                psums[level] += count * n
+            folds += count * p.m.folds
+            compute += count * p.compute
+            stall += count * p.stall
+            dram_bytes += count * p.dram_bytes
+            for _ in range(count):
+                acc = acc + p.acc
+            order, resident = p.plan.order, p.plan.resident
+        if passes > 1:
+            order = f"{order}, {passes} T-passes"
+        energy = energy_breakdown(g.macs, acc, hw, psums)
+        key = _cost(compute + est, sum(energy.values()), hw, objective) + (dram_bytes,)
+        if best is None or key < best[0]:
+            best = (key, _Core(folds, compute, stall, acc, energy, dram_bytes, order, resident))
+    assert best is not None
     return best[1]
-
-
-def _core(g: Gemm, hw, dataflow: str, timing: str, fast: bool) -> _Core:
-    passes = _stream_passes(g, hw, dataflow, timing)
-    folds = compute = stall = dram_bytes = 0
-    acc = AccessCounts()
-    psums = {"gbuf": 0, "dram": 0}
-    order, resident = "", ()
-    for count, sub in split_stream(g, passes):
-        m, plan, c, st, a, d = _run_pass(sub, hw, dataflow, timing, fast)
-        for level, n in psum_words(sub, m, plan).items():
-            psums[level] += count * n
-        folds += count * m.folds
-        compute += count * c
-        stall += count * st
-        dram_bytes += count * d
-        for _ in range(count):
-            acc = acc + a
-        order, resident = plan.order, plan.resident
-    if passes > 1:
-        order = f"{order}, {passes} T-passes"
-    energy = energy_breakdown(g.macs, acc, hw, psums)
-    return _Core(folds, compute, stall, acc, energy, dram_bytes, order, resident)
 
 
 def psum_words(g: Gemm, m, plan) -> dict[str, int]:
@@ -249,13 +287,17 @@ def psum_words(g: Gemm, m, plan) -> dict[str, int]:
 _cached_core = lru_cache(maxsize=65536)(_core)
 
 
-def _compute_layer(layer: Layer, hw, dataflow: str, batch: int, timing: str, fast: bool) -> LayerResult:
+def _compute_layer(
+    layer: Layer, hw, dataflow: str, batch: int, timing: str, fast: bool, objective: str = "latency"
+) -> LayerResult:
+    if dataflow == "rs":
+        return _rs_layer(layer, hw, batch)
     g = gemm_of(layer, batch)
     _check_registers(layer, hw, dataflow)
     try:
-        core = _cached_core(replace(g, name=""), hw, dataflow, timing, fast)
+        core = _cached_core(replace(g, name=""), hw, dataflow, timing, fast, objective)
     except MappingError:
-        core = _core(g, hw, dataflow, timing, fast)  # raise again, with the layer's name in the message
+        core = _core(g, hw, dataflow, timing, fast, objective)  # raise again, with the layer's name in the message
     energy = dict(core.energy)
     energy["static"] = static_energy_pj(hw, core.compute + core.stall)
     return LayerResult(
@@ -273,6 +315,39 @@ def _compute_layer(layer: Layer, hw, dataflow: str, batch: int, timing: str, fas
         dram_bytes=core.dram_bytes,
         loop_order=core.order,
         resident=core.resident,
+    )
+
+
+def _rs_layer(layer: Layer, hw, batch: int) -> LayerResult:
+    """A conv/linear layer under row stationary (`codesign.sim.rowstat`); DRAM transfers overlap compute
+    (double-buffered global buffer), so stalls = max(0, DRAM bytes / bandwidth - compute)."""
+    from codesign.sim import rowstat
+
+    shape = rowstat.rs_shape(layer, batch)
+    mp = rowstat.rs_map(shape, hw.rows, hw.cols, max(1, hw.rf_bytes * 8 // hw.act_bits))
+    compute = rowstat.rs_compute_cycles(shape, mp)
+    acc = rowstat.rs_accesses(shape, mp)
+    dw = acc.words["dram"]
+    dram_bytes = round((dw["ifmap"] + dw["ofmap"]) * hw.act_bits / 8 + dw["filter"] * hw.weight_bits / 8)
+    bw = hw.dram_bytes_per_cycle
+    stall = 0 if math.isinf(bw) else max(0, math.ceil(dram_bytes / bw) - compute)
+    energy = energy_breakdown(shape.macs, acc, hw, rowstat.rs_psum_words(shape, mp))
+    energy["static"] = static_energy_pj(hw, compute + stall)
+    return LayerResult(
+        name=layer.name,
+        kind=layer.kind,
+        out_shape=str(layer.out_shape),
+        dataflow="rs",
+        macs=shape.macs,
+        folds=mp.units,
+        compute_cycles=compute,
+        stall_cycles=stall,
+        accesses=acc,
+        energy_pj=energy,
+        pe_count=hw.rows * hw.cols,
+        dram_bytes=dram_bytes,
+        loop_order=f"{mp.strips} strip(s) of {mp.rows_used}x{mp.strip_width}, {mp.copies} cop(ies), p={mp.p} q={mp.q}",
+        note=f"{mp.active_pes} active PEs",
     )
 
 
@@ -341,7 +416,7 @@ def simulate_layer(
     """
     timing = timing or hw.timing
     if layer.kind in ("conv", "linear"):
-        options = [_compute_layer(layer, hw, df, batch, timing, fast) for df in candidates]
+        options = [_compute_layer(layer, hw, df, batch, timing, fast, objective) for df in candidates]
         return min(options, key=lambda r: _score(r, objective))
     if layer.kind in ("pool", "add", "concat"):
         return _vector_layer(layer, hw, batch)
@@ -386,7 +461,7 @@ def simulate_graph(
             )
         candidates = (dataflow,)
     else:
-        raise MappingError(f"unknown dataflow {dataflow!r} (choose from ws, os, auto)")
+        raise MappingError(f"unknown dataflow {dataflow!r} (choose from {', '.join(DATAFLOWS)}, auto)")
     result = NetworkResult(graph.name, hw, dataflow, objective, batch, params=graph.params)
     for layer in graph.layers:
         r = simulate_layer(layer, hw, candidates, objective, batch, timing, fast)
