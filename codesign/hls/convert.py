@@ -35,6 +35,7 @@ from codesign.compress.prune import apply_masks, magnitude_masks
 from codesign.compress.quantize import FixedPoint, integer_bits_for_range
 from codesign.errors import CodesignError, HardwareConfigError
 from codesign.fpga.reuse import divisors
+from codesign.hls.rewrite import is_depthwise
 
 Backend = Literal["vitis", "vivado"]
 ReuseSpec = Literal["auto"] | int | Mapping[str, int]
@@ -151,9 +152,12 @@ class LayerPlan:
 
     @property
     def multipliers(self) -> int | None:
-        """Multipliers the Resource strategy instantiates: ceil(n_in*n_out / RF)."""
+        """Multipliers the Resource strategy instantiates: ceil(n_in*n_out / RF); for a depthwise conv,
+        ceil(n_in / RF) (``depthwise_product_resource``: one product per input of the kh*kw*C window)."""
         if not self.reuse:
             return None
+        if self.kind == "dwconv":
+            return -(-self.n_in // self.reuse)
         return -(-(self.n_in * self.n_out) // self.reuse)
 
     def to_dict(self) -> dict[str, Any]:
@@ -170,8 +174,11 @@ def _kind(gm: fx.GraphModule, node: fx.Node) -> str:
         return "input"
     if node.op == "call_module":
         mod = gm.get_submodule(node.target)
+        if isinstance(mod, nn.Conv2d) and mod.groups > 1 and is_depthwise(mod):
+            return "dwconv"
         kinds: list[tuple[type, str]] = [
             (nn.Conv2d, "conv"),
+            (nn.AdaptiveAvgPool2d, "globalpool"),
             (nn.Linear, "dense"),
             (nn.ReLU, "relu"),
             (nn.MaxPool2d, "maxpool"),
@@ -277,16 +284,20 @@ def plan_layers(
         p = LayerPlan(node.name, kind, [i.name for i in ins], calibrated, max_abs=ranges.get(node.name, 0.0))
         if kind == "input":
             pass
-        elif kind in ("conv", "dense"):
+        elif kind in ("conv", "dense", "dwconv"):
             mod = gm.get_submodule(node.target)
             wt, bt = weight_types[node.name]
-            if kind == "conv":
+            terms = 0  # products summed into one output
+            if kind in ("conv", "dwconv"):
                 kh, kw = mod.kernel_size
+                # hls4ml's multiplication size (get_layer_mult_size), also for DepthwiseConv2D: kh*kw*C x C*m
                 p.n_in, p.n_out = kh * kw * mod.in_channels, mod.out_channels
+                terms = kh * kw if kind == "dwconv" else p.n_in
             else:
                 p.n_in, p.n_out = mod.in_features, mod.out_features
+                terms = p.n_in
             p.weight, p.bias = wt, bt
-            p.accum = accum_for(in_types[0], wt, bt, p.n_in)
+            p.accum = accum_for(in_types[0], wt, bt, terms)
             p.n_params = mod.weight.numel() + (mod.bias.numel() if mod.bias is not None else 0)
             p.n_zeros = int((mod.weight == 0).sum())
             if isinstance(reuse, Mapping):
@@ -306,11 +317,15 @@ def plan_layers(
             p.result = in_types[0]
             if kind == "maxpool":
                 p.accum = in_types[0]
-        elif kind == "avgpool":
+        elif kind in ("avgpool", "globalpool"):
             mod = gm.get_submodule(node.target)
-            kh, kw = (
-                (mod.kernel_size, mod.kernel_size) if isinstance(mod.kernel_size, int) else mod.kernel_size
-            )
+            if kind == "globalpool":  # the sum over the whole input map, one accumulator per channel
+                shape = ins[0].meta["tensor_meta"].shape
+                kh, kw = int(shape[2]), int(shape[3])
+            else:
+                kh, kw = (
+                    (mod.kernel_size, mod.kernel_size) if isinstance(mod.kernel_size, int) else mod.kernel_size
+                )
             n = kh * kw
             t = in_types[0]
             integer = t.integer + math.ceil(math.log2(n))
@@ -339,8 +354,15 @@ def build_config(
     *,
     backend: str = "vitis",
 ) -> dict[str, Any]:
-    """The hls4ml config: ``granularity='name'``, Resource strategy, every precision explicit."""
+    """The hls4ml config: ``granularity='name'``, Resource strategy, every precision explicit.
+
+    ``gm`` is converted as :func:`codesign.hls.hls4ml_ext.for_conversion` hands it to hls4ml (native global
+    pooling and depthwise layers)."""
     import hls4ml
+
+    from codesign.hls.hls4ml_ext import for_conversion
+
+    gm, _ = for_conversion(gm)
 
     cfg = hls4ml.utils.config_from_pytorch_model(
         gm,
@@ -366,7 +388,7 @@ def build_config(
             prec["bias"] = str(p.bias if p.bias is not None else p.weight)
         if p.reuse is not None:
             lc["ReuseFactor"] = p.reuse
-        if p.kind in ("maxpool", "avgpool", "conv"):
+        if p.kind in ("maxpool", "avgpool", "conv", "dwconv"):
             lc["ConvImplementation"] = "LineBuffer"
         for k, v in list(prec.items()):
             if v == "auto":
@@ -386,8 +408,13 @@ def convert(
     input_data_tb: str | None = None,
     output_data_tb: str | None = None,
 ) -> Any:
-    """``hls4ml.converters.convert_from_pytorch_model`` with io_stream; returns the ModelGraph."""
+    """``hls4ml.converters.convert_from_pytorch_model`` with io_stream, after
+    :func:`codesign.hls.hls4ml_ext.for_conversion`; returns the ModelGraph."""
     import hls4ml
+
+    from codesign.hls.hls4ml_ext import for_conversion
+
+    gm, _ = for_conversion(gm)
 
     try:
         return hls4ml.converters.convert_from_pytorch_model(

@@ -202,7 +202,7 @@ def emulate(gm: fx.GraphModule, plans: dict[str, cv.LayerPlan], x: torch.Tensor)
             p = plans.get(n.name)
             if p is None or not isinstance(out, torch.Tensor):
                 return out
-            if p.kind == "avgpool" and p.accum is not None:
+            if p.kind in ("avgpool", "globalpool") and p.accum is not None:
                 step = p.accum.step
                 out = torch.trunc(out / step) * step
             return p.result.quantize(out)

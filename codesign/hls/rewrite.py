@@ -73,6 +73,8 @@ from codesign.errors import UnsupportedOpError
 PoolMode = Literal["patch", "pool2x2", "error"]
 GroupedMode = Literal["auto", "split", "dense"]
 
+GlobalPoolMode = Literal["stream", "avgpool"]
+
 # Largest group count split into per-group convs under grouped="auto"; above it, one block-diagonal conv.
 _MAX_SPLIT_GROUPS = 8
 
@@ -145,6 +147,20 @@ class _Ctx:
     pool_mode: PoolMode
     grouped: GroupedMode
     strip_softmax: bool
+    global_pool: GlobalPoolMode = "stream"
+
+
+def is_depthwise(conv: nn.Module) -> bool:
+    """A Conv2d hls4ml's io_stream DepthwiseConv2D computes: groups == in_channels == out_channels > 1
+    (depth multiplier 1: ``nnet_sepconv2d_stream.h`` sizes its weights kernel_size * n_chan), no dilation,
+    explicit integer padding."""
+    return (
+        isinstance(conv, nn.Conv2d)
+        and conv.groups > 1
+        and conv.groups == conv.in_channels == conv.out_channels
+        and tuple(conv.dilation) == (1, 1)
+        and not isinstance(conv.padding, str)
+    )
 
 
 def trace(model: nn.Module) -> fx.GraphModule:
@@ -406,7 +422,13 @@ def _fold(conv: nn.Module, bn: nn.modules.batchnorm._BatchNorm) -> nn.Module:
 
 
 def fold_batchnorm(gm: fx.GraphModule, ctx: _Ctx) -> list[Rewrite]:
-    """Fold every BatchNorm into the Conv2d / Linear that feeds it (exact up to float rounding)."""
+    """Fold every BatchNorm into the Conv2d / Linear that feeds it (exact up to float rounding).
+
+    Any group count folds: BatchNorm scales and shifts each output channel, and every output channel of a
+    conv (dense, grouped or depthwise) has its own filter ``weight[o]`` and bias ``b[o]``, so
+    ``gamma*(conv(x)[o] - mean)/sqrt(var + eps) + beta`` is the conv with ``weight[o]*s[o]`` and
+    ``(b[o] - mean[o])*s[o] + beta[o]``, ``s = gamma/sqrt(var + eps)``.
+    """
     out: list[Rewrite] = []
     for node in list(gm.graph.nodes):
         if not _is_module(gm, node, (nn.BatchNorm1d, nn.BatchNorm2d)):
@@ -427,7 +449,6 @@ def fold_batchnorm(gm: fx.GraphModule, ctx: _Ctx) -> list[Rewrite]:
             and _is_module(gm, src, (nn.Conv2d, nn.Linear))
             and len(src.users) == 1
             and _calls(gm, src.target) == 1
-            and getattr(gm.get_submodule(src.target), "groups", 1) == 1
         )
         if not ok:
             raise UnsupportedOpError(
@@ -464,6 +485,16 @@ def split_grouped_conv(gm: fx.GraphModule, ctx: _Ctx) -> list[Rewrite]:
     for node in list(gm.graph.nodes):
         mod = _module(gm, node)
         if not isinstance(mod, nn.Conv2d) or mod.groups == 1:
+            continue
+        if ctx.grouped == "auto" and is_depthwise(mod):
+            out.append(
+                Rewrite(
+                    "native_depthwise",
+                    str(node.target),
+                    f"depthwise {mod.kernel_size[0]}x{mod.kernel_size[1]} (groups={mod.groups}) kept: hls4ml "
+                    f"DepthwiseConv2D, {mod.weight.numel()} weights",
+                )
+            )
             continue
         g, cin, cout = mod.groups, mod.in_channels, mod.out_channels
         co = cout // g
@@ -699,8 +730,16 @@ def check_pool_stride(gm: fx.GraphModule, ctx: _Ctx) -> list[Rewrite]:
 
 
 def global_pool_to_avgpool(gm: fx.GraphModule, ctx: _Ctx) -> list[Rewrite]:
-    """AdaptiveAvg/MaxPool2d and mean over (H, W) -> AvgPool2d/MaxPool2d(H/oh, W/ow) with explicit stride."""
+    """Global and adaptive pools.
+
+    With ``global_pool='stream'`` (default) an average over the whole map (``AdaptiveAvgPool2d`` to 1x1,
+    ``mean`` over (H, W)) becomes ``AdaptiveAvgPool2d(1)`` (+ ``flatten`` when ``keepdim=False``), which the
+    converter hands to hls4ml's streaming ``GlobalAveragePooling2D``: one accumulator per channel instead of
+    the fully partitioned H x W x C window of an ``AvgPool2d(H, W)``. Other adaptive pools (and every one
+    with ``global_pool='avgpool'``) -> AvgPool2d/MaxPool2d(H/oh, W/ow) with explicit stride.
+    """
     out: list[Rewrite] = []
+    stream = ctx.global_pool == "stream"
     for node in list(gm.graph.nodes):
         mod = _module(gm, node)
         in_shape = _shape(node.args[0]) if node.args else None
@@ -710,6 +749,17 @@ def global_pool_to_avgpool(gm: fx.GraphModule, ctx: _Ctx) -> list[Rewrite]:
             osz = mod.output_size
             oh, ow = (osz, osz) if isinstance(osz, int) else osz
             oh, ow = oh or h, ow or w
+            if stream and isinstance(mod, nn.AdaptiveAvgPool2d) and (oh, ow) == (1, 1):
+                if mod.output_size != 1:
+                    _set_module(gm, node.target, nn.AdaptiveAvgPool2d(1))
+                out.append(
+                    Rewrite(
+                        "global_pool",
+                        str(node.target),
+                        f"{h}x{w}x{in_shape[1]} -> hls4ml GlobalAveragePooling2D ({in_shape[1]} accumulators)",
+                    )
+                )
+                continue
             if h % oh or w % ow:
                 raise UnsupportedOpError(
                     f"HLS: {type(mod).__name__} '{node.target}' maps {h}x{w} to {oh}x{ow}, not an integer ratio; "
@@ -735,7 +785,8 @@ def global_pool_to_avgpool(gm: fx.GraphModule, ctx: _Ctx) -> list[Rewrite]:
                 f"HLS: mean '{node.name}' over dims {dims}; only (2, 3) maps to AvgPool2d"
             )
         k = (in_shape[2], in_shape[3])
-        target = _add_module(gm, "global_avg_pool", nn.AvgPool2d(k, k, 0))
+        new_mod = nn.AdaptiveAvgPool2d(1) if stream else nn.AvgPool2d(k, k, 0)
+        target = _add_module(gm, "global_avg_pool", new_mod)
         with gm.graph.inserting_before(node):
             new_node = gm.graph.call_module(target, (node.args[0],))
             if not keep:
@@ -744,9 +795,10 @@ def global_pool_to_avgpool(gm: fx.GraphModule, ctx: _Ctx) -> list[Rewrite]:
         gm.graph.erase_node(node)
         out.append(
             Rewrite(
-                "global_pool_to_avgpool",
+                "global_pool" if stream else "global_pool_to_avgpool",
                 node.name,
-                f"mean over (H, W) -> AvgPool2d({k}){' + flatten' * (not keep)}",
+                f"mean over (H, W) -> {'AdaptiveAvgPool2d(1) (GlobalAveragePooling2D)' if stream else f'AvgPool2d({k})'}"
+                f"{' + flatten' * (not keep)}",
             )
         )
     return out
@@ -869,6 +921,7 @@ _SUPPORTED_MODULES: tuple[type, ...] = (
     nn.Tanh,
     nn.MaxPool2d,
     nn.AvgPool2d,
+    nn.AdaptiveAvgPool2d,
     nn.ConstantPad2d,
     nn.Flatten,
 )
@@ -897,7 +950,9 @@ def check_supported(gm: fx.GraphModule, ctx: _Ctx) -> list[Rewrite]:
             ok = isinstance(mod, _SUPPORTED_MODULES)
             if isinstance(mod, nn.ConstantPad2d) and (mod.value != 0 or len(_shape(node) or ()) != 4):
                 ok = False
-            if isinstance(mod, nn.Conv2d) and mod.groups != 1:
+            if isinstance(mod, nn.Conv2d) and mod.groups != 1 and not is_depthwise(mod):
+                ok = False
+            if isinstance(mod, nn.AdaptiveAvgPool2d) and mod.output_size not in (1, (1, 1)):
                 ok = False
         elif node.op == "call_function":
             ok = _is_fn(node, _SUPPORTED_FNS)
@@ -963,6 +1018,7 @@ def rewrite_for_hls(
     grouped: GroupedMode = "auto",
     strip_softmax: bool = False,
     input_nonnegative: bool = False,
+    global_pool: GlobalPoolMode = "stream",
     seed: int = 0,
     rtol: float = 1e-4,
 ) -> RewriteResult:
@@ -976,7 +1032,9 @@ def rewrite_for_hls(
     if pool_mode not in ("patch", "pool2x2", "error"):
         raise ValueError(f"pool_mode must be 'patch', 'pool2x2' or 'error', not {pool_mode!r}")
     input_shape = tuple(int(d) for d in input_shape)
-    ctx = _Ctx(input_shape, input_nonnegative, pool_mode, grouped, strip_softmax)
+    if global_pool not in ("stream", "avgpool"):
+        raise ValueError(f"global_pool must be 'stream' or 'avgpool', not {global_pool!r}")
+    ctx = _Ctx(input_shape, input_nonnegative, pool_mode, grouped, strip_softmax, global_pool)
     gm = trace(model)
     gen = torch.Generator().manual_seed(seed)
     x = torch.rand((2, *input_shape), generator=gen)
