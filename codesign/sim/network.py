@@ -194,12 +194,20 @@ def _core(g: Gemm, hw, dataflow: str, timing: str, fast: bool) -> _Core:
         compute += count * c
         stall += count * st
         dram_bytes += count * d
-        for _ in range(count):
-            acc = acc + a
+        acc = acc + _scaled(a, count)  # closed form: `count` passes add count x their accesses
         order, resident = plan.order, plan.resident
     if passes > 1:
         order = f"{order}, {passes} T-passes"
     return _Core(folds, compute, stall, acc, energy_breakdown(g.macs, acc, hw), dram_bytes, order, resident)
+
+
+def _scaled(a: AccessCounts, count: int) -> AccessCounts:
+    """`count` copies of `a` summed, in one multiplication per entry (count may be ~10^12 with --batch)."""
+    out = AccessCounts()
+    for lvl, ops in a.words.items():
+        for op, n in ops.items():
+            out.words[lvl][op] = n * count
+    return out
 
 
 _cached_core = lru_cache(maxsize=65536)(_core)
