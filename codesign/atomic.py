@@ -152,14 +152,28 @@ def write_text_atomic(path: str | os.PathLike[str], text: str, encoding: str = "
     return write_bytes_atomic(path, text.encode(encoding))
 
 
+def _merge_into(src: Path, dst: Path) -> None:
+    """Move every entry of `src` into the existing directory `dst` (rename per entry; subdirectories merged)."""
+    for entry in sorted(src.iterdir()):
+        there = dst / entry.name
+        if entry.is_dir() and not entry.is_symlink() and there.is_dir() and not there.is_symlink():
+            _merge_into(entry, there)
+        else:
+            if there.is_dir() and not there.is_symlink():
+                shutil.rmtree(there)
+            os.replace(entry, there)
+
+
 @contextlib.contextmanager
-def atomic_dir(path: str | os.PathLike[str], force: bool = False) -> Iterator[Path]:
+def atomic_dir(path: str | os.PathLike[str], force: bool = False, merge: bool = False) -> Iterator[Path]:
     """Build an output directory whole or not at all.
 
     Yields a temporary sibling directory to fill; when the block ends without an exception it is renamed
     to `path`. An existing `path` is refused (OutputExistsError, exit 2) unless `force`, in which case it
-    is moved aside, replaced, then deleted. On any exception (including KeyboardInterrupt) the temporary
-    is deleted and `path` is left as it was. A `path` that is a file or a device is refused.
+    is moved aside, replaced, then deleted. With `merge`, an existing `path` is kept and the new files
+    are moved into it only once all of them are written (files of the same name replaced; for results
+    directories that hold other runs' files too). On any exception (including KeyboardInterrupt) the
+    temporary is deleted and `path` is left as it was. A `path` that is a file or a device is refused.
     """
     target = Path(os.fsdecode(path))
     if target.is_symlink() or (target.exists() and not target.is_dir()):
@@ -167,7 +181,7 @@ def atomic_dir(path: str | os.PathLike[str], force: bool = False) -> Iterator[Pa
         if target.is_file() and not target.is_symlink():
             what = "a file"
         raise UsageError(f"cannot write directory {target}: it is {what}; give a directory name")
-    if target.is_dir() and not force:
+    if target.is_dir() and not force and not merge:
         raise OutputExistsError(f"{target} exists; pass --force to replace it, or choose another directory")
     created = _make_parents(target.parent)
     try:
@@ -177,7 +191,13 @@ def atomic_dir(path: str | os.PathLike[str], force: bool = False) -> Iterator[Pa
         raise os_error(exc, "create directory", target.parent) from None
     try:
         yield tmp
+        fsync_tree(tmp)
         old = None
+        if merge and target.is_dir():
+            _merge_into(tmp, target)
+            shutil.rmtree(tmp, ignore_errors=True)
+            _fsync_dir(target)
+            return
         if target.is_dir():
             old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
             os.rmdir(old)

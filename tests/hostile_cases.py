@@ -45,7 +45,8 @@ class Case:
     outputs: tuple[str, ...] = ()
     keep: tuple[str, ...] = ()
     xfail: str = ""
-    special: str = ""  # "symlink", "device", "dir": a non-regular output path made by `prepare`
+    special: str = ""  # "symlink", "device", "fifo", "cache": what `prepared` makes besides files
+    slow: bool = False  # > ~30 s CPU (runs the hls4ml conversion): @pytest.mark.slow
 
 
 def _yaml(**replace: str) -> bytes:
@@ -169,7 +170,7 @@ CASES: list[Case] = [
                                                  "--fifo-interval-slack", "0.5", "--out-dir", OUT), USAGE,
          outputs=("out",)),
     Case("hls-out-dir-readonly", "hls/fit arguments", ("hls", "squeezenet_v1_1", "--part", "xc7z020",
-                                                       "--out-dir", "{d}/mnt/p"), ENV, mount="ro"),
+                                                       "--out-dir", "{d}/mnt/p"), ENV, mount="ro", slow=True),
     Case("fit-reuse-abc", "hls/fit arguments", ("fit", "squeezenet_v1_1", "--part", "xczu9eg", "--reuse", "abc"),
          USAGE),
     Case("fit-reuse-0", "hls/fit arguments", ("fit", "squeezenet_v1_1", "--part", "xczu9eg", "--reuse", "0"),

@@ -34,21 +34,27 @@ def cmd_fit(args: argparse.Namespace) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from codesign import cli_types
+
     p = sub.add_parser(
         "fit", help="on-chip memory and DSP estimate of a model as an hls4ml design on an FPGA part"
     )
     p.add_argument("name", help="model name (see 'codesign models')")
     p.add_argument("--part", required=True, help="FPGA part or board, e.g. xczu9eg, xc7z020, pynq-z2")
-    p.add_argument("--bits", type=int, default=8, help="weight bits (default 8)")
-    p.add_argument("--act-bits", type=int, default=16, help="activation (stream) bits (default 16)")
+    p.add_argument("--bits", type=cli_types.bit_width, default=8, help="weight bits, 1..32 (default 8)")
+    p.add_argument("--act-bits", type=cli_types.bit_width, default=16,
+                   help="activation (stream) bits, 1..32 (default 16)")  # fmt: skip
     p.add_argument(
-        "--density", type=float, default=1.0, help="fraction of weights kept by pruning (default 1)"
-    )
-    p.add_argument("--reuse", default="auto", help="reuse factor: 'auto' or a target integer (default auto)")
+        "--density", type=cli_types.density, default=1.0,
+        help="fraction of weights kept by pruning, in (0, 1] (default 1)",
+    )  # fmt: skip
+    p.add_argument("--reuse", type=cli_types.reuse_factor, default="auto",
+                   help="reuse factor: 'auto' or a target integer (default auto)")  # fmt: skip
     p.add_argument("--fifo-memory", choices=("bram", "uram"), default="bram", help="where large FIFOs go")
-    p.add_argument("--input-size", metavar="HxW", help="input size (default: the model's, 224x224)")
+    p.add_argument("--input-size", metavar="HxW", type=cli_types.input_size,
+                   help="input size (default: the model's, 224x224)")  # fmt: skip
     p.add_argument("--sized-fifos", action="store_true",
                    help="stream FIFOs at the minimal depths of the pipeline model (as `codesign hls` writes "
                    "them) instead of hls4ml's H*W defaults")  # fmt: skip
-    p.add_argument("--out", metavar="FILE", help="write the report to FILE")
+    p.add_argument("--out", metavar="FILE", type=cli_types.file_path, help="write the report to FILE (atomically)")
     p.set_defaults(func=cmd_fit)
