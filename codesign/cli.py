@@ -1,15 +1,28 @@
 """The `codesign` command. Each verb parses its arguments, calls one library function and renders the
-result; every user error is one `codesign: error: ...` line and exit status 2."""
+result. `main` is the one error boundary: a user error is one `codesign: error: ...` line and the exit
+status of its class (codesign.errors: 2 usage, 3 does not fit, 4 bad input file, 5 environment); any
+other exception is a bug, reported in one line with the log file holding its traceback (exit 1)."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
-from codesign import __version__
-from codesign.errors import CodesignError
-from codesign.report.output import write_text_atomic
+from codesign import __version__, cli_types
+from codesign.atomic import resolve_output_file, write_bytes_atomic, write_text_atomic
+from codesign.errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    CodesignError,
+    EnvironmentFailure,
+    UsageError,
+    excerpt,
+    os_error,
+)
 from codesign.report.tables import FORMATS, render
 
 
@@ -21,18 +34,14 @@ def _emit(text: str, out: str | None) -> None:
         sys.stdout.write(text)
 
 
-def _input_size(text: str | None) -> tuple[int, int, int] | None:
-    if text is None:
-        return None
+def _input_size(value: str | tuple[int, int, int] | None) -> tuple[int, int, int] | None:
+    """(C, H, W) from --input-size: already parsed by `cli_types.input_size`, or text (older callers)."""
+    if value is None or isinstance(value, tuple):
+        return value
     try:
-        parts = [int(p) for p in text.lower().split("x")]
-    except ValueError:
-        raise CodesignError(f"--input-size {text!r} is not HxW or CxHxW (e.g. 224x224)") from None
-    if len(parts) == 2:
-        parts = [3, *parts]
-    if len(parts) != 3 or min(parts) < 1:
-        raise CodesignError(f"--input-size {text!r} is not HxW or CxHxW with positive sizes (e.g. 224x224)")
-    return (parts[0], parts[1], parts[2])
+        return cli_types.input_size(value)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"argument --input-size: {exc}") from None
 
 
 # ---- verbs -----------------------------------------------------------------------------------------
@@ -53,11 +62,16 @@ def cmd_show(args: argparse.Namespace) -> None:
 
 
 def cmd_export_topology(args: argparse.Namespace) -> None:
+    import tempfile
+
     from codesign.ir.cache import trace_model
     from codesign.ir.scalesim_csv import write_topology
 
+    resolve_output_file(args.out_csv)  # refuse a directory or device before tracing
     graph = trace_model(args.name, _input_size(args.input_size))
-    path = write_topology(graph, args.out_csv)
+    with tempfile.TemporaryDirectory(prefix="codesign-topology-") as tmp:
+        staged = write_topology(graph, Path(tmp) / "topology.csv")
+        path = write_bytes_atomic(args.out_csv, staged.read_bytes())
     print(f"wrote {len(graph.compute_layers())} layers of {graph.name} to {path}")
 
 
@@ -81,9 +95,11 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     from codesign.sim import simulate
 
     if args.topology and args.name:
-        raise CodesignError("give either a model NAME or --topology FILE, not both")
+        raise UsageError("give either a model NAME or --topology FILE, not both")
     if not args.topology and not args.name:
-        raise CodesignError("give a model NAME (see 'codesign models') or --topology FILE")
+        raise UsageError("give a model NAME (see 'codesign models') or --topology FILE")
+    if args.out:
+        resolve_output_file(args.out)  # refuse a directory or device before the simulation
     hw = _load_hw(args)
     model = read_topology(args.topology) if args.topology else args.name
     dataflow = args.dataflow
@@ -160,7 +176,8 @@ def cmd_compare(args: argparse.Namespace) -> None:
 # ---- parser ----------------------------------------------------------------------------------------
 def _common_output(p: argparse.ArgumentParser, formats: Sequence[str] = FORMATS) -> None:
     p.add_argument("--format", choices=formats, default="table", help="output format (default: table)")
-    p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    p.add_argument("--out", metavar="FILE", type=cli_types.file_path,
+                   help="write to FILE instead of standard output (atomically; a symlink is followed)")  # fmt: skip
 
 
 def _sim_options(p: argparse.ArgumentParser, dataflow_default: str | None = "auto") -> None:
@@ -182,33 +199,43 @@ def _sim_options(p: argparse.ArgumentParser, dataflow_default: str | None = "aut
         default="latency",
         help="what 'auto' minimises per layer (default: latency)",
     )
-    p.add_argument("--batch", type=int, default=1, help="images per inference (default: 1)")
+    p.add_argument("--batch", type=cli_types.batch, default=1, help="images per inference, 1..10^12 (default: 1)")
     p.add_argument(
         "--timing",
         choices=("scalesim", "overlap"),
         default=None,
         help="array timing model (default: the hardware file's)",
     )
-    p.add_argument("--input-size", metavar="HxW", help="input size (default: the model's, 224x224)")
+    p.add_argument("--input-size", metavar="HxW", type=cli_types.input_size, help="input size (default: the model's, 224x224)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="codesign",
         description="Hardware/network co-design of small CNNs (SqueezeNet, SqueezeNext, ...).",
+        epilog="exit status: 0 ok, 1 internal error (a bug), 2 usage, 3 does not fit, 4 bad input file, "
+        "5 environment (disk full, read-only, permissions), 130 interrupted",
     )
     parser.add_argument("--version", action="version", version=f"codesign {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of every error")
+    parser.add_argument(
+        "--max-memory",
+        metavar="SIZE",
+        type=cli_types.memory_size,
+        default=None,
+        help="refuse models whose trace would need more memory than SIZE (default 4G; e.g. 16G)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("models", help="list the model zoo: params, MACs, sizes, published accuracy")
-    p.add_argument("--input-size", metavar="HxW", help="input size for MACs (default: 224x224)")
+    p.add_argument("--input-size", metavar="HxW", type=cli_types.input_size, help="input size for MACs (default: 224x224)")
     _common_output(p)
     p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("show", help="per-layer table of one model: shapes, kernel, stride, params, MACs")
     p.add_argument("name", help="model name (see 'codesign models')")
     p.add_argument("--all", action="store_true", help="also list ReLU, BatchNorm, flatten and dropout layers")
-    p.add_argument("--input-size", metavar="HxW")
+    p.add_argument("--input-size", metavar="HxW", type=cli_types.input_size)
     _common_output(p)
     p.set_defaults(func=cmd_show)
 
@@ -216,15 +243,15 @@ def build_parser() -> argparse.ArgumentParser:
         "export-topology", help="write a model's conv/linear layers as a SCALE-Sim topology CSV"
     )
     p.add_argument("name")
-    p.add_argument("out_csv", metavar="OUT.csv")
-    p.add_argument("--input-size", metavar="HxW")
+    p.add_argument("out_csv", metavar="OUT.csv", type=cli_types.file_path)
+    p.add_argument("--input-size", metavar="HxW", type=cli_types.input_size)
     p.set_defaults(func=cmd_export_topology)
 
     p = sub.add_parser(
         "simulate", help="simulate a model on an accelerator: per-layer cycles, accesses, energy"
     )
     p.add_argument("name", nargs="?", help="model name (see 'codesign models')")
-    p.add_argument("--topology", metavar="CSV", help="a SCALE-Sim topology CSV instead of a model name")
+    p.add_argument("--topology", metavar="CSV", type=cli_types.file_path, help="a SCALE-Sim topology CSV instead of a model name")
     p.add_argument("--scalesim-config", metavar="CFG", help="a SCALE-Sim .cfg file instead of --hw")
     _sim_options(p, dataflow_default=None)
     _common_output(p)
@@ -265,22 +292,128 @@ _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
 ]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors sent through `main`'s boundary: one line, exit 2, no usage dump."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{' '.join(message.split())}; see '{self.prog} --help'")
+
+
+#: Longest error line printed; the rest of a longer message is cut (an alias bomb must not flood).
+MAX_MESSAGE = 600
+
+
+def _one_line(text: str) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
+
+
+def log_dir() -> Path:
+    """Where tracebacks of internal errors go: $CODESIGN_LOG_DIR, else $XDG_STATE_HOME/codesign
+    (~/.local/state/codesign), else the temporary directory."""
+    if os.environ.get("CODESIGN_LOG_DIR"):
+        return Path(os.environ["CODESIGN_LOG_DIR"])
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(state) / "codesign"
+
+
+def _write_crash_log(argv: Sequence[str] | None) -> str:
+    """Write the current exception's traceback to a new log file; returns its path (or why it could not)."""
+    import datetime
+    import tempfile
+    import traceback
+
+    text = (
+        f"codesign {__version__} internal error, {datetime.datetime.now(datetime.UTC).isoformat()}\n"
+        f"argv: {list(sys.argv[:1]) + list(argv if argv is not None else sys.argv[1:])}\n"
+        f"python {sys.version.split()[0]}\n\n{traceback.format_exc()}"
+    )
+    for directory in (log_dir(), Path(tempfile.gettempdir())):
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            fd, path = tempfile.mkstemp(prefix="crash-", suffix=".log", dir=directory)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            return path
+        except OSError:
+            continue
+    return "(no log: no writable log directory; rerun with --debug)"
+
+
+def _classify(exc: BaseException) -> CodesignError | None:
+    """The user-facing error for an exception that escaped a verb, or None for a bug."""
+    if isinstance(exc, CodesignError):
+        return exc
+    if isinstance(exc, OSError):
+        return os_error(exc, "access" if exc.filename else "complete the operation")
+    if isinstance(exc, MemoryError):
+        return EnvironmentFailure(
+            "out of memory; use a smaller model or input, lower --max-memory to be refused earlier, "
+            "or free memory"
+        )
+    if isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc):
+        return EnvironmentFailure(f"out of memory ({_one_line(str(exc))[:120]}); use a smaller model or input")
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
-    if getattr(args, "batch", 1) is not None and getattr(args, "batch", 1) < 1:
-        parser.error("--batch must be a positive integer")
+    """Run `codesign` with `argv` (default sys.argv[1:]); returns the exit status (codesign.errors table).
+
+    The one error boundary: a CodesignError, an OSError, running out of memory become one line on stderr
+    (`codesign: error: <what>, <where>; <fix>`); KeyboardInterrupt is exit 130; any other exception is a
+    bug: one line naming the log file with its traceback, exit 1. `--debug` (or CODESIGN_DEBUG=1) also
+    prints the traceback.
+    """
+    import traceback
+
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_list[: args_list.index("--") if "--" in args_list else None] or bool(
+        os.environ.get("CODESIGN_DEBUG")
+    )
+    args_list = [a for a in args_list if a != "--debug"]  # accepted before or after the verb
+    saved_limit = os.environ.get("CODESIGN_MAX_MEMORY")
     try:
+        parser = build_parser()
+        args = parser.parse_args(args_list)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
+        if args.max_memory is not None:
+            os.environ["CODESIGN_MAX_MEMORY"] = str(args.max_memory)  # read by codesign.nets.sizecheck
         args.func(args)
-    except CodesignError as exc:
-        print(f"codesign: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except BrokenPipeError:
+        sys.stdout.flush()
         return 0
-    return 0
+    except SystemExit:
+        raise  # --help, --version
+    except BrokenPipeError:
+        # the reader went away (`codesign ... | head`): not an error; silence the final flush
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        if debug:
+            traceback.print_exc()
+        print("codesign: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BaseException as exc:  # noqa: BLE001 - the boundary
+        error = _classify(exc)
+        if debug:
+            traceback.print_exc()
+        if error is not None:
+            print(f"codesign: error: {_one_line(str(error))}", file=sys.stderr)
+            return error.exit_code
+        log = _write_crash_log(args_list)
+        print(
+            f"codesign: error: internal error ({type(exc).__name__}: {excerpt(str(exc), 120)}); this is a bug, "
+            f"please report it with the log {log}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+    finally:
+        if saved_limit is None:
+            os.environ.pop("CODESIGN_MAX_MEMORY", None)
+        else:
+            os.environ["CODESIGN_MAX_MEMORY"] = saved_limit
 
 
 if __name__ == "__main__":

@@ -22,12 +22,18 @@ def cmd_paper(args: argparse.Namespace) -> None:
             f"cannot import the experiments package ({exc}); run from a source checkout: "
             "python -m experiments.run_all"
         ) from None
-    run_all(args.out, quick=args.quick)
+    from codesign.atomic import atomic_dir
+
+    out = Path(args.out) if args.out else _REPO_ROOT / "experiments" / "results"
+    with atomic_dir(out, merge=True) as staging:  # the tables and figures appear together or not at all
+        run_all(staging, quick=args.quick)
+    print(f"outputs moved into {out}")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the `paper` subparser."""
     p = sub.add_parser("paper", help="regenerate the paper's tables and figures (experiments/results)")
     p.add_argument("--quick", action="store_true", help="reduced models and sweeps (a quick check)")
-    p.add_argument("--out", metavar="DIR", help="output directory (default: experiments/results)")
+    p.add_argument("--out", metavar="DIR", help="output directory (default: experiments/results); "
+                   "the files are written to a temporary sibling and moved in when all are done")  # fmt: skip
     p.set_defaults(func=cmd_paper)

@@ -95,20 +95,21 @@ def test_export_topology_and_simulate_it(tmp_path, capsys) -> None:
 
 
 @pytest.mark.parametrize(
-    ("argv", "needle"),
+    ("argv", "needle", "status"),
     [
-        (["simulate", "squeezenxt_v5"], "squeezenext_v5"),
-        (["show", "resnet50"], "codesign models"),
-        (["simulate", "squeezenext_v5", "--hw", "nope"], "nope"),
-        (["simulate", "squeezenext_v5", "--hw", "scalesim_default", "--dataflow", "ws"], "not supported"),
-        (["simulate", "--topology", "missing.csv"], "missing.csv"),
-        (["simulate"], "give a model NAME"),
-        (["show", "alexnet", "--input-size", "abc"], "--input-size"),
+        (["simulate", "squeezenxt_v5"], "squeezenext_v5", 2),
+        (["show", "resnet50"], "codesign models", 2),
+        (["simulate", "squeezenext_v5", "--hw", "nope"], "nope", 4),  # hardware description: input (4)
+        (["simulate", "squeezenext_v5", "--hw", "scalesim_default", "--dataflow", "ws"], "not supported", 3),
+        (["simulate", "--topology", "missing.csv"], "missing.csv", 2),
+        (["simulate"], "give a model NAME", 2),
+        (["show", "alexnet", "--input-size", "abc"], "--input-size", 2),
     ],
 )
-def test_errors_are_one_line_and_exit_2(capsys, argv, needle) -> None:
+def test_errors_are_one_line_and_exit_2(capsys, argv, needle, status) -> None:
+    """One line, the class's exit status (codesign.errors: 2 usage, 3 does not fit, 4 bad input file)."""
     code, out, err = run(capsys, *argv)
-    assert code == 2
+    assert code == status
     assert out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("codesign: error: ") and needle in lines[0]
@@ -120,7 +121,7 @@ def test_bad_hardware_file_names_file_and_key(tmp_path, capsys) -> None:
     src = src.replace("rows: 16", "rows: -3")
     bad.write_text(src)
     code, _, err = run(capsys, "simulate", "squeezenet_v1_1", "--hw", str(bad))
-    assert code == 2 and "bad.yaml" in err and "rows" in err and "-3" in err
+    assert code == 4 and "bad.yaml" in err and "rows" in err and "-3" in err
 
 
 def test_failed_run_leaves_no_output_file(tmp_path, capsys) -> None:
@@ -156,7 +157,7 @@ def test_unmappable_layer_is_one_clear_error(tmp_path, capsys) -> None:
     tiny = tmp_path / "tiny.yaml"
     tiny.write_text(src.replace("total_kb: 128", "total_kb: 0.0625").replace("rows: 16", "rows: 64"))
     code, out, err = run(capsys, "simulate", "squeezenet_v1_1", "--hw", str(tiny))
-    assert code == 2 and out == ""
+    assert code == 3 and out == ""  # the layer does not fit the hardware
     assert len(err.strip().splitlines()) == 1 and "enlarge global_buffer" in err and "layer " in err
 
 

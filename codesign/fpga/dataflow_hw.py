@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from codesign.errors import HardwareConfigError
 from codesign.fpga.parts import FpgaPart, get_part
@@ -55,6 +54,16 @@ _KEYS = {
 }
 
 
+def _is_int(v: Any) -> bool:
+    """An integer from YAML: `true` (a bool, an int subclass in Python) is not one."""
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    """A finite number from YAML: not `true`, not `.nan`, not `.inf`."""
+    return (_is_int(v) or isinstance(v, float)) and math.isfinite(v)
+
+
 def parse_dataflow_hardware(data: Any, source: str = "<mapping>") -> DataflowHardware:
     """Validate a mapping (a parsed YAML file) into a DataflowHardware."""
     if not isinstance(data, dict) or data.get("kind") != "fpga_dataflow":
@@ -66,25 +75,27 @@ def parse_dataflow_hardware(data: Any, source: str = "<mapping>") -> DataflowHar
         if key not in data:
             raise HardwareConfigError(f"{source}: missing '{key}'")
     clock = data["clock_mhz"]
-    if not isinstance(clock, int | float) or clock <= 0:
+    if not _is_number(clock) or clock <= 0:
         raise HardwareConfigError(f"{source}: clock_mhz must be > 0, got {clock!r}")
     reuse = data.get("default_reuse", "auto")
-    if reuse != "auto" and not (isinstance(reuse, int) and reuse >= 1):
+    if reuse != "auto" and not (_is_int(reuse) and reuse >= 1):
         raise HardwareConfigError(f"{source}: default_reuse must be 'auto' or an integer >= 1, got {reuse!r}")
     bits = {k: data.get(k, d) for k, d in (("weight_bits", 8), ("act_bits", 16))}
     for k, v in bits.items():
-        if not isinstance(v, int) or not 1 <= v <= 32:
+        if not _is_int(v) or not 1 <= v <= 32:
             raise HardwareConfigError(f"{source}: {k} must be an integer 1..32, got {v!r}")
     layers: dict[str, LayerSetting] = {}
+    if not isinstance(data.get("layers") or {}, dict):
+        raise HardwareConfigError(f"{source}: layers must be a mapping of layer name -> settings")
     for lname, spec in (data.get("layers") or {}).items():
         if not isinstance(spec, dict) or set(spec) - {"reuse", "weight_bits", "act_bits"}:
             raise HardwareConfigError(f"{source}: layers.{lname} must map reuse/weight_bits/act_bits")
         for k, v in spec.items():
-            if not isinstance(v, int) or v < 1:
+            if not _is_int(v) or v < 1:
                 raise HardwareConfigError(f"{source}: layers.{lname}.{k} must be an integer >= 1, got {v!r}")
         layers[str(lname)] = LayerSetting(**spec)
     fps = data.get("target_fps")
-    if fps is not None and (not isinstance(fps, int | float) or fps <= 0):
+    if fps is not None and (not _is_number(fps) or fps <= 0):
         raise HardwareConfigError(f"{source}: target_fps must be > 0 or null, got {fps!r}")
     return DataflowHardware(
         name=str(data.get("name", Path(source).stem)),
@@ -105,4 +116,8 @@ def load_dataflow_hardware(name_or_path: str | os.PathLike[str]) -> DataflowHard
     if not path.exists():
         known = ", ".join(sorted(p.stem for p in HW_DIR.glob("*.yaml")))
         raise HardwareConfigError(f"no fpga_dataflow file {text!r}; known: {known}")
-    return parse_dataflow_hardware(yaml.safe_load(path.read_text()), str(path))
+    from codesign.textfile import read_text_file
+    from codesign.yaml_budget import safe_load_bounded
+
+    text = read_text_file(path, "fpga_dataflow file", HardwareConfigError)
+    return parse_dataflow_hardware(safe_load_bounded(text, str(path), HardwareConfigError), str(path))

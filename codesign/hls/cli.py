@@ -54,27 +54,34 @@ def cmd_hls(args: argparse.Namespace) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from codesign import cli_types
+
     p = sub.add_parser(
         "hls", help="generate a Vivado/Vitis HLS project with hls4ml and check its C simulation"
     )
     p.add_argument("name", help="model name (see 'codesign models') or design YAML")
     p.add_argument("--part", required=True, help="FPGA part or board, e.g. xczu9eg, xc7z020, xcu250")
-    p.add_argument("--bits", type=int, default=8, help="weight bits (default 8)")
-    p.add_argument("--act-bits", type=int, default=16, help="activation bits (default 16)")
-    p.add_argument("--density", type=float, default=None, help="magnitude-prune to this density (e.g. 0.33)")
-    p.add_argument("--reuse", default="auto", help="reuse factor: 'auto' or a target integer (default auto)")
+    p.add_argument("--bits", type=cli_types.bit_width, default=8, help="weight bits, 1..32 (default 8)")
+    p.add_argument("--act-bits", type=cli_types.bit_width, default=16, help="activation bits, 1..32 (default 16)")
+    p.add_argument("--density", type=cli_types.density, default=None,
+                   help="magnitude-prune to this density, in (0, 1] (e.g. 0.33)")  # fmt: skip
+    p.add_argument("--reuse", type=cli_types.reuse_factor, default="auto",
+                   help="reuse factor: 'auto' or a target integer (default auto)")  # fmt: skip
     p.add_argument("--backend", choices=("vitis", "vivado"), default="vitis")
-    p.add_argument("--input-size", metavar="HxW", help="input size (default 224x224)")
+    p.add_argument("--input-size", metavar="HxW", type=cli_types.input_size, help="input size (default 224x224)")
     p.add_argument("--pool-mode", choices=("patch", "pool2x2", "error"), default="patch",
                    help="io_stream pools with pool != stride: patch hls4ml's header (default; network unchanged), "
                    "use 2x2/2 pools (changes the network), or refuse")  # fmt: skip
-    p.add_argument("--n-check", type=int, default=8, help="inputs compared between C-sim and PyTorch")
-    p.add_argument("--min-agreement", type=float, default=0.99, help="fail below this top-1 agreement")
-    p.add_argument("--out-dir", help="project directory (default hls_out/<name>)")
+    p.add_argument("--n-check", type=cli_types.positive_int(10_000), default=8,
+                   help="inputs compared between C-sim and PyTorch, 1..10000 (default 8)")  # fmt: skip
+    p.add_argument("--min-agreement", type=cli_types.fraction, default=0.99,
+                   help="fail below this top-1 agreement, in [0, 1] (default 0.99)")  # fmt: skip
+    p.add_argument("--out-dir", type=cli_types.file_path, help="project directory (default hls_out/<name>)")
     p.add_argument("--force", action="store_true", help="overwrite an existing project directory")
     p.add_argument("--default-fifos", action="store_true",
                    help="keep hls4ml's H*W stream FIFO depths (default: minimal depths from the pipeline model)")  # fmt: skip
-    p.add_argument("--fifo-interval-slack", type=float, default=None, metavar="X",
+    p.add_argument("--fifo-interval-slack", type=cli_types.float_range(1.0, 1000.0, what="a slack factor"),
+                   default=None, metavar="X",
                    help="shrink FIFOs further while the pipeline interval stays within X times the "
                    "non-stalling one (e.g. 1.1); slow on large nets")  # fmt: skip
     p.add_argument("--verbose", action="store_true", help="show hls4ml's own output")

@@ -266,13 +266,9 @@ def _resolve(name_or_path: Any, kind: str, dirs: list[Path], lister: Any) -> Pat
 
 
 def _read_yaml(path: Path, where: str) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise hw_error(f"{where}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
-    except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise hw_error(f"{where}: cannot read ({reason})") from None
+    from codesign.textfile import read_text_file  # regular files only, bounded, UTF-8 or named encoding
+
+    text = read_text_file(path, "hardware file", HardwareConfigError)
     return parse_yaml_text(text, where)
 
 
@@ -281,6 +277,13 @@ def parse_yaml_text(text: str, where: str) -> Any:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)  # nodes only, nothing constructed
         if node is not None:
+            from codesign.yaml_budget import MAX_NODES, expanded_size
+
+            if expanded_size(node) > MAX_NODES:  # an alias bomb: refused before anything walks it
+                raise hw_error(
+                    f"{where}: YAML expands to more than {MAX_NODES:,} nodes (aliases inside aliases); "
+                    "write the values out"
+                )
             _check_duplicate_keys(node, where)
         return yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:

@@ -15,6 +15,7 @@ import os
 from functools import cache
 from pathlib import Path
 
+from codesign.errors import CodesignError
 from codesign.ir import layers as L
 from codesign.ir.graph import LayerGraph
 
@@ -83,9 +84,9 @@ def load(name: str, input_shape: tuple[int, int, int] | None, num_classes: int) 
         return None
     path = folder / _key(name, input_shape, num_classes)
     try:
-        return graph_from_json(path.read_text())
-    except (OSError, ValueError, KeyError, TypeError):
-        return None  # missing or stale: trace again
+        return graph_from_json(path.read_text(encoding="utf-8"))
+    except Exception:  # noqa: BLE001 - missing, stale or corrupt (any field of any type): trace again
+        return None
 
 
 def store(name: str, input_shape: tuple[int, int, int] | None, num_classes: int, graph: LayerGraph) -> None:
@@ -96,8 +97,8 @@ def store(name: str, input_shape: tuple[int, int, int] | None, num_classes: int,
         from codesign.report.output import write_text_atomic
 
         write_text_atomic(folder / _key(name, input_shape, num_classes), graph_to_json(graph))
-    except OSError:
-        pass  # a read-only home is not an error: we just trace every time
+    except (OSError, CodesignError):
+        pass  # a read-only home or a full disk is not an error: we just trace every time
 
 
 def trace_model(
@@ -112,8 +113,10 @@ def trace_model(
         return cached
     from codesign.ir.trace import trace_module
     from codesign.nets.registry import get_model_spec
+    from codesign.nets.sizecheck import check_model
 
     spec = get_model_spec(name)
+    check_model(name, input_shape)  # an input too small, or too much memory: refused in words, no tensors
     module = spec.build(num_classes=num_classes)
     graph = trace_module(module, input_shape or spec.input_size, name=spec.name)
     if not Path(name).suffix:  # design files can change without changing our sources: never cache them

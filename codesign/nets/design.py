@@ -24,7 +24,7 @@ import torch
 import yaml
 from torch import nn
 
-from codesign.errors import CodesignError
+from codesign.errors import InputError
 from codesign.ir import layers as L
 from codesign.ir.graph import LayerGraph
 from codesign.nets.squeezenet import Fire
@@ -33,8 +33,8 @@ from codesign.nets.squeezenext import STAGE_STRIDES, ConvBNReLU
 DEFAULT_INPUT: tuple[int, int, int] = (3, 224, 224)
 
 
-class DesignError(CodesignError):
-    """An invalid design (a knob out of range, a network that shrinks its maps to nothing)."""
+class DesignError(InputError):
+    """An invalid design (a knob out of range, a network that shrinks its maps to nothing); exit 4."""
 
 
 def _check(cond: bool, message: str) -> None:
@@ -607,10 +607,45 @@ def design_from_dict(data: dict[str, Any], where: str = "design") -> Design:
             f"{where}: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(sorted(names))})"
         )
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "family"}
+    for f in dataclasses.fields(cls):
+        if f.name in kwargs:
+            _check_knob(where, f.name, kwargs[f.name], f.default)
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:
         raise DesignError(f"{where}: {exc}") from None
+
+
+#: Upper bounds on design knobs read from a file: counts (blocks per stage, fire modules) drive loops,
+#: widths drive memory; larger models than these are refused as input errors. Widths up to 10^6 pass
+#: here and meet the memory check (codesign.nets.sizecheck) instead.
+_MAX_COUNT = 1000
+_MAX_WIDTH = 1_000_000
+_COUNT_KNOBS = {"blocks", "num_fire", "freq", "pool_after"}
+
+
+def _check_knob(where: str, name: str, value: Any, default: Any) -> None:
+    """One knob's type and range, from the type of its default: ints are ints (not 1.5, not true)."""
+    from codesign.errors import excerpt
+
+    shown = excerpt(value, 60)
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+        _check(ok, f"{where}: {name} = {shown} is not true/false; fix the design file")
+    elif isinstance(default, str):
+        _check(isinstance(value, str) and len(value) <= 200, f"{where}: {name} = {shown} is not a short string")
+    elif isinstance(default, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        _check(ok, f"{where}: {name} = {shown} is not a number; fix the design file")
+    elif isinstance(default, int | tuple):
+        items = value if isinstance(value, tuple) else (value,)
+        ok = all(isinstance(v, int) and not isinstance(v, bool) for v in items)
+        _check(ok, f"{where}: {name} = {shown} must be {'integers' if isinstance(default, tuple) else 'an integer'}")
+        cap = _MAX_COUNT if name in _COUNT_KNOBS else _MAX_WIDTH
+        _check(
+            all(abs(v) <= cap for v in items),
+            f"{where}: {name} = {shown} is out of range (at most {cap:,}); fix the design file",
+        )
 
 
 def to_yaml(design: Design, extra: dict[str, Any] | None = None) -> str:
@@ -622,10 +657,9 @@ def to_yaml(design: Design, extra: dict[str, Any] | None = None) -> str:
 
 def from_yaml(text: str, where: str = "design") -> Design:
     """Parse YAML text written by `to_yaml` (or a bare mapping of knobs with `family`)."""
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise DesignError(f"{where}: not valid YAML ({' '.join(str(exc).split())[:200]})") from None
+    from codesign.yaml_budget import safe_load_bounded
+
+    doc = safe_load_bounded(text, where, DesignError)
     if isinstance(doc, dict) and "design" in doc:
         doc = doc["design"]
     return design_from_dict(doc, where)
@@ -633,19 +667,17 @@ def from_yaml(text: str, where: str = "design") -> Design:
 
 def load_design(path: str | Path) -> Design:
     """Read a design YAML file."""
+    from codesign.textfile import read_text_file
+
     p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as exc:
-        raise DesignError(f"cannot read design file {p}: {exc.strerror}") from None
-    return from_yaml(text, str(p))
+    return from_yaml(read_text_file(p, "design file", DesignError), str(p))
 
 
 def write_design(design: Design, path: str | Path, extra: dict[str, Any] | None = None) -> Path:
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(to_yaml(design, extra))
-    return p
+    """Write `design` as YAML to `path` atomically (codesign.atomic: whole or not at all); returns the path."""
+    from codesign.atomic import write_text_atomic
+
+    return write_text_atomic(path, to_yaml(design, extra))
 
 
 def design_spec(path: str | Path):

@@ -1,25 +1,7 @@
-"""Write output files atomically so a failure never leaves a partial file that looks complete."""
+"""Kept for old imports: the atomic writer lives in `codesign.atomic` (one writer for every output)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
+from codesign.atomic import atomic_dir, write_bytes_atomic, write_text_atomic
 
-
-def write_text_atomic(path: str | Path, text: str) -> Path:
-    """Write `text` to `path` through a temporary file in the same directory, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+__all__ = ["atomic_dir", "write_bytes_atomic", "write_text_atomic"]

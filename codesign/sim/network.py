@@ -261,8 +261,7 @@ def _core(g: Gemm, hw, dataflow: str, timing: str, fast: bool, objective: str = 
             compute += count * p.compute
             stall += count * p.stall
             dram_bytes += count * p.dram_bytes
-            for _ in range(count):
-                acc = acc + p.acc
+            acc = acc + _scaled(p.acc, count)  # closed form: `count` passes add count x their accesses
             order, resident = p.plan.order, p.plan.resident
         if passes > 1:
             order = f"{order}, {passes} T-passes"
@@ -282,6 +281,15 @@ def psum_words(g: Gemm, m, plan) -> dict[str, int]:
     array_side = 2 * g.ofmap_words * (m.row_folds - 1) if accumulates else 0
     spill = 2 * plan.dram_psum_spill
     return {"gbuf": g.groups * (array_side + spill), "dram": g.groups * spill}
+
+
+def _scaled(a: AccessCounts, count: int) -> AccessCounts:
+    """`count` copies of `a` summed, in one multiplication per entry (count may be ~10^12 with --batch)."""
+    out = AccessCounts()
+    for lvl, ops in a.words.items():
+        for op, n in ops.items():
+            out.words[lvl][op] = n * count
+    return out
 
 
 _cached_core = lru_cache(maxsize=65536)(_core)
