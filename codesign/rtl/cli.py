@@ -177,6 +177,8 @@ def cmd_rtl(args: argparse.Namespace) -> None:
     acc = load_accelerator(args.hw)
     if args.rows or args.cols:
         acc = acc.with_overrides(rows=args.rows or acc.rows, cols=args.cols or acc.cols)
+    if args.dataflow:
+        acc = acc.with_overrides(dataflows=tuple(dict.fromkeys(args.dataflow)))
     pes = acc.rows * acc.cols
     if pes > MAX_PES and not args.allow_large:
         raise CodesignError(
@@ -199,6 +201,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hw", required=True, help="hardware YAML (file or name, see 'codesign hw')")
     p.add_argument("--rows", type=int, help="override the YAML's array rows")
     p.add_argument("--cols", type=int, help="override the YAML's array columns")
+    p.add_argument("--dataflow", action="append", choices=("ws", "os"),
+                   help="override the YAML's dataflows (repeatable)")  # fmt: skip
     p.add_argument(
         "--out", metavar="DIR", help="write the Verilog (one file per dataflow) and a README to DIR"
     )
