@@ -169,6 +169,21 @@ def test_cli_rtl_out_writes_verilog_and_readme(tmp_path, capsys) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rtl"]
 
 
+@needs_rtl
+def test_cli_rtl_check_topology_prints_the_table(rtl_build, capsys) -> None:
+    """`codesign rtl --check --topology` on a SCALE-Sim CSV (4x4 8-bit WS: the build the tests above cached)."""
+    from pathlib import Path
+
+    from codesign.cli import main
+
+    csv = Path(__file__).parent / "data" / "rtl" / "small_topology.csv"
+    argv = ["rtl", "--check", "--hw", "tpu_like", "--rows", "4", "--cols", "4", "--topology", str(csv)]
+    assert main([*argv, "--build-dir", str(rtl_build)]) == 0
+    out = capsys.readouterr().out
+    assert "| conv_s2" in out and "| pw" in out and "NO" not in out
+    assert "all 4 rows agree" in out
+
+
 # -- Yosys ---------------------------------------------------------------------------------------------------
 def test_family_of_parts() -> None:
     from codesign.rtl.resources import family_of

