@@ -332,3 +332,16 @@ def test_manifest_reports_exist_and_splits_are_fixed() -> None:
     held = {d["id"] for d in m["designs"] if d["split"] == "heldout"}
     assert {"jet_tagger_mlp", "pixel_cnn_large"} <= held
     assert Path(REPORTS_DIR / "public").is_dir()
+
+
+def test_layer_estimate_is_the_one_layer_api() -> None:
+    """What issue 15's planner calls: a layer + settings -> costs and cycles (Resource RF 27: 16 products)."""
+    from codesign.fpga import StreamLayer, layer_estimate
+
+    p = parse_precision("ap_fixed<16,6>")
+    conv = StreamLayer("c", "conv", (32, 32, 3), (30, 30, 16), p, p, p, kernel=(3, 3))
+    r = layer_estimate(conv, backend="vivado", strategy="resource", reuse=27, target="csynth")
+    assert (r.multipliers, r.cost.dsp, r.cycles) == (16, 16, 32 * 32 * 27 + 3)
+    assert r.cost.bram18k > 0
+    with pytest.raises(HardwareConfigError, match="strategy must be one of"):
+        layer_estimate(conv, strategy="fast")

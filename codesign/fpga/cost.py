@@ -533,3 +533,38 @@ def estimate(design: HlsDesign, target: str = "csynth") -> DesignEstimate:
         latency = sum(r.cycles for r in rows)
         interval = max(max(r.interval for r in rows), 1)
     return DesignEstimate(design, target, rows, fifos, io, int(latency), int(interval))
+
+
+def layer_estimate(
+    layer: StreamLayer,
+    *,
+    backend: str = "vitis",
+    strategy: str = "resource",
+    io_type: str = "io_stream",
+    reuse: int | None = None,
+    precision: str | None = None,
+    target: str = "synth",
+) -> LayerCost:
+    """One layer's costs and timing under these settings, without building a design first.
+
+    `layer`: a StreamLayer (shapes, kind, precisions); `reuse`/`precision` override the layer's own (the
+    precision string applies to input, result and weights). Returns `LayerCost` (BRAM18K, URAM, DSP, LUT,
+    FF in `.cost`; `cycles`, `tail`, `interval` in clock cycles). Raises HardwareConfigError on bad settings.
+    """
+    from dataclasses import replace
+
+    from codesign.fpga.design import BACKENDS, IO_TYPES, STRATEGIES, parse_precision
+
+    for value, allowed, what in ((backend, BACKENDS, "backend"), (strategy, STRATEGIES, "strategy"),
+                                 (io_type, IO_TYPES, "io_type")):  # fmt: skip
+        if value not in allowed:
+            raise HardwareConfigError(f"{what} must be one of {', '.join(allowed)}, got {value!r}")
+    if reuse is not None:
+        if reuse < 1:
+            raise HardwareConfigError(f"reuse must be >= 1, got {reuse}")
+        layer = replace(layer, reuse=int(reuse))
+    if precision is not None:
+        p = parse_precision(precision)
+        layer = replace(layer, input=p, result=p, weight=p if layer.weight is not None else None)
+    design = HlsDesign(layer.name, (layer,), backend, strategy, io_type, layer.in_shape, layer.input)
+    return layer_cost(layer, design, target)
