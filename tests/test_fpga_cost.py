@@ -350,3 +350,14 @@ def test_layer_estimate_is_the_one_layer_api() -> None:
     assert r.cost.bram18k > 0
     with pytest.raises(HardwareConfigError, match="strategy must be one of"):
         layer_estimate(conv, strategy="fast")
+
+
+def test_pipeline_model_pools_one_pixel_per_cycle() -> None:
+    """The FIFO-sizing pipeline model uses the same pooling rule (tutorial csynth: 903 cycles for 30x30)."""
+    from codesign.fpga.dataflow import build_pipeline
+    from codesign.ir.trace import trace_module
+
+    g = trace_module(nn.Sequential(nn.Conv2d(3, 16, 3), nn.ReLU(), nn.MaxPool2d(2)), (3, 32, 32))
+    pipe = build_pipeline(g, 1)
+    pool = next(st for st in pipe.stages if st.kind == "pool")
+    assert pool.cycles == 30 * 30
