@@ -118,6 +118,9 @@ CAUSES = {
     "across calls; the model's 2 cycles / interval 1 follow the Vivado pipeline.",
     "ci_dense_io_stream_vivado_2020.1": "a tiny design: FIFO control and the ELU table's logic dominate.",
     "ci_dense_io_parallel_vivado_2020.1": "a tiny design: fixed I/O and control logic dominate.",
+    "hls4ml_dense16x5": "hls4ml 0.7's io_stream dense on xc7z020 registers its 7-stage pipeline (7,860 FF for 80 "
+    "products, 2,428 after synthesis; latency 7, interval 8): the model's FF and dense latency follow the "
+    "tutorial's dense layers (hls4ml 0.5, xcu250: 0.2 FF per adder bit, 2-7 cycles).",
     "jet_tagger_mlp": "io_parallel latency: one register stage per layer boundary assumed.",
     "ci_conv2d_io_parallel_vitis_2024.1": "Vitis adds 4 cycles per call to the 49-pixel io_parallel conv.",
 }

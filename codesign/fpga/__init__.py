@@ -1,5 +1,13 @@
-"""FPGA fit check for hls4ml io_stream designs: parts, BRAM/URAM mapping, reuse factors, resource counts."""
+"""FPGA cost model of hls4ml designs and the fit check.
 
+Stages (public interfaces): stream topology (`design`: HlsDesign/StreamLayer, `from_graph.graph_to_design`)
+-> per-resource costs per backend/strategy/io type/precision (`cost`: layer_cost, layer_estimate,
+fifo_cost, estimate) -> report (`report.fit_summary`); ground truth readers (`reports.read_report`) and
+the accuracy harness (`validation`). `fit.fit_report` is the older memory map and reuse planner.
+"""
+
+from codesign.fpga.cost import Cost, DesignEstimate, LayerCost, estimate, layer_cost, layer_estimate
+from codesign.fpga.design import HlsDesign, Precision, StreamLayer, design_from_dict, parse_precision
 from codesign.fpga.fit import FitReport, LayerFit, StreamFifo, fit_report, format_fit_report, stream_fifos
 from codesign.fpga.memory import bram18k_for, fifo_cost, is_small_fifo, uram_for
 from codesign.fpga.parts import PARTS, FpgaPart, UnknownPartError, get_part, known_parts
@@ -7,6 +15,17 @@ from codesign.fpga.reuse import is_valid_reuse_factor, nearest_valid_reuse_facto
 
 __all__ = [
     "PARTS",
+    "Cost",
+    "DesignEstimate",
+    "HlsDesign",
+    "LayerCost",
+    "Precision",
+    "StreamLayer",
+    "design_from_dict",
+    "estimate",
+    "layer_cost",
+    "layer_estimate",
+    "parse_precision",
     "FitReport",
     "FpgaPart",
     "LayerFit",

@@ -45,8 +45,8 @@ DSP:
     (27x18 ports, UG579) when the narrow operand has >= 4 and the wide >= 11 bits, else LUTs; the layer
     needs ceil(nonzero products/RF) of them (nnet_dense_resource.h / nnet_dense_latency.h block factor).
   * a product by a constant (RF 1): synthesis builds many in LUTs, by the constant's bits. Calibrated
-    fraction in DSPs: `CONST_DSP_FRACTION[strategy]` (Latency 0.7, Resource 0.48) x a weight-width factor
-    (`CONST_DSP_BY_WEIGHT_BITS`: 0 at 4 bits, 0.045 at 6, 1 from 14), times ceil((weight + input bits)/45)
+    fraction in DSPs: `CONST_DSP_FRACTION[strategy]` (Latency 0.76, Resource 0.48) x a weight-width factor
+    (`CONST_DSP_BY_WEIGHT_BITS`: 0 at 4 bits, 0.042 at 6, 1 from 14), times ceil((weight + input bits)/45)
     DSPs (one DSP48E2 gives a 45-bit product). Measured at 16x16: tutorial 0.76, jet tagger 0.65, CI
     depthwise1d 0.89-1.0 (Latency); CI conv2d 0.48-0.52, cnn_large 0.46 (Resource); 6-bit weights: 0.032
     (tutorial QKeras). The spread (0.46-1.0) is the weight values: a constant with few nonzero digits
@@ -153,9 +153,11 @@ LOGIC: dict[str, float] = {
 }
 
 #: Fraction of constant products (RF 1) built in DSPs at >= 14-bit weights, per strategy: Latency
-#: (nnet_dense_latency.h) tutorial 0.76, jet tagger 0.65 (held-out); Resource at RF 1
+#: (nnet_dense_latency.h): 0.76 = products-weighted over the calibration designs (tutorial 5,404 DSP for
+#: 7,096 products; CI dense and depthwise1d 15 for 19); held-out: jet tagger 0.65, hls4ml test_report
+#: dense 0.91 (csynth) / 0.83 (synthesis). Resource at RF 1
 #: (nnet_dense_resource.h) CI conv2d Vivado 0.48, Vitis 0.52 (held-out), cnn_large 0.46 (held-out).
-CONST_DSP_FRACTION = {"latency": 0.7, "resource": 0.48}
+CONST_DSP_FRACTION = {"latency": 0.76, "resource": 0.48}
 
 
 @dataclass(frozen=True)
@@ -244,9 +246,9 @@ def variable_product_dsp(a_bits: int, b_bits: int) -> int:
 
 
 #: Fraction of constant products in DSPs by weight width, before `CONST_DSP_FRACTION` (linear in between):
-#: 4-bit constants never (shift-adds), 6-bit 0.045 (tutorial QKeras: 226 DSP for 7,096 products = 0.032
-#: = 0.7 x 0.045 (Latency)), 14 bits and wider all (the 16-bit tutorial, CI and jet-tagger designs).
-CONST_DSP_BY_WEIGHT_BITS: tuple[tuple[int, float], ...] = ((4, 0.0), (6, 0.045), (14, 1.0))
+#: 4-bit constants never (shift-adds), 6-bit 0.042 (tutorial QKeras: 226 DSP for 7,096 products = 0.032
+#: = 0.76 x 0.042 (Latency)), 14 bits and wider all (the 16-bit tutorial and CI designs).
+CONST_DSP_BY_WEIGHT_BITS: tuple[tuple[int, float], ...] = ((4, 0.0), (6, 0.042), (14, 1.0))
 
 
 def _interp(x: float, points: tuple[tuple[int, float], ...]) -> float:
@@ -321,9 +323,11 @@ def _weight_layer(layer: StreamLayer, design: HlsDesign) -> tuple[Cost, float, f
     if stream and layer.kind in ("conv", "depthwise"):
         ff += LOGIC["linebuffer.ff_per_bit"] * _line_buffer_bits(layer)
     if stream:
-        if layer.kind == "dense":  # nnet_dense_stream.h: one dense call per vector, pipelined at II = RF
-            cycles = rf + 2 if not vitis else rf - 1
-            timing = _Timing(cycles, cycles, rf)
+        if layer.kind == "dense":  # nnet_dense_stream.h: one dense call per vector
+            # Vivado HLS does not pipeline it across calls (tutorial csynth dense rows: interval = latency,
+            # 7/3/2; hls4ml test_report dense: 7/7); Vitis runs it in RF - 1 (cnn_large: 0, cnn_small: RF).
+            cycles = rf + 2 if not vitis else max(rf - 1, 0)
+            timing = _Timing(cycles, cycles, cycles if not vitis else rf)
         else:  # one input pixel per RF cycles (RF + 1 on Vitis with the Resource strategy)
             per_pixel = rf + 1 if vitis and strategy == "resource" else rf
             extra = 2 if vitis else 3
@@ -533,3 +537,38 @@ def estimate(design: HlsDesign, target: str = "csynth") -> DesignEstimate:
         latency = sum(r.cycles for r in rows)
         interval = max(max(r.interval for r in rows), 1)
     return DesignEstimate(design, target, rows, fifos, io, int(latency), int(interval))
+
+
+def layer_estimate(
+    layer: StreamLayer,
+    *,
+    backend: str = "vitis",
+    strategy: str = "resource",
+    io_type: str = "io_stream",
+    reuse: int | None = None,
+    precision: str | None = None,
+    target: str = "synth",
+) -> LayerCost:
+    """One layer's costs and timing under these settings, without building a design first.
+
+    `layer`: a StreamLayer (shapes, kind, precisions); `reuse`/`precision` override the layer's own (the
+    precision string applies to input, result and weights). Returns `LayerCost` (BRAM18K, URAM, DSP, LUT,
+    FF in `.cost`; `cycles`, `tail`, `interval` in clock cycles). Raises HardwareConfigError on bad settings.
+    """
+    from dataclasses import replace
+
+    from codesign.fpga.design import BACKENDS, IO_TYPES, STRATEGIES, parse_precision
+
+    for value, allowed, what in ((backend, BACKENDS, "backend"), (strategy, STRATEGIES, "strategy"),
+                                 (io_type, IO_TYPES, "io_type")):  # fmt: skip
+        if value not in allowed:
+            raise HardwareConfigError(f"{what} must be one of {', '.join(allowed)}, got {value!r}")
+    if reuse is not None:
+        if reuse < 1:
+            raise HardwareConfigError(f"reuse must be >= 1, got {reuse}")
+        layer = replace(layer, reuse=int(reuse))
+    if precision is not None:
+        p = parse_precision(precision)
+        layer = replace(layer, input=p, result=p, weight=p if layer.weight is not None else None)
+    design = HlsDesign(layer.name, (layer,), backend, strategy, io_type, layer.in_shape, layer.input)
+    return layer_cost(layer, design, target)

@@ -34,8 +34,9 @@ models binding them to BRAM instead. The k_h*k_w*channels window (`kernel_data`)
 partitioned into registers; for the AvgPool2d(H, W) that replaces a global pool on the PyTorch path
 this is H*W*C registers.
 
-Throughput: a conv/dense layer takes about H_out*W_out*RF cycles per image, a pool about
-max(H_in*W_in, H_out*W_out*C); the slowest layer sets the pipeline's interval (`ii_cycles`).
+Throughput: a conv/dense layer takes about H_out*W_out*RF cycles per image, a pool H_in*W_in (one
+pixel per cycle); the slowest layer sets the pipeline's interval (`ii_cycles`). `codesign.fpga.cost`
+is the fuller model (per backend/strategy, logic LUT/FF, checked against synthesis reports).
 
 `reuse="auto"` picks per layer among hls4ml's valid RFs (RF = 1 only for layers of <= 1024 weight
 bits). For a cycle budget T it gives each layer the RF with cycles <= T that minimises its weighted
@@ -409,8 +410,8 @@ def _fixed_costs(graph: LayerGraph, s: _Settings) -> dict[str, _Fixed]:
                     channels = layer.in_channels
                 else:
                     kh, kw, channels = layer.kernel_h, layer.kernel_w, s_in.c
-                    out = layer.out_shape
-                    cycles = max(cycles, out.h * out.w * out.c)  # FiltLoop: one channel per cycle
+                    # one input pixel per cycle: the channel loop is unrolled (nnet_pooling_stream.h;
+                    # tutorial csynth: pool config6 903 cycles for 900 pixels)
                 in_width = s_in.w + 2 * layer.pad_w
                 if kh > 1:
                     row = shift_register_cost(in_width, s.act_bits, s.line_buffers)
