@@ -35,7 +35,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,10 @@ from torch import fx, nn
 
 from codesign.errors import CodesignError, OutputExistsError
 from codesign.hls import convert as cv
+from codesign.hls.binding import patch_fifo_binding, resolve_streams, stream_names
+from codesign.hls.plan import Plan
 from codesign.hls.rewrite import PoolMode, Rewrite, RewriteResult, rewrite_for_hls
+from codesign.hls.storage import patch_codebook_storage
 from codesign.ir.graph import LayerGraph
 
 DEFAULT_PART = "xcu250-figd2104-2L-e"
@@ -478,14 +481,14 @@ def _report_md(r: HlsResult) -> str:
         "",
         "## Layers",
         "",
-        "| layer | kind | n_in x n_out | RF | mults | weight | bias | accum | result |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| layer | kind | n_in x n_out | RF | mults | weight | storage | bias | accum | result |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for p in r.layers:
         dims = f"{p.n_in} x {p.n_out}" if p.n_in else ""
         lines.append(
             f"| {p.name} | {p.kind} | {dims} | {p.reuse or ''} | {p.multipliers or ''} | {p.weight or ''} | "
-            f"{p.bias or ''} | {p.accum or ''} | {p.result} |"
+            f"{p.storage} | {p.bias or ''} | {p.accum or ''} | {p.result} |"
         )
     lines += ["", "## Stream FIFO depths", ""] + _fifo_md(r.fifos)
     lines += ["", "## Timings (s)", ""] + [f"- {k}: {v:.2f}" for k, v in r.timings.items()]
@@ -644,6 +647,8 @@ def generate_hls(
     seed: int = 0,
     fifo_depths: str = "sized",
     fifo_interval_slack: float | None = None,
+    plan: Plan | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> HlsResult:
     """Rewrite, compress, convert, write, patch, C-simulate and check ``model_or_name`` (a module or a zoo name).
 
@@ -658,7 +663,12 @@ def generate_hls(
     Raises ``OutputExistsError`` when ``out_dir`` exists and ``force`` is False, before doing any work.
     ``fifo_interval_slack`` (e.g. 1.1) shrinks the sized FIFOs further while the modelled interval between
     images stays within that factor of the non-stalling one.
+    ``plan`` (:class:`codesign.hls.plan.Plan`) fixes per-layer reuse factors, weight widths and storage
+    (dense or codebook) and per-stream FIFO memory; what it leaves out is chosen as above.
+    ``progress`` is called with a line before each long step (rewrite, convert, write, compile, C-sim).
     """
+    plan = plan or Plan()
+    say = progress or (lambda _msg: None)
     if fifo_depths not in ("sized", "default"):
         raise CodesignError(f"fifo_depths must be 'sized' or 'default', not {fifo_depths!r}")
     t_all = time.perf_counter()
@@ -672,6 +682,7 @@ def generate_hls(
     cv.backend_name(backend)
     shape = _input_shape(input_size, in_channels)
 
+    say("rewrite for hls4ml")
     t = time.perf_counter()
     rw: RewriteResult = rewrite_for_hls(
         model,
@@ -684,7 +695,10 @@ def generate_hls(
     timings["rewrite"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    gq, wtypes = cv.compress_weights(rw.module, bits=bits, bias_bits=bias_bits, density=density)
+    say("compress weights")
+    gq, wtypes, codebooks = cv.compress_weights_planned(
+        rw.module, bits=bits, bias_bits=bias_bits, density=density, plan=plan
+    )
     timings["compress"] = time.perf_counter() - t
 
     if inputs is None:
@@ -699,10 +713,12 @@ def generate_hls(
     graph = hls_graph(gq, shape, name) if reuse == "auto" or fifo_depths == "sized" else None
     auto_report = None
     if reuse == "auto":
+        say("plan reuse factors (codesign fit)")
         reuse, auto_report = fit_planned_reuse(graph, part=part, bits=bits, act_bits=act_bits)
     plans = cv.plan_layers(
-        gq, ranges, wtypes, act_bits=act_bits, margin=act_margin, reuse=reuse, backend=backend
-    )
+        gq, ranges, wtypes, act_bits=act_bits, margin=act_margin, reuse=reuse, backend=backend,
+        codebooks=codebooks, reuse_overrides=plan.reuse_overrides(),
+    )  # fmt: skip
     with torch.no_grad():
         y_float = rw.module(inputs)
         y_q = gq(inputs)
@@ -721,6 +737,7 @@ def generate_hls(
         np.save(tb_in, x_nhwc.reshape(x_nhwc.shape[0], -1))
         np.save(tb_out, y_q.detach().numpy().reshape(y_q.shape[0], -1))
         pname = _project_name(name)
+        say("convert with hls4ml")
         t = time.perf_counter()
         hm = cv.convert(
             gq,
@@ -745,6 +762,7 @@ def generate_hls(
             )  # fmt: skip
             timings["fifos"] = time.perf_counter() - t
 
+        say("write the project")
         t = time.perf_counter()
         with _plain_yaml():
             hm.write()
@@ -753,9 +771,18 @@ def generate_hls(
         patches: list[str] = []
         if rw.pool_patch_layers:
             patches = patch_pool_stride(tmp)
+        if codebooks:
+            patches += patch_codebook_storage(tmp, hm, codebooks)
+        streams = stream_names(tmp, pname)
+        wanted = resolve_streams(hm, plan.fifo_impl)
+        binding = Plan(fifo_impl=wanted, default_fifo_impl=plan.default_fifo_impl).fifo_binding(streams)
+        binding.update({k: v for k, v in wanted.items() if k not in binding and v != "auto"})
+        if binding:
+            patches += patch_fifo_binding(tmp, pname, binding, backend)
         if backend == "vitis":
             write_build_options(tmp)
 
+        say("compile the C simulation (g++)")
         t = time.perf_counter()
         try:
             hm._compile()  # not hm.compile(): that would re-write the project and drop the patch
@@ -765,6 +792,7 @@ def generate_hls(
             ) from exc
         timings["compile"] = time.perf_counter() - t
 
+        say(f"C-simulate {x_nhwc.shape[0]} images")
         t = time.perf_counter()
         y_hls = from_hls_layout(csim_predict(hm, x_nhwc), rw.output_shape)
         timings["predict"] = time.perf_counter() - t
