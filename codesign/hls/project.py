@@ -27,6 +27,7 @@ library built in the temporary directory is deleted, and ``HlsResult.predict`` (
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import math
 import multiprocessing
@@ -350,6 +351,73 @@ def size_design_fifos(
     }
 
 
+def compiler_errors(output: str, limit: int = 12) -> str:
+    """The lines of a g++ log worth showing: the error lines and their notes (else the last lines)."""
+    lines = [ln for ln in output.splitlines() if ln.strip()]
+    errs = [ln for ln in lines if "error" in ln.lower()]
+    return "\n".join((errs or lines)[:limit] if errs else lines[-limit:])
+
+
+def design_figures(
+    graph: LayerGraph | None, plans: dict[str, cv.LayerPlan], *, part: str, bits: int, act_bits: int,
+    clock_period: float, fifo_depths: dict[str, int] | None = None, target_fps: float | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Latency, throughput and resources of the written design by codesign.fpga's current model.
+
+    Latency and interval: two back-to-back images through the pipeline model
+    (``codesign.fpga.dataflow.simulate`` at the written reuse factors, FIFOs at ``fifo_depths``): latency is
+    the first input word to the first image's last output word, the interval the cycles between the two
+    images' completions; images/s = clock / interval.
+    Resources: ``codesign.fpga.fit.fit_report`` with the sized FIFO depths at fit's own automatic reuse
+    factors (with sized FIFOs fit may pick faster ones than the written, which were planned at hls4ml's
+    default depths); the binding resource is the most utilized one. That model counts dense ``bits``-bit
+    weights (codebook storage is not in it yet) and is being corrected (issue 14); the planner that makes
+    both agree comes with it.
+    """
+    from codesign.fpga.dataflow import build_pipeline, simulate
+    from codesign.fpga.fit import fit_report, stream_fifos
+
+    mhz = 1000.0 / clock_period
+    out: dict[str, Any] = {"clock_mhz": mhz, "model": "codesign.fpga (pipeline model + fit_report)"}
+    if target_fps is not None:
+        out["target_fps"] = target_fps
+    try:
+        if graph is None:
+            raise CodesignError("the network could not be traced to the IR")
+        reuse = {p.name: int(p.reuse) for p in plans.values() if p.reuse}
+        pipe = build_pipeline(graph, reuse, act_bits, n_images=2)
+        sim = simulate(pipe, fifo_depths)
+        known = {f.name for f in stream_fifos(graph, act_bits)}
+        depths = {n: d for n, d in (fifo_depths or {}).items() if n in known} or None
+        rep = fit_report(graph, part, weight_bits=bits, act_bits=act_bits, fifo_depths=depths)
+    except Exception as exc:  # the model does not cover every graph the converter takes
+        out["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        return out
+    interval = int(sim.interval_cycles) if sim.finished else -1
+    util = rep.utilization()
+    out.update(
+        latency_cycles=int(sim.latency_cycles),
+        latency_ms=sim.latency_cycles / (mhz * 1e3),
+        interval_cycles=interval,
+        images_per_s=(mhz * 1e6 / interval) if interval > 0 else None,
+        part=rep.part.name,
+        fits=bool(rep.fits),
+        verdict=rep.verdict,
+        resources={
+            "BRAM18K": (rep.bram18k, rep.part.bram18k),
+            "URAM": (rep.uram, rep.part.uram),
+            "DSP": (rep.dsp, rep.part.dsp),
+            "LUT (memory)": (rep.mem_luts, rep.part.lut),
+            "FF (memory)": (rep.mem_ffs, rep.part.ff),
+        },
+        binding=max(util, key=lambda k: util[k]),
+        utilization=util,
+    )
+    if target_fps is not None:
+        out["meets_target"] = bool(out["images_per_s"] and out["images_per_s"] >= target_fps)
+    return out
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Result
 
@@ -391,6 +459,7 @@ class HlsResult:
     timings: dict[str, float]
     synthesis_command: str
     fifos: dict[str, Any] = field(default_factory=lambda: {"mode": "default"})
+    figures: dict[str, Any] = field(default_factory=dict)
     hls_model: Any = field(repr=False, default=None)
     csim_outputs: np.ndarray | None = field(repr=False, default=None)
     quantized_outputs: np.ndarray | None = field(repr=False, default=None)
@@ -431,6 +500,7 @@ class HlsResult:
             "timings_s": self.timings,
             "synthesis_command": self.synthesis_command,
             "fifos": self.fifos,
+            "figures": self.figures,
             "versions": _versions(),
         }
 
@@ -470,6 +540,10 @@ def _report_md(r: HlsResult) -> str:
         f"| fixed-point emulation (weights + activations) | {c.max_abs_err_emulated:.3g} | |",
         f"| float PyTorch | | {c.top1_agreement_float:.4f} |",
         "",
+    ]
+    lines += _figures_md(r.figures)
+    lines += [
+        "",
         "## Rewrites",
         "",
     ]
@@ -493,6 +567,38 @@ def _report_md(r: HlsResult) -> str:
     lines += ["", "## Stream FIFO depths", ""] + _fifo_md(r.fifos)
     lines += ["", "## Timings (s)", ""] + [f"- {k}: {v:.2f}" for k, v in r.timings.items()]
     return "\n".join(lines) + "\n"
+
+
+def _figures_md(f: dict[str, Any]) -> list[str]:
+    lines = ["", "## Latency, throughput and resources (codesign.fpga model; not synthesized)", ""]
+    if not f:
+        return lines + ["not computed"]
+    if "error" in f:
+        return lines + [f"not computed: {f['error']}"]
+    ips = f["images_per_s"]
+    lines += [
+        f"- clock {f['clock_mhz']:.1f} MHz; latency {f['latency_cycles']:,} cycles = {f['latency_ms']:.3f} ms "
+        f"(pipeline model, one image)",
+        f"- interval {f['interval_cycles']:,} cycles/image (pipeline model, two images) = "
+        + (f"{ips:,.1f} images/s" if ips else "n/a"),
+    ]
+    if "target_fps" in f:
+        lines.append(f"- target {f['target_fps']:g} images/s: {'met' if f.get('meets_target') else 'NOT met'}")
+    lines += [
+        f"- part {f['part']}: {f['verdict']}",
+        "",
+        "| resource | used | available | utilization |",
+        "|---|---|---|---|",
+    ]
+    for k, (used, cap) in f["resources"].items():
+        util = f"{used / cap:.1%}" if cap else ("-" if not used else "no such resource")
+        lines.append(f"| {k} | {used:,} | {cap:,} | {util} |")
+    lines += [
+        "",
+        f"Binding resource: **{f['binding']}**. LUT/FF count memory only (no logic). The model counts dense "
+        "weights at the project's bit width (codebook storage not yet) and is being corrected (issue 14).",
+    ]
+    return lines
 
 
 def _fifo_md(f: dict[str, Any]) -> list[str]:
@@ -649,6 +755,8 @@ def generate_hls(
     fifo_interval_slack: float | None = None,
     plan: Plan | None = None,
     progress: Callable[[str], None] | None = None,
+    min_agreement: float | None = None,
+    target_fps: float | None = None,
 ) -> HlsResult:
     """Rewrite, compress, convert, write, patch, C-simulate and check ``model_or_name`` (a module or a zoo name).
 
@@ -666,6 +774,9 @@ def generate_hls(
     ``plan`` (:class:`codesign.hls.plan.Plan`) fixes per-layer reuse factors, weight widths and storage
     (dense or codebook) and per-stream FIFO memory; what it leaves out is chosen as above.
     ``progress`` is called with a line before each long step (rewrite, convert, write, compile, C-sim).
+    ``min_agreement``: when the C simulation's top-1 agreement with the quantized PyTorch model is below
+    it, raise ``CodesignError`` and install nothing. ``target_fps`` is compared with the modelled
+    throughput at ``clock_period`` in the report (:func:`design_figures`).
     """
     plan = plan or Plan()
     say = progress or (lambda _msg: None)
@@ -710,7 +821,12 @@ def generate_hls(
         what = f"{inputs.shape[0]} given images"
     t = time.perf_counter()
     ranges = cv.calibrate(gq, calib_inputs.float() if calib_inputs is not None else inputs)
-    graph = hls_graph(gq, shape, name) if reuse == "auto" or fifo_depths == "sized" else None
+    try:
+        graph: LayerGraph | None = hls_graph(gq, shape, name)
+    except CodesignError:
+        if reuse == "auto" or fifo_depths == "sized":
+            raise
+        graph = None  # only the report's figures need it
     auto_report = None
     if reuse == "auto":
         say("plan reuse factors (codesign fit)")
@@ -784,12 +900,15 @@ def generate_hls(
 
         say("compile the C simulation (g++)")
         t = time.perf_counter()
+        log = io.StringIO()
         try:
-            hm._compile()  # not hm.compile(): that would re-write the project and drop the patch
+            with contextlib.redirect_stdout(log):  # hls4ml prints the compiler output on failure
+                hm._compile()  # not hm.compile(): that would re-write the project and drop the patch
         except Exception as exc:
             raise CodesignError(
-                f"HLS: C simulation build failed ({str(exc).splitlines()[0]}); see {tmp}"
-            ) from exc
+                f"HLS: C simulation build failed ({str(exc).splitlines()[0]}); nothing was written. "
+                f"Compiler output:\n{compiler_errors(log.getvalue())}"
+            ) from None
         timings["compile"] = time.perf_counter() - t
 
         say(f"C-simulate {x_nhwc.shape[0]} images")
@@ -798,6 +917,17 @@ def generate_hls(
         timings["predict"] = time.perf_counter() - t
 
         comp = _compare(y_hls, y_q.detach().numpy(), y_emu.numpy(), y_float.detach().numpy(), what)
+        if min_agreement is not None and comp.top1_agreement < min_agreement:
+            raise CodesignError(
+                f"C simulation agrees with PyTorch on only {comp.top1_agreement:.1%} of top-1 predictions "
+                f"(< {min_agreement:.0%}, max |error| {comp.max_abs_err:.3g}); no project was written; "
+                "fix: raise --act-bits or --bits, or lower --min-agreement"
+            )
+        figures = design_figures(
+            graph, plans, part=part, bits=bits, act_bits=act_bits, clock_period=clock_period,
+            fifo_depths=fifos.get("depths") if fifos.get("mode", "").startswith("sized") else None,
+            target_fps=target_fps,
+        )  # fmt: skip
         timings["total"] = time.perf_counter() - t_all
         result = HlsResult(
             name=name,
@@ -819,6 +949,7 @@ def generate_hls(
             timings=timings,
             synthesis_command=synthesis_command(backend),
             fifos=fifos,
+            figures=figures,
             hls_model=hm,
             quantized_model=gq,
             csim_outputs=y_hls,
