@@ -63,8 +63,8 @@ def test_fifo_binding_pragmas(tmp_path: Path) -> None:
     fw = tmp_path / "firmware"
     fw.mkdir()
     (fw / "p.cpp").write_text(
-        "    hls::stream<a> layer2_out(\"layer2_out\");\n    #pragma HLS STREAM variable=layer2_out depth=16\n"
-        "    hls::stream<a> layer3_out(\"layer3_out\");\n    #pragma HLS STREAM variable=layer3_out depth=4\n"
+        '    hls::stream<a> layer2_out("layer2_out");\n    #pragma HLS STREAM variable=layer2_out depth=16\n'
+        '    hls::stream<a> layer3_out("layer3_out");\n    #pragma HLS STREAM variable=layer3_out depth=4\n'
     )
     patch_fifo_binding(tmp_path, "p", {"layer2_out": "uram"}, "vitis")
     text = (fw / "p.cpp").read_text()

@@ -83,7 +83,11 @@ def cmd_hls(args: argparse.Namespace) -> None:
         print(
             f"at {g['clock_mhz']:.0f} MHz (codesign.fpga model): latency {g['latency_cycles']:,} cycles = "
             f"{g['latency_ms']:.3f} ms, {ips:,.1f} images/s"
-            + (f" (target {g['target_fps']:g}: {'met' if g['meets_target'] else 'NOT met'})" if "target_fps" in g else "")
+            + (
+                f" (target {g['target_fps']:g}: {'met' if g['meets_target'] else 'NOT met'})"
+                if "target_fps" in g
+                else ""
+            )
         )
         print(f"resources on {g['part']}: {res}; binding: {g['binding']}")
     print("times: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items()))
@@ -110,7 +114,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--density", type=float, default=None, help="magnitude-prune to this density (e.g. 0.33)")
     p.add_argument("--reuse", default="auto", help="reuse factor: 'auto' or a target integer (default auto)")
     p.add_argument("--clock", type=float, default=None, metavar="MHZ", help="clock in MHz (default 200)")
-    p.add_argument("--target-fps", type=float, default=None, help="images/s the report checks the design against")
+    p.add_argument(
+        "--target-fps", type=float, default=None, help="images/s the report checks the design against"
+    )
     p.add_argument("--backend", choices=("vitis", "vivado"), default="vitis")
     p.add_argument("--input-size", metavar="HxW", help="input size (default 224x224)")
     p.add_argument("--pool-mode", choices=("patch", "pool2x2", "error"), default="patch",

@@ -321,7 +321,10 @@ def size_design_fifos(
     cpp = apply_fifo_depths(hm, pipe, {n: d for n, d in depths.items() if n in mapped})
     by_name = {layer.name: layer for layer in hm.get_layers()}
     producers = {o: layer for layer in hm.get_layers() for o in layer.outputs}
-    for n in sorted(set(depths) - set(mapped)):  # `<pool>.pad` of an explicit ConstantPad2d -> ZeroPadding2D
+    absorbed = {
+        lay.name for lay in graph.layers if lay.kind == "flatten" and lay.name not in by_name
+    }  # flattens after a global pool: hls4ml's GlobalPooling2D output is already flat (hls4ml_ext)
+    for n in sorted(set(depths) - set(mapped) - absorbed):  # `<pool>.pad` of a ConstantPad2d -> ZeroPadding2D
         layer = by_name.get(n.removesuffix(".pad")) if n.endswith(".pad") else None
         src = producers.get(layer.inputs[0]) if layer is not None else None
         if src is None or src.class_name != "ZeroPadding2D":
@@ -564,7 +567,7 @@ def _report_md(r: HlsResult) -> str:
             f"| {p.name} | {p.kind} | {dims} | {p.reuse or ''} | {p.multipliers or ''} | {p.weight or ''} | "
             f"{p.storage} | {p.bias or ''} | {p.accum or ''} | {p.result} |"
         )
-    lines += ["", "## Stream FIFO depths", ""] + _fifo_md(r.fifos)
+    lines += ["", "## Stream FIFO depths", ""] + _fifo_md(r.fifos, r.project_name)
     lines += ["", "## Timings (s)", ""] + [f"- {k}: {v:.2f}" for k, v in r.timings.items()]
     return "\n".join(lines) + "\n"
 
@@ -601,14 +604,15 @@ def _figures_md(f: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _fifo_md(f: dict[str, Any]) -> list[str]:
-    if f.get("mode") != "sized":
+def _fifo_md(f: dict[str, Any], project_name: str) -> list[str]:
+    if not str(f.get("mode", "")).startswith("sized"):
         return [
             "hls4ml's defaults (H x W words per stream); `codesign hls` without `--default-fifos` sizes them."
         ]
     lines = [
         "Minimal depths that never stall the pipeline (codesign.fpga.dataflow model), written as "
-        "`#pragma HLS STREAM variable=... depth=...` in `firmware/myproject.cpp` (not yet co-simulated).",
+        "`#pragma HLS STREAM variable=... depth=...` in "
+        f"`firmware/{project_name}.cpp` (not yet co-simulated).",
         "",
         f"FIFO memory ({f['fit_part']}, codesign fit): {f['fifo_bits_default'] / 1024:,.1f} -> "
         f"{f['fifo_bits_sized'] / 1024:,.1f} Kbit, BRAM18K {f['fifo_bram18k_default']} -> {f['fifo_bram18k_sized']}",

@@ -197,7 +197,9 @@ def patch_codebook_storage(project_dir: str | Path, hm: object, codebooks: dict[
             vals = [float(t) for t in m.group(1).split(",") if t.strip()]
             idx = [_nearest(index_of, v, cb, path.name) for v in vals]
             new = ", ".join(str(i) for i in idx)
-            path.write_text(text[: m.start(1)] + new + text[m.end(1) :] if path.suffix == ".h" else new + "\n")
+            path.write_text(
+                text[: m.start(1)] + new + text[m.end(1) :] if path.suffix == ".h" else new + "\n"
+            )
         done.append(
             f"{name}: {cb.n_weights} weights as {cb.index_bits}-bit indices into {n} x {cb.value_type} "
             f"({cb.storage_bits:,} bits vs {cb.n_weights * cb.value_type.width:,} dense)"
