@@ -35,7 +35,9 @@ from codesign.compress.prune import apply_masks, magnitude_masks
 from codesign.compress.quantize import FixedPoint, integer_bits_for_range
 from codesign.errors import CodesignError, HardwareConfigError
 from codesign.fpga.reuse import divisors
+from codesign.hls.plan import Plan
 from codesign.hls.rewrite import is_depthwise
+from codesign.hls.storage import Codebook
 
 Backend = Literal["vitis", "vivado"]
 ReuseSpec = Literal["auto"] | int | Mapping[str, int]
@@ -149,6 +151,7 @@ class LayerPlan:
     n_params: int = 0
     n_zeros: int = 0
     max_abs: float = 0.0
+    storage: str = ""  # weights: "dense" or "codebook <b>-bit" (indices into a per-layer table)
 
     @property
     def multipliers(self) -> int | None:
@@ -238,8 +241,30 @@ def compress_weights(
     Integer bits come from each layer's own (folded, pruned) weights. Returns the quantized copy and, per
     fx node name, (weight type, bias type). Uses ``codesign.compress`` (ap_fixed-exact quantizer).
     """
+    q, types, _ = compress_weights_planned(gm, bits=bits, bias_bits=bias_bits, density=density)
+    return q, types
+
+
+@torch.no_grad()
+def compress_weights_planned(
+    gm: fx.GraphModule,
+    *,
+    bits: int = 8,
+    bias_bits: int = 16,
+    density: float | None = None,
+    plan: Plan | None = None,
+) -> tuple[fx.GraphModule, dict[str, tuple[FixedPoint, FixedPoint | None]], dict[str, Codebook]]:
+    """:func:`compress_weights` with per-layer choices from ``plan``: the weight width
+    (``weight_bits``, else ``bits``) and the storage: ``codebook`` layers are k-means shared into
+    2^index_bits values on their fixed-point grid (:func:`codesign.hls.storage.share_layer`), so the
+    returned copy is the shared-weight (compressed) reference model. Also returns the codebooks by layer.
+    """
     import copy
 
+    from codesign.hls.storage import share_layer
+
+    plan = plan or Plan()
+    codebooks: dict[str, Codebook] = {}
     q = copy.deepcopy(gm)
     if density is not None and density < 1.0:
         apply_masks(q, magnitude_masks(q, density, "layer"))
@@ -251,15 +276,23 @@ def compress_weights(
         if not isinstance(mod, (nn.Conv2d, nn.Linear)):
             continue
         w = mod.weight.detach()
-        wt = fixed_for_range(float(w.abs().max()), bits)
-        mod.weight.copy_(wt.quantize(w))
+        choice = plan.choice(node.name)
+        wbits = choice.weight_bits or bits
+        if choice.storage == "codebook":
+            rec, cb = share_layer(w, choice.index_bits, wbits, node.name)
+            mod.weight.copy_(rec)
+            wt = cb.value_type
+            codebooks[node.name] = cb
+        else:
+            wt = fixed_for_range(float(w.abs().max()), wbits)
+            mod.weight.copy_(wt.quantize(w))
         bt = None
         if mod.bias is not None:
             b = mod.bias.detach()
             bt = fixed_for_range(float(b.abs().max()), bias_bits)
             mod.bias.copy_(bt.quantize(b))
         types[node.name] = (wt, bt)
-    return q, types
+    return q, types, codebooks
 
 
 def plan_layers(
@@ -271,8 +304,15 @@ def plan_layers(
     margin: int = 1,
     reuse: ReuseSpec = "auto",
     backend: str = "vitis",
+    codebooks: Mapping[str, Codebook] | None = None,
+    reuse_overrides: Mapping[str, int] | None = None,
 ) -> dict[str, LayerPlan]:
-    """Per-layer precision and reuse factor for every node of the rewritten, quantized module ``gm``."""
+    """Per-layer precision and reuse factor for every node of the rewritten, quantized module ``gm``.
+
+    ``codebooks`` (layer -> codebook) marks layers whose weights are stored as codebook indices;
+    ``reuse_overrides`` (layer -> RF, e.g. a plan's) take precedence over ``reuse`` and must be valid."""
+    codebooks = codebooks or {}
+    overrides = dict(reuse_overrides or {})
     plans: dict[str, LayerPlan] = {}
     for node in gm.graph.nodes:
         if node.op == "output":
@@ -297,14 +337,19 @@ def plan_layers(
                 p.n_in, p.n_out = mod.in_features, mod.out_features
                 terms = p.n_in
             p.weight, p.bias = wt, bt
+            cb = codebooks.get(node.name)
+            p.storage = f"codebook {cb.index_bits}-bit" if cb is not None else "dense"
             p.accum = accum_for(in_types[0], wt, bt, terms)
             p.n_params = mod.weight.numel() + (mod.bias.numel() if mod.bias is not None else 0)
             p.n_zeros = int((mod.weight == 0).sum())
-            if isinstance(reuse, Mapping):
-                if node.name not in reuse:
+            spec = reuse
+            if node.name in overrides:
+                spec = {node.name: overrides.pop(node.name)}
+            if isinstance(spec, Mapping):
+                if node.name not in spec:
                     p.reuse = choose_reuse_factor(p.n_in, p.n_out, "auto", backend)
                 else:
-                    p.reuse = int(reuse[node.name])
+                    p.reuse = int(spec[node.name])
                     if not is_valid_reuse_factor(p.n_in, p.n_out, p.reuse, backend):
                         near = choose_reuse_factor(p.n_in, p.n_out, p.reuse, backend)
                         raise HardwareConfigError(
@@ -312,7 +357,7 @@ def plan_layers(
                             f"n_out={p.n_out}); nearest valid: {near}"
                         )
             else:
-                p.reuse = choose_reuse_factor(p.n_in, p.n_out, reuse, backend)
+                p.reuse = choose_reuse_factor(p.n_in, p.n_out, spec, backend)
         elif kind in ("relu", "maxpool", "pad", "flatten"):
             p.result = in_types[0]
             if kind == "maxpool":
@@ -340,6 +385,11 @@ def plan_layers(
                 f"HLS: no precision rule for node '{node.name}' ({kind}); run rewrite_for_hls first"
             )
         plans[node.name] = p
+    if overrides:
+        raise HardwareConfigError(
+            f"reuse factors given for layers that have none: {', '.join(sorted(overrides))} "
+            "(conv/linear layers are named by their fx node, as hls4ml names them)"
+        )
     return plans
 
 

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from codesign.hls.plan import Plan
 from codesign.hls.project import DEFAULT_PART, HlsResult, generate_hls
 
 Arch = Literal["squeezenet", "squeezenext"]
@@ -241,8 +242,10 @@ def run_digits(
     seed: int = 0,
     part: str = DEFAULT_PART,
     backend: str = "vitis",
+    plan: Plan | None = None,
 ) -> DigitsResult:
-    """Train ``arch`` on the digits, generate + C-simulate its HLS project, report the three accuracies."""
+    """Train ``arch`` on the digits, generate + C-simulate its HLS project, report the three accuracies.
+    ``plan`` (e.g. codebook weight storage) is passed to ``generate_hls``."""
     data = load_digits_data(size=size, seed=seed)
     sch = SCHEDULES[schedule]
     torch.manual_seed(seed)  # the initial weights too: same seed, same net, same figures
@@ -267,6 +270,7 @@ def run_digits(
         name=f"digits_{arch}",
         input_nonnegative=True,  # pixel values in [0, 1]
         seed=seed,
+        plan=plan,
     )
     assert (
         res.csim_outputs is not None and res.quantized_outputs is not None and res.float_outputs is not None

@@ -63,7 +63,9 @@ class HlsDepthwise2d(HLS4MLModule):
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, 1, self.in_channels)
 
 
-def _global_pool_handler(operation, layer_name, input_names, input_shapes, node, class_object, data_reader, config):  # noqa: ANN001, ANN202, PLR0913
+def _global_pool_handler(
+    operation, layer_name, input_names, input_shapes, node, class_object, data_reader, config
+):  # noqa: ANN001, ANN202, PLR0913
     # input_shapes[0] is channels-first with the batch: [None, C, H, W]
     _, c, h, w = input_shapes[0]
     layer = {
@@ -78,7 +80,9 @@ def _global_pool_handler(operation, layer_name, input_names, input_shapes, node,
     return layer, [input_shapes[0][0], c]
 
 
-def _depthwise_handler(operation, layer_name, input_names, input_shapes, node, class_object, data_reader, config):  # noqa: ANN001, ANN202, PLR0913
+def _depthwise_handler(
+    operation, layer_name, input_names, input_shapes, node, class_object, data_reader, config
+):  # noqa: ANN001, ANN202, PLR0913
     from hls4ml.converters.utils import compute_padding_2d_pytorch
 
     m: HlsDepthwise2d = class_object
@@ -87,7 +91,9 @@ def _depthwise_handler(operation, layer_name, input_names, input_shapes, node, c
     sh, sw = m.stride
     ph, pw = m.padding
     out_h, out_w, *_ = compute_padding_2d_pytorch((ph, pw), h, w, sh, sw, kh, kw, 1, 1)
-    weight = m.weight.detach().numpy()  # (C*mult, 1, kh, kw); the channels-last pass makes it (kh, kw, 1, C*mult)
+    weight = (
+        m.weight.detach().numpy()
+    )  # (C*mult, 1, kh, kw); the channels-last pass makes it (kh, kw, 1, C*mult)
     layer = {
         "class_name": "DepthwiseConv2D",
         "name": layer_name,

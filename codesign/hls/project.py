@@ -27,6 +27,7 @@ library built in the temporary directory is deleted, and ``HlsResult.predict`` (
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import math
 import multiprocessing
@@ -35,7 +36,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,10 @@ from torch import fx, nn
 
 from codesign.errors import CodesignError, OutputExistsError
 from codesign.hls import convert as cv
+from codesign.hls.binding import patch_fifo_binding, resolve_streams, stream_names
+from codesign.hls.plan import Plan
 from codesign.hls.rewrite import PoolMode, Rewrite, RewriteResult, rewrite_for_hls
+from codesign.hls.storage import patch_codebook_storage
 from codesign.ir.graph import LayerGraph
 
 DEFAULT_PART = "xcu250-figd2104-2L-e"
@@ -317,7 +321,10 @@ def size_design_fifos(
     cpp = apply_fifo_depths(hm, pipe, {n: d for n, d in depths.items() if n in mapped})
     by_name = {layer.name: layer for layer in hm.get_layers()}
     producers = {o: layer for layer in hm.get_layers() for o in layer.outputs}
-    for n in sorted(set(depths) - set(mapped)):  # `<pool>.pad` of an explicit ConstantPad2d -> ZeroPadding2D
+    absorbed = {
+        lay.name for lay in graph.layers if lay.kind == "flatten" and lay.name not in by_name
+    }  # flattens after a global pool: hls4ml's GlobalPooling2D output is already flat (hls4ml_ext)
+    for n in sorted(set(depths) - set(mapped) - absorbed):  # `<pool>.pad` of a ConstantPad2d -> ZeroPadding2D
         layer = by_name.get(n.removesuffix(".pad")) if n.endswith(".pad") else None
         src = producers.get(layer.inputs[0]) if layer is not None else None
         if src is None or src.class_name != "ZeroPadding2D":
@@ -345,6 +352,73 @@ def size_design_fifos(
         "note": "depths from the codesign.fpga.dataflow cycle model (max occupancy, one image); memory from "
         "codesign fit's model",
     }
+
+
+def compiler_errors(output: str, limit: int = 12) -> str:
+    """The lines of a g++ log worth showing: the error lines and their notes (else the last lines)."""
+    lines = [ln for ln in output.splitlines() if ln.strip()]
+    errs = [ln for ln in lines if "error" in ln.lower()]
+    return "\n".join((errs or lines)[:limit] if errs else lines[-limit:])
+
+
+def design_figures(
+    graph: LayerGraph | None, plans: dict[str, cv.LayerPlan], *, part: str, bits: int, act_bits: int,
+    clock_period: float, fifo_depths: dict[str, int] | None = None, target_fps: float | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Latency, throughput and resources of the written design by codesign.fpga's current model.
+
+    Latency and interval: two back-to-back images through the pipeline model
+    (``codesign.fpga.dataflow.simulate`` at the written reuse factors, FIFOs at ``fifo_depths``): latency is
+    the first input word to the first image's last output word, the interval the cycles between the two
+    images' completions; images/s = clock / interval.
+    Resources: ``codesign.fpga.fit.fit_report`` with the sized FIFO depths at fit's own automatic reuse
+    factors (with sized FIFOs fit may pick faster ones than the written, which were planned at hls4ml's
+    default depths); the binding resource is the most utilized one. That model counts dense ``bits``-bit
+    weights (codebook storage is not in it yet) and is being corrected (issue 14); the planner that makes
+    both agree comes with it.
+    """
+    from codesign.fpga.dataflow import build_pipeline, simulate
+    from codesign.fpga.fit import fit_report, stream_fifos
+
+    mhz = 1000.0 / clock_period
+    out: dict[str, Any] = {"clock_mhz": mhz, "model": "codesign.fpga (pipeline model + fit_report)"}
+    if target_fps is not None:
+        out["target_fps"] = target_fps
+    try:
+        if graph is None:
+            raise CodesignError("the network could not be traced to the IR")
+        reuse = {p.name: int(p.reuse) for p in plans.values() if p.reuse}
+        pipe = build_pipeline(graph, reuse, act_bits, n_images=2)
+        sim = simulate(pipe, fifo_depths)
+        known = {f.name for f in stream_fifos(graph, act_bits)}
+        depths = {n: d for n, d in (fifo_depths or {}).items() if n in known} or None
+        rep = fit_report(graph, part, weight_bits=bits, act_bits=act_bits, fifo_depths=depths)
+    except Exception as exc:  # the model does not cover every graph the converter takes
+        out["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        return out
+    interval = int(sim.interval_cycles) if sim.finished else -1
+    util = rep.utilization()
+    out.update(
+        latency_cycles=int(sim.latency_cycles),
+        latency_ms=sim.latency_cycles / (mhz * 1e3),
+        interval_cycles=interval,
+        images_per_s=(mhz * 1e6 / interval) if interval > 0 else None,
+        part=rep.part.name,
+        fits=bool(rep.fits),
+        verdict=rep.verdict,
+        resources={
+            "BRAM18K": (rep.bram18k, rep.part.bram18k),
+            "URAM": (rep.uram, rep.part.uram),
+            "DSP": (rep.dsp, rep.part.dsp),
+            "LUT (memory)": (rep.mem_luts, rep.part.lut),
+            "FF (memory)": (rep.mem_ffs, rep.part.ff),
+        },
+        binding=max(util, key=lambda k: util[k]),
+        utilization=util,
+    )
+    if target_fps is not None:
+        out["meets_target"] = bool(out["images_per_s"] and out["images_per_s"] >= target_fps)
+    return out
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -388,6 +462,7 @@ class HlsResult:
     timings: dict[str, float]
     synthesis_command: str
     fifos: dict[str, Any] = field(default_factory=lambda: {"mode": "default"})
+    figures: dict[str, Any] = field(default_factory=dict)
     hls_model: Any = field(repr=False, default=None)
     csim_outputs: np.ndarray | None = field(repr=False, default=None)
     quantized_outputs: np.ndarray | None = field(repr=False, default=None)
@@ -428,6 +503,7 @@ class HlsResult:
             "timings_s": self.timings,
             "synthesis_command": self.synthesis_command,
             "fifos": self.fifos,
+            "figures": self.figures,
             "versions": _versions(),
         }
 
@@ -467,6 +543,10 @@ def _report_md(r: HlsResult) -> str:
         f"| fixed-point emulation (weights + activations) | {c.max_abs_err_emulated:.3g} | |",
         f"| float PyTorch | | {c.top1_agreement_float:.4f} |",
         "",
+    ]
+    lines += _figures_md(r.figures)
+    lines += [
+        "",
         "## Rewrites",
         "",
     ]
@@ -478,28 +558,61 @@ def _report_md(r: HlsResult) -> str:
         "",
         "## Layers",
         "",
-        "| layer | kind | n_in x n_out | RF | mults | weight | bias | accum | result |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| layer | kind | n_in x n_out | RF | mults | weight | storage | bias | accum | result |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for p in r.layers:
         dims = f"{p.n_in} x {p.n_out}" if p.n_in else ""
         lines.append(
             f"| {p.name} | {p.kind} | {dims} | {p.reuse or ''} | {p.multipliers or ''} | {p.weight or ''} | "
-            f"{p.bias or ''} | {p.accum or ''} | {p.result} |"
+            f"{p.storage} | {p.bias or ''} | {p.accum or ''} | {p.result} |"
         )
-    lines += ["", "## Stream FIFO depths", ""] + _fifo_md(r.fifos)
+    lines += ["", "## Stream FIFO depths", ""] + _fifo_md(r.fifos, r.project_name)
     lines += ["", "## Timings (s)", ""] + [f"- {k}: {v:.2f}" for k, v in r.timings.items()]
     return "\n".join(lines) + "\n"
 
 
-def _fifo_md(f: dict[str, Any]) -> list[str]:
-    if f.get("mode") != "sized":
+def _figures_md(f: dict[str, Any]) -> list[str]:
+    lines = ["", "## Latency, throughput and resources (codesign.fpga model; not synthesized)", ""]
+    if not f:
+        return lines + ["not computed"]
+    if "error" in f:
+        return lines + [f"not computed: {f['error']}"]
+    ips = f["images_per_s"]
+    lines += [
+        f"- clock {f['clock_mhz']:.1f} MHz; latency {f['latency_cycles']:,} cycles = {f['latency_ms']:.3f} ms "
+        f"(pipeline model, one image)",
+        f"- interval {f['interval_cycles']:,} cycles/image (pipeline model, two images) = "
+        + (f"{ips:,.1f} images/s" if ips else "n/a"),
+    ]
+    if "target_fps" in f:
+        lines.append(f"- target {f['target_fps']:g} images/s: {'met' if f.get('meets_target') else 'NOT met'}")
+    lines += [
+        f"- part {f['part']}: {f['verdict']}",
+        "",
+        "| resource | used | available | utilization |",
+        "|---|---|---|---|",
+    ]
+    for k, (used, cap) in f["resources"].items():
+        util = f"{used / cap:.1%}" if cap else ("-" if not used else "no such resource")
+        lines.append(f"| {k} | {used:,} | {cap:,} | {util} |")
+    lines += [
+        "",
+        f"Binding resource: **{f['binding']}**. LUT/FF count memory only (no logic). The model counts dense "
+        "weights at the project's bit width (codebook storage not yet) and is being corrected (issue 14).",
+    ]
+    return lines
+
+
+def _fifo_md(f: dict[str, Any], project_name: str) -> list[str]:
+    if not str(f.get("mode", "")).startswith("sized"):
         return [
             "hls4ml's defaults (H x W words per stream); `codesign hls` without `--default-fifos` sizes them."
         ]
     lines = [
         "Minimal depths that never stall the pipeline (codesign.fpga.dataflow model), written as "
-        "`#pragma HLS STREAM variable=... depth=...` in `firmware/myproject.cpp` (not yet co-simulated).",
+        "`#pragma HLS STREAM variable=... depth=...` in "
+        f"`firmware/{project_name}.cpp` (not yet co-simulated).",
         "",
         f"FIFO memory ({f['fit_part']}, codesign fit): {f['fifo_bits_default'] / 1024:,.1f} -> "
         f"{f['fifo_bits_sized'] / 1024:,.1f} Kbit, BRAM18K {f['fifo_bram18k_default']} -> {f['fifo_bram18k_sized']}",
@@ -644,6 +757,10 @@ def generate_hls(
     seed: int = 0,
     fifo_depths: str = "sized",
     fifo_interval_slack: float | None = None,
+    plan: Plan | None = None,
+    progress: Callable[[str], None] | None = None,
+    min_agreement: float | None = None,
+    target_fps: float | None = None,
 ) -> HlsResult:
     """Rewrite, compress, convert, write, patch, C-simulate and check ``model_or_name`` (a module or a zoo name).
 
@@ -658,7 +775,15 @@ def generate_hls(
     Raises ``OutputExistsError`` when ``out_dir`` exists and ``force`` is False, before doing any work.
     ``fifo_interval_slack`` (e.g. 1.1) shrinks the sized FIFOs further while the modelled interval between
     images stays within that factor of the non-stalling one.
+    ``plan`` (:class:`codesign.hls.plan.Plan`) fixes per-layer reuse factors, weight widths and storage
+    (dense or codebook) and per-stream FIFO memory; what it leaves out is chosen as above.
+    ``progress`` is called with a line before each long step (rewrite, convert, write, compile, C-sim).
+    ``min_agreement``: when the C simulation's top-1 agreement with the quantized PyTorch model is below
+    it, raise ``CodesignError`` and install nothing. ``target_fps`` is compared with the modelled
+    throughput at ``clock_period`` in the report (:func:`design_figures`).
     """
+    plan = plan or Plan()
+    say = progress or (lambda _msg: None)
     if fifo_depths not in ("sized", "default"):
         raise CodesignError(f"fifo_depths must be 'sized' or 'default', not {fifo_depths!r}")
     t_all = time.perf_counter()
@@ -672,6 +797,7 @@ def generate_hls(
     cv.backend_name(backend)
     shape = _input_shape(input_size, in_channels)
 
+    say("rewrite for hls4ml")
     t = time.perf_counter()
     rw: RewriteResult = rewrite_for_hls(
         model,
@@ -684,7 +810,10 @@ def generate_hls(
     timings["rewrite"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    gq, wtypes = cv.compress_weights(rw.module, bits=bits, bias_bits=bias_bits, density=density)
+    say("compress weights")
+    gq, wtypes, codebooks = cv.compress_weights_planned(
+        rw.module, bits=bits, bias_bits=bias_bits, density=density, plan=plan
+    )
     timings["compress"] = time.perf_counter() - t
 
     if inputs is None:
@@ -696,13 +825,20 @@ def generate_hls(
         what = f"{inputs.shape[0]} given images"
     t = time.perf_counter()
     ranges = cv.calibrate(gq, calib_inputs.float() if calib_inputs is not None else inputs)
-    graph = hls_graph(gq, shape, name) if reuse == "auto" or fifo_depths == "sized" else None
+    try:
+        graph: LayerGraph | None = hls_graph(gq, shape, name)
+    except CodesignError:
+        if reuse == "auto" or fifo_depths == "sized":
+            raise
+        graph = None  # only the report's figures need it
     auto_report = None
     if reuse == "auto":
+        say("plan reuse factors (codesign fit)")
         reuse, auto_report = fit_planned_reuse(graph, part=part, bits=bits, act_bits=act_bits)
     plans = cv.plan_layers(
-        gq, ranges, wtypes, act_bits=act_bits, margin=act_margin, reuse=reuse, backend=backend
-    )
+        gq, ranges, wtypes, act_bits=act_bits, margin=act_margin, reuse=reuse, backend=backend,
+        codebooks=codebooks, reuse_overrides=plan.reuse_overrides(),
+    )  # fmt: skip
     with torch.no_grad():
         y_float = rw.module(inputs)
         y_q = gq(inputs)
@@ -721,6 +857,7 @@ def generate_hls(
         np.save(tb_in, x_nhwc.reshape(x_nhwc.shape[0], -1))
         np.save(tb_out, y_q.detach().numpy().reshape(y_q.shape[0], -1))
         pname = _project_name(name)
+        say("convert with hls4ml")
         t = time.perf_counter()
         hm = cv.convert(
             gq,
@@ -745,6 +882,7 @@ def generate_hls(
             )  # fmt: skip
             timings["fifos"] = time.perf_counter() - t
 
+        say("write the project")
         t = time.perf_counter()
         with _plain_yaml():
             hm.write()
@@ -753,23 +891,47 @@ def generate_hls(
         patches: list[str] = []
         if rw.pool_patch_layers:
             patches = patch_pool_stride(tmp)
+        if codebooks:
+            patches += patch_codebook_storage(tmp, hm, codebooks)
+        streams = stream_names(tmp, pname)
+        wanted = resolve_streams(hm, plan.fifo_impl)
+        binding = Plan(fifo_impl=wanted, default_fifo_impl=plan.default_fifo_impl).fifo_binding(streams)
+        binding.update({k: v for k, v in wanted.items() if k not in binding and v != "auto"})
+        if binding:
+            patches += patch_fifo_binding(tmp, pname, binding, backend)
         if backend == "vitis":
             write_build_options(tmp)
 
+        say("compile the C simulation (g++)")
         t = time.perf_counter()
+        log = io.StringIO()
         try:
-            hm._compile()  # not hm.compile(): that would re-write the project and drop the patch
+            with contextlib.redirect_stdout(log):  # hls4ml prints the compiler output on failure
+                hm._compile()  # not hm.compile(): that would re-write the project and drop the patch
         except Exception as exc:
             raise CodesignError(
-                f"HLS: C simulation build failed ({str(exc).splitlines()[0]}); see {tmp}"
-            ) from exc
+                f"HLS: C simulation build failed ({str(exc).splitlines()[0]}); nothing was written. "
+                f"Compiler output:\n{compiler_errors(log.getvalue())}"
+            ) from None
         timings["compile"] = time.perf_counter() - t
 
+        say(f"C-simulate {x_nhwc.shape[0]} images")
         t = time.perf_counter()
         y_hls = from_hls_layout(csim_predict(hm, x_nhwc), rw.output_shape)
         timings["predict"] = time.perf_counter() - t
 
         comp = _compare(y_hls, y_q.detach().numpy(), y_emu.numpy(), y_float.detach().numpy(), what)
+        if min_agreement is not None and comp.top1_agreement < min_agreement:
+            raise CodesignError(
+                f"C simulation agrees with PyTorch on only {comp.top1_agreement:.1%} of top-1 predictions "
+                f"(< {min_agreement:.0%}, max |error| {comp.max_abs_err:.3g}); no project was written; "
+                "fix: raise --act-bits or --bits, or lower --min-agreement"
+            )
+        figures = design_figures(
+            graph, plans, part=part, bits=bits, act_bits=act_bits, clock_period=clock_period,
+            fifo_depths=fifos.get("depths") if fifos.get("mode", "").startswith("sized") else None,
+            target_fps=target_fps,
+        )  # fmt: skip
         timings["total"] = time.perf_counter() - t_all
         result = HlsResult(
             name=name,
@@ -791,6 +953,7 @@ def generate_hls(
             timings=timings,
             synthesis_command=synthesis_command(backend),
             fifos=fifos,
+            figures=figures,
             hls_model=hm,
             quantized_model=gq,
             csim_outputs=y_hls,
