@@ -6,8 +6,6 @@ import csv
 import dataclasses
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -19,14 +17,18 @@ from codesign.explore.space import load_space, split_params
 from codesign.nets.design import design_from_zoo, design_layers, design_to_graph
 from codesign.sim.network import layer_shape_key, simulate_graph, simulate_layer
 
-ROOT = Path(__file__).resolve().parents[1]
-HANG_GUARD = 1200  # seconds: only catches a hang, never a slow machine
-
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "codesign.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=HANG_GUARD
-    )
+    """The CLI in this process (what `codesign ARGS` does, without a new interpreter per call)."""
+    import contextlib
+    import io
+
+    from codesign.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = main(list(args))
+    return subprocess.CompletedProcess(args, rc, out.getvalue(), err.getvalue())
 
 
 @pytest.mark.parametrize("space_name", ["squeezenext", "squeezenet"])
@@ -72,14 +74,14 @@ def test_front_designs_simulate_to_the_front_figures(tmp_path):
     front's latency and energy (its embedded hardware is used: no --hw)."""
     out = tmp_path / "out"
     res = _cli(
-        "explore", "--storage", f"journal:{tmp_path / 's.journal'}", "--trials", "40", "--population", "20",
+        "explore", "--storage", f"journal:{tmp_path / 's.journal'}", "--trials", "24", "--population", "12",
         "--out", str(out), "--no-progress", "--show", "0",
     )
     assert res.returncode == 0, res.stderr
     rows = (out / "front.csv").read_text().splitlines()
     header = rows[0].split(",")
     assert len(rows) > 2
-    for line in rows[1:]:
+    for k, line in enumerate(rows[1:]):
         rec = dict(zip(header, next(csv.reader([line])), strict=True))
         design_file = out / "designs" / f"{rec['design']}.yaml"
         doc = yaml.safe_load(design_file.read_text())
@@ -88,9 +90,10 @@ def test_front_designs_simulate_to_the_front_figures(tmp_path):
         latency, energy = float(rec["latency_ms"]), float(rec["energy_uj"])
         assert f", {latency:.3f} ms, {energy:,.1f} uJ," in text, (text, rec)
         # and to the last bit: the per-layer energies simulate reports sum to the front's figure
-        layers = json.loads(_cli("simulate", str(design_file), "--format", "json").stdout)
-        assert layers[-1]["layer"] == "TOTAL"
-        assert sum(r["energy_pj"] for r in layers[:-1]) * 1e-6 == energy
+        if k == 0:
+            layers = json.loads(_cli("simulate", str(design_file), "--format", "json").stdout)
+            assert layers[-1]["layer"] == "TOTAL"
+            assert sum(r["energy_pj"] for r in layers[:-1]) * 1e-6 == energy
         assert doc["metrics"]["latency_ms"] == latency and doc["metrics"]["energy_uj"] == energy
 
 

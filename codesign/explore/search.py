@@ -2,7 +2,7 @@
 
 Objectives are chosen among latency, energy, area, power, EDP, params and MACs (all minimised); budgets
 (`max_area` mm^2, `max_power` mW, `max_pes`, `target_latency` ms) are constraints handed to the sampler
-(Optuna's `constraints_func`: NSGA-II and TPE prefer feasible trials) and the reported front keeps only
+(`Trial.set_constraint`: NSGA-II and TPE prefer feasible trials) and the reported front keeps only
 feasible designs. The space (network family and hardware knobs) is data: `codesign.explore.space`.
 
 Store and rate. A worker runs its sampler on an in-memory copy of the study and asks a whole generation
@@ -232,20 +232,13 @@ def check_config(cfg: SearchConfig) -> None:
         raise CodesignError(f"unknown sampler {cfg.sampler!r} (choose from nsga2, tpe, random)")
 
 
-def _constraints(frozen) -> list[float]:
-    return list(frozen.user_attrs.get("constraints", []))
-
-
 def make_sampler(cfg: SearchConfig, seed: int):
     import optuna
 
-    constraints = _constraints if cfg.budgets else None
     if cfg.sampler == "nsga2":
-        return optuna.samplers.NSGAIISampler(
-            population_size=cfg.population, seed=seed, constraints_func=constraints
-        )
+        return optuna.samplers.NSGAIISampler(population_size=cfg.population, seed=seed)
     if cfg.sampler == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, multivariate=True, constraints_func=constraints)
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True)
     return optuna.samplers.RandomSampler(seed=seed)
 
 
@@ -386,7 +379,10 @@ def worker_loop(cfg: SearchConfig, worker: int, n_trials: int, run_index: int) -
                 continue
             trial.set_user_attr("metrics", ev.score.as_dict())
             if cfg.budgets:
-                trial.set_user_attr("constraints", constraint_values(ev.score, ev.hw, cfg.budgets))
+                values = constraint_values(ev.score, ev.hw, cfg.budgets)
+                trial.set_user_attr("constraints", values)
+                for key, value in zip(sorted(cfg.budgets), values, strict=True):
+                    trial.set_constraint(key, value)  # the sampler prefers feasible trials
             local.tell(trial, objective_values(ev.score, cfg.objectives))
         numbers = {t.number for t in asked}
         finished = [t for t in local.get_trials(deepcopy=False) if t.number in numbers]

@@ -37,10 +37,10 @@ import json
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
 from codesign.errors import CodesignError
 
@@ -83,7 +83,13 @@ class Range(BaseModel):
         return all(float(v).is_integer() for v in (self.low, self.high, self.step or 1))
 
 
-Param = Choice | Range
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "choice" if "choices" in value else "range"
+    return "choice" if isinstance(value, Choice) else "range"
+
+
+Param = Annotated[Annotated[Choice, Tag("choice")] | Annotated[Range, Tag("range")], Discriminator(_kind)]
 
 
 class Limits(BaseModel):
@@ -143,7 +149,10 @@ class HardwareSpace(BaseModel):
             p = self.params.get(knob)
             hi = _highest(p) if p is not None else None
             if hi is not None and hi > top:
-                raise ValueError(f"params.{knob} reaches {hi:g}, above the technology limit {top:g} (limits.max_{knob.removesuffix('_kb').removesuffix('_mhz').removesuffix('_gb_s')}...)")
+                raise ValueError(
+                    f"params.{knob} reaches {hi:g}, above the technology limit {top:g} (limits.max_{knob}); "
+                    "lower the range or raise the limit with its source"
+                )
         rows, cols = self.params.get("rows"), self.params.get("cols")
         if rows is not None and cols is not None and _highest(rows) * _highest(cols) > lim.max_pes:
             raise ValueError(
@@ -224,7 +233,7 @@ def parse_space(text: str, where: str = "space") -> SearchSpace:
         space = SearchSpace.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("function-", "Choice", "Range")))
+        loc = ".".join(str(p) for p in err["loc"] if str(p) not in ("choice", "range"))
         msg = err["msg"].removeprefix("Value error, ")
         raise SpaceError(f"{where}: {loc or 'top level'}: {msg}") from None
     try:
