@@ -78,7 +78,8 @@ class ActivationTracker:
         self.streamed = {
             root
             for root, kinds_ in consumers.items()
-            if kinds.get(root) in ("conv", "linear", "pool", "add") and all(k in ("pool", "add") for k in kinds_)
+            if kinds.get(root) in ("conv", "linear", "pool", "add")
+            and all(k in ("pool", "add") for k in kinds_)
         }
 
     def act_bytes(self, layer) -> int:
