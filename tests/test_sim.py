@@ -625,3 +625,83 @@ def test_leakage_counts_idle_cycles() -> None:
     assert slow.static_energy_pj == pytest.approx(mw * slow.cycles / hw.clock_mhz * 1e3)
     assert slow.static_energy_pj > fast.static_energy_pj
     assert slow.power_mw == pytest.approx(slow.energy_pj / (slow.latency_ms * 1e-3) * 1e-9)
+
+
+def test_eyeriss_alexnet_conv_latency_within_20_percent_of_the_chip() -> None:
+    """`codesign simulate alexnet_caffe --hw eyeriss --dataflow rs --batch 4`: CONV1-5 against Eyeriss's
+    measured latency at 200 MHz (Chen et al., JSSC 2017, Table V: 16.5, 39.2, 21.8, 16.0, 10.0 ms)."""
+    from codesign.sim import simulate
+
+    chip_ms = [16.5, 39.2, 21.8, 16.0, 10.0]
+    res = simulate("alexnet_caffe", "eyeriss", dataflow="rs", batch=4)
+    convs = [r for r in res.layers if r.kind == "conv"]
+    ours_ms = [r.cycles / 200e3 for r in convs]
+    for ours, chip in zip(ours_ms, chip_ms, strict=True):
+        assert abs(ours / chip - 1) <= 0.20, (ours, chip)
+    assert [r.macs for r in convs] == [421_660_800, 895_795_200, 598_081_536, 448_561_152, 299_040_768]
+
+
+def _fused(hw):
+    return hw.with_overrides(inter_layer="fused")
+
+
+def test_fused_inter_layer_keeps_fitting_activations_on_chip() -> None:
+    """Fused model: a small network whose activations fit moves only the image, the weights and the
+    logits over DRAM; pools/adds make no DRAM round trip; per_layer (the default) still does."""
+    from codesign.sim.network import simulate_graph
+
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(8, 8, 3, padding=1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(8 * 8 * 8, 10),
+    )
+    graph = trace_module(net, (3, 16, 16))
+    hw = make_hw(8, 8, gbuf_bytes=64 * 1024, bw=4.0)
+    per = simulate_graph(graph, hw)
+    fused = simulate_graph(graph, _fused(hw))
+    assert hw.inter_layer == "per_layer"
+    words = {r.name: r.accesses.words["dram"] for r in fused.layers}
+    conv1, pool, conv2, fc = (r.name for r in fused.layers)
+    assert words[conv1]["ofmap"] == 0 and words[conv1]["ifmap"] == 3 * 16 * 16  # output streamed to the pool
+    assert words[pool] == {"ifmap": 0, "filter": 0, "ofmap": 0}
+    assert words[conv2]["ifmap"] == 0 and words[conv2]["ofmap"] == 0
+    assert words[fc]["ifmap"] == 0 and words[fc]["filter"] == 8 * 8 * 8 * 10
+    per_pool = next(r for r in per.layers if r.kind == "pool")
+    assert per_pool.accesses.words["dram"]["ifmap"] == 8 * 16 * 16
+    assert fused.cycles < per.cycles
+    assert fused.totals()["dram_words"] < per.totals()["dram_words"]
+
+
+def test_fused_inter_layer_spills_what_does_not_fit() -> None:
+    """An activation larger than the half of the buffer set aside for activations is written to DRAM and
+    read back (counted), exactly as in the per-layer model."""
+    from codesign.sim.network import simulate_graph
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 32, 3, padding=1), torch.nn.Conv2d(32, 4, 1))
+    graph = trace_module(net, (3, 32, 32))
+    hw = make_hw(8, 8, gbuf_bytes=16 * 1024, bw=4.0)  # 32x32x32 x 2 B = 64 KiB > 8 KiB
+    fused = simulate_graph(graph, _fused(hw))
+    first, second = fused.layers
+    assert first.accesses.words["dram"]["ofmap"] == 32 * 32 * 32
+    assert second.accesses.words["dram"]["ifmap"] >= 32 * 32 * 32
+    assert second.accesses.words["dram"]["ofmap"] == 0  # the small final output stays (4 KiB fits)
+
+
+def test_fused_model_on_squeezenext_cuts_adds_and_dram() -> None:
+    """SqueezeNext v5 on the squeezelerator: the adds' and pools' share of latency and the DRAM traffic
+    fall with the fused model."""
+    from codesign.hw import load_accelerator
+    from codesign.sim import simulate
+
+    hw = load_accelerator("squeezelerator")
+    per, fused = simulate("squeezenext_v5", hw), simulate("squeezenext_v5", _fused(hw))
+
+    def share(r, kinds):
+        return sum(la.cycles for la in r.layers if la.kind in kinds) / r.cycles
+
+    assert share(fused, ("add", "pool")) < share(per, ("add", "pool"))
+    assert fused.totals()["dram_words"] < per.totals()["dram_words"]
+    assert fused.cycles < per.cycles

@@ -106,6 +106,9 @@ def network_result(
         params = sum(layer.params for layer in layers)
         if dataflow != "auto" and dataflow not in hw.dataflows:
             return simulate_graph(LayerGraph.from_layers(name, layers), hw, dataflow, objective, batch)
+    if hw.inter_layer != "per_layer":  # a layer's figures depend on what its neighbours left on chip
+        graph = model if isinstance(model, LayerGraph) else LayerGraph.from_layers(name, layers)
+        return simulate_graph(graph, hw, dataflow, objective, batch, timing)
     timing = timing or hw.timing
     table_key = (hw, dataflow, objective, batch, timing)
     table = _TABLES.get(table_key)

@@ -82,10 +82,14 @@ class Technology:
 
 def _build(data: Any, where: str) -> Technology:
     if not isinstance(data, dict):
-        raise hw_error(f"{where}: the file holds {type_name(data)} (allowed: a mapping with {', '.join(_KEYS)})")
+        raise hw_error(
+            f"{where}: the file holds {type_name(data)} (allowed: a mapping with {', '.join(_KEYS)})"
+        )
     for key in data:
         if key not in _KEYS:
-            raise hw_error(f"{where}: unknown key {key}{suggest(str(key), _KEYS)} (allowed: {', '.join(_KEYS)})")
+            raise hw_error(
+                f"{where}: unknown key {key}{suggest(str(key), _KEYS)} (allowed: {', '.join(_KEYS)})"
+            )
     for key in _KEYS:
         if key not in data:
             raise hw_error(f"{where}: missing key {key} (allowed keys: {', '.join(_KEYS)})")

@@ -74,19 +74,23 @@ def _bytes_per_word(hw, operand: str, partial: bool = False) -> float:
     return hw.act_bits / 8
 
 
-def plan_memory(gemm: Gemm, m: ArrayMapping, hw) -> MemoryPlan:
+def plan_memory(gemm: Gemm, m: ArrayMapping, hw, onchip=None) -> MemoryPlan:
     """The plan with the least DRAM bytes (ties: columns outer, fewer resident operands); raise
     MappingError if nothing fits. The simulator itself chooses among `plan_candidates` by the
     objective's own figure (`codesign.sim.network`)."""
-    return plan_candidates(gemm, m, hw)[0]
+    return plan_candidates(gemm, m, hw, onchip)[0]
 
 
-def plan_candidates(gemm: Gemm, m: ArrayMapping, hw) -> list[MemoryPlan]:
+def plan_candidates(gemm: Gemm, m: ArrayMapping, hw, onchip=None) -> list[MemoryPlan]:
     """Every loop order x residency choice that fits the buffer, least DRAM bytes first.
 
     A bigger buffer only adds candidates (the fit tests are monotone in capacity), which is what
     makes planning by the objective monotone in buffer size. Raises MappingError when not even one
-    fold's staging fits."""
+    fold's staging fits.
+
+    `onchip` (a `codesign.sim.interlayer.OnChip`, fused inter-layer model): the buffer space held by
+    live activations is not available; an input already on chip is read from there (no DRAM traffic,
+    no residency choice), an output kept on chip is not written to DRAM."""
     sizes = {"ifmap": gemm.ifmap_words, "filter": gemm.filter_words, "ofmap": gemm.ofmap_words}
     deps = _deps(m.dataflow)
     accumulates = m.dataflow in ("ws", "is") and m.row_folds > 1
@@ -101,7 +105,14 @@ def plan_candidates(gemm: Gemm, m: ArrayMapping, hw) -> list[MemoryPlan]:
             "ofmap": gbuf.ofmap_bytes * share,
         }
     )
-    total_cap = gbuf.total_bytes * share
+    reserve = onchip.reserve_bytes if onchip is not None else 0
+    if caps is not None and reserve:
+        scale = max(0.0, 1 - reserve / (gbuf.ifmap_bytes + gbuf.ofmap_bytes))
+        caps["ifmap"] *= scale
+        caps["ofmap"] *= scale
+    total_cap = max(0.0, gbuf.total_bytes - reserve) * share
+    input_on_chip = onchip is not None and onchip.ifmap
+    output_on_chip = onchip is not None and onchip.ofmap
     # Staging: one fold's worth of streamed words must fit beside whatever is resident.
     staging = {
         "ifmap": m.rows * _bytes_per_word(hw, "ifmap"),
@@ -119,7 +130,7 @@ def plan_candidates(gemm: Gemm, m: ArrayMapping, hw) -> list[MemoryPlan]:
     found: list[tuple[tuple, MemoryPlan]] = []
     for order in ("cols_outer", "rows_outer"):
         outer, inner = ("cols", "rows") if order == "cols_outer" else ("rows", "cols")
-        reusable = [op for op, d in deps.items() if len(d) == 1]
+        reusable = [op for op, d in deps.items() if len(d) == 1 and not (op == "ifmap" and input_on_chip)]
         for choice in itertools.product((True, False), repeat=len(reusable)):
             resident = {op for op, keep in zip(reusable, choice, strict=True) if keep}
             need = dict(staging)
@@ -148,9 +159,9 @@ def plan_candidates(gemm: Gemm, m: ArrayMapping, hw) -> list[MemoryPlan]:
                 outer_folds=folds[outer],
                 inner_folds=folds[inner],
                 resident=tuple(sorted(resident)),
-                dram_ifmap=dram["ifmap"],
+                dram_ifmap=0 if input_on_chip else dram["ifmap"],
                 dram_filter=dram["filter"],
-                dram_ofmap_final=sizes["ofmap"],
+                dram_ofmap_final=0 if output_on_chip else sizes["ofmap"],
                 dram_psum_spill=spill,
             )
             traffic = (

@@ -16,6 +16,7 @@ from codesign.sim.area import accelerator_area, static_energy_pj
 from codesign.sim.counts import AccessCounts, LayerResult
 from codesign.sim.energy import energy_breakdown
 from codesign.sim.engine import run_layer
+from codesign.sim.interlayer import PER_LAYER, ActivationTracker, OnChip
 from codesign.sim.mapping import Gemm, gemm_of, map_gemm, split_stream
 from codesign.sim.memory import plan_candidates
 
@@ -198,12 +199,12 @@ class _Pass:
     est_stall: int = 0  # fast mode: DRAM-bound estimate max(0, bytes / bandwidth - compute), for planning only
 
 
-def _run_plan(g: Gemm, m, plan, hw, timing: str, fast: bool) -> _Pass:
+def _run_plan(g: Gemm, m, plan, hw, timing: str, fast: bool, onchip: OnChip = PER_LAYER) -> _Pass:
     if fast:
         counts = analytical.analyze(g, m, plan, timing)
         compute, stall, acc, dram = counts.compute_cycles, 0, counts.accesses, plan.dram_bytes(hw)
     else:
-        res = run_layer(g, m, plan, hw, timing)
+        res = run_layer(g, m, plan, hw, timing, onchip)
         compute, stall, acc, dram = res.compute_cycles, res.stall_cycles, res.accesses, res.dram_bytes
     psums = psum_words(g, m, plan)
     est = stall
@@ -222,10 +223,13 @@ def _cost(cycles: int, dynamic_pj: float, hw, objective: str) -> tuple:
     return (cycles * energy, cycles)
 
 
-def _best_plan(g: Gemm, hw, dataflow: str, timing: str, fast: bool, objective: str) -> _Pass:
+def _best_plan(
+    g: Gemm, hw, dataflow: str, timing: str, fast: bool, objective: str, onchip: OnChip = PER_LAYER
+) -> _Pass:
     """Every loop order x residency that fits, run and scored by the objective (not by DRAM bytes)."""
     m = map_gemm(g, hw.rows, hw.cols, dataflow)
-    options = [_run_plan(g, m, plan, hw, timing, fast) for plan in plan_candidates(g, m, hw)]
+    plans = plan_candidates(g, m, hw, onchip)
+    options = [_run_plan(g, m, plan, hw, timing, fast, onchip) for plan in plans]
     return min(
         options,
         key=lambda o: _cost(o.compute + o.est_stall, sum(o.energy.values()), hw, objective) + (o.dram_bytes,),
@@ -245,15 +249,25 @@ def _pass_counts(g: Gemm, hw, dataflow: str) -> list[int]:
     return counts
 
 
-def _core(g: Gemm, hw, dataflow: str, timing: str, fast: bool, objective: str = "latency") -> _Core:
+def _core(
+    g: Gemm, hw, dataflow: str, timing: str, fast: bool, objective: str = "latency", onchip: OnChip = PER_LAYER
+) -> _Core:
     best: tuple[tuple, _Core] | None = None
     for passes in _pass_counts(g, hw, dataflow):
         folds = compute = stall = est = dram_bytes = 0
         acc = AccessCounts()
         psums = {"gbuf": 0, "dram": 0}
         order, resident = "", ()
-        for count, sub in split_stream(g, passes):
-            p = _best_plan(sub, hw, dataflow, timing, fast, objective)
+        for i, (count, sub) in enumerate(split_stream(g, passes)):
+            here = onchip if i == 0 else replace(onchip, prefetch=False)  # only the first tile is prefetched
+            first = _best_plan(sub, hw, dataflow, timing, fast, objective, here)
+            p = first
+            if here.prefetch and count > 1:
+                p = _best_plan(sub, hw, dataflow, timing, fast, objective, replace(onchip, prefetch=False))
+                # one first pass with the prefetch, count - 1 without
+                est += first.est_stall - p.est_stall
+                stall += first.stall - p.stall
+                compute += first.compute - p.compute
             est += count * p.est_stall
             for level, n in p.psums.items():
                 psums[level] += count * n
@@ -296,16 +310,23 @@ _cached_core = lru_cache(maxsize=65536)(_core)
 
 
 def _compute_layer(
-    layer: Layer, hw, dataflow: str, batch: int, timing: str, fast: bool, objective: str = "latency"
+    layer: Layer,
+    hw,
+    dataflow: str,
+    batch: int,
+    timing: str,
+    fast: bool,
+    objective: str = "latency",
+    onchip: OnChip = PER_LAYER,
 ) -> LayerResult:
     if dataflow == "rs":
-        return _rs_layer(layer, hw, batch)
+        return _rs_layer(layer, hw, batch, onchip)
     g = gemm_of(layer, batch)
     _check_registers(layer, hw, dataflow)
     try:
-        core = _cached_core(replace(g, name=""), hw, dataflow, timing, fast, objective)
+        core = _cached_core(replace(g, name=""), hw, dataflow, timing, fast, objective, onchip)
     except MappingError:
-        core = _core(g, hw, dataflow, timing, fast, objective)  # raise again, with the layer's name in the message
+        core = _core(g, hw, dataflow, timing, fast, objective, onchip)  # raise again, with the layer's name in the message
     energy = dict(core.energy)
     energy["static"] = static_energy_pj(hw, core.compute + core.stall)
     return LayerResult(
@@ -326,7 +347,7 @@ def _compute_layer(
     )
 
 
-def _rs_layer(layer: Layer, hw, batch: int) -> LayerResult:
+def _rs_layer(layer: Layer, hw, batch: int, onchip: OnChip = PER_LAYER) -> LayerResult:
     """A conv/linear layer under row stationary (`codesign.sim.rowstat`); DRAM transfers overlap compute
     (double-buffered global buffer), so stalls = max(0, DRAM bytes / bandwidth - compute)."""
     from codesign.sim import rowstat
@@ -335,6 +356,10 @@ def _rs_layer(layer: Layer, hw, batch: int) -> LayerResult:
     mp = rowstat.rs_map(shape, hw.rows, hw.cols, max(1, hw.rf_bytes * 8 // hw.act_bits))
     compute = rowstat.rs_compute_cycles(shape, mp)
     acc = rowstat.rs_accesses(shape, mp)
+    for op, kept in (("ifmap", onchip.ifmap), ("ofmap", onchip.ofmap)):
+        if kept:  # fused inter-layer model: no DRAM transfer, nor its buffer fill / drain
+            acc.words["gbuf"][op] -= acc.words["dram"][op]
+            acc.words["dram"][op] = 0
     dw = acc.words["dram"]
     dram_bytes = round((dw["ifmap"] + dw["ofmap"]) * hw.act_bits / 8 + dw["filter"] * hw.weight_bits / 8)
     bw = hw.dram_bytes_per_cycle
@@ -368,25 +393,44 @@ def _check_registers(layer: Layer, hw, dataflow: str) -> None:
         )
 
 
-def _vector_layer(layer: Layer, hw, batch: int) -> LayerResult:
-    """Pool and add run on a vector unit as wide as the array; concat is free (producers write in place)."""
+def _vector_layer(
+    layer: Layer,
+    hw,
+    batch: int,
+    onchip: OnChip = PER_LAYER,
+    hide_cycles: int = 0,
+    dram_in_words: int | None = None,
+) -> LayerResult:
+    """Pool and add run on a vector unit as wide as the array; concat is free (producers write in place).
+
+    Per-layer model: inputs come from DRAM and the output goes back. Fused model (`onchip`): inputs
+    and output held in the global buffer cause no DRAM traffic, and the op runs on the producer's
+    output stream, so up to `hide_cycles` (the producing layer's compute cycles) are hidden;
+    `dram_in_words` (fused model) is the part of the inputs not on chip; `onchip.prefetch` cycles of
+    DRAM-channel idle time before the op can carry its transfers."""
     acc = AccessCounts()
     out_words = layer.out_shape.numel * batch
     in_words = sum(s.numel for s in layer.in_shapes) * batch
+    dram_in = dram_out = 0
     if layer.kind == "concat":
         cycles, note = 0, "in place: producers write adjacent buffer regions"
     else:
         # a pool reads every window element; an add reads each input once
         reads = out_words * layer.kernel_h * layer.kernel_w if layer.kind == "pool" else in_words
-        acc.add("dram", "ifmap", in_words)
-        acc.add("dram", "ofmap", out_words)
-        acc.add("gbuf", "ifmap", in_words + reads)
-        acc.add("gbuf", "ofmap", 2 * out_words)
-        cycles = math.ceil(reads / hw.cols)
-        note = f"vector unit, {hw.cols} lanes"
-    dram_bytes = (in_words + out_words) * hw.act_bits / 8 if layer.kind != "concat" else 0
+        if layer.kind == "add" and hide_cycles:  # fused: one operand arrives on the producer's output stream
+            reads = in_words - out_words
+        dram_in = (0 if onchip.ifmap else in_words) if dram_in_words is None else dram_in_words
+        dram_out = 0 if onchip.ofmap else out_words
+        acc.add("dram", "ifmap", dram_in)
+        acc.add("dram", "ofmap", dram_out)
+        acc.add("gbuf", "ifmap", dram_in + reads)
+        acc.add("gbuf", "ofmap", out_words + dram_out)
+        vector = math.ceil(reads / hw.cols)
+        cycles = max(0, vector - hide_cycles)
+        note = f"vector unit, {hw.cols} lanes" + (f", {vector - cycles} cycles hidden behind the producer" if hide_cycles else "")
+    dram_bytes = (dram_in + dram_out) * hw.act_bits / 8
     transfer = 0 if math.isinf(hw.dram_bytes_per_cycle) else math.ceil(dram_bytes / hw.dram_bytes_per_cycle)
-    stall = max(0, transfer - cycles)
+    stall = max(0, transfer - onchip.prefetch - cycles)
     energy = energy_breakdown(0, acc, hw)
     energy["static"] = static_energy_pj(hw, cycles + stall)
     return LayerResult(
@@ -446,6 +490,13 @@ def layer_shape_key(layer: Layer) -> tuple:
     return (layer.kind, layer.in_shapes, layer.out_shape)
 
 
+def _channel_idle(r: LayerResult, hw) -> float:
+    """Cycles of `r` during which the DRAM channel had nothing to transfer."""
+    if math.isinf(hw.dram_bytes_per_cycle):
+        return float(r.cycles)
+    return max(0.0, r.cycles - r.dram_bytes / hw.dram_bytes_per_cycle)
+
+
 def simulate_graph(
     graph: LayerGraph,
     hw,
@@ -471,10 +522,53 @@ def simulate_graph(
     else:
         raise MappingError(f"unknown dataflow {dataflow!r} (choose from {', '.join(DATAFLOWS)}, auto)")
     result = NetworkResult(graph.name, hw, dataflow, objective, batch, params=graph.params)
-    for layer in graph.layers:
-        r = simulate_layer(layer, hw, candidates, objective, batch, timing, fast)
-        if r is not None:
-            result.layers.append(r)
+    tracker = ActivationTracker(graph, hw, batch) if hw.inter_layer == "fused" else None
+    producer_cycles: dict[str, int] = {}  # compute layer -> its compute cycles (fused vector ops hide behind)
+    first_compute = True
+    idle = 0.0  # DRAM-channel idle cycles since the last compute layer started (fused model: prefetch)
+    for index, layer in enumerate(graph.layers):
+        if tracker is None:  # per-layer model: each layer alone, the step the co-design loop caches
+            r = simulate_layer(layer, hw, candidates, objective, batch, timing, fast)
+            if r is not None:
+                result.layers.append(r)
+            continue
+        if layer.kind in ("conv", "linear"):
+            onchip = PER_LAYER
+            if tracker is not None:
+                ifmap_on = tracker.inputs_on_chip(layer)
+                ofmap_on = tracker.place_output(layer)
+                onchip = OnChip(ifmap_on, ofmap_on, 0 if first_compute else int(idle), tracker.reserved())
+            try:
+                options = [_compute_layer(layer, hw, df, batch, timing, fast, objective, onchip) for df in candidates]
+            except MappingError:
+                if onchip == PER_LAYER:
+                    raise
+                tracker.spill(layer.name)  # the live activations leave too little buffer: spill this one
+                onchip = OnChip(False, False, onchip.prefetch, tracker.reserved())
+                options = [_compute_layer(layer, hw, df, batch, timing, fast, objective, onchip) for df in candidates]
+            best = min(options, key=lambda r: _score(r, objective))
+            producer_cycles[layer.name] = best.compute_cycles
+            result.layers.append(best)
+            first_compute = False
+            idle = _channel_idle(best, hw)
+        elif layer.kind in ("pool", "add", "concat"):
+            if tracker is None or layer.kind == "concat":
+                result.layers.append(_vector_layer(layer, hw, batch))
+            else:
+                ifmap_on = tracker.inputs_on_chip(layer)
+                ofmap_on = tracker.place_output(layer)
+                hide = max((producer_cycles.get(r, 0) for r in tracker.input_roots(layer)), default=0)
+                dram_in = tracker.offchip_input_words(layer)
+                vec = _vector_layer(layer, hw, batch, OnChip(ifmap_on, ofmap_on, int(idle)), hide, dram_in)
+                result.layers.append(vec)
+                producer_cycles[layer.name] = vec.compute_cycles + hide
+                transfer = 0.0 if math.isinf(hw.dram_bytes_per_cycle) else vec.dram_bytes / hw.dram_bytes_per_cycle
+                used = min(idle, transfer)
+                idle = idle - used + max(0.0, vec.cycles - (transfer - used))
+        elif layer.kind not in FUSED_KINDS:
+            raise MappingError(f"layer {layer.name}: kind '{layer.kind}' has no simulator model")
+        if tracker is not None:
+            tracker.release(index)
     return result
 
 
