@@ -214,7 +214,7 @@ def _sim_options(p: argparse.ArgumentParser, dataflow_default: str | None = "aut
         default="latency",
         help="what 'auto' minimises per layer (default: latency)",
     )
-    p.add_argument("--batch", type=cli_types.batch, default=1, help="images per inference, 1..10^12 (default: 1)")
+    p.add_argument("--batch", type=cli_types.batch, default=1, help="images per inference, 1..4096 (default: 1)")
     p.add_argument(
         "--timing",
         choices=("scalesim", "overlap"),
