@@ -350,10 +350,15 @@ def test_read_scalesim_cfg_user_bandwidth_and_banks() -> None:
     assert (acc.gbuf.banks, acc.gbuf.ports) == (4, 1)
 
 
+def test_read_scalesim_cfg_input_stationary() -> None:
+    """SCALE-Sim's third dataflow is now modelled: an 'is' config reads as an IS-only machine."""
+    acc = read_scalesim_cfg(DATA / "scalesim_is.cfg")
+    assert acc.dataflows == ("is",)
+
+
 @pytest.mark.parametrize(
     ("fixture", "parts"),
     [
-        ("scalesim_is.cfg", ("scalesim_is.cfg", "Dataflow", "'is'", "not supported")),
         ("scalesim_bad_value.cfg", ("scalesim_bad_value.cfg", "ArrayHeight", "'thirty-two'", "integer")),
         ("scalesim_no_header.cfg", ("scalesim_no_header.cfg:1", "section")),
         ("minimal.yaml", ("minimal.yaml:", "section")),
