@@ -4,8 +4,9 @@ result; every user error is one `codesign: error: ...` line and exit status 2.""
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from codesign import __version__
 from codesign.errors import CodesignError
@@ -186,7 +187,8 @@ def _sim_options(p: argparse.ArgumentParser, dataflow_default: str | None = "aut
     p.add_argument("--input-size", metavar="HxW", help="input size (default: the model's, 224x224)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The full parser; given the command line `argv`, only the verb it runs has its module imported."""
     parser = argparse.ArgumentParser(
         prog="codesign",
         description="Hardware/network co-design of small CNNs (SqueezeNet, SqueezeNext, ...).",
@@ -233,33 +235,44 @@ def build_parser() -> argparse.ArgumentParser:
     _common_output(p)
     p.set_defaults(func=cmd_compare)
 
-    for extra in _EXTRA_COMMANDS:
-        extra(sub)
+    wanted = _command_in(argv)
+    for verbs, module in _EXTRA_COMMANDS:
+        if wanted is None or wanted in verbs:
+            # The verb being run (or every verb, when the caller gives no argv): its module's real parser.
+            importlib.import_module(module).register(sub)
+        else:
+            # Any other verb: a stub with the same help line, so `codesign --help` lists it without
+            # importing its module (codesign.hls pulls in torch and hls4ml).
+            for verb, text in verbs.items():
+                sub.add_parser(verb, help=text)
     return parser
 
 
-def _lazy_register(module: str) -> Callable[[argparse._SubParsersAction], None]:
-    """A hook that imports `module` and calls its `register(sub)`, so `codesign --help` stays light."""
-
-    def hook(sub: argparse._SubParsersAction) -> None:
-        import importlib
-
-        importlib.import_module(module).register(sub)
-
-    return hook
+def _command_in(argv: Sequence[str] | None) -> str | None:
+    """The verb of `argv` (its first token that is not an option), '' when it has none, None if argv is None."""
+    if argv is None:
+        return None
+    return next((a for a in argv if not a.startswith("-")), "")
 
 
-#: Verbs contributed by other modules: each module has a `register(sub)` adding its subparsers.
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
-    _lazy_register("codesign.fpga.cli"),  # fit
-    _lazy_register("codesign.hls.cli"),  # hls
-    _lazy_register("codesign.paper"),  # paper
-    _lazy_register("codesign.explore.cli"),  # reshape, explore
+#: Verbs contributed by other modules: (verb -> help line, module); each module has `register(sub)`.
+_EXTRA_COMMANDS: list[tuple[dict[str, str], str]] = [
+    ({"fit": "on-chip memory and DSP estimate of a model as an hls4ml design on an FPGA part"}, "codesign.fpga.cli"),
+    ({"hls": "generate a Vivado/Vitis HLS project with hls4ml and check its C simulation"}, "codesign.hls.cli"),
+    ({"paper": "regenerate the paper's tables and figures (experiments/results)"}, "codesign.paper"),
+    (
+        {
+            "reshape": "greedy diagnosis-driven reshaping of a network for an accelerator",
+            "explore": "multi-objective network x hardware search (Optuna) with a Pareto front",
+        },
+        "codesign.explore.cli",
+    ),
 ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

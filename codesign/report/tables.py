@@ -13,8 +13,6 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from tabulate import tabulate
-
 FORMATS = ("table", "md", "csv", "json", "latex")
 _TABULATE = {"table": "simple", "md": "github", "latex": "latex_booktabs"}
 
@@ -63,6 +61,8 @@ def render(records: Sequence[dict], columns: Sequence[Column], fmt: str = "table
         for r in records:
             writer.writerow([r.get(c.key) for c in columns])
         return buf.getvalue()
+    from tabulate import tabulate  # imports importlib.metadata: only when a text table is drawn
+
     rows = [[(c.fmt(r.get(c.key)) if c.fmt else r.get(c.key)) for c in columns] for r in records]
     text = tabulate(
         rows,
