@@ -48,10 +48,23 @@ MODEL_COLUMNS = [
 
 
 def models_table(input_size: tuple[int, int, int] | None = None) -> tuple[list[dict], list[Column]]:
-    """One row per registered zoo model."""
-    from codesign.nets.registry import list_models
+    """One row per registered zoo model.
 
-    return [model_summary(spec.name, input_size) for spec in list_models()], MODEL_COLUMNS
+    The rows are cached on disk with the traced graphs (codesign.ir.cache: keyed by the input size, the zoo
+    and IR sources and the torch version), so from the second run on no model is built and torch is not
+    imported.
+    """
+    from codesign.ir.cache import load_json, source_hash, store_json
+
+    shape = "default" if input_size is None else "x".join(map(str, input_size))
+    key = f"models-{shape}-{source_hash()}.json"
+    records = load_json(key)
+    if not isinstance(records, list):
+        from codesign.nets.registry import list_models
+
+        records = [model_summary(spec.name, input_size) for spec in list_models()]
+        store_json(key, records)
+    return records, MODEL_COLUMNS
 
 
 def _layer_record(layer: Layer) -> dict[str, object]:
