@@ -257,8 +257,14 @@ def _command_in(argv: Sequence[str] | None) -> str | None:
 
 #: Verbs contributed by other modules: (verb -> help line, module); each module has `register(sub)`.
 _EXTRA_COMMANDS: list[tuple[dict[str, str], str]] = [
-    ({"fit": "on-chip memory and DSP estimate of a model as an hls4ml design on an FPGA part"}, "codesign.fpga.cli"),
-    ({"hls": "generate a Vivado/Vitis HLS project with hls4ml and check its C simulation"}, "codesign.hls.cli"),
+    (
+        {"fit": "on-chip memory and DSP estimate of a model as an hls4ml design on an FPGA part"},
+        "codesign.fpga.cli",
+    ),
+    (
+        {"hls": "generate a Vivado/Vitis HLS project with hls4ml and check its C simulation"},
+        "codesign.hls.cli",
+    ),
     ({"paper": "regenerate the paper's tables and figures (experiments/results)"}, "codesign.paper"),
     (
         {

@@ -8,8 +8,8 @@ from torch import nn
 
 from codesign.errors import UnknownModelError, UnsupportedOpError
 from codesign.ir import Conv, LayerGraph, Linear, trace_module
-from codesign.ir.scalesim_csv import TopologyError, read_topology, write_topology
 from codesign.ir.cache import trace_model
+from codesign.ir.scalesim_csv import TopologyError, read_topology, write_topology
 from codesign.nets.registry import build_model, list_models
 
 ZOO = [spec.name for spec in list_models()]
@@ -218,7 +218,8 @@ def test_conv_params_and_macs_formulas() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "shape"), [("squeezenext_v5", (3, 96, 160)), ("squeezenet_v1_1", (3, 513, 257)), ("alexnet", (3, 256, 256))]
+    ("name", "shape"),
+    [("squeezenext_v5", (3, 96, 160)), ("squeezenet_v1_1", (3, 513, 257)), ("alexnet", (3, 256, 256))],
 )
 def test_meta_shapes_equal_a_real_forward_pass_at_any_size(name: str, shape: tuple[int, int, int]) -> None:
     """Shape propagation runs on the meta device; every layer's shape must equal the real forward pass's."""

@@ -434,7 +434,9 @@ def trace_module(
         try:
             with contextlib.redirect_stderr(io.StringIO()):  # ShapeProp prints a traceback before raising
                 propagate_shapes(gm, input_shape)
-        except RuntimeError as exc:  # ShapeProp wraps the op's own error (e.g. a kernel larger than its input)
+        except (
+            RuntimeError
+        ) as exc:  # ShapeProp wraps the op's own error (e.g. a kernel larger than its input)
             cause = exc.__cause__ or exc
             first_line = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
             node = str(exc).split("node=%", 1)[-1].split(" ", 1)[0] if "node=%" in str(exc) else "?"
@@ -448,7 +450,6 @@ def trace_module(
     for node in gm.graph.nodes:
         builder.visit(node)
     return LayerGraph.from_layers(model_name, builder.layers)
-
 
 
 def __getattr__(name: str) -> Any:
