@@ -63,74 +63,62 @@ def cmd_export_topology(args: argparse.Namespace) -> None:
 
 
 def _load_hw(args: argparse.Namespace):
-    from codesign.hw import load_accelerator
+    from codesign.hw.cached import load_accelerator_cached
     from codesign.hw.scalesim_cfg import read_scalesim_cfg
 
     if getattr(args, "scalesim_config", None):
         return read_scalesim_cfg(args.scalesim_config)
-    return load_accelerator(args.hw)
+    return load_accelerator_cached(args.hw)
 
 
 def cmd_simulate(args: argparse.Namespace) -> None:
+    from codesign.ir.cache import trace_model
     from codesign.ir.scalesim_csv import read_topology
-    from codesign.report.views import simulation_table, totals_line
+    from codesign.report.simulation_doc import simulation_json
+    from codesign.report.views import simulation_csv, simulation_table, totals_line
     from codesign.sim import simulate
 
     if args.topology and args.name:
         raise CodesignError("give either a model NAME or --topology FILE, not both")
     if not args.topology and not args.name:
         raise CodesignError("give a model NAME (see 'codesign models') or --topology FILE")
-    hw = _load_hw(args)
-    model = read_topology(args.topology) if args.topology else args.name
+    hw = _with_timing(_load_hw(args), args.timing)
+    if args.topology:
+        graph, input_shape = read_topology(args.topology), None
+    else:
+        graph = trace_model(args.name, _input_size(args.input_size))
+        shape = graph.input_shape
+        input_shape = (shape.c, shape.h, shape.w)
     dataflow = args.dataflow
     if dataflow is None:
         dataflow = "auto"
         if args.scalesim_config and len(hw.dataflows) == 1:
             dataflow = hw.dataflows[0]
-    result = simulate(
-        model,
-        hw,
-        dataflow=dataflow,
-        objective=args.objective,
-        batch=args.batch,
-        input_shape=_input_size(args.input_size),
-        timing=args.timing,
-    )
-    records, columns = simulation_table(result)
-    if args.format in ("json", "csv"):
-        text = render(records, columns + _extra_columns(), args.format)
+    result = simulate(graph, hw, dataflow=dataflow, objective=args.objective, batch=args.batch)
+    if args.format == "json":
+        text = simulation_json(result, input_shape)
+    elif args.format == "csv":
+        text = simulation_csv(result)
     else:
-        text = render(records, columns, args.format) + "\n" + totals_line(result) + "\n"
+        records, columns = simulation_table(result)
+        text = render(records, columns, args.format)
+        if args.format != "latex":
+            text += "\n" + totals_line(result) + "\n"
     _emit(text, args.out)
 
 
-def _extra_columns():
-    from codesign.report.tables import Column
+def _with_timing(hw, timing: str | None):
+    """The accelerator with --timing applied, so results and their reports name the model actually used."""
+    import dataclasses
 
-    return [
-        Column(k, k)
-        for k in (
-            "kind",
-            "compute_cycles",
-            "folds",
-            "inter_pe",
-            "energy_pj",
-            "loop_order",
-            "resident",
-            "energy_mac_pj",
-            "energy_dram_pj",
-            "energy_gbuf_pj",
-            "energy_inter_pe_pj",
-            "energy_rf_pj",
-        )
-    ]
+    return hw if timing is None or timing == hw.timing else dataclasses.replace(hw, timing=timing)
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
     from codesign.report.views import compare_table
     from codesign.sim import simulate
 
-    hw = _load_hw(args)
+    hw = _with_timing(_load_hw(args), args.timing)
     results = [
         simulate(
             name,
@@ -139,13 +127,13 @@ def cmd_compare(args: argparse.Namespace) -> None:
             objective=args.objective,
             batch=args.batch,
             input_shape=_input_size(args.input_size),
-            timing=args.timing,
         )
         for name in args.names
     ]
     records, columns = compare_table(results)
     title = (
-        f"on {hw.name} ({hw.rows}x{hw.cols} PEs, dataflow {args.dataflow}, objective {args.objective}); "
+        f"on {hw.name} ({hw.rows}x{hw.cols} PEs, dataflow {args.dataflow}, objective {args.objective}, "
+        f"timing {hw.timing}); "
         f"ratios against {results[0].model}"
     )
     _emit(
