@@ -135,8 +135,9 @@ def _decode(path: Path, data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
         raise TopologyError(
-            f"{path}:{data[: exc.start].count(b'\n') + 1}: byte {exc.start + 1} (0x{data[exc.start]:02x}) is not "
+            f"{path}:{line}: byte {exc.start + 1} (0x{data[exc.start]:02x}) is not "
             "valid UTF-8 (Latin-1 or Windows-1252?); save the file as UTF-8"
         ) from None
 
