@@ -22,7 +22,7 @@ def cmd_paper(args: argparse.Namespace) -> None:
             f"cannot import the experiments package ({exc}); run from a source checkout: "
             "python -m experiments.run_all"
         ) from None
-    run_all(args.out, quick=args.quick)
+    run_all(args.out, quick=args.quick, verbose=not args.quiet, quiet=args.quiet)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,4 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("paper", help="regenerate the paper's tables and figures (experiments/results)")
     p.add_argument("--quick", action="store_true", help="reduced models and sweeps (a quick check)")
     p.add_argument("--out", metavar="DIR", help="output directory (default: experiments/results)")
+    p.add_argument(
+        "--quiet", action="store_true", help="no progress or summary lines (progress is shown only on a terminal)"
+    )
     p.set_defaults(func=cmd_paper)
