@@ -50,6 +50,24 @@ def cmd_show(args: argparse.Namespace) -> None:
 
     graph = trace_model(args.name, _input_size(args.input_size))
     records, columns = show_table(graph, include_all=args.all)
+    if args.format in ("json", "csv"):  # machine formats: layers only, totals apart (JSON) or left out (CSV)
+        layers = [r for r in records if r.get("layer") != "TOTAL"]
+        if args.format == "csv":
+            _emit(render(layers, columns, "csv"), args.out)
+            return
+        shape = graph.input_shape
+        doc = {
+            "codesign": {"version": __version__},
+            "model": {"name": graph.name, "input_shape": [shape.c, shape.h, shape.w]},
+            "units": {"params": "parameters", "macs": "multiply-accumulates per sample", "input": "CxHxW",
+                      "output": "CxHxW"},
+            "layers": [{c.key: r.get(c.key) for c in columns} for r in layers],
+            "totals": {"params": graph.params, "macs": graph.macs},
+        }  # fmt: skip
+        import json
+
+        _emit(json.dumps(doc, indent=2) + "\n", args.out)
+        return
     _emit(render(records, columns, args.format, title=f"{graph.name} at {graph.input_shape}"), args.out)
 
 

@@ -34,9 +34,10 @@ def test_models_lists_every_zoo_model_with_exact_params(capsys) -> None:
 def test_show_json_totals(capsys) -> None:
     code, out, _ = run(capsys, "show", "squeezenet_v1_1", "--format", "json")
     assert code == 0
-    rows = json.loads(out)
-    assert rows[-1]["layer"] == "TOTAL" and rows[-1]["params"] == 1_235_496
-    assert sum(r["macs"] for r in rows[:-1]) == rows[-1]["macs"]
+    doc = json.loads(out)
+    assert doc["totals"]["params"] == 1_235_496 and doc["model"]["input_shape"] == [3, 224, 224]
+    assert "TOTAL" not in {r["layer"] for r in doc["layers"]}
+    assert sum(r["macs"] for r in doc["layers"]) == doc["totals"]["macs"]
 
 
 def test_simulate_table_and_totals(capsys) -> None:
