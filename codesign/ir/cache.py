@@ -175,7 +175,10 @@ def trace_model(
     from codesign.nets.registry import get_model_spec
 
     spec = get_model_spec(name)
-    with torch.device("meta"):  # shapes only: skip allocating and initialising real weights
+    try:
+        with torch.device("meta"):  # shapes only: skip allocating and initialising real weights
+            module = spec.build(num_classes=num_classes)
+    except (RuntimeError, NotImplementedError):  # a builder that computes with real tensors: build normally
         module = spec.build(num_classes=num_classes)
     graph = trace_module(module, input_shape or spec.input_size, name=spec.name)
     store(name, input_shape, num_classes, graph)
