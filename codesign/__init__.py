@@ -6,16 +6,26 @@ command wraps the same functions.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 __version__ = "0.1.0"
 
 
-def simulate(*args: Any, **kwargs: Any):
-    """Simulate a zoo name, torch module or LayerGraph on an accelerator; see codesign.sim.network.simulate."""
+def simulate(model: Any, hw: Any = None, *args: Any, **kwargs: Any):
+    """Simulate a zoo name, torch module or LayerGraph on an accelerator; see codesign.sim.network.simulate.
+
+    A hardware name or path is loaded once per process and reused while its files are unchanged
+    (codesign.hw.cached).
+    """
     from codesign.sim.network import simulate as _simulate
 
-    return _simulate(*args, **kwargs)
+    if hw is None or isinstance(hw, str | os.PathLike):
+        from codesign.hw.cached import load_accelerator_cached
+        from codesign.hw.loader import DEFAULT_ACCELERATOR
+
+        hw = load_accelerator_cached(DEFAULT_ACCELERATOR if hw is None else hw)
+    return _simulate(model, hw, *args, **kwargs)
 
 
 __all__ = ["__version__", "simulate"]

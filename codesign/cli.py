@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from codesign import __version__, cli_types
@@ -58,6 +59,24 @@ def cmd_show(args: argparse.Namespace) -> None:
 
     graph = trace_model(args.name, _input_size(args.input_size))
     records, columns = show_table(graph, include_all=args.all)
+    if args.format in ("json", "csv"):  # machine formats: layers only, totals apart (JSON) or left out (CSV)
+        layers = [r for r in records if r.get("layer") != "TOTAL"]
+        if args.format == "csv":
+            _emit(render(layers, columns, "csv"), args.out)
+            return
+        shape = graph.input_shape
+        doc = {
+            "codesign": {"version": __version__},
+            "model": {"name": graph.name, "input_shape": [shape.c, shape.h, shape.w]},
+            "units": {"params": "parameters", "macs": "multiply-accumulates per sample", "input": "CxHxW",
+                      "output": "CxHxW"},
+            "layers": [{c.key: r.get(c.key) for c in columns} for r in layers],
+            "totals": {"params": graph.params, "macs": graph.macs},
+        }  # fmt: skip
+        import json
+
+        _emit(json.dumps(doc, indent=2) + "\n", args.out)
+        return
     _emit(render(records, columns, args.format, title=f"{graph.name} at {graph.input_shape}"), args.out)
 
 
@@ -76,7 +95,7 @@ def cmd_export_topology(args: argparse.Namespace) -> None:
 
 
 def _load_hw(args: argparse.Namespace):
-    from codesign.hw import load_accelerator
+    from codesign.hw.cached import load_accelerator_cached
     from codesign.hw.scalesim_cfg import read_scalesim_cfg
 
     if getattr(args, "scalesim_config", None):
@@ -87,15 +106,17 @@ def _load_hw(args: argparse.Namespace):
         names = getattr(args, "names", None) or [getattr(args, "name", None)]
         hw = resolve_hardware(None, names[0])[2]
     else:
-        hw = load_accelerator(args.hw)
+        hw = load_accelerator_cached(args.hw)
     if getattr(args, "inter_layer", None):
         hw = hw.with_overrides(inter_layer=args.inter_layer)
     return hw
 
 
 def cmd_simulate(args: argparse.Namespace) -> None:
+    from codesign.ir.cache import trace_model
     from codesign.ir.scalesim_csv import read_topology
-    from codesign.report.views import simulation_table, totals_line
+    from codesign.report.simulation_doc import simulation_json
+    from codesign.report.views import simulation_csv, simulation_table, totals_line
     from codesign.sim import simulate
 
     if args.topology and args.name:
@@ -104,61 +125,43 @@ def cmd_simulate(args: argparse.Namespace) -> None:
         raise UsageError("give a model NAME (see 'codesign models') or --topology FILE")
     if args.out:
         resolve_output_file(args.out)  # refuse a directory or device before the simulation
-    hw = _load_hw(args)
-    model = read_topology(args.topology) if args.topology else args.name
+    hw = _with_timing(_load_hw(args), args.timing)
+    if args.topology:
+        graph, input_shape = read_topology(args.topology), None
+    else:
+        graph = trace_model(args.name, _input_size(args.input_size))
+        shape = graph.input_shape
+        input_shape = (shape.c, shape.h, shape.w)
     dataflow = args.dataflow
     if dataflow is None:
         dataflow = "auto"
         if args.scalesim_config and len(hw.dataflows) == 1:
             dataflow = hw.dataflows[0]
-    result = simulate(
-        model,
-        hw,
-        dataflow=dataflow,
-        objective=args.objective,
-        batch=args.batch,
-        input_shape=_input_size(args.input_size),
-        timing=args.timing,
-    )
-    records, columns = simulation_table(result)
-    if args.format in ("json", "csv"):
-        text = render(records, columns + _extra_columns(), args.format)
+    result = simulate(graph, hw, dataflow=dataflow, objective=args.objective, batch=args.batch)
+    if args.format == "json":
+        text = simulation_json(result, input_shape)
+    elif args.format == "csv":
+        text = simulation_csv(result)
     else:
-        text = render(records, columns, args.format) + "\n" + totals_line(result) + "\n"
+        records, columns = simulation_table(result)
+        text = render(records, columns, args.format)
+        if args.format != "latex":
+            text += "\n" + totals_line(result) + "\n"
     _emit(text, args.out)
 
 
-def _extra_columns():
-    from codesign.report.tables import Column
+def _with_timing(hw, timing: str | None):
+    """The accelerator with --timing applied, so results and their reports name the model actually used."""
+    import dataclasses
 
-    return [
-        Column(k, k)
-        for k in (
-            "kind",
-            "compute_cycles",
-            "folds",
-            "inter_pe",
-            "energy_pj",
-            "loop_order",
-            "resident",
-            "energy_mac_pj",
-            "energy_dram_pj",
-            "energy_gbuf_pj",
-            "energy_inter_pe_pj",
-            "energy_rf_pj",
-            "energy_static_pj",
-            "area_mm2",
-            "power_mw",
-            "static_mw",
-        )
-    ]
+    return hw if timing is None or timing == hw.timing else dataclasses.replace(hw, timing=timing)
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
     from codesign.report.views import compare_table
     from codesign.sim import simulate
 
-    hw = _load_hw(args)
+    hw = _with_timing(_load_hw(args), args.timing)
     results = [
         simulate(
             name,
@@ -167,13 +170,13 @@ def cmd_compare(args: argparse.Namespace) -> None:
             objective=args.objective,
             batch=args.batch,
             input_shape=_input_size(args.input_size),
-            timing=args.timing,
         )
         for name in args.names
     ]
     records, columns = compare_table(results)
     title = (
-        f"on {hw.name} ({hw.rows}x{hw.cols} PEs, dataflow {args.dataflow}, objective {args.objective}); "
+        f"on {hw.name} ({hw.rows}x{hw.cols} PEs, dataflow {args.dataflow}, objective {args.objective}, "
+        f"timing {hw.timing}); "
         f"ratios against {results[0].model}"
     )
     _emit(
@@ -224,7 +227,8 @@ def _sim_options(p: argparse.ArgumentParser, dataflow_default: str | None = "aut
     p.add_argument("--input-size", metavar="HxW", type=cli_types.input_size, help="input size (default: the model's, 224x224)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The full parser; given the command line `argv`, only the verb it runs has its module imported."""
     parser = _Parser(
         prog="codesign",
         description="Hardware/network co-design of small CNNs (SqueezeNet, SqueezeNext, ...).",
@@ -281,29 +285,45 @@ def build_parser() -> argparse.ArgumentParser:
     _common_output(p)
     p.set_defaults(func=cmd_compare)
 
-    for extra in _EXTRA_COMMANDS:
-        extra(sub)
+    wanted = _command_in(argv)
+    for verbs, module in _EXTRA_COMMANDS:
+        if wanted is None or wanted in verbs:
+            # The verb being run (or every verb, when the caller gives no argv): its module's real parser.
+            importlib.import_module(module).register(sub)
+        else:
+            # Any other verb: a stub with the same help line, so `codesign --help` lists it without
+            # importing its module (codesign.hls pulls in torch and hls4ml).
+            for verb, text in verbs.items():
+                sub.add_parser(verb, help=text)
     return parser
 
 
-def _lazy_register(module: str) -> Callable[[argparse._SubParsersAction], None]:
-    """A hook that imports `module` and calls its `register(sub)`, so `codesign --help` stays light."""
-
-    def hook(sub: argparse._SubParsersAction) -> None:
-        import importlib
-
-        importlib.import_module(module).register(sub)
-
-    return hook
+def _command_in(argv: Sequence[str] | None) -> str | None:
+    """The verb of `argv` (its first token that is not an option), '' when it has none, None if argv is None."""
+    if argv is None:
+        return None
+    return next((a for a in argv if not a.startswith("-")), "")
 
 
-#: Verbs contributed by other modules: each module has a `register(sub)` adding its subparsers.
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
-    _lazy_register("codesign.fpga.cli"),  # fit
-    _lazy_register("codesign.hls.cli"),  # hls
-    _lazy_register("codesign.paper"),  # paper
-    _lazy_register("codesign.explore.cli"),  # reshape, explore
-    _lazy_register("codesign.rtl.cli"),  # rtl
+#: Verbs contributed by other modules: (verb -> help line, module); each module has `register(sub)`.
+_EXTRA_COMMANDS: list[tuple[dict[str, str], str]] = [
+    (
+        {"fit": "on-chip memory and DSP estimate of a model as an hls4ml design on an FPGA part"},
+        "codesign.fpga.cli",
+    ),
+    (
+        {"hls": "generate a Vivado/Vitis HLS project with hls4ml and check its C simulation"},
+        "codesign.hls.cli",
+    ),
+    ({"paper": "regenerate the paper's tables and figures (experiments/results)"}, "codesign.paper"),
+    (
+        {
+            "reshape": "greedy diagnosis-driven reshaping of a network for an accelerator",
+            "explore": "multi-objective network x hardware search (Optuna) with a Pareto front",
+        },
+        "codesign.explore.cli",
+    ),
+    ({"rtl": "generate the PE array as RTL and check it against the simulator (Verilator)"}, "codesign.rtl.cli"),
 ]
 
 
@@ -388,7 +408,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = [a for a in args_list if a != "--debug"]  # accepted before or after the verb
     saved_limit = os.environ.get("CODESIGN_MAX_MEMORY")
     try:
-        parser = build_parser()
+        parser = build_parser(args_list)
         args = parser.parse_args(args_list)
         if not getattr(args, "func", None):
             parser.print_help()

@@ -26,8 +26,9 @@ def cmd_paper(args: argparse.Namespace) -> None:
 
     out = Path(args.out) if args.out else _REPO_ROOT / "experiments" / "results"
     with atomic_dir(out, merge=True) as staging:  # the tables and figures appear together or not at all
-        run_all(staging, quick=args.quick)
-    print(f"outputs moved into {out}")
+        run_all(staging, quick=args.quick, verbose=not args.quiet, quiet=args.quiet)
+    if not args.quiet:
+        print(f"outputs moved into {out}")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,4 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quick", action="store_true", help="reduced models and sweeps (a quick check)")
     p.add_argument("--out", metavar="DIR", help="output directory (default: experiments/results); "
                    "the files are written to a temporary sibling and moved in when all are done")  # fmt: skip
+    p.add_argument(
+        "--quiet", action="store_true", help="no progress or summary lines (progress is shown only on a terminal)"
+    )
     p.set_defaults(func=cmd_paper)

@@ -180,7 +180,7 @@ def command_time(runs: int) -> tuple[float, list[float], list[str]]:
 def bench_ours(runs: int, cfg_dir: Path) -> list[Row]:
     """Time trace, engine and fast path, cold and warm, for every model x array x dataflow."""
     from codesign.hw.scalesim_cfg import read_scalesim_cfg
-    from codesign.ir.trace import trace_model
+    from codesign.ir.cache import trace_model
     from codesign.sim import network
     from codesign.sim.network import simulate_graph
 
@@ -374,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     ours_ss_s = 0.0
     if args.with_scalesim:
         from codesign.ir.scalesim_csv import write_topology
-        from codesign.ir.trace import trace_model
+        from codesign.ir.cache import trace_model
 
         topo = write_topology(trace_model("squeezenet_v1_0"), OUT_DIR / "squeezenet_v1_0.csv")
         cfg = write_cfg(OUT_DIR / "scalesim_32x32_ws.cfg", 32, 32, "ws")

@@ -15,8 +15,16 @@ from experiments import compression_fit, dataflow_study, fig_per_layer, table1_v
 from experiments.common import out_dir
 
 
-def run_all(out: str | Path | None = None, quick: bool = False, verbose: bool = True) -> dict[str, dict]:
-    """Run the four experiments into `out` (default experiments/results); returns each one's result."""
+def run_all(
+    out: str | Path | None = None, quick: bool = False, verbose: bool = True, quiet: bool = False
+) -> dict[str, dict]:
+    """Run the four experiments into `out` (default experiments/results); returns each one's result.
+
+    Progress (each step and the elapsed time) goes to standard error when it is a terminal and not `quiet`;
+    with `verbose`, one summary line per step and the output directory go to standard output.
+    """
+    from codesign.report.progress import Progress
+
     hw = load_accelerator(DEFAULT_ACCELERATOR)
     out = out_dir(out)
     results: dict[str, dict] = {}
@@ -29,9 +37,11 @@ def run_all(out: str | Path | None = None, quick: bool = False, verbose: bool = 
         ("dataflow", lambda: dataflow_study.run(out, quick, hw)),
         ("compression", lambda: compression_fit.run(out, quick)),
     )
+    progress = Progress("codesign paper", len(steps), quiet=quiet)
     for name, step in steps:
         t0 = time.perf_counter()
-        results[name] = step()
+        with progress.step(name):
+            results[name] = step()
         if verbose:
             print(f"{name}: {len(results[name]['files'])} files in {time.perf_counter() - t0:.1f} s")
     if verbose:
@@ -43,8 +53,9 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="reduced models and sweeps (for tests)")
     p.add_argument("--out", help="output directory (default: experiments/results)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on standard error")
     args = p.parse_args(argv)
-    run_all(args.out, args.quick)
+    run_all(args.out, args.quick, quiet=args.quiet)
 
 
 if __name__ == "__main__":

@@ -34,17 +34,19 @@ def test_models_lists_every_zoo_model_with_exact_params(capsys) -> None:
 def test_show_json_totals(capsys) -> None:
     code, out, _ = run(capsys, "show", "squeezenet_v1_1", "--format", "json")
     assert code == 0
-    rows = json.loads(out)
-    assert rows[-1]["layer"] == "TOTAL" and rows[-1]["params"] == 1_235_496
-    assert sum(r["macs"] for r in rows[:-1]) == rows[-1]["macs"]
+    doc = json.loads(out)
+    assert doc["totals"]["params"] == 1_235_496 and doc["model"]["input_shape"] == [3, 224, 224]
+    assert "TOTAL" not in {r["layer"] for r in doc["layers"]}
+    assert sum(r["macs"] for r in doc["layers"]) == doc["totals"]["macs"]
 
 
 def test_simulate_table_and_totals(capsys) -> None:
     code, out, _ = run(capsys, "simulate", "squeezenext_v5")
     assert code == 0
     assert "TOTAL" in out and "inferences/s" in out and "inferences/J" in out
-    for header in ("cycles", "stalls", "util", "DRAM", "GBuf", "RF", "energy uJ", "df"):
+    for header in ("cycles", "stall cycles", "util %", "DRAM words", "GBuf words", "RF words", "energy uJ"):
         assert header in out
+    assert "RF = register file" in out
 
 
 def test_simulate_json_matches_python_api(capsys) -> None:
@@ -52,10 +54,21 @@ def test_simulate_json_matches_python_api(capsys) -> None:
 
     code, out, _ = run(capsys, "simulate", "squeezenet_v1_1", "--dataflow", "os", "--format", "json")
     assert code == 0
-    rows = json.loads(out)
+    doc = json.loads(out)
     result = codesign.simulate("squeezenet_v1_1", "squeezelerator", dataflow="os")
-    assert rows[-1]["cycles"] == result.cycles
-    assert {r["dataflow"] for r in rows[:-1]} <= {"os", "-"}
+    assert doc["totals"]["cycles"] == result.cycles == sum(r["cycles"] for r in doc["layers"])
+    assert doc["totals"]["dram_words"] == sum(r["dram_words"] for r in doc["layers"])
+    assert {r["dataflow"] for r in doc["layers"]} <= {"os", "-"}
+    assert "TOTAL" not in {r["layer"] for r in doc["layers"]}
+    assert doc["model"] == {"name": "squeezenet_v1_1", "input_shape": [3, 224, 224], "params": 1_235_496,
+                            "macs": result.macs}  # fmt: skip
+    hw_file = Path(__file__).parents[1] / "hw_models" / "squeezelerator.yaml"
+    assert doc["hardware"]["sha256"] == __import__("hashlib").sha256(hw_file.read_bytes()).hexdigest()
+    assert doc["codesign"]["version"] == codesign.__version__
+    assert doc["units"]["totals"]["latency_ms"] == "ms" and doc["units"]["layers"]["energy_pj"] == "pJ"
+    assert set(doc["units"]["layers"]) == set(doc["layers"][0]) and set(doc["units"]["totals"]) == set(
+        doc["totals"]
+    )
 
 
 def test_simulate_out_file(tmp_path, capsys) -> None:
@@ -87,8 +100,8 @@ def test_export_topology_and_simulate_it(tmp_path, capsys) -> None:
         capsys, "simulate", "--topology", str(csv_path), "--scalesim-config", str(cfg), "--format", "json"
     )
     assert code == 0, err
-    rows = json.loads(out)
-    assert {r["dataflow"] for r in rows[:-1]} == {"ws"}
+    rows = json.loads(out)["layers"]
+    assert {r["dataflow"] for r in rows} == {"ws"}
     # SCALE-Sim-compatible compute cycles: folds * (2R + C + T - 2) on every layer
     conv1 = rows[0]
     assert conv1["compute_cycles"] == 5 * 3 * (2 * 32 + 32 + 109 * 109 - 2)
@@ -168,3 +181,79 @@ def test_hls_refuses_to_overwrite_without_force(tmp_path, capsys) -> None:
     code, out, err = run(capsys, "hls", "squeezenet_v1_1", "--part", "xc7z020", "--out-dir", str(existing))
     assert code == 2 and "--force" in err and len(err.strip().splitlines()) == 1
     assert (existing / "keep.txt").read_text() == "user data"
+
+
+_NO_TORCH = """
+import os, sys
+os.environ["CODESIGN_CACHE_DIR"] = sys.argv[1]
+from codesign.cli import main
+assert "torch" not in sys.modules, "import codesign.cli imported torch"
+for argv in ([], ["--help"], ["--version"], ["simulate", "--help"], ["show", "squeezenext_v5"],
+             ["simulate", "squeezenext_v5", "--format", "json"]):
+    try:
+        main(argv)
+    except SystemExit:
+        pass
+heavy = sorted(m for m in ("torch", "hls4ml", "optuna", "matplotlib", "networkx") if m in sys.modules)
+print("HEAVY", heavy)
+"""
+
+
+def test_cli_start_up_imports_no_torch(tmp_path) -> None:
+    """`import codesign.cli`, --help, --version and cached show/simulate never import torch (or hls4ml,
+    optuna, matplotlib): the first run fills the IR cache, the second must be served from it."""
+    warm = subprocess.run([sys.executable, "-c", "from codesign.ir.cache import trace_model; "
+                           "trace_model('squeezenext_v5')"], env={**__import__("os").environ,
+                          "CODESIGN_CACHE_DIR": str(tmp_path)}, capture_output=True, text=True)  # fmt: skip
+    assert warm.returncode == 0, warm.stderr
+    proc = subprocess.run([sys.executable, "-c", _NO_TORCH, str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "HEAVY []"
+    assert proc.stdout.count('"schema_version": 1') == 1  # the JSON document ended in a newline
+
+
+def test_help_lists_every_verb_without_loading_their_modules(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for verb in ("models", "show", "simulate", "compare", "fit", "hls", "paper", "reshape", "explore"):
+        assert f"    {verb} " in out or f"    {verb}\n" in out, verb
+
+
+def test_contributed_verbs_get_their_real_parser(capsys) -> None:
+    from codesign.cli import build_parser
+
+    args = build_parser(["fit", "squeezenet_v1_1", "--part", "xczu9eg"]).parse_args(
+        ["fit", "squeezenet_v1_1", "--part", "xczu9eg"]
+    )
+    assert args.func.__module__ == "codesign.fpga.cli" and args.part == "xczu9eg"
+
+
+def test_simulate_json_follows_the_published_schema(capsys) -> None:
+    jsonschema = pytest.importorskip("jsonschema")  # in the dev extra
+    schema = json.loads((Path(__file__).parents[1] / "docs" / "simulate.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for argv in (["squeezenext_v5"], ["alexnet", "--hw", "eyeriss", "--timing", "overlap", "--batch", "2"]):
+        code, out, err = run(capsys, "simulate", *argv, "--format", "json")
+        assert code == 0, err
+        doc = json.loads(out)
+        jsonschema.validate(doc, schema)
+    assert doc["settings"]["timing"] == doc["hardware"]["timing"] == "overlap"
+    broken = dict(doc, layers=[*doc["layers"], {"layer": "TOTAL"}])  # a pseudo-row is not a layer
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
+
+
+def test_simulate_csv_is_layers_only_with_unit_headers(capsys) -> None:
+    code, out, _ = run(capsys, "simulate", "squeezenet_v1_1", "--format", "csv")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert "TOTAL" not in {r["layer"] for r in rows}
+    for header in ("dram_words", "gbuf_words", "rf_words", "inter_pe_words", "energy_pj", "energy_uj"):
+        assert header in rows[0]
+    assert rows[0]["output"] == "64x111x111"
+
+
+def test_overlap_timing_is_named_in_the_summary(capsys) -> None:
+    code, out, _ = run(capsys, "simulate", "squeezenext_v5", "--timing", "overlap")
+    assert code == 0 and "timing overlap" in out and "timing scalesim" not in out

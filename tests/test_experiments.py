@@ -151,3 +151,33 @@ def test_table1_inter_layer_models(quick: tuple[Path, dict]) -> None:
     assert float(row["paper_speedup"]) == 2.59 and float(row["paper_energy_ratio"]) == 2.25
     per = next(r for r in rows if r["inter_layer"] == "per_layer" and r["baseline"] == "squeezenet_v1_0")
     assert int(row["variant_dram_words"]) < int(per["variant_dram_words"])  # activations stayed on chip
+
+
+def test_figures_are_paper_ready(quick: tuple[Path, dict]) -> None:
+    """Provenance in metadata and a caption file (not drawn), vector PDF, colour-blind-safe palette,
+    per-layer plots per block (linear) and per layer (log)."""
+    from experiments import fig_per_layer
+    from experiments.common import OKABE_ITO
+
+    out, res = quick
+    for stem in (*FIGURES, "fig_latency_per_layer_log", "fig_energy_per_layer_log"):
+        caption = (out / f"{stem}.caption.txt").read_text()
+        assert "codesign version: " in caption and "hardware: " in caption, stem
+        pdf = (out / f"{stem}.pdf").read_bytes()
+        assert b"/Title" in pdf and b"codesign" in pdf
+    per_layer = (out / "fig_latency_per_layer.caption.txt").read_text()
+    assert per_layer.startswith("Latency per block of squeezenext_v1 and squeezenext_v5")
+    assert set(fig_per_layer.LEVEL_COLORS.values()) <= set(OKABE_ITO)
+    rows = [r for r in res["per_layer"]["rows"] if r["model"] == "squeezenext_v5"]
+    blocks = fig_per_layer.block_rows(rows)
+    assert blocks[0]["block"] == "stem" and blocks[-1]["block"] == "head"
+    assert sum(b["cycles"] for b in blocks) == sum(r["cycles"] for r in rows)
+    assert sum(b["layers"] for b in blocks) == len(rows)
+
+
+def test_latex_tables_align_numbers_with_siunitx(quick: tuple[Path, dict]) -> None:
+    out, _ = quick
+    tex = (out / "table1.tex").read_text()
+    spec = next(line for line in tex.splitlines() if line.startswith("\\begin{tabular}"))
+    assert "S" in spec and spec.count("l") >= 1
+    assert "\\si{" in tex and "\\_" in tex  # units as siunitx, underscores escaped

@@ -8,8 +8,8 @@ from torch import nn
 
 from codesign.errors import UnknownModelError, UnsupportedOpError
 from codesign.ir import Conv, LayerGraph, Linear, trace_module
+from codesign.ir.cache import trace_model
 from codesign.ir.scalesim_csv import TopologyError, read_topology, write_topology
-from codesign.ir.trace import trace_model
 from codesign.nets.registry import build_model, list_models
 
 ZOO = [spec.name for spec in list_models()]
@@ -215,3 +215,53 @@ def test_conv_params_and_macs_formulas() -> None:
     assert conv.window == 3 * 16
     assert conv.params == 64 * 48 + 64
     assert conv.macs == 64 * 49 * 48
+
+
+@pytest.mark.parametrize(
+    ("name", "shape"),
+    [("squeezenext_v5", (3, 96, 160)), ("squeezenet_v1_1", (3, 513, 257)), ("alexnet", (3, 256, 256))],
+)
+def test_meta_shapes_equal_a_real_forward_pass_at_any_size(name: str, shape: tuple[int, int, int]) -> None:
+    """Shape propagation runs on the meta device; every layer's shape must equal the real forward pass's."""
+    from torch import fx
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    module = build_model(name).eval()
+    weights_before = {k: v.clone() for k, v in module.state_dict().items()}
+    graph = trace_module(module, shape, name=name)
+    gm = fx.symbolic_trace(module)
+    with torch.no_grad():
+        ShapeProp(gm).propagate(torch.zeros(1, *shape))
+    real = {n.name: tuple(n.meta["tensor_meta"].shape) for n in gm.graph.nodes if n.op == "call_module"}
+    checked = 0
+    for layer in graph.layers:
+        key = layer.module_path.replace(".", "_") if layer.module_path else None
+        if layer.kind in ("input", "output") or key not in real:
+            continue
+        dims = real[key][1:]
+        expected = (dims[0], dims[1], dims[2]) if len(dims) == 3 else (dims[0], 1, 1)
+        assert (layer.out_shape.c, layer.out_shape.h, layer.out_shape.w) == expected, layer.name
+        checked += 1
+    assert checked >= len(graph.compute_layers())
+    # the module's own weights are untouched and stay on the CPU
+    assert all(torch.equal(v, module.state_dict()[k]) for k, v in weights_before.items())
+    assert {p.device.type for p in module.parameters()} == {"cpu"}
+
+
+def test_uniform_adaptive_pool_is_an_exact_fixed_pool() -> None:
+    # 7 -> 3: PyTorch's windows [0,3) [2,5) [4,7) are a 3-wide pool with stride 2.
+    net = nn.Sequential(nn.AdaptiveAvgPool2d((3, 6)))
+    graph = trace_module(net, (2, 7, 12))
+    pool = graph.layers[1]
+    assert (pool.kernel_h, pool.stride_h, pool.kernel_w, pool.stride_w) == (3, 2, 2, 2)
+    x = torch.randn(1, 2, 7, 12)
+    fixed = nn.functional.avg_pool2d(x, (pool.kernel_h, pool.kernel_w), (pool.stride_h, pool.stride_w))
+    assert torch.allclose(fixed, net(x))
+
+
+def test_adaptive_pool_refusal_states_the_true_reason() -> None:
+    # AlexNet at 64x64 reaches its 6x6 adaptive pool at 1x1: that pool upsamples, which the IR cannot express.
+    with pytest.raises(UnsupportedOpError, match=r"from 1x1 to 6x6 .*exceeds its input height .*upsampling"):
+        trace_module(build_model("alexnet"), (3, 64, 64), name="alexnet")
+    with pytest.raises(UnsupportedOpError, match=r"windows along the height \(5 -> 3\) differ"):
+        trace_module(nn.Sequential(nn.AdaptiveMaxPool2d(3)), (1, 5, 6))

@@ -43,3 +43,48 @@ def test_no_cache_env(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("CODESIGN_NO_CACHE", "1")
     cache.trace_model("squeezenet_v1_1", (3, 64, 64))
     assert not any(tmp_path.rglob("*.json"))
+
+
+def test_dotted_zoo_names_are_cached(tmp_path, monkeypatch) -> None:
+    # sqnxt_1.0_23_v1 has a "suffix" (.0_23_v1) but is a zoo name, not a design file: it must be cached.
+    monkeypatch.setenv("CODESIGN_CACHE_DIR", str(tmp_path))
+    graph = cache.trace_model("sqnxt_1.0_23_v1", (3, 32, 32))
+    assert not cache.is_design_file("sqnxt_1.0_23_v1")
+    hit = cache.load("sqnxt_1.0_23_v1", (3, 32, 32), 1000)
+    assert hit is not None and hit.layers == graph.layers
+
+
+def test_design_files_are_keyed_by_content(tmp_path) -> None:
+    design = tmp_path / "net.yaml"
+    design.write_text("a: 1\n")
+    assert cache.is_design_file(str(design))
+    first = cache._key(str(design), None, 1000)
+    design.write_text("a: 2\n")
+    assert cache._key(str(design), None, 1000) != first
+    assert str(tmp_path) not in first  # the key names the content, not where the file lies
+
+
+def test_torch_version_is_part_of_the_key(monkeypatch) -> None:
+    import torch
+
+    assert cache.torch_version() == torch.__version__
+    before = cache.source_hash()
+    monkeypatch.setattr(cache, "torch_version", lambda: "0.0.0-other")
+    cache.source_hash.cache_clear()
+    try:
+        assert cache.source_hash() != before
+    finally:
+        cache.source_hash.cache_clear()
+
+
+def test_models_table_cached_without_torch(tmp_path) -> None:
+    code = (
+        f"import os, sys; os.environ['CODESIGN_CACHE_DIR'] = {str(tmp_path)!r}; "
+        "from codesign.report.views import models_table; rows, _ = models_table(); "
+        "print(len(rows), sum(r['params'] for r in rows), 'torch' in sys.modules)"
+    )
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    count, params, torch_loaded = second.stdout.split()
+    assert first.stdout.split()[:2] == [count, params] and int(count) > 10
+    assert torch_loaded == "False"

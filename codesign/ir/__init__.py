@@ -1,4 +1,4 @@
-"""Hardware-neutral network IR: a networkx DAG of frozen layer dataclasses with resolved shapes."""
+"""Hardware-neutral network IR: a DAG of frozen layer dataclasses with resolved shapes."""
 
 from codesign.ir.cache import trace_model
 from codesign.ir.graph import LayerGraph

@@ -1,9 +1,12 @@
 """On-disk cache of traced zoo graphs, so `codesign simulate NAME` need not import torch or trace again.
 
 A traced LayerGraph is stored as JSON under ``$CODESIGN_CACHE_DIR`` (default ``~/.cache/codesign``), keyed by
-the model name as typed, the input size, the class count and a hash of the source files that define the
-zoo and the IR, so any change to those files invalidates every entry. Set ``CODESIGN_NO_CACHE=1`` to bypass.
-Unknown names are never cached: they always go through the registry and its error.
+the model name as typed, the input size, the class count, the installed torch version and a hash of the
+source files that define the zoo and the IR, so any change to those invalidates every entry. A design file
+(a ``.yaml``/``.yml`` path, as codesign.nets.registry.get_model_spec decides) is keyed by the SHA-256 of its
+content instead of its name; every other name is a zoo name, dots included (``sqnxt_1.0_23_v1``). Set
+``CODESIGN_NO_CACHE=1`` to bypass. Unknown names are never cached: they always go through the registry and
+its error.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 from functools import cache
 from pathlib import Path
 
@@ -33,21 +37,50 @@ def cache_dir() -> Path | None:
 
 
 @cache
+def torch_version() -> str:
+    """The installed torch's version, read from its files without importing it ("none" if not installed)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("torch")
+    if spec is None or not spec.origin:
+        return "none"
+    try:
+        text = (Path(spec.origin).parent / "version.py").read_text()
+    except OSError:
+        text = ""
+    match = re.search(r"^__version__\s*=\s*['\"]([^'\"]+)['\"]", text, re.M)
+    if match:
+        return match.group(1)
+    from importlib.metadata import version
+
+    return version("torch")
+
+
+@cache
 def source_hash() -> str:
-    """Hash of every file whose change could change a traced graph."""
+    """Hash of every file whose change could change a traced graph, and of the torch version that traces."""
     root = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(torch_version().encode())
     for folder in ("nets", "ir"):
-        for path in sorted((root / folder).glob("*.py")):
-            digest.update(path.name.encode())
+        for path in sorted((root / folder).rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
+def is_design_file(name: str) -> bool:
+    """True when `name` is a design file path (the rule of codesign.nets.registry.get_model_spec)."""
+    text = name.strip()
+    return text.lower().endswith((".yaml", ".yml")) and os.path.isfile(text)
+
+
 def _key(name: str, input_shape: tuple[int, int, int] | None, num_classes: int) -> str:
     shape = "default" if input_shape is None else "x".join(map(str, input_shape))
-    safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name.lower())
-    return f"{safe}-{shape}-{num_classes}-{source_hash()}.json"
+    if is_design_file(name):
+        ident = "design_" + hashlib.sha256(Path(name.strip()).read_bytes()).hexdigest()[:24]
+    else:
+        ident = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name.lower())
+    return f"{ident}-{shape}-{num_classes}-{source_hash()}.json"
 
 
 def graph_to_json(graph: LayerGraph) -> str:
@@ -78,12 +111,36 @@ def graph_from_json(text: str) -> LayerGraph:
     return LayerGraph.from_layers(data["name"], layers)
 
 
+def load_json(key: str) -> object | None:
+    """A cached JSON value stored under `key` (a file name), or None when absent, stale or caching is off."""
+    folder = cache_dir()
+    if folder is None:
+        return None
+    try:
+        return json.loads((folder / key).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def store_json(key: str, value: object) -> None:
+    """Cache a JSON-serialisable value under `key`; a read-only cache directory is silently skipped."""
+    folder = cache_dir()
+    if folder is None:
+        return
+    try:
+        from codesign.report.output import write_text_atomic
+
+        write_text_atomic(folder / key, json.dumps(value))
+    except OSError:
+        pass
+
+
 def load(name: str, input_shape: tuple[int, int, int] | None, num_classes: int) -> LayerGraph | None:
     folder = cache_dir()
     if folder is None:
         return None
-    path = folder / _key(name, input_shape, num_classes)
     try:
+        path = folder / _key(name, input_shape, num_classes)
         return graph_from_json(path.read_text(encoding="utf-8"))
     except Exception:  # noqa: BLE001 - missing, stale or corrupt (any field of any type): trace again
         return None
@@ -106,19 +163,26 @@ def trace_model(
 ) -> LayerGraph:
     """The IR of a zoo model (or design file) at its default input size or `input_shape`.
 
-    Served from the on-disk cache when possible (no torch import); otherwise built and traced, then cached.
+    Served from the on-disk cache when possible (no torch import); otherwise built on the `meta` device (no
+    weight initialisation), traced, then cached. Raises UnknownModelError (codesign.nets.registry) for a name
+    that is neither a zoo model nor a design file, UnsupportedOpError for a module the IR cannot model.
     """
     cached = load(name, input_shape, num_classes)
     if cached is not None:
         return cached
+    import torch
+
     from codesign.ir.trace import trace_module
     from codesign.nets.registry import get_model_spec
     from codesign.nets.sizecheck import check_model
 
     spec = get_model_spec(name)
     check_model(name, input_shape)  # an input too small, or too much memory: refused in words, no tensors
-    module = spec.build(num_classes=num_classes)
+    try:
+        with torch.device("meta"):  # shapes only: skip allocating and initialising real weights
+            module = spec.build(num_classes=num_classes)
+    except (RuntimeError, NotImplementedError):  # a builder that computes with real tensors: build normally
+        module = spec.build(num_classes=num_classes)
     graph = trace_module(module, input_shape or spec.input_size, name=spec.name)
-    if not Path(name).suffix:  # design files can change without changing our sources: never cache them
-        store(name, input_shape, num_classes, graph)
+    store(name, input_shape, num_classes, graph)
     return graph

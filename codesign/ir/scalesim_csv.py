@@ -2,7 +2,8 @@
 
 Format (SCALE-Sim v2/v3): a header row
 ``Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,``
-then one row per conv/GEMM layer. Sizes are pre-padded: SCALE-Sim has no padding field. Two faults of that
+(v2's writer ends in ``Stride height, Stride width``; GEMM files are ``Layer name, M, N, K,``), then one row
+per layer; see `read_topology` for what is accepted and what is refused. Sizes are pre-padded: SCALE-Sim has no padding field. Two faults of that
 format are handled here rather than copied:
 
 * SCALE-Sim computes the output size as ceil((H - F + S) / S), which over-counts by one row/column when
@@ -76,54 +77,263 @@ def write_topology(graph: LayerGraph, path: str | Path) -> Path:
     return path
 
 
-def _int_field(path: Path, line: int, column: str, text: str) -> int:
-    try:
-        value = int(text.strip())
-    except ValueError:
+#: Refusal limits, checked before anything is allocated: a size field over MAX_DIM (2^31 - 1, SCALE-Sim's
+#: int32 arrays), or a layer whose ifmap, filter or ofmap holds more than MAX_ELEMENTS values (2^32: 16 GiB
+#: at 32-bit words; SCALE-Sim's largest shipped workload, GEMM_mnk/unet2d.csv, has 6.0e8), is not a workload
+#: any PE array here could run but a typo.
+MAX_DIM = 2**31 - 1
+MAX_ELEMENTS = 2**32
+MAX_FILE_BYTES = 64 * 2**20
+
+#: Header words (lower case, spaces collapsed) -> field. SCALE-Sim reads its files by position and ignores
+#: the header; we read by header so that a column is never taken for another, and accept the spellings of
+#: the files SCALE-Sim ships (scale-sim-v3/topologies/) and of its v2 writer (topology_utils.write_topo_file).
+_FIELD_NAMES = {
+    "ifmap height": "ifmap_h",
+    "ifmap width": "ifmap_w",
+    "filter height": "filter_h",
+    "filter width": "filter_w",
+    "channels": "channels",
+    "channel": "channels",
+    "num filter": "num_filter",
+    "num filters": "num_filter",
+    "strides": "stride",
+    "stride": "stride",
+    "stride height": "stride_h",
+    "stride width": "stride_w",
+    "sparsity": "sparsity",
+    "batch size": "batch",
+    "m": "m",
+    "n": "n",
+    "k": "k",
+}
+_CONV_FIELDS = ("ifmap_h", "ifmap_w", "filter_h", "filter_w", "channels", "num_filter")
+_LAYOUTS = {
+    "conv": (*_CONV_FIELDS, "stride"),  # SCALE-Sim v3 topologies
+    "conv_hw": (*_CONV_FIELDS, "stride_h", "stride_w"),  # SCALE-Sim v2's writer
+    "gemm": ("m", "n", "k"),  # SCALE-Sim GEMM mode (-i gemm)
+}
+_OPTIONAL = ("sparsity", "batch")
+_NAME_HEADERS = ("layer name", "layer", "name", "l")
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.strip().lower().split())
+
+
+def _decode(path: Path, data: bytes) -> str:
+    """The file's text; UTF-8 with or without a byte-order mark, anything else refused by name."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise TopologyError(
-            f"{path}:{line}: column '{column}' = {text.strip()!r} is not an integer"
+            f"{path}: the file is UTF-16 encoded; save it as UTF-8 (SCALE-Sim reads UTF-8 too)"
+        )
+    if b"\x00" in data:
+        raise TopologyError(
+            f"{path}: the file contains NUL bytes (UTF-16 without a byte-order mark, or not a text file); "
+            "save it as UTF-8"
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise TopologyError(
+            f"{path}:{line}: byte {exc.start + 1} (0x{data[exc.start]:02x}) is not "
+            "valid UTF-8 (Latin-1 or Windows-1252?); save the file as UTF-8"
         ) from None
+
+
+def _cells(line: str, delimiter: str) -> list[str]:
+    """A row's cells, stripped, without the trailing empty cells (SCALE-Sim rows end in a comma)."""
+    cells = [c.strip() for c in next(csv.reader([line], delimiter=delimiter))] if line.strip() else []
+    while cells and cells[-1] == "":
+        cells.pop()
+    return cells
+
+
+def _layout(path: Path, header: list[str]) -> tuple[str, list[str]]:
+    """(layout name, field of each column after the name) from the header row, or a refusal."""
+    expected = (
+        "'Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides' "
+        "(SCALE-Sim v3), the same ending 'Stride height, Stride width' (v2) or 'Layer name, M, N, K' (GEMM)"
+    )
+    if not header or _norm(header[0]) not in _NAME_HEADERS:
+        raise TopologyError(f"{path}:1: not a SCALE-Sim topology header; expected {expected}")
+    words = [_norm(h) for h in header[1:]]
+    if words[:2] == ["ifmap width", "ifmap width"]:
+        words[0] = "ifmap height"  # a typo in 14 of SCALE-Sim's own files; SCALE-Sim reads column 2 as height
+    unknown = [
+        f"{i} '{header[i - 1].strip() or '(empty)'}'"
+        for i, w in enumerate(words, start=2)
+        if w not in _FIELD_NAMES
+    ]
+    if unknown:
+        raise TopologyError(
+            f"{path}:1: column{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} "
+            f"{'are' if len(unknown) > 1 else 'is'} not SCALE-Sim topology columns; expected {expected}, "
+            "optionally followed by Sparsity and Batch size"
+        )
+    fields = []
+    for word in words:
+        fields.append(_FIELD_NAMES[word])
+    for name, layout in _LAYOUTS.items():
+        rest = fields[len(layout) :]
+        if (
+            tuple(fields[: len(layout)]) == layout
+            and all(f in _OPTIONAL for f in rest)
+            and len(set(rest)) == len(rest)
+        ):
+            return name, fields
+    raise TopologyError(f"{path}:1: header columns {', '.join(h.strip() for h in header)} are not {expected}")
+
+
+def _int_field(where: str, column: str, text: str) -> int:
+    if text == "":
+        raise TopologyError(f"{where}: column '{column}' is empty; every cell of a layer row needs a value")
+    if not text.isdigit():
+        raise TopologyError(f"{where}: column '{column}' = {text!r} is not a positive integer")
+    if len(text) > len(str(MAX_DIM)) or int(text) > MAX_DIM:
+        shown = text if len(text) <= 12 else f"{text[:6]}...({len(text)} digits)"
+        raise TopologyError(f"{where}: column '{column}' = {shown} exceeds the limit of {MAX_DIM:,}")
+    value = int(text)
     if value < 1:
-        raise TopologyError(f"{path}:{line}: column '{column}' = {value} must be a positive integer")
+        raise TopologyError(f"{where}: column '{column}' = {value} must be a positive integer")
     return value
 
 
+def _check_dense(where: str, column: str, text: str) -> None:
+    if text == "" or column == "":
+        return
+    if column == "sparsity":
+        parts = text.split(":")
+        if len(parts) == 2 and all(p.strip().isdigit() for p in parts) and int(parts[0]) == int(parts[1]) > 0:
+            return
+        raise TopologyError(
+            f"{where}: Sparsity = {text!r}: structured N:M sparsity is not modeled (codesign simulates dense "
+            "layers); use 1:1 or remove the column"
+        )
+    if text != "1":
+        raise TopologyError(
+            f"{where}: Batch size = {text!r}: a per-layer batch is not modeled; use 1 and 'codesign simulate --batch'"
+        )
+
+
 def read_topology(path: str | Path, name: str | None = None) -> LayerGraph:
-    """Read a SCALE-Sim topology CSV into a LayerGraph of independent conv layers (one input each)."""
+    """Read a SCALE-Sim topology CSV into a LayerGraph of independent conv layers (one input each).
+
+    Accepts SCALE-Sim v3 conv files (one 'Strides' column; a 9th integer cell under that header is a stride
+    width, as SCALE-Sim v2's files have), v2 files with 'Stride height, Stride width', GEMM files
+    ('Layer name, M, N, K'; each row simulated as SCALE-Sim does, an M x K ifmap with N filters of 1 x K),
+    optional 'Sparsity' (only 1:1) and 'Batch size' (only 1) columns, a UTF-8 byte-order mark, comma or tab
+    separators. A layer whose name contains 'DP' is depthwise, as in SCALE-Sim (one group per channel).
+    Anything else is refused with one TopologyError line giving the file, line, column and fix: never a
+    silently dropped cell. Refusals include UTF-16 or invalid UTF-8, duplicate layer names, empty cells,
+    a header with no rows, and sizes over MAX_DIM / MAX_ELEMENTS (checked before anything is built).
+    """
     path = Path(path)
     if not path.is_file():
         raise TopologyError(f"{path}: no such topology file")
-    with path.open(newline="") as fh:
-        rows = [r for r in csv.reader(fh) if any(cell.strip() for cell in r)]
-    if not rows:
-        raise TopologyError(f"{path}: empty topology file")
-    header = [c.strip() for c in rows[0] if c.strip()]
-    if [h.lower() for h in header[: len(HEADER)]] != [h.lower() for h in HEADER]:
-        raise TopologyError(f"{path}:1: header must start with: {', '.join(HEADER)}")
-    layers: list[Layer] = []
-    for line, row in enumerate(rows[1:], start=2):
-        cells = [c for c in row if c.strip() != ""]
-        if len(cells) < len(HEADER):
-            raise TopologyError(f"{path}:{line}: expected {len(HEADER)} columns, found {len(cells)}")
-        layer_name = cells[0].strip()
-        h, w, fh_, fw, c, n, s = (_int_field(path, line, HEADER[i], cells[i]) for i in range(1, 8))
-        if fh_ > h or fw > w:
-            raise TopologyError(f"{path}:{line}: filter {fh_}x{fw} is larger than the ifmap {h}x{w}")
-        out = Shape(n, (h - fh_) // s + 1, (w - fw) // s + 1)
-        src = f"{layer_name}.ifmap"
-        layers.append(Input(name=src, inputs=(), in_shapes=(), out_shape=Shape(c, h, w)))
-        layers.append(
-            Conv(
-                name=layer_name,
-                inputs=(src,),
-                in_shapes=(Shape(c, h, w),),
-                out_shape=out,
-                in_channels=c,
-                out_channels=n,
-                kernel_h=fh_,
-                kernel_w=fw,
-                stride_h=s,
-                stride_w=s,
-            )
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise TopologyError(
+            f"{path}: {size:,} bytes is over the {MAX_FILE_BYTES:,}-byte limit for a topology file"
         )
+    lines = _decode(path, path.read_bytes()).splitlines()
+    numbered = [(i, line) for i, line in enumerate(lines, start=1) if line.strip()]
+    if not numbered:
+        raise TopologyError(f"{path}: empty topology file")
+    first_line, first = numbered[0]
+    delimiter = "\t" if "," not in first and "\t" in first else ","
+    header = _cells(first, delimiter)
+    layout, fields = _layout(path, header)
+    width = len(fields)
+    layers: list[Layer] = []
+    seen: dict[str, int] = {}
+    for line, text in numbered[1:]:
+        where = f"{path}:{line}"
+        cells = _cells(text, delimiter)
+        if not cells:
+            continue  # a row of empty cells (',,,,,')
+        values = cells[1:]
+        row_fields = list(fields)
+        if layout == "conv" and width == 7 and len(values) == 8 and values[7].isdigit():
+            row_fields = list(_LAYOUTS["conv_hw"])  # a v2 row: Stride height, Stride width
+        if len(values) > len(row_fields):
+            extra = ", ".join(repr(v) for v in values[len(row_fields) :])
+            raise TopologyError(
+                f"{where}: {len(values) + 1} cells but the header has {len(row_fields) + 1} columns; "
+                f"the extra cells {extra} have no column (add it to the header or remove them)"
+            )
+        required = [f for f in row_fields if f not in _OPTIONAL]
+        if len(values) < len(required):
+            missing = [_header_text(header, fields, f) for f in required[len(values) :]]
+            raise TopologyError(
+                f"{where}: row '{cells[0]}' has {len(values) + 1} cell{'s' if values else ''}; missing {', '.join(missing)}"
+            )
+        layer_name = cells[0]
+        if not layer_name:
+            raise TopologyError(f"{where}: the layer name is empty")
+        if layer_name in seen:
+            raise TopologyError(
+                f"{where}: layer name '{layer_name}' is also used on line {seen[layer_name]}; names must be unique"
+            )
+        seen[layer_name] = line
+        ints: dict[str, int] = {}
+        for field, cell in zip(row_fields, values, strict=False):
+            column = _header_text(header, fields, field)
+            if field in _OPTIONAL:
+                _check_dense(where, field, cell)
+            else:
+                ints[field] = _int_field(where, column, cell)
+        layers.extend(_layers_of(where, layer_name, layout, ints))
+    if not layers:
+        raise TopologyError(f"{path}: the header (line {first_line}) is followed by no layer rows")
     return LayerGraph.from_layers(name or path.stem, layers)
+
+
+def _header_text(header: list[str], fields: list[str], field: str) -> str:
+    if field in fields:
+        return header[1 + fields.index(field)].strip()
+    return {"stride_h": "Stride height", "stride_w": "Stride width"}.get(field, field)
+
+
+def _layers_of(where: str, layer_name: str, layout: str, v: dict[str, int]) -> list[Layer]:
+    """The Input and Conv layers of one row, after the size limits."""
+    if layout == "gemm":  # SCALE-Sim's GEMM mode: ifmap M x K, one channel, N filters of 1 x K, stride 1
+        m, n, k = v["m"], v["n"], v["k"]
+        h, w, fh_, fw, c, nf, sh, sw = m, k, 1, k, 1, n, 1, 1
+    else:
+        h, w, fh_, fw, c, nf = (v[f] for f in _CONV_FIELDS)
+        sh = v.get("stride_h", v.get("stride"))
+        sw = v.get("stride_w", v.get("stride"))
+    groups = 1
+    if "DP" in layer_name:  # SCALE-Sim: a 'DP' layer is depthwise, one layer of `nf` filters per channel
+        groups, nf = c, c * nf
+    for what, count in (("ifmap", h * w * c), ("filter", fh_ * fw * (c // groups) * nf)):
+        if count > MAX_ELEMENTS:
+            raise TopologyError(
+                f"{where}: the {what} holds {count:,} values, over the limit of {MAX_ELEMENTS:,}"
+            )
+    if fh_ > h or fw > w:
+        raise TopologyError(f"{where}: filter {fh_}x{fw} is larger than the ifmap {h}x{w}")
+    out = Shape(nf, (h - fh_) // sh + 1, (w - fw) // sw + 1)
+    if out.numel > MAX_ELEMENTS:
+        raise TopologyError(
+            f"{where}: the ofmap holds {out.numel:,} values, over the limit of {MAX_ELEMENTS:,}"
+        )
+    src = f"{layer_name}.ifmap"
+    return [
+        Input(name=src, inputs=(), in_shapes=(), out_shape=Shape(c, h, w)),
+        Conv(
+            name=layer_name,
+            inputs=(src,),
+            in_shapes=(Shape(c, h, w),),
+            out_shape=out,
+            in_channels=c,
+            out_channels=nf,
+            kernel_h=fh_,
+            kernel_w=fw,
+            stride_h=sh,
+            stride_w=sw,
+            groups=groups,
+        ),
+    ]

@@ -7,6 +7,9 @@ module path, so a simulator result can never silently leave a layer out.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import itertools
 import operator
 from typing import Any
 
@@ -209,16 +212,25 @@ class _Builder:
                 stride_w=inp.w,
                 global_pool=True,
             )
-        elif inp.h % out.h == 0 and inp.w % out.w == 0:
-            kh, kw = inp.h // out.h, inp.w // out.w
-            self.add(node, L.Pool, op=op, kernel_h=kh, kernel_w=kw, stride_h=kh, stride_w=kw)
-        elif (inp.h, inp.w) == (out.h, out.w):
-            self.add(node, L.Pool, op=op)
         else:
-            raise UnsupportedOpError(
-                f"{self.where(node)}: adaptive pool from {inp.h}x{inp.w} to {out.h}x{out.w} has uneven windows; "
-                "use an input size that is a multiple of the output size"
-            )
+            h_win = _adaptive_windows(inp.h, out.h)
+            w_win = _adaptive_windows(inp.w, out.w)
+            if h_win is None or w_win is None:
+                axis, n_in, n_out = ("height", inp.h, out.h) if h_win is None else ("width", inp.w, out.w)
+                if n_out > n_in:
+                    why = (
+                        f"its output {axis} ({n_out}) exceeds its input {axis} ({n_in}), so it repeats input "
+                        "pixels (an upsampling)"
+                    )
+                else:
+                    why = f"PyTorch's windows along the {axis} ({n_in} -> {n_out}) differ in size or step"
+                raise UnsupportedOpError(
+                    f"{self.where(node)}: adaptive pool from {inp.h}x{inp.w} to {out.h}x{out.w} is not modeled: "
+                    f"{why}, and the IR's pools have one window size and a stride >= 1; use an input size at "
+                    f"which this pool's input is a multiple of {out.h}x{out.w}"
+                )
+            (kh, sh), (kw, sw) = h_win, w_win
+            self.add(node, L.Pool, op=op, kernel_h=kh, kernel_w=kw, stride_h=sh, stride_w=sw)
 
     def visit_function(self, node: fx.Node) -> None:
         fn = node.target
@@ -302,6 +314,22 @@ class _Builder:
             )
 
 
+def _adaptive_windows(n_in: int, n_out: int) -> tuple[int, int] | None:
+    """(kernel, stride) of an adaptive pool along one axis, or None if its windows are not uniform.
+
+    PyTorch's adaptive pools use window i = [floor(i * n_in / n_out), ceil((i + 1) * n_in / n_out))
+    (aten/src/ATen/native/AdaptiveAveragePooling.cpp, start_index/end_index). The pool equals a fixed pool
+    exactly when every window has the same size and consecutive windows start a fixed stride >= 1 apart.
+    """
+    starts = [(i * n_in) // n_out for i in range(n_out)]
+    ends = [-((-(i + 1) * n_in) // n_out) for i in range(n_out)]
+    sizes = {e - s for s, e in zip(starts, ends, strict=True)}
+    steps = {b - a for a, b in zip(starts, starts[1:], strict=False)} or {n_in}
+    if len(sizes) != 1 or len(steps) != 1 or min(steps) < 1:
+        return None
+    return sizes.pop(), steps.pop()
+
+
 def _rename(layer: L.Layer, name: str) -> L.Layer:
     import dataclasses
 
@@ -354,6 +382,37 @@ def _pool_fields(m: nn.MaxPool2d | nn.AvgPool2d, op: str) -> dict[str, Any]:
     )
 
 
+class _ShapeRun(nn.Module):
+    """Holds the traced module as a submodule so `torch.func.functional_call` can swap its tensors."""
+
+    def __init__(self, gm: fx.GraphModule) -> None:
+        super().__init__()
+        self.gm = gm
+
+    def forward(self, x: torch.Tensor) -> Any:
+        return ShapeProp(self.gm).propagate(x)
+
+
+def propagate_shapes(gm: fx.GraphModule, input_shape: tuple[int, int, int]) -> None:
+    """Record every node's output shape (`node.meta['tensor_meta']`) for one (C, H, W) sample, without arithmetic.
+
+    The pass runs on the `meta` device: the module's parameters and buffers are replaced, for the duration of
+    the call only, by meta tensors of the same shape and dtype (`torch.func.functional_call`), and the input
+    is a meta tensor, so every op computes only its output shape. The cost is therefore the same at any input
+    size and the module's real weights are neither read nor touched. Shapes equal a real forward pass's
+    (tests/test_ir.py checks every zoo model against one).
+    """
+    run = _ShapeRun(gm)
+    tensors = {
+        key: torch.empty(value.shape, dtype=value.dtype, device="meta")
+        for key, value in itertools.chain(
+            run.named_parameters(remove_duplicate=False), run.named_buffers(remove_duplicate=False)
+        )
+    }
+    with torch.no_grad():
+        torch.func.functional_call(run, tensors, (torch.zeros(1, *input_shape, device="meta"),))
+
+
 def trace_module(
     module: nn.Module,
     input_shape: tuple[int, int, int] = (3, 224, 224),
@@ -362,20 +421,29 @@ def trace_module(
     """Trace `module` with torch.fx, propagate shapes for one (C, H, W) sample, and return the IR graph."""
     model_name = name or type(module).__name__
     was_training = module.training
-    module.eval()
+    module.eval()  # trace and propagate in inference mode (BatchNorm on a 1x1 map is fine there)
     try:
-        gm = fx.symbolic_trace(module)
-    except Exception as exc:  # fx raises many types for data-dependent control flow
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UnsupportedOpError(
-            f"{model_name}: torch.fx cannot trace this module ({first_line}); "
-            "remove data-dependent control flow from forward()"
-        ) from exc
-    else:
-        # Propagate in eval mode: in train mode BatchNorm would update the caller's running statistics
-        # (and refuse a batch of one); the GraphModule shares the caller's submodules.
-        with torch.no_grad():
-            ShapeProp(gm).propagate(torch.zeros(1, *input_shape))
+        try:
+            gm = fx.symbolic_trace(module)
+        except Exception as exc:  # fx raises many types for data-dependent control flow
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UnsupportedOpError(
+                f"{model_name}: torch.fx cannot trace this module ({first_line}); "
+                "remove data-dependent control flow from forward()"
+            ) from exc
+        try:
+            with contextlib.redirect_stderr(io.StringIO()):  # ShapeProp prints a traceback before raising
+                propagate_shapes(gm, input_shape)
+        except (
+            RuntimeError
+        ) as exc:  # ShapeProp wraps the op's own error (e.g. a kernel larger than its input)
+            cause = exc.__cause__ or exc
+            first_line = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+            node = str(exc).split("node=%", 1)[-1].split(" ", 1)[0] if "node=%" in str(exc) else "?"
+            raise UnsupportedOpError(
+                f"{model_name}: cannot run at input size {'x'.join(map(str, input_shape))}: layer {node}: "
+                f"{first_line}; use a larger input size"
+            ) from exc
     finally:
         module.train(was_training)
     builder = _Builder(gm, model_name)
@@ -384,6 +452,13 @@ def trace_module(
     return LayerGraph.from_layers(model_name, builder.layers)
 
 
+def __getattr__(name: str) -> Any:
+    """`codesign.ir.trace.trace_model` (older import path) is the cached entry point of codesign.ir.cache.
 
+    Loaded on first use so that the two modules never import each other at import time.
+    """
+    if name == "trace_model":
+        from codesign.ir.cache import trace_model
 
-from codesign.ir.cache import trace_model  # noqa: E402, F401  (re-export: the torch-free, cached entry point)
+        return trace_model
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

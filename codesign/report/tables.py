@@ -13,10 +13,8 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from tabulate import tabulate
-
 FORMATS = ("table", "md", "csv", "json", "latex")
-_TABULATE = {"table": "simple", "md": "github", "latex": "latex_booktabs"}
+_TABULATE = {"table": "simple", "md": "github"}
 
 
 @dataclass(frozen=True)
@@ -63,6 +61,10 @@ def render(records: Sequence[dict], columns: Sequence[Column], fmt: str = "table
         for r in records:
             writer.writerow([r.get(c.key) for c in columns])
         return buf.getvalue()
+    if fmt == "latex":
+        return latex_table(records, columns)
+    from tabulate import tabulate  # imports importlib.metadata: only when a text table is drawn
+
     rows = [[(c.fmt(r.get(c.key)) if c.fmt else r.get(c.key)) for c in columns] for r in records]
     text = tabulate(
         rows,
@@ -76,3 +78,89 @@ def render(records: Sequence[dict], columns: Sequence[Column], fmt: str = "table
     if title and fmt == "table":
         return f"{title}\n{text}\n"
     return text + "\n"
+
+
+# ---- LaTeX ------------------------------------------------------------------------------------------
+#: Unit words at the end of a header -> siunitx units (\si{...}); the header keeps the words before them.
+_SI_UNITS = {
+    "uJ": r"\micro\joule",
+    "mJ": r"\milli\joule",
+    "pJ": r"\pico\joule",
+    "ms": r"\milli\second",
+    "us": r"\micro\second",
+    "MB": r"\mega\byte",
+    "KiB": r"\kibi\byte",
+    "KB": r"\kilo\byte",
+    "MHz": r"\mega\hertz",
+    "mW": r"\milli\watt",
+    "W": r"\watt",
+    "%": r"\percent",
+}
+#: Value suffixes a column formatter may add -> (siunitx unit or text for the header).
+_SUFFIXES = {"%": r"\si{\percent}", "x": r"\(\times\)", "M": r"\(10^6\)", "k": r"\(10^3\)"}
+_TEX_ESCAPES = str.maketrans({c: "\\" + c for c in "&%$#_{}"} | {"~": r"\textasciitilde{}", "^": r"\^{}"})
+
+
+def _tex(text: object) -> str:
+    return str(text).translate(_TEX_ESCAPES)
+
+
+def _numeric_cell(text: str) -> tuple[str, str] | None:
+    """('1234.5', suffix) when `text` is a number as a column formatter writes it, else None."""
+    body = text.replace(",", "").strip()
+    suffix = ""
+    if body and body[-1] in _SUFFIXES:
+        body, suffix = body[:-1], body[-1]
+    try:
+        float(body)
+    except ValueError:
+        return None
+    return body, suffix
+
+
+def _latex_header(header: str, suffix: str) -> str:
+    words = header.split()
+    unit = ""
+    if words and words[-1] in _SI_UNITS:
+        unit = r"\si{" + _SI_UNITS[words[-1]] + "}"
+        words = words[:-1]
+    elif suffix:
+        unit = _SUFFIXES[suffix]
+        if suffix == "%" and words and words[-1] == "%":
+            words = words[:-1]
+    text = _tex(" ".join(words))
+    return text + (f" ({unit})" if unit else "")
+
+
+def latex_table(records: Sequence[dict], columns: Sequence[Column]) -> str:
+    """A booktabs table; numeric columns are siunitx `S` columns (decimal-aligned) with the unit in the header.
+
+    Needs `\\usepackage{booktabs,siunitx}`. A column is numeric when every shown value is a number, possibly
+    with a thousands separator and one common suffix (`%`, `x`, `M`, `k`) that moves into the header; '-' and
+    empty cells are written as `{--}` / `{}` so siunitx leaves them alone.
+    """
+    shown = [[(c.fmt(r.get(c.key)) if c.fmt else r.get(c.key)) for c in columns] for r in records]
+    specs, headers, numeric = [], [], []
+    for j, col in enumerate(columns):
+        cells = [str(row[j]) if row[j] is not None else "" for row in shown]
+        parsed = [_numeric_cell(c) for c in cells if c not in ("", "-")]
+        suffixes = {p[1] for p in parsed if p is not None}
+        is_num = bool(parsed) and all(p is not None for p in parsed) and len(suffixes) <= 1
+        numeric.append(is_num)
+        suffix = next(iter(suffixes)) if is_num and suffixes else ""
+        specs.append("S" if is_num else "l")
+        head = _latex_header(col.header, suffix)
+        headers.append("{" + head + "}" if is_num else head)
+    lines = [r"\begin{tabular}{" + "".join(specs) + "}", r"\toprule", " & ".join(headers) + r" \\", r"\midrule"]
+    for row in shown:
+        out = []
+        for j, value in enumerate(row):
+            text = "" if value is None else str(value)
+            if numeric[j]:
+                parsed = _numeric_cell(text) if text not in ("", "-") else None
+                out.append(parsed[0] if parsed else ("{--}" if text == "-" else "{}"))
+            else:
+                out.append(_tex(text))
+        lines.append(" & ".join(out) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"

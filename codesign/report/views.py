@@ -48,10 +48,23 @@ MODEL_COLUMNS = [
 
 
 def models_table(input_size: tuple[int, int, int] | None = None) -> tuple[list[dict], list[Column]]:
-    """One row per registered zoo model."""
-    from codesign.nets.registry import list_models
+    """One row per registered zoo model.
 
-    return [model_summary(spec.name, input_size) for spec in list_models()], MODEL_COLUMNS
+    The rows are cached on disk with the traced graphs (codesign.ir.cache: keyed by the input size, the zoo
+    and IR sources and the torch version), so from the second run on no model is built and torch is not
+    imported.
+    """
+    from codesign.ir.cache import load_json, source_hash, store_json
+
+    shape = "default" if input_size is None else "x".join(map(str, input_size))
+    key = f"models-{shape}-{source_hash()}.json"
+    records = load_json(key)
+    if not isinstance(records, list):
+        from codesign.nets.registry import list_models
+
+        records = [model_summary(spec.name, input_size) for spec in list_models()]
+        store_json(key, records)
+    return records, MODEL_COLUMNS
 
 
 def _layer_record(layer: Layer) -> dict[str, object]:
@@ -108,36 +121,41 @@ def show_table(graph: LayerGraph, include_all: bool = False) -> tuple[list[dict]
 
 SIM_COLUMNS = [
     Column("layer", "layer"),
-    Column("output", "output"),
-    Column("dataflow", "df"),
+    Column(
+        "output", "output C x H x W", lambda v: "x".join(map(str, v)) if isinstance(v, list) else str(v or "")
+    ),
+    Column("dataflow", "dataflow"),
     Column("cycles", "cycles", thousands),
-    Column("stall_cycles", "stalls", thousands),
-    Column("utilization", "util", percent),
+    Column("stall_cycles", "stall cycles", thousands),
+    Column("utilization", "util %", percent),
     Column("macs", "MACs", thousands),
-    Column("dram", "DRAM", thousands),
-    Column("gbuf", "GBuf", thousands),
-    Column("rf", "RF", thousands),
+    Column("dram_words", "DRAM words", thousands),
+    Column("gbuf_words", "GBuf words", thousands),
+    Column("rf_words", "RF words", thousands),
     Column("energy_uj", "energy uJ", fixed(2)),
 ]
+#: The per-layer fields written to CSV (layers only, no totals row), each named with its unit suffix.
+SIM_CSV_FIELDS = [
+    "layer", "kind", "output", "dataflow", "cycles", "compute_cycles", "stall_cycles", "utilization", "macs",
+    "folds", "dram_words", "gbuf_words", "inter_pe_words", "rf_words", "energy_pj", "energy_uj", "loop_order",
+    "resident",
+]  # fmt: skip
 
 
 def simulation_table(result: NetworkResult) -> tuple[list[dict], list[Column]]:
-    """Per-layer simulation records plus a TOTAL row."""
-    rows = result.records()
-    for r in rows:
-        r["energy_uj"] = r["energy_pj"] * 1e-6
-    acc_total = {k: sum(r[k] for r in rows) for k in ("dram", "gbuf", "inter_pe", "rf")}
+    """Per-layer simulation records (codesign.report.simulation_doc.layer_records) plus a TOTAL row for text
+    tables; machine formats use simulation_doc / simulation_csv instead, which keep totals apart."""
+    from codesign.report.simulation_doc import layer_records
+
+    rows = layer_records(result)
+    totals = result.totals()
     rows.append(
         {
             "layer": "TOTAL",
             "output": "",
             "dataflow": "",
-            "cycles": result.cycles,
-            "stall_cycles": result.stall_cycles,
-            "utilization": result.utilization,
-            "macs": result.macs,
-            **acc_total,
-            "energy_uj": result.energy_uj,
+            **totals,
+            "inter_pe_words": sum(r["inter_pe_words"] for r in rows),
             "energy_pj": result.energy_pj,
             "energy_static_pj": result.static_energy_pj,
             "area_mm2": result.area_mm2,
@@ -148,18 +166,41 @@ def simulation_table(result: NetworkResult) -> tuple[list[dict], list[Column]]:
     return rows, SIM_COLUMNS
 
 
+def simulation_csv(result: NetworkResult) -> str:
+    """Per-layer CSV: one row per simulated layer, headers named with their unit (``_words``, ``_pj``...);
+    shapes as CxHxW, resident operands joined by '+'. Totals are not a row: see simulate --format json."""
+    import csv
+    import io
+
+    from codesign.report.simulation_doc import layer_records
+
+    rows = layer_records(result)
+    fields = SIM_CSV_FIELDS + [
+        k for k in dict.fromkeys(k for r in rows for k in r) if k not in SIM_CSV_FIELDS
+    ]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow(
+            {**r, "output": "x".join(map(str, r["output"])), "resident": "+".join(r.get("resident", []))}
+        )
+    return buf.getvalue()
+
+
 def totals_line(result: NetworkResult) -> str:
-    """The one-paragraph summary printed under the per-layer table."""
+    """The one-paragraph summary printed under the per-layer table (timing: the model the run used)."""
     hw = result.hw
     return (
         f"{result.model} on {hw.name} ({hw.rows}x{hw.cols} PEs, {hw.clock_mhz:g} MHz, dataflow {result.dataflow}, "
         f"objective {result.objective}, batch {result.batch}, timing {hw.timing}): "
-        f"{result.cycles:,} cycles ({result.stall_cycles:,} stalls), {result.latency_ms:.3f} ms, "
+        f"{result.cycles:,} cycles ({result.stall_cycles:,} stall cycles), {result.latency_ms:.3f} ms, "
         f"{result.energy_uj:,.1f} uJ, {result.inferences_per_s:,.1f} inferences/s, "
         f"{result.inferences_per_j:,.0f} inferences/J, PE utilization {100 * result.utilization:.1f}%. "
         f"Area {result.area_mm2:.2f} mm^2 (global buffer + PE array, {hw.technology}), average power "
         f"{result.power_mw:,.1f} mW of which leakage {result.static_mw:.2f} mW "
         f"({result.static_energy_pj * 1e-6:,.1f} uJ over the run); inter-layer model {hw.inter_layer}. "
+        "Accesses are counted in words; RF = register file. "
         "BatchNorm and ReLU are fused into the producing layer (no cycles or traffic of their own)."
     )
 
@@ -169,7 +210,7 @@ COMPARE_COLUMNS = [
     Column("params", "params", thousands),
     Column("macs", "MACs", millions),
     Column("cycles", "cycles", thousands),
-    Column("latency_ms", "ms", fixed(3)),
+    Column("latency_ms", "latency ms", fixed(3)),
     Column("energy_uj", "energy uJ", fixed(1)),
     Column("power_mw", "mW", fixed(1)),
     Column("area_mm2", "mm^2", fixed(2)),
