@@ -92,6 +92,17 @@ def test_rtl_agrees_on_small_layers(rows, cols, dataflow, rtl_build) -> None:
 
 
 @needs_rtl
+@pytest.mark.parametrize("dataflow", ["ws", "os"])
+def test_rtl_agrees_in_rows_outer_fold_order(dataflow, rtl_build) -> None:
+    """The memory plan's other loop order (row blocks outer) gives the same cycles, counts and outputs."""
+    from codesign.rtl.check import SMALL_LAYERS, check_array
+
+    rows_ = check_array(SMALL_LAYERS, 4, 4, dataflow, order="rows_outer", build_root=rtl_build)
+    assert {r.order for r in rows_} == {"rows_outer"}
+    _assert_agree(rows_)
+
+
+@needs_rtl
 def test_rtl_check_catches_a_wrong_model(rtl_build, monkeypatch) -> None:
     """The comparison can fail: a model that books one cycle less per fold is reported, not passed."""
     import codesign.rtl.check as check
@@ -191,6 +202,16 @@ def test_family_of_parts() -> None:
     assert family_of("xc7z020") == "xc7" and family_of("xczu7ev") == "xcup"
     with pytest.raises(Exception, match="not an AMD/Xilinx"):
         family_of("ep4ce115")
+
+
+def test_resources_fit_uses_the_part_datasheet() -> None:
+    """256 DSP48E1 do not fit the xc7z020's 220 (DS190); they fit the xczu7ev's 1,728 (DS891)."""
+    from codesign.rtl.resources import Resources
+
+    small = Resources("a", "xc7z020", "xc7", 256, lut=13754, ff=13440, dsp=256, bram18k=0, srl=0, carry=0)
+    assert small.fits is False and small.utilization()["dsp"] == pytest.approx(256 / 220)
+    big = Resources("a", "xczu7ev", "xcup", 256, lut=13747, ff=15744, dsp=256, bram18k=0, srl=0, carry=0)
+    assert big.fits is True and big.per_pe()["dsp"] == 1.0
 
 
 @needs_rtl

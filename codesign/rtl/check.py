@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from codesign.rtl.array import ArrayConfig
-from codesign.rtl.program import ConvSpec, expected, fold_program, random_operands, rtl_counts
+from codesign.rtl.program import ConvSpec, expected, fold_program, planned_order, random_operands, rtl_counts
 
 #: Timing modes run for each dataflow (OS has no preload: the model gives both the same cycles).
 TIMINGS = ("scalesim", "overlap")
@@ -53,6 +53,7 @@ class Row:
     array: str
     dataflow: str
     timing: str
+    order: str
     folds: int
     model_cycles: int
     rtl_cycles: int
@@ -97,6 +98,8 @@ def check_array(
     seed: int = 0,
     shadow: bool | None = None,
     on_build=None,
+    hw=None,
+    order: str | None = None,
 ) -> list[Row]:
     """Compare the RTL with the simulator on every layer and timing for one array and dataflow.
 
@@ -104,6 +107,9 @@ def check_array(
     act/weight range, narrowed so a window's worst-case sum fits psum_bits). `on_build(name, cpu_s)` is called
     after the Verilator build (cpu_s = 0 when the build was cached). `shadow`: generate WS shadow weight
     registers (default: when the overlap timing is compared; without them only the scalesim timing runs).
+    `hw`: an Accelerator whose memory plan (`codesign.sim.memory.plan_memory`) sets each layer's fold loop
+    order; without it folds run columns outer (the register-level reference's order). `order` forces one
+    of `codesign.rtl.program.ORDERS` for every layer.
     """
     from codesign.rtl.verilator import Simulator
 
@@ -116,17 +122,23 @@ def check_array(
     cases, meta = [], []
     for i, spec in enumerate(specs):
         x, w = random_operands(spec, act_bits, weight_bits, psum_bits, seed=seed + i)
-        prog = fold_program(spec, x, w, rows, cols, dataflow, act_bits, weight_bits)
+        if order is not None:
+            fold_order = order
+        elif hw is not None:
+            fold_order = planned_order(spec, rows, cols, dataflow, hw)
+        else:
+            fold_order = "cols_outer"
+        prog = fold_program(spec, x, w, rows, cols, dataflow, act_bits, weight_bits, fold_order)
         for timing in timings:
             exp = expected(spec, x, w, rows, cols, dataflow, timing)
             budget = 4 * exp.compute_cycles + 100 * len(prog.cmds) + 1000
             cases.append(
                 {"program": prog.as_json(), "overlap": int(timing == "overlap"), "max_cycles": budget}
             )
-            meta.append((spec, timing, exp, conv2d_int(spec, x, w)))
+            meta.append((spec, timing, exp, conv2d_int(spec, x, w), fold_order))
     results = sim.run(cases)
     rows_out = []
-    for (spec, timing, exp, ref), res in zip(meta, results, strict=True):
+    for (spec, timing, exp, ref, fold_order), res in zip(meta, results, strict=True):
         problems = list(res["errors"])
         out = np.array(res["output"], dtype=np.int64).reshape(ref.shape)
         outputs_equal = bool(np.array_equal(out, ref))
@@ -155,6 +167,7 @@ def check_array(
                 array=f"{rows}x{cols}",
                 dataflow=dataflow,
                 timing=timing,
+                order=fold_order,
                 folds=len(exp.fold_cycles),
                 model_cycles=exp.compute_cycles,
                 rtl_cycles=rtl_cycles,
@@ -176,10 +189,10 @@ def format_rows(rows: list[Row]) -> str:
         return "yes" if b else "NO"
 
     table = [
-        [r.layer, r.kind, r.array, r.dataflow, r.timing, r.folds, r.model_cycles, r.rtl_cycles,
+        [r.layer, r.kind, r.array, r.dataflow, r.timing, r.order, r.folds, r.model_cycles, r.rtl_cycles,
          yn(r.folds_equal), yn(r.counts_equal), yn(r.outputs_equal), f"{r.seconds:.2f}"]
         for r in rows
     ]  # fmt: skip
-    headers = ["layer", "kind", "array", "dataflow", "timing", "folds", "model cycles", "RTL cycles",
+    headers = ["layer", "kind", "array", "dataflow", "timing", "fold order", "folds", "model cycles", "RTL cycles",
                "fold cycles equal", "counts equal", "outputs equal", "sim CPU s"]  # fmt: skip
     return tabulate(table, headers=headers, tablefmt="github")

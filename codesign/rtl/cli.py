@@ -144,7 +144,7 @@ def cmd_check(args: argparse.Namespace, acc) -> None:
     for df in acc.dataflows:
         rows += check_array(specs, acc.rows, acc.cols, df, act_bits=acc.act_bits, weight_bits=acc.weight_bits,
                             psum_bits=acc.psum_bits, timings=timings, build_root=build,
-                            on_build=on_build)  # fmt: skip
+                            on_build=on_build, hw=acc)  # fmt: skip
     print(format_rows(rows))
     print("Verilator: " + "; ".join(builds))
     bad = [r for r in rows if not r.ok]

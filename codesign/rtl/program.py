@@ -146,9 +146,20 @@ class FoldProgram:
         return dict(self.__dict__)
 
 
+#: Fold loop orders of `codesign.sim.memory.MemoryPlan.order`: column (N) blocks outer, or row blocks outer.
+ORDERS = ("cols_outer", "rows_outer")
+
+
 def fold_program(spec: ConvSpec, x: np.ndarray, w: np.ndarray, rows: int, cols: int, dataflow: str,
-                 act_bits: int, weight_bits: int) -> FoldProgram:  # fmt: skip
-    """The GB program of one layer (x (Cin, H, W), w (Cout, Cin/g, Kh, Kw) integers) on an R x C array."""
+                 act_bits: int, weight_bits: int, order: str = "cols_outer") -> FoldProgram:  # fmt: skip
+    """The GB program of one layer (x (Cin, H, W), w (Cout, Cin/g, Kh, Kw) integers) on an R x C array.
+
+    Folds are visited group by group, in `order` ("cols_outer": for each N block all row blocks, the
+    reference's order; "rows_outer": for each row block -- K for WS, T for OS -- all N blocks), as the
+    memory plan (`codesign.sim.memory.plan_memory`) chooses. Raises ValueError for an unknown order.
+    """
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
     R, C = rows, cols
     cin_g, n_len = spec.cin // spec.groups, spec.cout // spec.groups
     prog = FoldProgram(dataflow, R, C, 0, out_slots=[[] for _ in range(C)])
@@ -160,38 +171,50 @@ def fold_program(spec: ConvSpec, x: np.ndarray, w: np.ndarray, rows: int, cols: 
         b = w[g * n_len : (g + 1) * n_len].reshape(n_len, -1).T  # (K, N)
         t_len, k_len = a.shape
         prog.n_out = spec.cout * t_len
-        for n0 in range(0, n_len, C):
+        row_extent = k_len if dataflow == "ws" else t_len
+        col_blocks, row_blocks = range(0, n_len, C), range(0, row_extent, R)
+        if order == "cols_outer":
+            pairs = [(n0, r0) for n0 in col_blocks for r0 in row_blocks]
+        else:
+            pairs = [(n0, r0) for r0 in row_blocks for n0 in col_blocks]
+        for n0, r0 in pairs:
             nb = min(C, n_len - n0)
             if dataflow == "ws":
-                for k0 in range(0, k_len, R):
-                    kb = min(R, k_len - k0)
-                    folds.append((t_len, int(k0 == 0), 0))
-                    for r in range(R - 1, -1, -1):  # preload order: bottom row first
-                        row = b[k0 + r, n0 : n0 + nb] if r < kb else np.zeros(0, dtype=np.int64)
-                        prog.w_lines.append(_pack(row, weight_bits))
-                        prog.w_valid.append((1 << len(row)) - 1)
-                        prog.w_rows.append(r)
-                    for t in range(t_len):
-                        prog.a_lines.append(_pack(a[t, k0 : k0 + kb], act_bits))
-                        prog.a_valid.append((1 << kb) - 1)
-                    for j in range(nb):
-                        base = (g * n_len + n0 + j) * t_len
-                        prog.out_slots[j].extend((base + t, int(k0 > 0)) for t in range(t_len))
+                k0, kb = r0, min(R, k_len - r0)
+                folds.append((t_len, int(k0 == 0), 0))
+                for r in range(R - 1, -1, -1):  # preload order: bottom row first
+                    row = b[k0 + r, n0 : n0 + nb] if r < kb else np.zeros(0, dtype=np.int64)
+                    prog.w_lines.append(_pack(row, weight_bits))
+                    prog.w_valid.append((1 << len(row)) - 1)
+                    prog.w_rows.append(r)
+                for t in range(t_len):
+                    prog.a_lines.append(_pack(a[t, k0 : k0 + kb], act_bits))
+                    prog.a_valid.append((1 << kb) - 1)
+                for j in range(nb):
+                    base = (g * n_len + n0 + j) * t_len
+                    prog.out_slots[j].extend((base + t, int(k0 > 0)) for t in range(t_len))
             else:
-                for t0 in range(0, t_len, R):
-                    tb = min(R, t_len - t0)
-                    folds.append((k_len, 1, 0))
-                    for k in range(k_len):
-                        prog.a_lines.append(_pack(a[t0 : t0 + tb, k], act_bits))
-                        prog.a_valid.append((1 << tb) - 1)
-                        prog.w_lines.append(_pack(b[k, n0 : n0 + nb], weight_bits))
-                        prog.w_valid.append((1 << nb) - 1)
-                        prog.w_rows.append(0)
-                    for j in range(nb):
-                        base = (g * n_len + n0 + j) * t_len
-                        prog.out_slots[j].extend((base + t0 + i, 0) for i in range(tb - 1, -1, -1))
+                t0, tb = r0, min(R, t_len - r0)
+                folds.append((k_len, 1, 0))
+                for k in range(k_len):
+                    prog.a_lines.append(_pack(a[t0 : t0 + tb, k], act_bits))
+                    prog.a_valid.append((1 << tb) - 1)
+                    prog.w_lines.append(_pack(b[k, n0 : n0 + nb], weight_bits))
+                    prog.w_valid.append((1 << nb) - 1)
+                    prog.w_rows.append(0)
+                for j in range(nb):
+                    base = (g * n_len + n0 + j) * t_len
+                    prog.out_slots[j].extend((base + t0 + i, 0) for i in range(tb - 1, -1, -1))
     prog.cmds = [(ln, first, int(i + 1 < len(folds))) for i, (ln, first, _) in enumerate(folds)]
     return prog
+
+
+def planned_order(spec: ConvSpec, rows: int, cols: int, dataflow: str, hw) -> str:
+    """The fold loop order the simulator's memory plan picks for this layer on accelerator `hw`."""
+    from codesign.sim.memory import plan_memory
+
+    g = gemm_of(spec.layer())
+    return plan_memory(g, map_gemm(g, rows, cols, dataflow), hw).order
 
 
 @dataclass(frozen=True)

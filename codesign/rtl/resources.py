@@ -60,6 +60,28 @@ class Resources:
     cells: dict[str, int] = field(default_factory=dict)
     command: str = ""
 
+    def utilization(self) -> dict[str, float] | None:
+        """Fraction of the part's LUT/FF/DSP/BRAM18K used (`codesign.fpga.parts` datasheet capacities), or
+        None for a part not in that table."""
+        from codesign.fpga.parts import UnknownPartError, get_part
+
+        try:
+            p = get_part(self.part)
+        except UnknownPartError:
+            return None
+        return {
+            "lut": self.lut / p.lut,
+            "ff": self.ff / p.ff,
+            "dsp": self.dsp / p.dsp,
+            "bram18k": self.bram18k / p.bram18k,
+        }
+
+    @property
+    def fits(self) -> bool | None:
+        """Whether every counted resource is within the part's capacity (None for an unknown part)."""
+        u = self.utilization()
+        return None if u is None else all(v <= 1.0 for v in u.values())
+
     def per_pe(self) -> dict[str, float]:
         """LUT/FF/DSP/BRAM18K per PE (array totals / PEs)."""
         return {k: getattr(self, k) / self.pes for k in ("lut", "ff", "dsp", "bram18k")}
@@ -122,9 +144,11 @@ def format_resources(res: list[Resources]) -> str:
 
     rows = []
     for r in res:
-        pe = r.per_pe()
+        pe, u = r.per_pe(), r.utilization()
+        use = "-" if u is None else f"{100 * u['lut']:.0f}/{100 * u['ff']:.0f}/{100 * u['dsp']:.0f}"
+        fits = "-" if r.fits is None else ("yes" if r.fits else "NO")
         rows.append([r.config, r.part, r.family, r.pes, r.lut, r.ff, r.dsp, r.bram18k, r.srl, r.carry,
-                     f"{pe['lut']:.1f}", f"{pe['ff']:.1f}", f"{pe['dsp']:.2f}", f"{pe['bram18k']:.2f}"])  # fmt: skip
+                     f"{pe['lut']:.1f}", f"{pe['ff']:.1f}", f"{pe['dsp']:.2f}", f"{pe['bram18k']:.2f}", use, fits])  # fmt: skip
     headers = ["design", "part", "family", "PEs", "LUT", "FF", "DSP", "BRAM18K", "SRL", "CARRY",
-               "LUT/PE", "FF/PE", "DSP/PE", "BRAM18K/PE"]  # fmt: skip
+               "LUT/PE", "FF/PE", "DSP/PE", "BRAM18K/PE", "LUT/FF/DSP %", "fits"]  # fmt: skip
     return tabulate(rows, headers=headers, tablefmt="github")
