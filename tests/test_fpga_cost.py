@@ -361,3 +361,10 @@ def test_pipeline_model_pools_one_pixel_per_cycle() -> None:
     pipe = build_pipeline(g, 1)
     pool = next(st for st in pipe.stages if st.kind == "pool")
     assert pool.cycles == 30 * 30
+
+
+def test_fifos_bound_to_uram() -> None:
+    """--fifo-memory uram: a block-RAM FIFO takes ceil(d/4096)*ceil(w/72) URAM (UG573) and no BRAM18K."""
+    f = fifo_cost(16, 150, 8, "vitis", "synth", "uram")
+    assert (f.cost.bram18k, f.cost.uram) == (0, 2)
+    assert fifo_cost(16, 1, 8, "vitis", "synth", "uram").cost.uram == 0  # registers stay registers

@@ -173,7 +173,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
         return graph_to_design(
             graph, backend=args.backend, strategy=args.strategy, io_type=args.io_type, weight_precision=wprec,
             result_precision=aprec, reuse=rfs, layer_config=_layer_config(args.layer_config),
-            fifo_depths=fifo_depths, clock_mhz=args.clock, density=args.density,
+            fifo_depths=fifo_depths, clock_mhz=args.clock, density=args.density, fifo_memory=args.fifo_memory,
         )  # fmt: skip
 
     est = estimate(design_at(depths), "synth")

@@ -66,7 +66,7 @@ from math import ceil, log2
 
 from codesign.errors import HardwareConfigError
 from codesign.fpga.design import TABLE_ACTIVATIONS, WEIGHT_KINDS, HlsDesign, StreamLayer
-from codesign.fpga.memory import bram18k_for
+from codesign.fpga.memory import bram18k_for, uram_for
 
 TARGETS = ("csynth", "synth")
 
@@ -427,8 +427,13 @@ def layer_cost(layer: StreamLayer, design: HlsDesign, target: str = "csynth") ->
                      int(mults), dsp_mults, weight_bram)  # fmt: skip
 
 
-def fifo_cost(width: int, depth: int, channels: int, backend: str, target: str = "csynth") -> FifoCost:
-    """Cost of one io_stream stream of `channels` elements of `width` bits, `depth` deep (module doc)."""
+def fifo_cost(
+    width: int, depth: int, channels: int, backend: str, target: str = "csynth", memory: str = "bram"
+) -> FifoCost:
+    """Cost of one io_stream stream of `channels` elements of `width` bits, `depth` deep (module doc).
+
+    `memory="uram"`: the FIFOs that would take block RAM take URAM instead, 4096 x 72 per block (UG573).
+    """
     if backend == "vivado":
         count, fw = channels, width
     else:
@@ -450,6 +455,8 @@ def fifo_cost(width: int, depth: int, channels: int, backend: str, target: str =
         else:
             one = Cost(ceil(depth / 1024) * ceil(fw / 18), 0, 0, LOGIC["fifo.lut_vitis"], LOGIC["fifo.ff_vitis_bram"])
     total = Cost(one.bram18k * count, 0, 0, one.lut * count, one.ff * count)
+    if memory == "uram" and total.bram18k:
+        total = Cost(0, uram_for(depth, fw) * count, 0, total.lut, total.ff)
     if target == "synth":  # control logic shrinks in synthesis like the layers' logic does
         total = total.scaled(LOGIC["synth.lut_factor"], LOGIC["synth.ff_factor"])
     return FifoCost("", count, depth, fw, total)
@@ -502,12 +509,13 @@ def _stream_fifos(design: HlsDesign, target: str) -> tuple[list[FifoCost], list[
         h, w, c = shape
         depth = int(design.fifo_depths.get(name, h * w))
         if own_fifo:
-            f = fifo_cost(bits, depth, c, design.backend, target)
+            f = fifo_cost(bits, depth, c, design.backend, target, design.fifo_memory)
             fifos.append(FifoCost(name, f.count, f.depth, f.width, f.cost))
         if k > 1:
             for i in range(1, k + 1):
                 cname = f"{name}.clone{i}"
-                f = fifo_cost(bits, int(design.fifo_depths.get(cname, h * w)), c, design.backend, target)
+                f = fifo_cost(bits, int(design.fifo_depths.get(cname, h * w)), c, design.backend, target,
+                              design.fifo_memory)
                 fifos.append(FifoCost(cname, f.count, f.depth, f.width, f.cost))
             lut = c * bits * k * (LOGIC["synth.lut_factor"] if target == "synth" else 1.0)
             clones.append(LayerCost(f"{name}.clone", "clone", Cost(0, 0, 0, lut, 0), h * w + 1, 1, h * w + 1))

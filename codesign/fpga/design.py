@@ -140,6 +140,7 @@ class HlsDesign:
     input_precision: Precision = Precision(16, 6)
     clock_mhz: float = 200.0
     fifo_depths: Mapping[str, int] = field(default_factory=dict)
+    fifo_memory: str = "bram"  # "uram": block-RAM FIFOs bound to URAM (Vitis `config_storage fifo -impl uram`)
 
     def fifo_depth(self, layer: StreamLayer) -> int:
         h, w, _ = layer.out_shape

@@ -59,6 +59,7 @@ def graph_to_design(
     fifo_depths: Mapping[str, int] | None = None,
     clock_mhz: float = 200.0,
     density: float = 1.0,
+    fifo_memory: str = "bram",
 ) -> HlsDesign:
     """The hls4ml design of `graph` (module doc) with these settings.
 
@@ -144,5 +145,7 @@ def graph_to_design(
             prec_of[name] = src_prec
     if not layers:
         raise HardwareConfigError(f"{graph.name}: no layers to estimate")
+    if fifo_memory not in ("bram", "uram"):
+        raise HardwareConfigError(f"fifo_memory must be 'bram' or 'uram', got {fifo_memory!r}")
     return HlsDesign(graph.name, tuple(layers), backend, strategy, io_type, _hwc(inp), in_prec, clock_mhz,
-                     dict(fifo_depths or {}))  # fmt: skip
+                     dict(fifo_depths or {}), fifo_memory)  # fmt: skip
