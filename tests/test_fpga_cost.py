@@ -51,11 +51,23 @@ def _case(cases, design_id, kind="csynth"):
 
 def test_reads_the_three_report_formats() -> None:
     r = read_report(PRUNED_CSYNTH)
-    assert (r.tool, r.latency, r.interval, r.bram18k, r.dsp, r.ff, r.lut) == ("vivado_hls", 1044, 1028, 100, 5414, 52549, 245466)
+    assert (r.tool, r.latency, r.interval, r.bram18k, r.dsp, r.ff, r.lut) == (
+        "vivado_hls",
+        1044,
+        1028,
+        100,
+        5414,
+        52549,
+        245466,
+    )
     assert len(r.fifos) == 390 and len([i for i in r.instances if i.module != "Block_proc"]) == 15
     s = read_report(TUT / "pruned_cnn_vivado_synth.rpt")
     assert (s.kind, s.bram18k, s.dsp, s.lut, s.ff) == ("vivado_synth", 84, 5386, 123948, 43435)
-    j = read_report(REPORTS_DIR / "hls4ml-ci-baselines" / "Vivado_2020.1_test_keras_api_test_depthwise2d_io_stream-Vivado.json")
+    j = read_report(
+        REPORTS_DIR
+        / "hls4ml-ci-baselines"
+        / "Vivado_2020.1_test_keras_api_test_depthwise2d_io_stream-Vivado.json"
+    )
     assert (j.latency, j.interval, j.dsp, j.ff, j.lut) == (1028, 1029, 54, 2277, 2649)
 
 
@@ -71,7 +83,10 @@ def test_unreadable_report_is_one_clear_error(tmp_path) -> None:
 
 def test_vivado_hls_fifo_per_channel_matches_every_csynth_fifo_row() -> None:
     """Vivado HLS: C FIFOs of T bits; registers/SRL when <= 32 deep, else one BRAM18K (all 390+496 rows)."""
-    for path in (PRUNED_CSYNTH, TUT / "quantized_pruned_cnn_myproject_prj_solution1_syn_report_myproject_csynth.rpt"):
+    for path in (
+        PRUNED_CSYNTH,
+        TUT / "quantized_pruned_cnn_myproject_prj_solution1_syn_report_myproject_csynth.rpt",
+    ):
         for row in read_report(path).fifos:
             assert fifo_cost(row.bits, row.depth, 1, "vivado").cost.bram18k == row.bram18k, row
 

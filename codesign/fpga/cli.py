@@ -39,7 +39,9 @@ def _load_class(spec_text: str, shape: tuple[int, ...] | None) -> Any:
     if not Path(path).is_file():
         raise CodesignError(f"{path}: no such file; give path/to/model.py:ClassName")
     if shape is None:
-        raise CodesignError(f"{spec_text}: give the input shape of one sample with --input-shape (e.g. 1x28x28)")
+        raise CodesignError(
+            f"{spec_text}: give the input shape of one sample with --input-shape (e.g. 1x28x28)"
+        )
     spec = importlib.util.spec_from_file_location(Path(path).stem, path)
     if spec is None or spec.loader is None:
         raise CodesignError(f"{path}: not a Python module")
@@ -54,7 +56,9 @@ def _load_class(spec_text: str, shape: tuple[int, ...] | None) -> Any:
     try:
         net = cls()
     except TypeError as exc:
-        raise CodesignError(f"{cls_name}() needs arguments ({exc}); give it defaults for codesign fit") from None
+        raise CodesignError(
+            f"{cls_name}() needs arguments ({exc}); give it defaults for codesign fit"
+        ) from None
     full = shape if len(shape) != 2 else (1, *shape)
     return trace_module(net, full, name=cls_name)  # type: ignore[arg-type]
 

@@ -106,12 +106,16 @@ def graph_to_design(
             ex_h, ex_w = ceil_pool_extra(layer)
             if stream and (layer.pad_h or layer.pad_w or ex_h or ex_w):
                 padded = (in_hwc[0] + 2 * layer.pad_h + ex_h, in_hwc[1] + 2 * layer.pad_w + ex_w, in_hwc[2])
-                layers.append(StreamLayer(f"{name}.pad", "pad", in_hwc, padded, src_prec, src_prec, inputs=srcs))
+                layers.append(
+                    StreamLayer(f"{name}.pad", "pad", in_hwc, padded, src_prec, src_prec, inputs=srcs)
+                )
                 base["inputs"] = (f"{name}.pad",)
                 in_hwc = padded
         if isinstance(layer, Conv):
             if layer.dilation_h > 1 or layer.dilation_w > 1:
-                raise HardwareConfigError(f"{name}: dilated convolutions are not supported by hls4ml io_stream")
+                raise HardwareConfigError(
+                    f"{name}: dilated convolutions are not supported by hls4ml io_stream"
+                )
             kind = "depthwise" if layer.is_depthwise else "conv"
             sl = StreamLayer(name, kind, in_hwc, out_hwc, weight=parse_precision(c.get("weight", wprec)),
                              kernel=(layer.kernel_h, layer.kernel_w), stride=(layer.stride_h, layer.stride_w),
