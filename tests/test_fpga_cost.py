@@ -383,3 +383,16 @@ def test_fifos_bound_to_uram() -> None:
     f = fifo_cost(16, 150, 8, "vitis", "synth", "uram")
     assert (f.cost.bram18k, f.cost.uram) == (0, 2)
     assert fifo_cost(16, 1, 8, "vitis", "synth", "uram").cost.uram == 0  # registers stay registers
+
+
+def test_trace_module_accepts_a_feature_vector_input() -> None:
+    """Dense-only models are traced from a (features,) sample shape and costed as io_parallel designs."""
+    from codesign.fpga.from_graph import graph_to_design
+    from codesign.ir.trace import trace_module
+
+    net = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 5))
+    g = trace_module(net, (16,))
+    d = graph_to_design(g, io_type="io_parallel", strategy="latency", weight_precision="ap_fixed<16,6>")
+    e = estimate(d)
+    assert [lay.kind for lay in d.layers] == ["dense", "relu", "dense"]
+    assert e.interval_cycles == 1 and e.layers[0].multipliers == 16 * 64
