@@ -147,7 +147,9 @@ def per_design_table(comparisons) -> str:  # noqa: ANN001
 
 def causes_text(comparisons) -> str:  # noqa: ANN001
     """One line per design named as a worst case (above 10% error), with its cause."""
-    worst = {r.worst_case.split(" [")[0] for r in error_table(comparisons) if r.worst_case != "-" and r.worst > 0.1}
+    worst = {
+        r.worst_case.split(" [")[0] for r in error_table(comparisons) if r.worst_case != "-" and r.worst > 0.1
+    }
     return "\n".join(f"- `{d}`: {CAUSES.get(d, 'no cause recorded')}" for d in sorted(worst))
 
 
@@ -232,7 +234,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{c.split:11s} {c.design_id:42s} {c.kind:12s} {c.figure:9s} est {c.estimate:>10,.0f} "
                   f"act {c.actual:>10,.0f}  {c.error:6.0%}")  # fmt: skip
     if args.readme:
-        Path(args.readme).write_text(readme_section(before, after, per_design_table(comps), causes_text(comps)) + "\n")
+        Path(args.readme).write_text(
+            readme_section(before, after, per_design_table(comps), causes_text(comps)) + "\n"
+        )
         print(f"wrote {args.readme}", file=sys.stderr)
     return 0
 

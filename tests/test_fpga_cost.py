@@ -51,11 +51,23 @@ def _case(cases, design_id, kind="csynth"):
 
 def test_reads_the_three_report_formats() -> None:
     r = read_report(PRUNED_CSYNTH)
-    assert (r.tool, r.latency, r.interval, r.bram18k, r.dsp, r.ff, r.lut) == ("vivado_hls", 1044, 1028, 100, 5414, 52549, 245466)
+    assert (r.tool, r.latency, r.interval, r.bram18k, r.dsp, r.ff, r.lut) == (
+        "vivado_hls",
+        1044,
+        1028,
+        100,
+        5414,
+        52549,
+        245466,
+    )
     assert len(r.fifos) == 390 and len([i for i in r.instances if i.module != "Block_proc"]) == 15
     s = read_report(TUT / "pruned_cnn_vivado_synth.rpt")
     assert (s.kind, s.bram18k, s.dsp, s.lut, s.ff) == ("vivado_synth", 84, 5386, 123948, 43435)
-    j = read_report(REPORTS_DIR / "hls4ml-ci-baselines" / "Vivado_2020.1_test_keras_api_test_depthwise2d_io_stream-Vivado.json")
+    j = read_report(
+        REPORTS_DIR
+        / "hls4ml-ci-baselines"
+        / "Vivado_2020.1_test_keras_api_test_depthwise2d_io_stream-Vivado.json"
+    )
     assert (j.latency, j.interval, j.dsp, j.ff, j.lut) == (1028, 1029, 54, 2277, 2649)
 
 
@@ -71,7 +83,10 @@ def test_unreadable_report_is_one_clear_error(tmp_path) -> None:
 
 def test_vivado_hls_fifo_per_channel_matches_every_csynth_fifo_row() -> None:
     """Vivado HLS: C FIFOs of T bits; registers/SRL when <= 32 deep, else one BRAM18K (all 390+496 rows)."""
-    for path in (PRUNED_CSYNTH, TUT / "quantized_pruned_cnn_myproject_prj_solution1_syn_report_myproject_csynth.rpt"):
+    for path in (
+        PRUNED_CSYNTH,
+        TUT / "quantized_pruned_cnn_myproject_prj_solution1_syn_report_myproject_csynth.rpt",
+    ):
         for row in read_report(path).fifos:
             assert fifo_cost(row.bits, row.depth, 1, "vivado").cost.bram18k == row.bram18k, row
 
@@ -361,3 +376,23 @@ def test_pipeline_model_pools_one_pixel_per_cycle() -> None:
     pipe = build_pipeline(g, 1)
     pool = next(st for st in pipe.stages if st.kind == "pool")
     assert pool.cycles == 30 * 30
+
+
+def test_fifos_bound_to_uram() -> None:
+    """--fifo-memory uram: a block-RAM FIFO takes ceil(d/4096)*ceil(w/72) URAM (UG573) and no BRAM18K."""
+    f = fifo_cost(16, 150, 8, "vitis", "synth", "uram")
+    assert (f.cost.bram18k, f.cost.uram) == (0, 2)
+    assert fifo_cost(16, 1, 8, "vitis", "synth", "uram").cost.uram == 0  # registers stay registers
+
+
+def test_trace_module_accepts_a_feature_vector_input() -> None:
+    """Dense-only models are traced from a (features,) sample shape and costed as io_parallel designs."""
+    from codesign.fpga.from_graph import graph_to_design
+    from codesign.ir.trace import trace_module
+
+    net = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 5))
+    g = trace_module(net, (16,))
+    d = graph_to_design(g, io_type="io_parallel", strategy="latency", weight_precision="ap_fixed<16,6>")
+    e = estimate(d)
+    assert [lay.kind for lay in d.layers] == ["dense", "relu", "dense"]
+    assert e.interval_cycles == 1 and e.layers[0].multipliers == 16 * 64

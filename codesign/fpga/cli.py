@@ -39,7 +39,9 @@ def _load_class(spec_text: str, shape: tuple[int, ...] | None) -> Any:
     if not Path(path).is_file():
         raise CodesignError(f"{path}: no such file; give path/to/model.py:ClassName")
     if shape is None:
-        raise CodesignError(f"{spec_text}: give the input shape of one sample with --input-shape (e.g. 1x28x28)")
+        raise CodesignError(
+            f"{spec_text}: give the input shape of one sample with --input-shape (e.g. 1x28x28)"
+        )
     spec = importlib.util.spec_from_file_location(Path(path).stem, path)
     if spec is None or spec.loader is None:
         raise CodesignError(f"{path}: not a Python module")
@@ -54,7 +56,9 @@ def _load_class(spec_text: str, shape: tuple[int, ...] | None) -> Any:
     try:
         net = cls()
     except TypeError as exc:
-        raise CodesignError(f"{cls_name}() needs arguments ({exc}); give it defaults for codesign fit") from None
+        raise CodesignError(
+            f"{cls_name}() needs arguments ({exc}); give it defaults for codesign fit"
+        ) from None
     full = shape if len(shape) != 2 else (1, *shape)
     return trace_module(net, full, name=cls_name)  # type: ignore[arg-type]
 
@@ -96,6 +100,31 @@ def _layer_config(path: str | None) -> dict[str, Any] | None:
     return data
 
 
+def format_estimate(est: Any, args: argparse.Namespace, wprec: str, aprec: str, sized: bool) -> str:
+    """Per-layer table (post-synthesis estimate) and the totals line of `codesign fit`."""
+    from tabulate import tabulate
+
+    d = est.design
+    rows = [[lc.name, lc.kind, next((lay.reuse for lay in d.layers if lay.name == lc.name), "-") if lc.multipliers else "-",
+             f"{lc.cost.bram18k:,.0f}", f"{lc.cost.dsp:,.0f}", f"{lc.cost.lut:,.0f}", f"{lc.cost.ff:,.0f}",
+             f"{lc.cycles:,}"] for lc in est.layers]  # fmt: skip
+    fifo = est.fifos
+    f_bram = sum(f.cost.bram18k for f in fifo)
+    rows.append([f"{len(fifo)} streams", "fifo", "-", f"{f_bram:,.0f}", "0", f"{sum(f.cost.lut for f in fifo):,.0f}",
+                 f"{sum(f.cost.ff for f in fifo):,.0f}", "-"])  # fmt: skip
+    t = est.total
+    w_bram = sum(lc.weight_bram18k for lc in est.layers)
+    head = (f"{d.name} as an hls4ml design: {d.backend} backend, {d.strategy} strategy, {d.io_type}, weights {wprec}, "
+            f"results {aprec}, reuse {args.reuse}, FIFOs {'sized' if sized else 'H*W'}; post-synthesis estimate "
+            f"(codesign.fpga.cost):")  # fmt: skip
+    table = tabulate(rows, headers=["layer", "kind", "RF", "BRAM18K", "DSP", "LUT", "FF", "cycles"],
+                     tablefmt="simple", disable_numparse=True)  # fmt: skip
+    totals = (f"Totals: BRAM18K {t.bram18k:,.0f} (weights {w_bram:,.0f}, FIFOs {f_bram:,.0f}, line buffers 0: they are "
+              f"shift registers), URAM {t.uram:,.0f}, DSP {t.dsp:,.0f}, LUT {t.lut:,.0f}, FF {t.ff:,.0f}; latency "
+              f"{est.latency_cycles:,} cycles, interval {est.interval_cycles:,} cycles.")  # fmt: skip
+    return "\n".join([head, table, totals]) + "\n"
+
+
 def cmd_validate(args: argparse.Namespace) -> None:
     from codesign.cli import _emit
     from codesign.fpga.validation import comparisons_as_rows, error_table, format_error_table, validate
@@ -114,7 +143,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
     from codesign.errors import CodesignError, FitError
     from codesign.fpga.cost import estimate
     from codesign.fpga.fifo_sizing import sized_fifo_depths
-    from codesign.fpga.fit import fit_report, format_fit_report
+    from codesign.fpga.fit import fit_report
     from codesign.fpga.from_graph import graph_to_design
     from codesign.fpga.parts import get_part
     from codesign.fpga.report import fit_summary
@@ -131,31 +160,27 @@ def cmd_fit(args: argparse.Namespace) -> None:
         raise CodesignError(f"--reuse must be 'auto' or an integer >= 1, got {args.reuse}")
     if args.clock <= 0:
         raise CodesignError(f"--clock must be a positive frequency in MHz, got {args.clock}")
-    kw = dict(weight_bits=args.bits, act_bits=args.act_bits, density=args.density, reuse=reuse,
+    from codesign.fpga.design import parse_precision
+
+    wprec = args.precision or f"ap_fixed<{args.bits},{max(1, args.bits // 2 - 1)}>"
+    aprec = args.precision or f"ap_fixed<{args.act_bits},{max(1, min(6, args.act_bits - 2))}>"
+    wbits, abits = parse_precision(wprec).width, parse_precision(aprec).width
+    kw = dict(weight_bits=wbits, act_bits=abits, density=args.density, reuse=reuse,
               fifo_memory=args.fifo_memory)  # fmt: skip
-    # The reuse planner and the pipeline model (FIFO depths) of `codesign hls`.
+    # The reuse planner and the pipeline model (FIFO depths) that `codesign hls` uses.
     memory = fit_report(graph, part, **kw)
     rfs = {lf.name: lf.reuse_factor for lf in memory.layers if lf.reuse_factor}
     sized = args.io_type == "io_stream" and not args.default_fifos
-    note = ""
-    depths: dict[str, int] = {}
-    if sized:
-        depths = sized_fifo_depths(graph, memory)
-        default = memory
-        memory = fit_report(graph, part, fifo_depths=depths, **kw)
-        note = (
-            f"Sized FIFOs (pipeline model at this report's RFs, the ones `codesign hls --reuse auto` uses): FIFO BRAM18K "
-            f"{default.fifo_bram18k:,} -> {memory.fifo_bram18k:,}, FIFO {default.fifo_bits / 1024:,.1f} -> "
-            f"{memory.fifo_bits / 1024:,.1f} Kbit, total BRAM18K {default.bram18k:,} -> {memory.bram18k:,}.\n"
-        )
-    wprec = args.precision or f"ap_fixed<{args.bits},{max(1, args.bits // 2 - 1)}>"
-    aprec = args.precision or f"ap_fixed<{args.act_bits},{max(1, min(6, args.act_bits - 2))}>"
-    design = graph_to_design(
-        graph, backend=args.backend, strategy=args.strategy, io_type=args.io_type, weight_precision=wprec,
-        result_precision=aprec, reuse=rfs, layer_config=_layer_config(args.layer_config), fifo_depths=depths,
-        clock_mhz=args.clock, density=args.density,
-    )  # fmt: skip
-    est = estimate(design, "synth")
+    depths = sized_fifo_depths(graph, memory) if sized else {}
+
+    def design_at(fifo_depths: dict[str, int]) -> Any:
+        return graph_to_design(
+            graph, backend=args.backend, strategy=args.strategy, io_type=args.io_type, weight_precision=wprec,
+            result_precision=aprec, reuse=rfs, layer_config=_layer_config(args.layer_config),
+            fifo_depths=fifo_depths, clock_mhz=args.clock, density=args.density, fifo_memory=args.fifo_memory,
+        )  # fmt: skip
+
+    est = estimate(design_at(depths), "synth")
     summary = fit_summary(est, part)
     if args.format == "json":
         out = summary.as_dict() | {"network": graph.name, "backend": args.backend, "strategy": args.strategy,
@@ -163,15 +188,14 @@ def cmd_fit(args: argparse.Namespace) -> None:
                                    "reuse": rfs}  # fmt: skip
         _emit(json.dumps(out, indent=1) + "\n", args.out)
     else:
-        head = (f"hls4ml design of {graph.name}: {args.backend} backend, {args.strategy} strategy, {args.io_type}, "
-                f"weights {wprec}, results {aprec}, reuse {args.reuse}, FIFOs {'sized' if sized else 'H*W'}; "
-                f"post-synthesis estimate (codesign.fpga.cost):")  # fmt: skip
-        t = est.total
-        tot = (f"  BRAM18K {t.bram18k:,.0f}, URAM {t.uram:,.0f}, DSP {t.dsp:,.0f}, LUT {t.lut:,.0f}, FF {t.ff:,.0f}; "
-               f"latency {est.latency_cycles:,} cycles, interval {est.interval_cycles:,} cycles")  # fmt: skip
-        memory_text = "Memory map (weights, FIFOs, line buffers) per layer:\n" + format_fit_report(memory).split("\n", 1)[1]
-        memory_text = "\n".join(ln for ln in memory_text.splitlines() if not ln.startswith(("FITS", "DOES NOT", "  - ")))
-        _emit("\n".join([memory_text, note.rstrip(), head, tot, summary.verdict]).replace("\n\n", "\n") + "\n", args.out)
+        note = ""
+        if sized:
+            default = estimate(design_at({}), "synth")
+            d_bram = sum(f.cost.bram18k for f in default.fifos)
+            note = (f"Sized FIFOs (the pipeline model's depths at these RFs, as `codesign hls` writes them): FIFO "
+                    f"BRAM18K {d_bram:,.0f} with hls4ml's H*W depths -> {sum(f.cost.bram18k for f in est.fifos):,.0f}.")  # fmt: skip
+        _emit(format_estimate(est, args, wprec, aprec, sized) + (note + "\n" if note else "") + summary.verdict + "\n",
+              args.out)  # fmt: skip
     if not summary.fits:
         over = [r for r in summary.used if summary.used[r] > summary.available[r]]
         raise FitError(f"{graph.name} does not fit {part.name}: needs more {', '.join(over)} than it has; "

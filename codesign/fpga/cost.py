@@ -66,7 +66,7 @@ from math import ceil, log2
 
 from codesign.errors import HardwareConfigError
 from codesign.fpga.design import TABLE_ACTIVATIONS, WEIGHT_KINDS, HlsDesign, StreamLayer
-from codesign.fpga.memory import bram18k_for
+from codesign.fpga.memory import bram18k_for, uram_for
 
 TARGETS = ("csynth", "synth")
 
@@ -171,7 +171,9 @@ class Cost:
     ff: float = 0
 
     def __add__(self, o: Cost) -> Cost:
-        return Cost(self.bram18k + o.bram18k, self.uram + o.uram, self.dsp + o.dsp, self.lut + o.lut, self.ff + o.ff)
+        return Cost(
+            self.bram18k + o.bram18k, self.uram + o.uram, self.dsp + o.dsp, self.lut + o.lut, self.ff + o.ff
+        )
 
     def scaled(self, lut: float, ff: float) -> Cost:
         return Cost(self.bram18k, self.uram, self.dsp, self.lut * lut, self.ff * ff)
@@ -317,7 +319,10 @@ def _weight_layer(layer: StreamLayer, design: HlsDesign) -> tuple[Cost, float, f
             weight_bram = copies * bram18k_for(rf, ceil(n_in * n_out / rf) * wb)
     adder_bits = mults * _acc_bits(layer)
     lut_product_bits = (mults - dsp_mults) * wb * ab
-    lut = LOGIC["mult.lut_per_adder_bit"] * adder_bits + LOGIC["mult.lut_per_lut_product_bit"] * lut_product_bits
+    lut = (
+        LOGIC["mult.lut_per_adder_bit"] * adder_bits
+        + LOGIC["mult.lut_per_lut_product_bit"] * lut_product_bits
+    )
     ff = LOGIC["mult.ff_per_adder_bit.vitis" if vitis else "mult.ff_per_adder_bit.vivado"] * adder_bits
     stream = design.io_type == "io_stream"
     if stream and layer.kind in ("conv", "depthwise"):
@@ -361,7 +366,11 @@ def layer_cost(layer: StreamLayer, design: HlsDesign, target: str = "csynth") ->
     elif layer.kind in ("global_maxpool", "global_avgpool"):
         # nnet_pooling_stream.h global pooling: one accumulator (or running max) per channel, one pixel per cycle.
         acc = bits + ceil(log2(max(h * w, 2)))
-        lut = LOGIC["pool_stream.lut_per_op_bit"] * c * acc if stream else LOGIC["avgpool.lut_per_op_bit"] * c * (h * w - 1) * bits
+        lut = (
+            LOGIC["pool_stream.lut_per_op_bit"] * c * acc
+            if stream
+            else LOGIC["avgpool.lut_per_op_bit"] * c * (h * w - 1) * bits
+        )
         ff = c * acc if stream else 0.0
         timing = _Timing(layer.in_pixels + 3, 3, layer.in_pixels + 3) if stream else _Timing(0, 0, 1)
         cost = Cost(0, 0, 0, lut, ff)
@@ -414,8 +423,11 @@ def layer_cost(layer: StreamLayer, design: HlsDesign, target: str = "csynth") ->
         # a feature-map concat handles one pixel (all channels) per cycle.
         n_bits = layer.out_shape[2] * layer.result.width
         cost = Cost(0, 0, 0, LOGIC["concat.lut_per_bit"] * n_bits, LOGIC["concat.ff_per_bit"] * n_bits)
-        timing = _Timing(layer.in_pixels + 7, 7, layer.in_pixels + 7) if layer.out_pixels == 1 else \
-            _Timing(layer.out_pixels + 2, 2, layer.out_pixels + 2)
+        timing = (
+            _Timing(layer.in_pixels + 7, 7, layer.in_pixels + 7)
+            if layer.out_pixels == 1
+            else _Timing(layer.out_pixels + 2, 2, layer.out_pixels + 2)
+        )
     elif layer.kind == "flatten":  # a reshape of the stream: no hardware
         cost, timing = Cost(), _Timing(0, 0, 1)
     else:  # clone, add: a copy or an adder per element per pixel
@@ -427,8 +439,13 @@ def layer_cost(layer: StreamLayer, design: HlsDesign, target: str = "csynth") ->
                      int(mults), dsp_mults, weight_bram)  # fmt: skip
 
 
-def fifo_cost(width: int, depth: int, channels: int, backend: str, target: str = "csynth") -> FifoCost:
-    """Cost of one io_stream stream of `channels` elements of `width` bits, `depth` deep (module doc)."""
+def fifo_cost(
+    width: int, depth: int, channels: int, backend: str, target: str = "csynth", memory: str = "bram"
+) -> FifoCost:
+    """Cost of one io_stream stream of `channels` elements of `width` bits, `depth` deep (module doc).
+
+    `memory="uram"`: the FIFOs that would take block RAM take URAM instead, 4096 x 72 per block (UG573).
+    """
     if backend == "vivado":
         count, fw = channels, width
     else:
@@ -441,15 +458,21 @@ def fifo_cost(width: int, depth: int, channels: int, backend: str, target: str =
             one = Cost(0, 0, 0, LOGIC["fifo.lut"] + fw * ceil(depth / 32), LOGIC["fifo.ff_srl"])
         else:
             addr = ceil(log2(depth + 1))
-            one = Cost(bram18k_for(depth, fw), 0, 0, LOGIC["fifo.lut"], LOGIC["fifo.ff_bram_per_addr_bit"] * addr + 5)
+            one = Cost(
+                bram18k_for(depth, fw), 0, 0, LOGIC["fifo.lut"], LOGIC["fifo.ff_bram_per_addr_bit"] * addr + 5
+            )
         if target == "synth" and one.bram18k and bits <= SYNTH_BRAM_MIN_BITS:
             one = Cost(0, 0, 0, LOGIC["fifo.lut"] + fw * ceil(depth / 32), one.ff)
     else:
         if depth <= VITIS_SRL_MAX_DEPTH or bits <= SRL_MAX_BITS:
             one = Cost(0, 0, 0, LOGIC["fifo.lut_vitis"], LOGIC["fifo.ff_vitis_reg"])
         else:
-            one = Cost(ceil(depth / 1024) * ceil(fw / 18), 0, 0, LOGIC["fifo.lut_vitis"], LOGIC["fifo.ff_vitis_bram"])
+            one = Cost(
+                ceil(depth / 1024) * ceil(fw / 18), 0, 0, LOGIC["fifo.lut_vitis"], LOGIC["fifo.ff_vitis_bram"]
+            )
     total = Cost(one.bram18k * count, 0, 0, one.lut * count, one.ff * count)
+    if memory == "uram" and total.bram18k:
+        total = Cost(0, uram_for(depth, fw) * count, 0, total.lut, total.ff)
     if target == "synth":  # control logic shrinks in synthesis like the layers' logic does
         total = total.scaled(LOGIC["synth.lut_factor"], LOGIC["synth.ff_factor"])
     return FifoCost("", count, depth, fw, total)
@@ -502,12 +525,19 @@ def _stream_fifos(design: HlsDesign, target: str) -> tuple[list[FifoCost], list[
         h, w, c = shape
         depth = int(design.fifo_depths.get(name, h * w))
         if own_fifo:
-            f = fifo_cost(bits, depth, c, design.backend, target)
+            f = fifo_cost(bits, depth, c, design.backend, target, design.fifo_memory)
             fifos.append(FifoCost(name, f.count, f.depth, f.width, f.cost))
         if k > 1:
             for i in range(1, k + 1):
                 cname = f"{name}.clone{i}"
-                f = fifo_cost(bits, int(design.fifo_depths.get(cname, h * w)), c, design.backend, target)
+                f = fifo_cost(
+                    bits,
+                    int(design.fifo_depths.get(cname, h * w)),
+                    c,
+                    design.backend,
+                    target,
+                    design.fifo_memory,
+                )
                 fifos.append(FifoCost(cname, f.count, f.depth, f.width, f.cost))
             lut = c * bits * k * (LOGIC["synth.lut_factor"] if target == "synth" else 1.0)
             clones.append(LayerCost(f"{name}.clone", "clone", Cost(0, 0, 0, lut, 0), h * w + 1, 1, h * w + 1))

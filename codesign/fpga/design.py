@@ -140,6 +140,9 @@ class HlsDesign:
     input_precision: Precision = Precision(16, 6)
     clock_mhz: float = 200.0
     fifo_depths: Mapping[str, int] = field(default_factory=dict)
+    fifo_memory: str = (
+        "bram"  # "uram": block-RAM FIFOs bound to URAM (Vitis `config_storage fifo -impl uram`)
+    )
 
     def fifo_depth(self, layer: StreamLayer) -> int:
         h, w, _ = layer.out_shape
@@ -187,7 +190,9 @@ def design_from_dict(data: Mapping[str, Any], name: str = "design") -> HlsDesign
     elif len(shape) == 2:
         shape = [1, shape[0], shape[1]]
     if len(shape) != 3 or not all(isinstance(x, int) and x > 0 for x in shape):
-        raise HardwareConfigError(f"{name}: input must be [H, W, C], [W, C] or [N], got {data.get('input')!r}")
+        raise HardwareConfigError(
+            f"{name}: input must be [H, W, C], [W, C] or [N], got {data.get('input')!r}"
+        )
     in_prec = parse_precision(data.get("input_precision", default))
     cur: tuple[int, int, int] = (shape[0], shape[1], shape[2])
     cur_prec = in_prec

@@ -59,6 +59,7 @@ def graph_to_design(
     fifo_depths: Mapping[str, int] | None = None,
     clock_mhz: float = 200.0,
     density: float = 1.0,
+    fifo_memory: str = "bram",
 ) -> HlsDesign:
     """The hls4ml design of `graph` (module doc) with these settings.
 
@@ -105,12 +106,16 @@ def graph_to_design(
             ex_h, ex_w = ceil_pool_extra(layer)
             if stream and (layer.pad_h or layer.pad_w or ex_h or ex_w):
                 padded = (in_hwc[0] + 2 * layer.pad_h + ex_h, in_hwc[1] + 2 * layer.pad_w + ex_w, in_hwc[2])
-                layers.append(StreamLayer(f"{name}.pad", "pad", in_hwc, padded, src_prec, src_prec, inputs=srcs))
+                layers.append(
+                    StreamLayer(f"{name}.pad", "pad", in_hwc, padded, src_prec, src_prec, inputs=srcs)
+                )
                 base["inputs"] = (f"{name}.pad",)
                 in_hwc = padded
         if isinstance(layer, Conv):
             if layer.dilation_h > 1 or layer.dilation_w > 1:
-                raise HardwareConfigError(f"{name}: dilated convolutions are not supported by hls4ml io_stream")
+                raise HardwareConfigError(
+                    f"{name}: dilated convolutions are not supported by hls4ml io_stream"
+                )
             kind = "depthwise" if layer.is_depthwise else "conv"
             sl = StreamLayer(name, kind, in_hwc, out_hwc, weight=parse_precision(c.get("weight", wprec)),
                              kernel=(layer.kernel_h, layer.kernel_w), stride=(layer.stride_h, layer.stride_w),
@@ -144,5 +149,7 @@ def graph_to_design(
             prec_of[name] = src_prec
     if not layers:
         raise HardwareConfigError(f"{graph.name}: no layers to estimate")
+    if fifo_memory not in ("bram", "uram"):
+        raise HardwareConfigError(f"fifo_memory must be 'bram' or 'uram', got {fifo_memory!r}")
     return HlsDesign(graph.name, tuple(layers), backend, strategy, io_type, _hwc(inp), in_prec, clock_mhz,
-                     dict(fifo_depths or {}))  # fmt: skip
+                     dict(fifo_depths or {}), fifo_memory)  # fmt: skip

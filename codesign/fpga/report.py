@@ -17,7 +17,15 @@ from codesign.fpga.parts import FpgaPart
 RESOURCES = ("bram18k", "uram", "dsp", "lut", "ff")
 LABELS = {"bram18k": "BRAM18K", "uram": "URAM", "dsp": "DSP", "lut": "LUT", "ff": "FF"}
 #: Median relative error per figure over calibration and held-out reports (the larger), rounded up to 5%.
-ERROR_BAND = {"bram18k": 0.05, "uram": 0.05, "dsp": 0.15, "lut": 0.25, "ff": 0.20, "latency": 0.05, "interval": 0.05}
+ERROR_BAND = {
+    "bram18k": 0.05,
+    "uram": 0.05,
+    "dsp": 0.15,
+    "lut": 0.25,
+    "ff": 0.20,
+    "latency": 0.05,
+    "interval": 0.05,
+}
 
 
 @dataclass(frozen=True)
@@ -81,7 +89,11 @@ def fit_summary(est: DesignEstimate, part: FpgaPart) -> FitSummary:
     shares = ", ".join(summary.band_text(r) for r in RESOURCES if avail[r] or used[r])
     head = f"FITS {part.name} ({part.board})" if fits else f"DOES NOT FIT {part.name} ({part.board})"
     bind = f"binding: {summary.band_text(binding)}"
-    near = share(binding) * (1 + ERROR_BAND[binding]) > 1 and fits or share(binding) * (1 - ERROR_BAND[binding]) <= 1 < share(binding)
+    near = (
+        share(binding) * (1 + ERROR_BAND[binding]) > 1
+        and fits
+        or share(binding) * (1 - ERROR_BAND[binding]) <= 1 < share(binding)
+    )
     note = " (within the model's error of the limit: confirm with synthesis)" if near else ""
     verdict = f"{head}: {shares}; {bind}{note}; {timing}."
     return FitSummary(part, used, avail, est.latency_cycles, est.interval_cycles, mhz, fits, binding, verdict)

@@ -139,7 +139,9 @@ def parse_csynth(text: str) -> SynthReport:
         if s == "* FIFO:":
             for row in _table_after(lines, i + 1):
                 if len(row) >= 8 and row[0] not in ("Name", "Total"):
-                    fifos.append(FifoRow(row[0], _int(row[1]), _int(row[2]), _int(row[3]), _int(row[5]), _int(row[6])))
+                    fifos.append(
+                        FifoRow(row[0], _int(row[1]), _int(row[2]), _int(row[3]), _int(row[5]), _int(row[6]))
+                    )
     if latency is None or not (bram or dsp or ff or lut):
         raise ReportError("not a csynth report: no latency summary or utilisation Total row found")
     return SynthReport(

@@ -82,7 +82,12 @@ def load_cases(directory: str | Path = REPORTS_DIR) -> list[Case]:
 
 def _figures(est: DesignEstimate, rep: SynthReport) -> dict[str, tuple[float, float]]:
     t = est.total
-    out = {"bram18k": (t.bram18k, rep.bram18k), "dsp": (t.dsp, rep.dsp), "lut": (t.lut, rep.lut), "ff": (t.ff, rep.ff)}
+    out = {
+        "bram18k": (t.bram18k, rep.bram18k),
+        "dsp": (t.dsp, rep.dsp),
+        "lut": (t.lut, rep.lut),
+        "ff": (t.ff, rep.ff),
+    }
     if rep.latency is not None:
         out["latency"] = (est.latency_cycles, rep.latency)
         out["interval"] = (est.interval_cycles, rep.interval or 0)
@@ -144,7 +149,7 @@ def error_table(comparisons: list[Comparison]) -> list[ErrorRow]:
     rows = []
     for split in ("calibration", "heldout", "all"):
         for fig in FIGURES:
-            for io in ((None,) if fig not in ("latency", "interval") else ("io_stream", "io_parallel")):
+            for io in (None,) if fig not in ("latency", "interval") else ("io_stream", "io_parallel"):
                 sel = [c for c in comparisons if (split == "all" or c.split == split) and c.figure == fig
                        and (io is None or c.io_type == io)]  # fmt: skip
                 live = [c for c in sel if not c.both_zero]
@@ -154,7 +159,11 @@ def error_table(comparisons: list[Comparison]) -> list[ErrorRow]:
                     worst = max(live, key=lambda c: c.error)
                     med = statistics.median(c.error for c in live)
                     case = f"{worst.design_id} [{worst.kind}]: {worst.estimate:,.0f} vs {worst.actual:,.0f}"
-                    rows.append(ErrorRow(split, _label(fig, io), len(live), len(sel) - len(live), med, worst.error, case))
+                    rows.append(
+                        ErrorRow(
+                            split, _label(fig, io), len(live), len(sel) - len(live), med, worst.error, case
+                        )
+                    )
                 else:
                     rows.append(ErrorRow(split, _label(fig, io), 0, len(sel), 0.0, 0.0, "-"))
     return rows
@@ -164,7 +173,10 @@ def format_error_table(rows: list[ErrorRow], fmt: str = "github") -> str:
     """The error table as text (tabulate format `fmt`)."""
     from tabulate import tabulate
 
-    body = [[r.split, r.figure, r.n, r.n_both_zero, f"{r.median:.0%}", f"{r.worst:.0%}", r.worst_case] for r in rows]
+    body = [
+        [r.split, r.figure, r.n, r.n_both_zero, f"{r.median:.0%}", f"{r.worst:.0%}", r.worst_case]
+        for r in rows
+    ]
     return tabulate(body, headers=["split", "figure", "n", "n both 0", "median |err|", "worst |err|", "worst case"],
                     tablefmt=fmt, disable_numparse=True)  # fmt: skip
 
