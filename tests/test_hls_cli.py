@@ -147,5 +147,5 @@ def test_failed_build_shows_compiler_output_and_writes_nothing(tiny, capsys, mon
     plan.write_text("default_fifo_impl: bram\n")
     code, o, err = run(capsys, *_base(tiny, out), "--plan", str(plan))
     assert code == 2 and "C simulation build failed" in err and "error" in err.split("Compiler output:")[1]
-    assert "this is not C++" in err or "does not name a type" in err
+    assert "firmware/tiny.cpp:" in err and "error:" in err  # g++'s own error line, with file and line
     assert not out.exists() and not list(tiny["dir"].glob(".bad.*"))

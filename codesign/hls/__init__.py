@@ -1,5 +1,6 @@
-"""The hls4ml bridge: HLS-ready rewrites, per-layer precision and reuse factors, conversion, project writing,
-C simulation against PyTorch, and small nets trained on scikit-learn's digits.
+"""The hls4ml bridge: HLS-ready rewrites, per-layer precision and reuse factors, conversion (with hls4ml-native
+global pooling and depthwise layers), a per-layer Plan (reuse, weight width, dense/codebook storage, FIFO
+memory), project writing, C simulation against PyTorch, and small nets trained on scikit-learn's digits.
 
 hls4ml itself is imported only when a conversion runs.
 """
@@ -12,6 +13,7 @@ from codesign.hls.convert import (
     is_valid_reuse_factor,
     valid_reuse_factors,
 )
+from codesign.hls.plan import LayerChoice, Plan
 from codesign.hls.project import (
     DEFAULT_PART,
     Comparison,
@@ -26,7 +28,9 @@ __all__ = [
     "DEFAULT_PART",
     "Comparison",
     "HlsResult",
+    "LayerChoice",
     "LayerPlan",
+    "Plan",
     "Rewrite",
     "RewriteResult",
     "choose_reuse_factor",
