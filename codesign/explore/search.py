@@ -281,6 +281,17 @@ class SearchConfig:
     resume: bool = False
     progress: bool = False
     population: int = 100
+    hw: str | None = None  # replaces the space's hardware.base when given
+
+    def load_space(self) -> SearchSpace:
+        """The space, with `hw` as its base hardware when given (validated: one-line error if unknown)."""
+        space = load_space(self.space)
+        if self.hw:
+            from codesign.explore.hardware import base_accelerator
+
+            base_accelerator(self.hw)
+            space = space.model_copy(update={"hardware": space.hardware.model_copy(update={"base": self.hw})})
+        return space
 
     def recorded(self, space: SearchSpace) -> dict[str, Any]:
         """What the study records and a resume must match."""
@@ -420,7 +431,7 @@ def worker_loop(cfg: SearchConfig, worker: int, n_trials: int, run_index: int) -
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    space = load_space(cfg.space)
+    space = cfg.load_space()
     evaluator = Evaluator(space, cfg.layer_objective)
     shared = load_study(cfg)
     local = optuna.create_study(
@@ -493,7 +504,7 @@ def run_search(cfg: SearchConfig):
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     check_config(cfg)
-    space = load_space(cfg.space)
+    space = cfg.load_space()
     run_index, _ = prepare_study(cfg, space)
     shares = [s for s in _shares(cfg.trials, cfg.workers) if s > 0]
     if len(shares) <= 1:
