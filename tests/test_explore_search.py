@@ -127,6 +127,8 @@ def test_resume_with_other_settings_is_refused(tmp_path):
     assert rc != 0 and err.count("\n") == 1 and "space 'squeezenext'" in err and "squeezenet" in err
     rc, out, err = cli("explore", "--storage", url, "--trials", "4", "--resume", "--max-area", "5", "--no-progress")
     assert rc != 0 and "budgets" in err
+    rc, out, err = cli("explore", "--storage", url, "--trials", "4", "--resume", "--hw", "eyeriss", "--no-progress")
+    assert rc != 0 and err.count("\n") == 1 and "--hw" in err
     assert len(trials(url, "codesign")) == 4  # nothing was added by the refused runs
 
 

@@ -119,9 +119,10 @@ def cmd_explore(args: argparse.Namespace) -> None:
         resume=args.resume,
         progress=not args.no_progress and sys.stderr.isatty(),
         population=args.population,
+        hw=args.hw,
     )
-    if args.hw:
-        raise CodesignError("explore takes its hardware from the space (hardware.base); write a space YAML to change it")
+    if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise CodesignError(f"--out {args.out}: exists and is not a directory; name a directory")
     t0 = time.perf_counter()
     study = run_search(cfg)
     elapsed = time.perf_counter() - t0
@@ -160,7 +161,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="search space: squeezenext (default), squeezenet, or a space YAML (see docs in codesign/explore/space.py)",
     )
-    p.add_argument("--hw", default=None, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--hw", default=None, help="base hardware whose knobs the space varies (default: the space's hardware.base)"
+    )
     p.add_argument(
         "--objectives",
         default="latency,energy,area",

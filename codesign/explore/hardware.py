@@ -42,6 +42,8 @@ def _label(base, overrides: dict[str, Any]) -> str:
 def _variant(base_name: str, frozen: str):
     overrides = json.loads(frozen)
     base = base_accelerator(base_name)
+    if not overrides:
+        return base
     if "dataflows" in overrides:
         overrides["dataflows"] = tuple(overrides["dataflows"])
     overrides.setdefault("name", _label(base, overrides))

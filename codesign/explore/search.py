@@ -125,6 +125,82 @@ def repair_journal(path: str) -> int:
             lock.release()
 
 
+class BatchedJournal:
+    """An Optuna journal-file backend that writes a whole batch of records in one append (one lock, one
+    fsync) instead of one per record; reads are Optuna's `JournalFileBackend.read_logs`.
+
+    Inside `batch()` it holds the journal's own lock (`JournalFileSymlinkLock`, the one every Optuna
+    process on the file uses), so the file cannot grow under it; records appended by the storage are
+    buffered and served back to the storage's own reads after the file's, so the storage sees exactly
+    the order the file will have. At the end the buffer is written as whole JSON lines (Optuna's format:
+    one compact JSON object per line) and fsynced. A kill mid-append leaves at most a cut last line,
+    which `repair_journal` removes on the next open."""
+
+    def __init__(self, path: str) -> None:
+        from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
+
+        self._path = path
+        self._file = JournalFileBackend(path)
+        self._lock = JournalFileSymlinkLock(path)
+        self._buffer: list[dict[str, Any]] | None = None
+        self._total = 0  # records known to be in the file
+
+    def read_logs(self, log_number_from: int):
+        if self._buffer is None:
+            count = 0
+            for log in self._file.read_logs(log_number_from):
+                count += 1
+                yield log
+            self._total = max(self._total, log_number_from + count)
+            return
+        if log_number_from < self._total:
+            yield from self._file.read_logs(log_number_from)
+        yield from self._buffer[max(0, log_number_from - self._total) :]
+
+    def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        if self._buffer is None:
+            self._file.append_logs(logs)
+        else:
+            self._buffer.extend(logs)
+
+    @contextlib.contextmanager
+    def batch(self):
+        self._lock.acquire()
+        try:
+            self._total += sum(1 for _ in self._file.read_logs(self._total))  # what others wrote
+            self._buffer = []
+            yield
+            if self._buffer:
+                text = "\n".join(json.dumps(log, separators=(",", ":")) for log in self._buffer) + "\n"
+                with open(self._path, "ab") as f:
+                    f.write(text.encode("utf-8"))
+                    f.flush()
+                    os.fsync(f.fileno())
+                self._total += len(self._buffer)
+        finally:
+            self._buffer = None
+            self._lock.release()
+
+
+def add_trials_batched(study, trials: list) -> None:
+    """`study.add_trials(trials)` with one store write for the whole list where the store allows it
+    (our journal backend); other stores write one trial at a time."""
+    backend = _BATCHED.get(id(storage_of(study)))
+    if backend is not None:
+        with backend.batch():
+            study.add_trials(trials)
+    else:
+        study.add_trials(trials)
+
+
+_BATCHED: dict[int, BatchedJournal] = {}  # id(JournalStorage) -> its backend (storages live per process)
+_STORAGE_OF: dict[int, Any] = {}  # id(study) -> the storage `load_study` opened it on
+
+
+def storage_of(study):
+    return _STORAGE_OF.get(id(study))
+
+
 def normalise_url(url: str) -> str:
     """Storage URL with PostgreSQL routed to psycopg 3 (`postgresql://` means psycopg2 to SQLAlchemy)."""
     for prefix in ("postgresql://", "postgres://"):
@@ -141,8 +217,6 @@ def make_storage(url: str):
     import sqlalchemy
 
     if url.startswith("journal:"):
-        from optuna.storages.journal import JournalFileBackend
-
         path = url.removeprefix("journal:").removeprefix("//")
         if not path:
             raise CodesignError("--storage journal: needs a file path, e.g. journal:study.journal")
@@ -153,7 +227,10 @@ def make_storage(url: str):
             raise CodesignError(f"--storage {url}: {path} is a directory; name a journal file")
         try:
             repair_journal(path)
-            return optuna.storages.JournalStorage(JournalFileBackend(path))
+            backend = BatchedJournal(path)
+            storage = optuna.storages.JournalStorage(backend)
+            _BATCHED[id(storage)] = backend
+            return storage
         except OSError as exc:
             raise CodesignError(f"--storage {url}: cannot open the journal ({exc.strerror}); check the path") from None
         except (ValueError, UnicodeDecodeError) as exc:
@@ -204,6 +281,17 @@ class SearchConfig:
     resume: bool = False
     progress: bool = False
     population: int = 100
+    hw: str | None = None  # replaces the space's hardware.base when given
+
+    def load_space(self) -> SearchSpace:
+        """The space, with `hw` as its base hardware when given (validated: one-line error if unknown)."""
+        space = load_space(self.space)
+        if self.hw:
+            from codesign.explore.hardware import base_accelerator
+
+            base_accelerator(self.hw)
+            space = space.model_copy(update={"hardware": space.hardware.model_copy(update={"base": self.hw})})
+        return space
 
     def recorded(self, space: SearchSpace) -> dict[str, Any]:
         """What the study records and a resume must match."""
@@ -317,8 +405,11 @@ def prepare_study(cfg: SearchConfig, space: SearchSpace) -> tuple[int, int]:
 def load_study(cfg: SearchConfig):
     import optuna
 
+    storage = make_storage(cfg.storage)
     try:
-        return optuna.load_study(study_name=cfg.study_name, storage=make_storage(cfg.storage))
+        study = optuna.load_study(study_name=cfg.study_name, storage=storage)
+        _STORAGE_OF[id(study)] = storage
+        return study
     except KeyError:
         raise CodesignError(f"no study '{cfg.study_name}' in {cfg.storage}") from None
 
@@ -340,7 +431,7 @@ def worker_loop(cfg: SearchConfig, worker: int, n_trials: int, run_index: int) -
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    space = load_space(cfg.space)
+    space = cfg.load_space()
     evaluator = Evaluator(space, cfg.layer_objective)
     shared = load_study(cfg)
     local = optuna.create_study(
@@ -386,7 +477,7 @@ def worker_loop(cfg: SearchConfig, worker: int, n_trials: int, run_index: int) -
             local.tell(trial, objective_values(ev.score, cfg.objectives))
         numbers = {t.number for t in asked}
         finished = [t for t in local.get_trials(deepcopy=False) if t.number in numbers]
-        shared.add_trials(finished)
+        add_trials_batched(shared, finished)
         done += batch
         pull()
         if cfg.progress and worker == 0:
@@ -413,7 +504,7 @@ def run_search(cfg: SearchConfig):
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     check_config(cfg)
-    space = load_space(cfg.space)
+    space = cfg.load_space()
     run_index, _ = prepare_study(cfg, space)
     shares = [s for s in _shares(cfg.trials, cfg.workers) if s > 0]
     if len(shares) <= 1:
