@@ -53,6 +53,11 @@ def resolve_output_file(path: str | os.PathLike[str]) -> Path:
             target = p.resolve(strict=False)
         except (OSError, RuntimeError):
             raise UsageError(f"cannot write {p}: its symbolic link loops; fix or remove the link") from None
+        if not target.parent.is_dir():
+            raise UsageError(
+                f"cannot write {p}: it is a symbolic link to {target}, whose directory does not exist; "
+                "fix the link or remove it"
+            )
         p = target
     try:
         st = p.stat()

@@ -24,7 +24,7 @@ import torch
 import yaml
 from torch import nn
 
-from codesign.errors import InputError
+from codesign.errors import InputError, excerpt
 from codesign.ir import layers as L
 from codesign.ir.graph import LayerGraph
 from codesign.nets.squeezenet import Fire
@@ -597,8 +597,8 @@ def design_from_dict(data: dict[str, Any], where: str = "design") -> Design:
     if not isinstance(data, dict):
         raise DesignError(f"{where}: expected a mapping, got {type(data).__name__}")
     family = data.get("family")
-    if family not in _FAMILIES:
-        raise DesignError(f"{where}: family = {family!r} (allowed: {', '.join(_FAMILIES)})")
+    if not isinstance(family, str) or family not in _FAMILIES:
+        raise DesignError(f"{where}: family = {excerpt(family)} (allowed: {', '.join(_FAMILIES)})")
     cls = _FAMILIES[family]
     names = {f.name for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(data) - names - {"family"})
@@ -626,8 +626,6 @@ _COUNT_KNOBS = {"blocks", "num_fire", "freq", "pool_after"}
 
 def _check_knob(where: str, name: str, value: Any, default: Any) -> None:
     """One knob's type and range, from the type of its default: ints are ints (not 1.5, not true)."""
-    from codesign.errors import excerpt
-
     shown = excerpt(value, 60)
     if isinstance(default, bool):
         ok = isinstance(value, bool)
