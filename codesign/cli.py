@@ -51,6 +51,9 @@ def cmd_models(args: argparse.Namespace) -> None:
 
     records, columns = models_table(_input_size(args.input_size))
     _emit(render(records, columns, args.format), args.out)
+    for r in records:
+        if r.get("note"):
+            print(f"codesign: note: {r['name']}: no MACs at this input size: {r['note']}", file=sys.stderr)
 
 
 def cmd_show(args: argparse.Namespace) -> None:

@@ -56,3 +56,12 @@ def test_units_follow_field_names() -> None:
     assert unit_of("latency_ms") == "ms" and unit_of("energy_dram_pj") == "pJ"
     assert unit_of("dram_words").startswith("words") and unit_of("area_mm2") == "mm^2"
     assert unit_of("power_mw") == "mW" and unit_of("cycles") == "cycles" and unit_of("layer") == ""
+
+
+def test_models_row_without_macs_names_the_reason() -> None:
+    """AlexNet has no MACs at 64x64 (its adaptive pool would upsample); its row says so, params still hold."""
+    from codesign.report.views import model_summary
+
+    row = model_summary("alexnet", (3, 64, 64))
+    assert row["params"] == 61_100_840 and row["macs"] is None and "upsampling" in row["note"]
+    assert model_summary("squeezenet_v1_1", (3, 64, 64))["note"] == ""

@@ -16,17 +16,25 @@ MB = 1e6
 @cache
 def model_summary(name: str, input_size: tuple[int, int, int] | None = None) -> dict[str, object]:
     """Params, MACs and sizes of one zoo model, computed from its IR at `input_size` (default 224x224)."""
+    from codesign.errors import UnsupportedOpError
     from codesign.ir.cache import trace_model
     from codesign.nets.registry import get_model_spec
 
     spec = get_model_spec(name)
-    graph = trace_model(spec.name, input_size)
+    note = ""
+    try:
+        graph = trace_model(spec.name, input_size)
+        macs: int | None = graph.macs
+    except UnsupportedOpError as exc:  # e.g. AlexNet below 224x224: params still hold, MACs do not exist
+        graph = trace_model(spec.name, None)
+        macs, note = None, str(exc)
     return {
         "name": spec.name,
         "family": spec.family,
         "input": "x".join(str(d) for d in (input_size or spec.input_size)[1:]),
         "params": graph.params,
-        "macs": graph.macs,
+        "macs": macs,
+        "note": note,
         "size_fp32_mb": graph.params * 4 / MB,
         "size_int8_mb": graph.params / MB,
         "top1": spec.published.top1,
@@ -39,7 +47,7 @@ def model_summary(name: str, input_size: tuple[int, int, int] | None = None) -> 
 MODEL_COLUMNS = [
     Column("name", "model"),
     Column("params", "params", thousands),
-    Column("macs", "MACs", millions),
+    Column("macs", "MACs", or_dash(millions)),
     Column("size_fp32_mb", "fp32 MB", fixed(2)),
     Column("size_int8_mb", "int8 MB", fixed(2)),
     Column("top1", "top-1 %", or_dash(fixed(2))),
@@ -51,13 +59,17 @@ def models_table(input_size: tuple[int, int, int] | None = None) -> tuple[list[d
     """One row per registered zoo model.
 
     The rows are cached on disk with the traced graphs (codesign.ir.cache: keyed by the input size, the zoo
-    and IR sources and the torch version), so from the second run on no model is built and torch is not
-    imported.
+    and IR sources, this file and the torch version), so from the second run on no model is built and torch
+    is not imported. A model that cannot be traced at `input_size` gets MACs None and the reason in "note".
     """
     from codesign.ir.cache import load_json, source_hash, store_json
 
     shape = "default" if input_size is None else "x".join(map(str, input_size))
-    key = f"models-{shape}-{source_hash()}.json"
+    import hashlib
+    from pathlib import Path
+
+    this_file = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:8]  # the row layout lives here
+    key = f"models-{shape}-{source_hash()}-{this_file}.json"
     records = load_json(key)
     if not isinstance(records, list):
         from codesign.nets.registry import list_models
