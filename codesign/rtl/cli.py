@@ -51,7 +51,7 @@ def _readme(acc, configs, source: str) -> str:
         f"- timing: {acc.timing} (WS fold: `2R + C + T - 2` cycles; overlap: only the first fold pays the "
         "R-cycle preload; OS fold: `R + C + K - 2`)",
         "- files: " + ", ".join(f"`{c.name}.v` ({c.dataflow.upper()})" for c in configs),
-        "- top module `top`; clock `clk`, synchronous reset `rst` (active high)",
+        "- one module per file, named like the file; clock `clk`, synchronous reset `rst` (active high)",
         "",
         "## Ports and timing",
         "",
@@ -75,10 +75,15 @@ def cmd_write(args: argparse.Namespace, acc) -> None:
     configs = [_config_of(acc, df) for df in acc.dataflows]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary directory
     try:
         for cfg in configs:
-            (tmp / f"{cfg.name}.v").write_text(verilog_of(cfg))
-        (tmp / "README.md").write_text(_readme(acc, configs, args.hw))
+            (tmp / f"{cfg.name}.v").write_text(verilog_of(cfg, name=cfg.name))
+        how = args.hw + "".join(f" --{k} {getattr(args, k)}" for k in ("rows", "cols") if getattr(args, k))
+        how += "".join(f" --dataflow {d}" for d in args.dataflow or ())
+        (tmp / "README.md").write_text(_readme(acc, configs, how))
         if out.exists():
             shutil.rmtree(out)
         os.replace(tmp, out)

@@ -62,14 +62,14 @@ def _verilator_env() -> dict[str, str]:
     return env
 
 
-def verilog_of(cfg: ArrayConfig) -> str:
-    """The generated Verilog of one array configuration (top module ``top``, ports clk, rst, ...)."""
+def verilog_of(cfg: ArrayConfig, name: str = "top") -> str:
+    """The generated Verilog of one array configuration (module `name`, ports clk, rst, ...)."""
     from amaranth.back import verilog
 
     from codesign.rtl.array import SystolicArray
 
     dut = SystolicArray(cfg)
-    return verilog.convert(dut, name="top", ports=dut.ports, emit_src=False)
+    return verilog.convert(dut, name=name, ports=dut.ports, emit_src=False)
 
 
 def _children_cpu() -> float:
