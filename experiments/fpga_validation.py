@@ -242,6 +242,12 @@ def readme_section(before: str | None, after: str, per_design: str = "", causes:
         "Most CI baselines are single small layers: they weigh as much as a CNN in the medians above, so read",
         "the per-report table for large designs.",
         "",
+        "What still needs the vendor tools: how many constant products synthesis builds in LUTs (it depends on",
+        "the weight values: 0.46-1.0 DSP per 16-bit product across these reports, the model takes 0.76 for the",
+        "Latency strategy and 0.48 for Resource); device-dependent FIFO binding in Vitis (cnn_small); the",
+        "register pipelining a slower part or another hls4ml version adds (hls4ml_dense16x5: 7,860 FF); Vivado",
+        "HLS's dividers for 'same' average pooling; timing closure (the model assumes the clock is met).",
+        "",
     ]
     if before:
         lines += [
