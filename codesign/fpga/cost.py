@@ -1,8 +1,9 @@
 """Stage 2 of the FPGA cost model: per-layer and per-FIFO costs (BRAM18K, URAM, DSP, LUT, FF) and timing.
 
 Public API:
-  * `layer_cost(layer, design, target)` -> `LayerCost` for one hls4ml layer function;
-  * `fifo_cost(width, depth, channels, backend, target)` -> `Cost` of one io_stream FIFO;
+  * `layer_estimate(layer, backend=, strategy=, io_type=, reuse=, precision=, target=)` -> `LayerCost`
+    for one layer under given settings; `layer_cost(layer, design, target)` for a layer of a design;
+  * `fifo_cost(width, depth, channels, backend, target, memory)` -> `FifoCost` of one io_stream stream;
   * `estimate(design, target)` -> `DesignEstimate`: per-layer rows, FIFOs, totals, latency and interval.
 `target` is "csynth" (what the HLS report states) or "synth" (what Vivado synthesis builds; default for
 fit verdicts). Every rule below names the hls4ml template or the report lines it comes from; the reports
@@ -18,9 +19,11 @@ Timing (io_stream; hls4ml puts every layer function in one DATAFLOW region):
     (nnet_pooling_stream.h; tutorial csynth: pool config6 903 cycles for 30x30 = 900 pixels). Same for
     ReLU (relu config5 902 for 900) and zero padding (one output pixel per cycle; Vitis adds a fixed 13).
   * a layer's `cycles` is its csynth latency when fed at full speed; `tail` the cycles from its last input
-    to its last output. The design latency follows the chain: finish_i = max(finish_{i-1} + tail_i,
-    start_i + cycles_i), start_i = start_{i-1} + tail_{i-1}; the interval is max(cycles_i) + 1 (tutorial:
-    1,028 = 1,027 + 1; cnn_large: 303 = 302 + 1).
+    to its last output. The design latency follows the graph: finish_i = max(finish_in + tail_i,
+    start_i + cycles_i), start_i = max(start_in + tail_in) over its inputs; the interval is the slowest
+    layer's interval + 1 (tutorial: 1,028 = 1,027 + 1; cnn_large: 303 = 302 + 1; cnn_small 12,338 =
+    12,337 + 1). A Vivado HLS io_stream dense is not pipelined across calls (tutorial rows: interval =
+    latency); Vitis runs one in RF - 1 cycles (cnn_large 0, cnn_small 301 at RF 301).
   * io_parallel: layers run one after another (latency = sum of layer latencies); a Latency dense is
     1 cycle at RF 1 (jet tagger csynth: every dense_latency instance 1 cycle); a conv with io_parallel
     computes one output pixel per RF cycles (CI conv2d io_parallel: 49 output pixels -> interval 49).
@@ -32,6 +35,9 @@ Memory:
     Vitis HLS packs the array into one FIFO of C*T bits (cnn_large csynth: `layer2_out` 104 x 128): it is
     registers at depth 1-2 or <= 1,024 bits (UG1399 `config_storage fifo` defaults), else BRAM18K in a
     1K x 18 tiling, ceil(depth/1024)*ceil(width/18) (104 x 128 -> 8, 24 x 208 -> 12, 150 x 16 -> 1).
+    Known exception (held-out cnn_small, same Vitis 2023.1 on an UltraScale+ xcvu13p): FIFOs <= 48 deep
+    stayed out of block RAM and the rest took 512 x 36 tiles (104 x 64 -> 2): the binding depends on the
+    device, and the model follows the Kintex UltraScale report.
     Vivado synthesis then rebuilds block-RAM FIFOs of <= 1,024 bits as SRLs (tutorial: csynth 100 BRAM18K,
     synthesis 84 and 68: exactly the 36 x 16 and 169 x 6 FIFOs left block RAM).
   * Weights: Resource strategy at RF > 1 keeps them in a ROM RF deep and ceil(n_in*n_out/RF)*bits wide
