@@ -199,10 +199,13 @@ class _Pass:
     est_stall: int = 0  # fast mode: DRAM-bound estimate max(0, bytes / bandwidth - compute), for planning only
 
 
-def _run_plan(g: Gemm, m, plan, hw, timing: str, fast: bool, onchip: OnChip = PER_LAYER) -> _Pass:
-    if fast:
-        counts = analytical.analyze(g, m, plan, timing)
-        compute, stall, acc, dram = counts.compute_cycles, 0, counts.accesses, plan.dram_bytes(hw)
+def _run_plan(
+    g: Gemm, m, plan, hw, timing: str, fast: bool, onchip: OnChip = PER_LAYER, array: AccessCounts | None = None
+) -> _Pass:
+    if fast:  # closed form; the array-side counts do not depend on the plan and may be passed in
+        array = array if array is not None else analytical.array_accesses(g, m)
+        compute, stall = analytical.compute_cycles(m, timing), 0
+        acc, dram = array + analytical.dram_accesses(g, plan), plan.dram_bytes(hw)
     else:
         res = run_layer(g, m, plan, hw, timing, onchip)
         compute, stall, acc, dram = res.compute_cycles, res.stall_cycles, res.accesses, res.dram_bytes
@@ -229,7 +232,13 @@ def _best_plan(
     """Every loop order x residency that fits, run and scored by the objective (not by DRAM bytes)."""
     m = map_gemm(g, hw.rows, hw.cols, dataflow)
     plans = plan_candidates(g, m, hw, onchip)
-    options = [_run_plan(g, m, plan, hw, timing, fast, onchip) for plan in plans]
+    if fast:
+        # In the closed form every plan has the same compute cycles and array-side counts; the estimated
+        # stall (DRAM bytes / bandwidth - compute) and the DRAM energy both grow with the DRAM bytes, so the
+        # least-bytes plan (the first) is the objective's best: evaluate only it.
+        plans = plans[:1]
+    array = analytical.array_accesses(g, m) if fast else None
+    options = [_run_plan(g, m, plan, hw, timing, fast, onchip, array) for plan in plans]
     return min(
         options,
         key=lambda o: _cost(o.compute + o.est_stall, sum(o.energy.values()), hw, objective) + (o.dram_bytes,),
@@ -275,8 +284,7 @@ def _core(
             compute += count * p.compute
             stall += count * p.stall
             dram_bytes += count * p.dram_bytes
-            for _ in range(count):
-                acc = acc + p.acc
+            acc = acc + p.acc.scaled(count)
             order, resident = p.plan.order, p.plan.resident
         if passes > 1:
             order = f"{order}, {passes} T-passes"
