@@ -66,13 +66,17 @@ def _load_hw(args: argparse.Namespace):
     from codesign.hw.scalesim_cfg import read_scalesim_cfg
 
     if getattr(args, "scalesim_config", None):
-        return read_scalesim_cfg(args.scalesim_config)
-    if args.hw is None:  # a design file's embedded hardware, else the default
+        hw = read_scalesim_cfg(args.scalesim_config)
+    elif args.hw is None:  # a design file's embedded hardware, else the default
         from codesign.explore.cli import resolve_hardware
 
         names = getattr(args, "names", None) or [getattr(args, "name", None)]
-        return resolve_hardware(None, names[0])[2]
-    return load_accelerator(args.hw)
+        hw = resolve_hardware(None, names[0])[2]
+    else:
+        hw = load_accelerator(args.hw)
+    if getattr(args, "inter_layer", None):
+        hw = hw.with_overrides(inter_layer=args.inter_layer)
+    return hw
 
 
 def cmd_simulate(args: argparse.Namespace) -> None:
@@ -126,6 +130,10 @@ def _extra_columns():
             "energy_gbuf_pj",
             "energy_inter_pe_pj",
             "energy_rf_pj",
+            "energy_static_pj",
+            "area_mm2",
+            "power_mw",
+            "static_mw",
         )
     ]
 
@@ -172,9 +180,16 @@ def _sim_options(p: argparse.ArgumentParser, dataflow_default: str | None = "aut
     )
     p.add_argument(
         "--dataflow",
-        choices=("ws", "os", "auto"),
+        choices=("ws", "os", "is", "rs", "auto"),
         default=dataflow_default,
-        help="fixed dataflow or 'auto' (best per layer by --objective; default: auto)",
+        help="fixed dataflow or 'auto' (best per layer by --objective among the hardware's; default: auto)",
+    )
+    p.add_argument(
+        "--inter-layer",
+        choices=("per_layer", "fused"),
+        default=None,
+        help="inter-layer model: per_layer (DRAM round trip per layer, SCALE-Sim) or fused "
+        "(activations kept on chip when they fit); default: the hardware file's",
     )
     p.add_argument(
         "--objective",

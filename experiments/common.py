@@ -29,7 +29,7 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 #: Memory levels of the energy model, in plotting order.
-LEVELS = ("mac", "rf", "inter_pe", "gbuf", "dram")
+LEVELS = ("mac", "rf", "inter_pe", "gbuf", "dram", "static")  # static: leakage over the run (codesign.sim.area)
 
 
 def hw_file(hw: object) -> str:

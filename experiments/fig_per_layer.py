@@ -27,6 +27,7 @@ LEVEL_COLORS = {
     "inter_pe": "#c44e52",
     "gbuf": "#8172b2",
     "dram": "#ccb974",
+    "static": "#8c8c8c",  # leakage over the layer's cycles
 }
 
 COLUMNS = [

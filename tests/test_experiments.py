@@ -12,7 +12,7 @@ from codesign.sim import simulate
 from experiments.common import read_csv_records
 from experiments.run_all import run_all
 
-TABLES = ("table1", "table1_paper", "table1_energy_levels", "per_layer", "dataflow_layers", "dataflow_sweep")
+TABLES = ("table1", "table1_paper", "table1_energy_levels", "table1_inter_layer", "per_layer", "dataflow_layers", "dataflow_sweep")
 FIGURES = (
     "fig_latency_per_layer",
     "fig_energy_per_layer",
@@ -98,7 +98,7 @@ def test_per_layer_and_dataflow_consistent(quick: tuple[Path, dict]) -> None:
     per_layer = [r for r in read_csv_records(out / "per_layer.csv") if r["model"] == "squeezenext_v5"]
     assert sum(int(r["cycles"]) for r in per_layer) == v5.cycles
     energy = sum(
-        float(r[f"energy_{k}_uj"]) for r in per_layer for k in ("mac", "rf", "inter_pe", "gbuf", "dram")
+        float(r[f"energy_{k}_uj"]) for r in per_layer for k in ("mac", "rf", "inter_pe", "gbuf", "dram", "static")
     )
     assert energy == pytest.approx(v5.energy_uj, rel=1e-9)
     layers = read_csv_records(out / "dataflow_layers.csv")
@@ -132,3 +132,22 @@ def test_cli_paper_registered(capsys: pytest.CaptureFixture[str]) -> None:
     assert exc.value.code == 0
     out = capsys.readouterr().out
     assert "--quick" in out and "--out" in out
+
+
+def test_table1_inter_layer_models(quick: tuple[Path, dict]) -> None:
+    """Both inter-layer models in Table 1; each ratio equals a fresh simulation's, the paper's beside it."""
+    from codesign.hw import load_accelerator
+
+    out, _ = quick
+    rows = read_csv_records(out / "table1_inter_layer.csv")
+    assert {(r["inter_layer"], r["baseline"]) for r in rows} == {
+        (m, b) for m in ("per_layer", "fused") for b in ("squeezenet_v1_0", "alexnet_caffe", "alexnet")
+    }
+    fused = load_accelerator("squeezelerator").with_overrides(inter_layer="fused")
+    v5, sq = simulate("squeezenext_v5", fused), simulate("squeezenet_v1_0", fused)
+    row = next(r for r in rows if r["inter_layer"] == "fused" and r["baseline"] == "squeezenet_v1_0")
+    assert float(row["speedup"]) == pytest.approx(sq.cycles / v5.cycles)
+    assert float(row["energy_ratio"]) == pytest.approx(sq.energy_pj / v5.energy_pj)
+    assert float(row["paper_speedup"]) == 2.59 and float(row["paper_energy_ratio"]) == 2.25
+    per = next(r for r in rows if r["inter_layer"] == "per_layer" and r["baseline"] == "squeezenet_v1_0")
+    assert int(row["variant_dram_words"]) < int(per["variant_dram_words"])  # activations stayed on chip

@@ -36,7 +36,6 @@ from codesign.hw.model import (
     ARRAY_DIM_RULE,
     BANDWIDTH_RULE,
     BANKS_RULE,
-    DATAFLOWS,
     KIB,
     MAX_GBUF_BYTES,
     PORTS_RULE,
@@ -120,15 +119,10 @@ def read_scalesim_cfg(path: str | os.PathLike[str], energy: str = DEFAULT_ENERGY
         )
 
     dataflow = required("Dataflow").lower()
-    if dataflow == "is":
-        raise hw_error(
-            f"{where}: [{arch}] Dataflow = 'is' (input stationary) is not supported by codesign "
-            f"(allowed: {', '.join(DATAFLOWS)})"
-        )
-    if dataflow not in DATAFLOWS:
+    if dataflow not in SCALESIM_DATAFLOWS:
         raise hw_error(
             f"{where}: [{arch}] Dataflow = {fmt_value(dataflow)} is not a SCALE-Sim dataflow "
-            f"(allowed: {', '.join(DATAFLOWS)})"
+            f"(allowed: {', '.join(SCALESIM_DATAFLOWS)})"
         )
 
     banks = integer(

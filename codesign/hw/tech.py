@@ -82,10 +82,14 @@ class Technology:
 
 def _build(data: Any, where: str) -> Technology:
     if not isinstance(data, dict):
-        raise hw_error(f"{where}: the file holds {type_name(data)} (allowed: a mapping with {', '.join(_KEYS)})")
+        raise hw_error(
+            f"{where}: the file holds {type_name(data)} (allowed: a mapping with {', '.join(_KEYS)})"
+        )
     for key in data:
         if key not in _KEYS:
-            raise hw_error(f"{where}: unknown key {key}{suggest(str(key), _KEYS)} (allowed: {', '.join(_KEYS)})")
+            raise hw_error(
+                f"{where}: unknown key {key}{suggest(str(key), _KEYS)} (allowed: {', '.join(_KEYS)})"
+            )
     for key in _KEYS:
         if key not in data:
             raise hw_error(f"{where}: missing key {key} (allowed keys: {', '.join(_KEYS)})")
@@ -111,8 +115,9 @@ def _build(data: Any, where: str) -> Technology:
 
 @lru_cache(maxsize=32)
 def load_technology(name: str = DEFAULT_TECHNOLOGY) -> Technology:
-    """The technology table `hw_models/tech/<name>.yaml`; raises HardwareConfigError if unknown or invalid."""
-    path = TECH_DIR / f"{name}.yaml"
+    """The technology table `hw_models/tech/<name>.yaml` (or a path ending in .yaml); raises
+    HardwareConfigError if unknown or invalid."""
+    path = Path(name) if name.endswith((".yaml", ".yml")) else TECH_DIR / f"{name}.yaml"
     available = sorted(p.stem for p in TECH_DIR.glob("*.yaml"))
     if not path.is_file():
         raise hw_error(

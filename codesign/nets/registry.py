@@ -196,6 +196,26 @@ def _alexnet_spec() -> ModelSpec:
     )
 
 
+def _alexnet_caffe_spec() -> ModelSpec:
+    from codesign.nets.alexnet import alexnet_caffe
+
+    return ModelSpec(
+        name="alexnet_caffe",
+        family="alexnet",
+        description="AlexNet, Caffe two-tower layout (96/256/384/384/256 convs, groups 2 in conv2/4/5, no LRN), 227x227",
+        input_size=(3, 227, 227),
+        native_input_size=(3, 227, 227),
+        published=PublishedFigures(
+            params=60_965_224,
+            macs=None,
+            top1=57.2,
+            top5=80.3,
+            citation=f"{SQUEEZENET_PAPER}, Table 2 (accuracy); params: BVLC AlexNet (Caffe model zoo)",
+        ),
+        factory=lambda n: alexnet_caffe(num_classes=n),
+    )
+
+
 @cache
 def _registered() -> tuple[ModelSpec, ...]:
     specs = _fixed_specs()
@@ -203,6 +223,7 @@ def _registered() -> tuple[ModelSpec, ...]:
     specs += [_squeezenext_spec(squeezenext_config(w, 23, v)) for w in (1.5, 2.0) for v in range(1, 6)]
     specs += [_squeezenext_spec(squeezenext_config(w, 44, 1)) for w in (1.0, 1.5, 2.0)]
     specs.append(_alexnet_spec())
+    specs.append(_alexnet_caffe_spec())
     return tuple(specs)
 
 

@@ -139,6 +139,10 @@ def simulation_table(result: NetworkResult) -> tuple[list[dict], list[Column]]:
             **acc_total,
             "energy_uj": result.energy_uj,
             "energy_pj": result.energy_pj,
+            "energy_static_pj": result.static_energy_pj,
+            "area_mm2": result.area_mm2,
+            "power_mw": result.power_mw,
+            "static_mw": result.static_mw,
         }
     )
     return rows, SIM_COLUMNS
@@ -153,6 +157,9 @@ def totals_line(result: NetworkResult) -> str:
         f"{result.cycles:,} cycles ({result.stall_cycles:,} stalls), {result.latency_ms:.3f} ms, "
         f"{result.energy_uj:,.1f} uJ, {result.inferences_per_s:,.1f} inferences/s, "
         f"{result.inferences_per_j:,.0f} inferences/J, PE utilization {100 * result.utilization:.1f}%. "
+        f"Area {result.area_mm2:.2f} mm^2 (global buffer + PE array, {hw.technology}), average power "
+        f"{result.power_mw:,.1f} mW of which leakage {result.static_mw:.2f} mW "
+        f"({result.static_energy_pj * 1e-6:,.1f} uJ over the run); inter-layer model {hw.inter_layer}. "
         "BatchNorm and ReLU are fused into the producing layer (no cycles or traffic of their own)."
     )
 
@@ -164,6 +171,8 @@ COMPARE_COLUMNS = [
     Column("cycles", "cycles", thousands),
     Column("latency_ms", "ms", fixed(3)),
     Column("energy_uj", "energy uJ", fixed(1)),
+    Column("power_mw", "mW", fixed(1)),
+    Column("area_mm2", "mm^2", fixed(2)),
     Column("utilization", "util", percent),
     Column("speedup", "speed-up", lambda v: f"{float(v):.2f}x"),
     Column("energy_ratio", "energy ratio", lambda v: f"{float(v):.2f}x"),
@@ -183,6 +192,8 @@ def compare_table(results: list[NetworkResult]) -> tuple[list[dict], list[Column
                 "cycles": r.cycles,
                 "latency_ms": r.latency_ms,
                 "energy_uj": r.energy_uj,
+                "power_mw": r.power_mw,
+                "area_mm2": r.area_mm2,
                 "utilization": r.utilization,
                 "speedup": base.cycles / r.cycles,
                 "energy_ratio": base.energy_pj / r.energy_pj,

@@ -42,7 +42,7 @@ TIMINGS = ("scalesim", "overlap")
 
 def fold_cycles(m: ArrayMapping) -> int:
     """Cycles of one fold in the SCALE-Sim-compatible mode."""
-    if m.dataflow == "ws":
+    if m.dataflow in ("ws", "is"):
         return 2 * m.rows + m.cols + m.stream - 2
     return m.rows + m.cols + m.stream - 2
 
@@ -52,7 +52,7 @@ def compute_cycles(m: ArrayMapping, timing: str = "scalesim") -> int:
     if timing == "scalesim":
         return m.folds * fold_cycles(m)
     if timing == "overlap":
-        if m.dataflow == "ws":
+        if m.dataflow in ("ws", "is"):
             return m.rows + m.folds * (m.rows + m.cols + m.stream - 2)
         return m.folds * fold_cycles(m)
     raise ValueError(f"unknown timing mode {timing!r} (choose from {', '.join(TIMINGS)})")
@@ -87,6 +87,13 @@ def array_accesses(g: Gemm, m: ArrayMapping) -> AccessCounts:
         acc.add("inter_pe", "ifmap", T * K * m.col_folds * (C - 1))
         acc.add("inter_pe", "ofmap", T * N * m.row_folds * (R - 1))
         acc.add("inter_pe", "filter", N * _block_sum(K, R, lambda kr: kr * (kr - 1) // 2))
+    elif m.dataflow == "is":  # WS with T <-> N and ifmap <-> filter
+        acc.add("gbuf", "filter", N * K * m.col_folds)
+        acc.add("gbuf", "ifmap", K * T)
+        acc.add("gbuf", "ofmap", T * N * m.row_folds + T * N * (m.row_folds - 1))
+        acc.add("inter_pe", "filter", N * K * m.col_folds * (C - 1))
+        acc.add("inter_pe", "ofmap", T * N * m.row_folds * (R - 1))
+        acc.add("inter_pe", "ifmap", T * _block_sum(K, R, lambda kr: kr * (kr - 1) // 2))
     else:
         acc.add("gbuf", "ifmap", T * K * m.col_folds)
         acc.add("gbuf", "filter", K * N * m.row_folds)

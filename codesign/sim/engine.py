@@ -9,7 +9,7 @@ closed form exactly (tested). With finite bandwidth a tile cannot start before i
   tile i's outputs are written back after it ends; one DRAM channel serves requests in issue order;
 * single-buffered: fetches of tile i+1 wait until tile i has finished and written back.
 
-The first tile's fetch is always exposed (no prefetch across layers), which is where most of a small
+The first tile's fetch is exposed (no prefetch across layers) in the per-layer model, which is where most of a small
 layer's stall cycles come from. Stall cycles = layer cycles - compute cycles.
 """
 
@@ -67,6 +67,14 @@ def _tile_array_counts(
         acc.add("inter_pe", "ifmap", int((T * kr * ones).sum()) * (C - 1))  # streamed across the full width
         acc.add("inter_pe", "ofmap", int((T * nc * ones).sum()) * (R - 1))  # psums down the full height
         acc.add("inter_pe", "filter", int((nc * kr * (kr - 1) // 2).sum()))  # weight for row r: r hops
+    elif m.dataflow == "is":  # columns hold output pixels; the N filters stream
+        N = g.N
+        macs = int((N * kr * nc).sum())
+        acc.add("gbuf", "filter", int((N * kr * ones).sum()))
+        acc.add("gbuf", "ifmap", int((kr * nc).sum()))
+        acc.add("inter_pe", "filter", int((N * kr * ones).sum()) * (C - 1))
+        acc.add("inter_pe", "ofmap", int((N * nc * ones).sum()) * (R - 1))
+        acc.add("inter_pe", "ifmap", int((nc * kr * (kr - 1) // 2).sum()))
     else:
         K = g.K
         macs = int((K * kr * nc).sum())
@@ -82,15 +90,21 @@ def _tile_array_counts(
     return acc
 
 
-def _psum_gbuf(g: Gemm, row_index: np.ndarray, col_blocks: np.ndarray) -> int:
-    """WS: outputs written by each fold, plus partial sums read back by every fold after the first row block."""
-    writes = g.T * int(col_blocks.sum()) * len(row_index)
-    reads = g.T * int(col_blocks.sum()) * int((row_index > 0).sum())
+def _psum_gbuf(stream: int, row_index: np.ndarray, col_blocks: np.ndarray) -> int:
+    """WS/IS: outputs written by each fold, plus partial sums read back by every fold after the first row block."""
+    writes = stream * int(col_blocks.sum()) * len(row_index)
+    reads = stream * int(col_blocks.sum()) * int((row_index > 0).sum())
     return writes + reads
 
 
-def run_layer(g: Gemm, m: ArrayMapping, plan: MemoryPlan, hw, timing: str = "scalesim") -> EngineResult:
-    """Simulate one mapped layer: per-tile compute, counts and DRAM events."""
+def run_layer(
+    g: Gemm, m: ArrayMapping, plan: MemoryPlan, hw, timing: str = "scalesim", onchip=None
+) -> EngineResult:
+    """Simulate one mapped layer: per-tile compute, counts and DRAM events.
+
+    `onchip` (`codesign.sim.interlayer.OnChip`, fused inter-layer model): an input already in the
+    global buffer is not fetched, an output kept there is not written back, and up to `prefetch` cycles of
+    the first tile's fetch overlap the previous layer (the DRAM channel's idle time there)."""
     row_blocks = _blocks(m.row_extent, m.rows)
     col_blocks = _blocks(m.col_extent, m.cols)
     outer_is_cols = plan.order == "cols_outer"
@@ -102,6 +116,7 @@ def run_layer(g: Gemm, m: ArrayMapping, plan: MemoryPlan, hw, timing: str = "sca
     deps = {
         "ws": {"ifmap": "rows", "filter": "both", "ofmap": "cols"},
         "os": {"ifmap": "rows", "filter": "cols", "ofmap": "both"},
+        "is": {"ifmap": "both", "filter": "rows", "ofmap": "cols"},
     }[m.dataflow]
     outer_dim = "cols" if outer_is_cols else "rows"
     resident = set(plan.resident)
@@ -119,6 +134,8 @@ def run_layer(g: Gemm, m: ArrayMapping, plan: MemoryPlan, hw, timing: str = "sca
             load_words[op][0] = sizes[op]
         else:
             load_words[op][:] = sizes[op]
+    if onchip is not None and onchip.ifmap:
+        load_words["ifmap"][:] = 0
     store_words = np.zeros(outer_n, dtype=np.int64)  # final outputs, activation width
     spill_out = np.zeros(outer_n, dtype=np.int64)  # partial sums written to DRAM, psum width
     spill_in = np.zeros(outer_n, dtype=np.int64)  # and read back
@@ -126,6 +143,8 @@ def run_layer(g: Gemm, m: ArrayMapping, plan: MemoryPlan, hw, timing: str = "sca
         store_words[:] = _split(sizes["ofmap"], outer_n)
     else:
         store_words[-1] = sizes["ofmap"]
+    if onchip is not None and onchip.ofmap:
+        store_words[:] = 0
     if plan.dram_psum_spill:
         if outer_is_cols:  # each column block spills and reloads its slice once per extra row block
             spill_out[:] = _split(sizes["ofmap"], outer_n) * (m.row_folds - 1)
@@ -136,11 +155,11 @@ def run_layer(g: Gemm, m: ArrayMapping, plan: MemoryPlan, hw, timing: str = "sca
 
     # Array-side counts: every (row block, column block) fold of one group, then x groups.
     per_fold = fold_cycles(m)
-    if timing == "overlap" and m.dataflow == "ws":
+    if timing == "overlap" and m.dataflow in ("ws", "is"):
         per_fold -= m.rows  # preload hidden behind the previous fold
     acc = _tile_array_counts(g, m, row_blocks, col_blocks)
-    if m.dataflow == "ws":
-        acc.add("gbuf", "ofmap", _psum_gbuf(g, np.arange(len(row_blocks)), col_blocks))
+    if m.dataflow in ("ws", "is"):
+        acc.add("gbuf", "ofmap", _psum_gbuf(m.stream, np.arange(len(row_blocks)), col_blocks))
     for lvl in acc.words:
         for op in acc.words[lvl]:
             acc.words[lvl][op] *= g.groups
@@ -149,11 +168,14 @@ def run_layer(g: Gemm, m: ArrayMapping, plan: MemoryPlan, hw, timing: str = "sca
     load_bytes = load_words["ifmap"] * abytes + load_words["filter"] * wbytes + spill_in * pbytes
     store_bytes = store_words * abytes + spill_out * pbytes
     comp_all = np.tile(compute, g.groups).astype(float)
-    if timing == "overlap" and m.dataflow == "ws":
+    if timing == "overlap" and m.dataflow in ("ws", "is"):
         comp_all[0] += m.rows  # only the first fold's preload is exposed
     loads_all = np.tile(load_bytes, g.groups)
     stores_all = np.tile(store_bytes, g.groups)
-    end = _dram_schedule(comp_all, loads_all, stores_all, hw.dram_bytes_per_cycle, hw.gbuf.double_buffered)
+    head_start = onchip.prefetch if onchip is not None else 0
+    end = _dram_schedule(
+        comp_all, loads_all, stores_all, hw.dram_bytes_per_cycle, hw.gbuf.double_buffered, head_start
+    )
     compute_total = int(comp_all.sum())
     stall = max(0, math.ceil(end - 1e-9) - compute_total)
 
@@ -170,9 +192,11 @@ def run_layer(g: Gemm, m: ArrayMapping, plan: MemoryPlan, hw, timing: str = "sca
 
 
 def _dram_schedule(
-    compute: np.ndarray, loads: np.ndarray, stores: np.ndarray, bw: float, double: bool
+    compute: np.ndarray, loads: np.ndarray, stores: np.ndarray, bw: float, double: bool, head_start: float = 0
 ) -> float:
-    """Finish time of a sequence of tiles sharing one DRAM channel of `bw` bytes per cycle."""
+    """Finish time of a sequence of tiles sharing one DRAM channel of `bw` bytes per cycle; the first
+    tile's fetch may start up to `head_start` cycles before time 0 (the channel's idle time during the
+    previous layer)."""
     if math.isinf(bw):
         return float(compute.sum())
     compute, loads, stores = compute.tolist(), loads.tolist(), stores.tolist()
@@ -180,7 +204,7 @@ def _dram_schedule(
     cs_prev = ce_prev = 0.0  # previous tile's compute start / end
     for i in range(len(compute)):
         if i == 0:
-            load_end = loads[0] / bw
+            load_end = max(0.0, loads[0] / bw - head_start)
             chan = load_end
         elif double:
             load_end = max(chan, cs_prev) + loads[i] / bw  # issued when tile i-1 started computing

@@ -5,6 +5,9 @@ T = output pixels x batch, K = Fh*Fw*Cin/groups (the window), N = Cout/groups.
 
 * WS (weight stationary): array rows hold K, columns hold N, the T rows of I stream through.
 * OS (output stationary): array rows hold T, columns hold N, the K-long windows stream through.
+* IS (input stationary, SCALE-Sim's third dataflow): array rows hold K, columns hold T (one ifmap
+  window per column stays in the PEs), the N filters stream through; WS with the roles of T and N
+  swapped (scale-sim-v3 `systolic_compute_is`: ifmap operand matrix prefetched, filter demand streamed).
 
 Folds = ceil(rows/R) * ceil(cols/C) per group; groups are mapped one after another (SCALE-Sim maps a grouped
 conv as if it were dense, which over-counts by the group factor; we do not).
@@ -18,7 +21,8 @@ from dataclasses import dataclass
 from codesign.errors import MappingError
 from codesign.ir.layers import Conv, Layer, Linear
 
-DATAFLOWS = ("ws", "os")
+#: Dataflows mapped as a GEMM on the systolic array (row stationary has its own model, `codesign.sim.rowstat`).
+DATAFLOWS = ("ws", "os", "is")
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,7 @@ class ArrayMapping:
     rows: int  # array rows R
     cols: int  # array columns C
     row_extent: int  # GEMM dim on the rows (K for WS, T for OS)
-    col_extent: int  # N
+    col_extent: int  # N (T for IS)
     stream: int  # streamed dim (T for WS, K for OS)
     row_folds: int
     col_folds: int
@@ -69,7 +73,9 @@ def gemm_of(layer: Layer, batch: int = 1) -> Gemm:
         ifmap = layer.in_shape.h * layer.in_shape.w * (layer.in_channels // layer.groups) * batch
         return Gemm(layer.name, T, K, N, layer.groups, ifmap, K * N, T * N)
     if isinstance(layer, Linear):
-        positions = layer.out_shape.h * layer.out_shape.w * batch
+        # nn.Linear acts on the last dimension: every other output element is one position
+        # ((1, 8, 6, 16) -> 32 features: 8 x 6 positions; a flattened vector: 1).
+        positions = layer.out_shape.numel // layer.out_features * batch
         T, K, N = positions, layer.in_features, layer.out_features
         return Gemm(layer.name, T, K, N, 1, T * K, K * N, T * N)
     raise MappingError(
@@ -80,20 +86,22 @@ def gemm_of(layer: Layer, batch: int = 1) -> Gemm:
 def map_gemm(gemm: Gemm, rows: int, cols: int, dataflow: str) -> ArrayMapping:
     """Fold the GEMM onto an R x C array for `dataflow` ('ws' or 'os')."""
     if dataflow == "ws":
-        row_extent, stream = gemm.K, gemm.T
+        row_extent, col_extent, stream = gemm.K, gemm.N, gemm.T
     elif dataflow == "os":
-        row_extent, stream = gemm.T, gemm.K
+        row_extent, col_extent, stream = gemm.T, gemm.N, gemm.K
+    elif dataflow == "is":
+        row_extent, col_extent, stream = gemm.K, gemm.T, gemm.N
     else:
-        raise MappingError(f"layer {gemm.name}: unknown dataflow {dataflow!r} (choose from ws, os)")
+        raise MappingError(f"layer {gemm.name}: unknown dataflow {dataflow!r} (choose from ws, os, is)")
     return ArrayMapping(
         dataflow=dataflow,
         rows=rows,
         cols=cols,
         row_extent=row_extent,
-        col_extent=gemm.N,
+        col_extent=col_extent,
         stream=stream,
         row_folds=math.ceil(row_extent / rows),
-        col_folds=math.ceil(gemm.N / cols),
+        col_folds=math.ceil(col_extent / cols),
         groups=gemm.groups,
     )
 

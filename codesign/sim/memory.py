@@ -61,6 +61,8 @@ class MemoryPlan:
 def _deps(dataflow: str) -> dict[str, set[str]]:
     if dataflow == "ws":
         return {"ifmap": {"rows"}, "filter": {"rows", "cols"}, "ofmap": {"cols"}}
+    if dataflow == "is":  # rows = K, cols = T (the ifmap window is stationary), filters stream
+        return {"ifmap": {"rows", "cols"}, "filter": {"rows"}, "ofmap": {"cols"}}
     return {"ifmap": {"rows"}, "filter": {"cols"}, "ofmap": {"rows", "cols"}}
 
 
@@ -72,11 +74,26 @@ def _bytes_per_word(hw, operand: str, partial: bool = False) -> float:
     return hw.act_bits / 8
 
 
-def plan_memory(gemm: Gemm, m: ArrayMapping, hw) -> MemoryPlan:
-    """Choose loop order and residency minimising DRAM bytes; raise MappingError if nothing fits."""
+def plan_memory(gemm: Gemm, m: ArrayMapping, hw, onchip=None) -> MemoryPlan:
+    """The plan with the least DRAM bytes (ties: columns outer, fewer resident operands); raise
+    MappingError if nothing fits. The simulator itself chooses among `plan_candidates` by the
+    objective's own figure (`codesign.sim.network`)."""
+    return plan_candidates(gemm, m, hw, onchip)[0]
+
+
+def plan_candidates(gemm: Gemm, m: ArrayMapping, hw, onchip=None) -> list[MemoryPlan]:
+    """Every loop order x residency choice that fits the buffer, least DRAM bytes first.
+
+    A bigger buffer only adds candidates (the fit tests are monotone in capacity), which is what
+    makes planning by the objective monotone in buffer size. Raises MappingError when not even one
+    fold's staging fits.
+
+    `onchip` (a `codesign.sim.interlayer.OnChip`, fused inter-layer model): the buffer space held by
+    live activations is not available; an input already on chip is read from there (no DRAM traffic,
+    no residency choice), an output kept on chip is not written to DRAM."""
     sizes = {"ifmap": gemm.ifmap_words, "filter": gemm.filter_words, "ofmap": gemm.ofmap_words}
     deps = _deps(m.dataflow)
-    accumulates = m.dataflow == "ws" and m.row_folds > 1
+    accumulates = m.dataflow in ("ws", "is") and m.row_folds > 1
     gbuf = hw.gbuf
     share = 0.5 if gbuf.double_buffered else 1.0
     caps = (
@@ -88,7 +105,14 @@ def plan_memory(gemm: Gemm, m: ArrayMapping, hw) -> MemoryPlan:
             "ofmap": gbuf.ofmap_bytes * share,
         }
     )
-    total_cap = gbuf.total_bytes * share
+    reserve = onchip.reserve_bytes if onchip is not None else 0
+    if caps is not None and reserve:
+        scale = max(0.0, 1 - reserve / (gbuf.ifmap_bytes + gbuf.ofmap_bytes))
+        caps["ifmap"] *= scale
+        caps["ofmap"] *= scale
+    total_cap = max(0.0, gbuf.total_bytes - reserve) * share
+    input_on_chip = onchip is not None and onchip.ifmap
+    output_on_chip = onchip is not None and onchip.ofmap
     # Staging: one fold's worth of streamed words must fit beside whatever is resident.
     staging = {
         "ifmap": m.rows * _bytes_per_word(hw, "ifmap"),
@@ -103,10 +127,10 @@ def plan_memory(gemm: Gemm, m: ArrayMapping, hw) -> MemoryPlan:
             f"one column of the {m.rows}x{m.cols} array; enlarge global_buffer in the hardware file"
         )
     folds = {"rows": m.row_folds, "cols": m.col_folds}
-    best: tuple[tuple, MemoryPlan] | None = None
+    found: list[tuple[tuple, MemoryPlan]] = []
     for order in ("cols_outer", "rows_outer"):
         outer, inner = ("cols", "rows") if order == "cols_outer" else ("rows", "cols")
-        reusable = [op for op, d in deps.items() if len(d) == 1]
+        reusable = [op for op, d in deps.items() if len(d) == 1 and not (op == "ifmap" and input_on_chip)]
         for choice in itertools.product((True, False), repeat=len(reusable)):
             resident = {op for op, keep in zip(reusable, choice, strict=True) if keep}
             need = dict(staging)
@@ -135,9 +159,9 @@ def plan_memory(gemm: Gemm, m: ArrayMapping, hw) -> MemoryPlan:
                 outer_folds=folds[outer],
                 inner_folds=folds[inner],
                 resident=tuple(sorted(resident)),
-                dram_ifmap=dram["ifmap"],
+                dram_ifmap=0 if input_on_chip else dram["ifmap"],
                 dram_filter=dram["filter"],
-                dram_ofmap_final=sizes["ofmap"],
+                dram_ofmap_final=0 if output_on_chip else sizes["ofmap"],
                 dram_psum_spill=spill,
             )
             traffic = (
@@ -146,8 +170,6 @@ def plan_memory(gemm: Gemm, m: ArrayMapping, hw) -> MemoryPlan:
                 + plan.dram_ofmap_final * _bytes_per_word(hw, "ofmap")
                 + 2 * spill * _bytes_per_word(hw, "ofmap", True)
             )
-            key = (traffic, order != "cols_outer", len(resident))
-            if best is None or key < best[0]:
-                best = (key, plan)
-    assert best is not None  # the all-streamed plan always fits once staging fits
-    return best[1]
+            found.append(((traffic, order != "cols_outer", len(resident)), plan))
+    assert found  # the all-streamed plan always fits once staging fits
+    return [plan for _, plan in sorted(found, key=lambda item: item[0])]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from codesign.errors import MappingError
+from codesign.hw.model import DATAFLOWS
 from codesign.ir.graph import LayerGraph
 from codesign.ir.layers import Layer
 from codesign.sim import analytical
@@ -15,8 +16,9 @@ from codesign.sim.area import accelerator_area, static_energy_pj
 from codesign.sim.counts import AccessCounts, LayerResult
 from codesign.sim.energy import energy_breakdown
 from codesign.sim.engine import run_layer
-from codesign.sim.mapping import DATAFLOWS, Gemm, gemm_of, map_gemm, split_stream
-from codesign.sim.memory import plan_memory
+from codesign.sim.interlayer import PER_LAYER, ActivationTracker, OnChip
+from codesign.sim.mapping import Gemm, gemm_of, map_gemm, split_stream
+from codesign.sim.memory import plan_candidates
 
 OBJECTIVES = ("latency", "energy", "edp")
 #: Layers folded into their producer's output path (no cycles, no traffic of their own).
@@ -178,62 +180,120 @@ class _Core:
     resident: tuple[str, ...]
 
 
-def _run_pass(g: Gemm, hw, dataflow: str, timing: str, fast: bool):
+#: Largest number of T-passes tried for a WS layer whose partial sums accumulate over row folds.
+MAX_T_PASSES = 64
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """One sub-GEMM run under one memory plan."""
+
+    m: object
+    plan: object
+    compute: int
+    stall: int
+    acc: AccessCounts
+    dram_bytes: int
+    psums: dict
+    energy: dict  # dynamic pJ per component
+    est_stall: int = 0  # fast mode: DRAM-bound estimate max(0, bytes / bandwidth - compute), for planning only
+
+
+def _run_plan(
+    g: Gemm, m, plan, hw, timing: str, fast: bool, onchip: OnChip = PER_LAYER, array: AccessCounts | None = None
+) -> _Pass:
+    if fast:  # closed form; the array-side counts do not depend on the plan and may be passed in
+        array = array if array is not None else analytical.array_accesses(g, m)
+        compute, stall = analytical.compute_cycles(m, timing), 0
+        acc, dram = array + analytical.dram_accesses(g, plan), plan.dram_bytes(hw)
+    else:
+        res = run_layer(g, m, plan, hw, timing, onchip)
+        compute, stall, acc, dram = res.compute_cycles, res.stall_cycles, res.accesses, res.dram_bytes
+    psums = psum_words(g, m, plan)
+    est = stall
+    if fast and not math.isinf(hw.dram_bytes_per_cycle):
+        est = max(0, math.ceil(dram / hw.dram_bytes_per_cycle) - compute)
+    return _Pass(m, plan, compute, stall, acc, dram, psums, energy_breakdown(g.macs, acc, hw, psums), est)
+
+
+def _cost(cycles: int, dynamic_pj: float, hw, objective: str) -> tuple:
+    """The objective's own figure (leakage included in energy), then the other as a tie-break."""
+    energy = dynamic_pj + static_energy_pj(hw, cycles)
+    if objective == "latency":
+        return (cycles, energy)
+    if objective == "energy":
+        return (energy, cycles)
+    return (cycles * energy, cycles)
+
+
+def _best_plan(
+    g: Gemm, hw, dataflow: str, timing: str, fast: bool, objective: str, onchip: OnChip = PER_LAYER
+) -> _Pass:
+    """Every loop order x residency that fits, run and scored by the objective (not by DRAM bytes)."""
     m = map_gemm(g, hw.rows, hw.cols, dataflow)
-    plan = plan_memory(g, m, hw)
+    plans = plan_candidates(g, m, hw, onchip)
     if fast:
-        counts = analytical.analyze(g, m, plan, timing)
-        return m, plan, counts.compute_cycles, 0, counts.accesses, plan.dram_bytes(hw)
-    res = run_layer(g, m, plan, hw, timing)
-    return m, plan, res.compute_cycles, res.stall_cycles, res.accesses, res.dram_bytes
+        # In the closed form every plan has the same compute cycles and array-side counts; the estimated
+        # stall (DRAM bytes / bandwidth - compute) and the DRAM energy both grow with the DRAM bytes, so the
+        # least-bytes plan (the first) is the objective's best: evaluate only it.
+        plans = plans[:1]
+    array = analytical.array_accesses(g, m) if fast else None
+    options = [_run_plan(g, m, plan, hw, timing, fast, onchip, array) for plan in plans]
+    return min(
+        options,
+        key=lambda o: _cost(o.compute + o.est_stall, sum(o.energy.values()), hw, objective) + (o.dram_bytes,),
+    )
 
 
-def _stream_passes(g: Gemm, hw, dataflow: str, timing: str) -> int:
-    """Number of T-passes for a WS layer: the one with the least estimated latency
-    max(compute, DRAM bytes / bandwidth); 1 unless partial sums or the ifmap would spill."""
-    if dataflow != "ws":
-        return 1
-    best = None
-    passes = 1
-    while passes <= g.T:
-        compute = dram = 0
-        spills = False
-        for count, sub in split_stream(g, passes):
-            m, plan, c, _, _, d = _run_pass(sub, hw, dataflow, timing, fast=True)
-            compute += count * c
-            dram += count * d
-            spills = spills or plan.dram_psum_spill > 0
-        bw = hw.dram_bytes_per_cycle
-        estimate = max(compute, 0 if bw == float("inf") else dram / bw)
-        if best is None or (estimate, dram) < best[0]:
-            best = ((estimate, dram), passes)
-        if not spills:
-            break
-        passes *= 2
+def _pass_counts(g: Gemm, hw, dataflow: str) -> list[int]:
+    """T-pass counts tried: for WS layers whose partial sums accumulate over row folds, 1, 2, 4, ...
+    (each pass keeps its psums on chip at the price of re-reading the weights); else 1. The set does
+    not depend on the buffer size, so a bigger buffer can only add options."""
+    if dataflow != "ws" or math.ceil(g.K / hw.rows) <= 1:
+        return [1]
+    counts, p = [], 1
+    while p <= min(g.T, MAX_T_PASSES):
+        counts.append(p)
+        p *= 2
+    return counts
+
+
+def _core(
+    g: Gemm, hw, dataflow: str, timing: str, fast: bool, objective: str = "latency", onchip: OnChip = PER_LAYER
+) -> _Core:
+    best: tuple[tuple, _Core] | None = None
+    for passes in _pass_counts(g, hw, dataflow):
+        folds = compute = stall = est = dram_bytes = 0
+        acc = AccessCounts()
+        psums = {"gbuf": 0, "dram": 0}
+        order, resident = "", ()
+        for i, (count, sub) in enumerate(split_stream(g, passes)):
+            here = onchip if i == 0 else replace(onchip, prefetch=False)  # only the first tile is prefetched
+            first = _best_plan(sub, hw, dataflow, timing, fast, objective, here)
+            p = first
+            if here.prefetch and count > 1:
+                p = _best_plan(sub, hw, dataflow, timing, fast, objective, replace(onchip, prefetch=False))
+                # one first pass with the prefetch, count - 1 without
+                est += first.est_stall - p.est_stall
+                stall += first.stall - p.stall
+                compute += first.compute - p.compute
+            est += count * p.est_stall
+            for level, n in p.psums.items():
+                psums[level] += count * n
+            folds += count * p.m.folds
+            compute += count * p.compute
+            stall += count * p.stall
+            dram_bytes += count * p.dram_bytes
+            acc = acc + p.acc.scaled(count)
+            order, resident = p.plan.order, p.plan.resident
+        if passes > 1:
+            order = f"{order}, {passes} T-passes"
+        energy = energy_breakdown(g.macs, acc, hw, psums)
+        key = _cost(compute + est, sum(energy.values()), hw, objective) + (dram_bytes,)
+        if best is None or key < best[0]:
+            best = (key, _Core(folds, compute, stall, acc, energy, dram_bytes, order, resident))
+    assert best is not None
     return best[1]
-
-
-def _core(g: Gemm, hw, dataflow: str, timing: str, fast: bool) -> _Core:
-    passes = _stream_passes(g, hw, dataflow, timing)
-    folds = compute = stall = dram_bytes = 0
-    acc = AccessCounts()
-    psums = {"gbuf": 0, "dram": 0}
-    order, resident = "", ()
-    for count, sub in split_stream(g, passes):
-        m, plan, c, st, a, d = _run_pass(sub, hw, dataflow, timing, fast)
-        for level, n in psum_words(sub, m, plan).items():
-            psums[level] += count * n
-        folds += count * m.folds
-        compute += count * c
-        stall += count * st
-        dram_bytes += count * d
-        for _ in range(count):
-            acc = acc + a
-        order, resident = plan.order, plan.resident
-    if passes > 1:
-        order = f"{order}, {passes} T-passes"
-    energy = energy_breakdown(g.macs, acc, hw, psums)
-    return _Core(folds, compute, stall, acc, energy, dram_bytes, order, resident)
 
 
 def psum_words(g: Gemm, m, plan) -> dict[str, int]:
@@ -249,13 +309,24 @@ def psum_words(g: Gemm, m, plan) -> dict[str, int]:
 _cached_core = lru_cache(maxsize=65536)(_core)
 
 
-def _compute_layer(layer: Layer, hw, dataflow: str, batch: int, timing: str, fast: bool) -> LayerResult:
+def _compute_layer(
+    layer: Layer,
+    hw,
+    dataflow: str,
+    batch: int,
+    timing: str,
+    fast: bool,
+    objective: str = "latency",
+    onchip: OnChip = PER_LAYER,
+) -> LayerResult:
+    if dataflow == "rs":
+        return _rs_layer(layer, hw, batch, onchip)
     g = gemm_of(layer, batch)
     _check_registers(layer, hw, dataflow)
     try:
-        core = _cached_core(replace(g, name=""), hw, dataflow, timing, fast)
+        core = _cached_core(replace(g, name=""), hw, dataflow, timing, fast, objective, onchip)
     except MappingError:
-        core = _core(g, hw, dataflow, timing, fast)  # raise again, with the layer's name in the message
+        core = _core(g, hw, dataflow, timing, fast, objective, onchip)  # raise again, with the layer's name in the message
     energy = dict(core.energy)
     energy["static"] = static_energy_pj(hw, core.compute + core.stall)
     return LayerResult(
@@ -276,6 +347,43 @@ def _compute_layer(layer: Layer, hw, dataflow: str, batch: int, timing: str, fas
     )
 
 
+def _rs_layer(layer: Layer, hw, batch: int, onchip: OnChip = PER_LAYER) -> LayerResult:
+    """A conv/linear layer under row stationary (`codesign.sim.rowstat`); DRAM transfers overlap compute
+    (double-buffered global buffer), so stalls = max(0, DRAM bytes / bandwidth - compute)."""
+    from codesign.sim import rowstat
+
+    shape = rowstat.rs_shape(layer, batch)
+    mp = rowstat.rs_map(shape, hw.rows, hw.cols, max(1, hw.rf_bytes * 8 // hw.act_bits))
+    compute = rowstat.rs_compute_cycles(shape, mp)
+    acc = rowstat.rs_accesses(shape, mp)
+    for op, kept in (("ifmap", onchip.ifmap), ("ofmap", onchip.ofmap)):
+        if kept:  # fused inter-layer model: no DRAM transfer, nor its buffer fill / drain
+            acc.words["gbuf"][op] -= acc.words["dram"][op]
+            acc.words["dram"][op] = 0
+    dw = acc.words["dram"]
+    dram_bytes = round((dw["ifmap"] + dw["ofmap"]) * hw.act_bits / 8 + dw["filter"] * hw.weight_bits / 8)
+    bw = hw.dram_bytes_per_cycle
+    stall = 0 if math.isinf(bw) else max(0, math.ceil(dram_bytes / bw) - compute)
+    energy = energy_breakdown(shape.macs, acc, hw, rowstat.rs_psum_words(shape, mp))
+    energy["static"] = static_energy_pj(hw, compute + stall)
+    return LayerResult(
+        name=layer.name,
+        kind=layer.kind,
+        out_shape=str(layer.out_shape),
+        dataflow="rs",
+        macs=shape.macs,
+        folds=mp.units,
+        compute_cycles=compute,
+        stall_cycles=stall,
+        accesses=acc,
+        energy_pj=energy,
+        pe_count=hw.rows * hw.cols,
+        dram_bytes=dram_bytes,
+        loop_order=f"{mp.strips} strip(s) of {mp.rows_used}x{mp.strip_width}, {mp.copies} cop(ies), p={mp.p} q={mp.q}",
+        note=f"{mp.active_pes} active PEs",
+    )
+
+
 def _check_registers(layer: Layer, hw, dataflow: str) -> None:
     need = (hw.weight_bits if dataflow == "ws" else hw.psum_bits) / 8
     if hw.rf_bytes < need:
@@ -285,25 +393,44 @@ def _check_registers(layer: Layer, hw, dataflow: str) -> None:
         )
 
 
-def _vector_layer(layer: Layer, hw, batch: int) -> LayerResult:
-    """Pool and add run on a vector unit as wide as the array; concat is free (producers write in place)."""
+def _vector_layer(
+    layer: Layer,
+    hw,
+    batch: int,
+    onchip: OnChip = PER_LAYER,
+    hide_cycles: int = 0,
+    dram_in_words: int | None = None,
+) -> LayerResult:
+    """Pool and add run on a vector unit as wide as the array; concat is free (producers write in place).
+
+    Per-layer model: inputs come from DRAM and the output goes back. Fused model (`onchip`): inputs
+    and output held in the global buffer cause no DRAM traffic, and the op runs on the producer's
+    output stream, so up to `hide_cycles` (the producing layer's compute cycles) are hidden;
+    `dram_in_words` (fused model) is the part of the inputs not on chip; `onchip.prefetch` cycles of
+    DRAM-channel idle time before the op can carry its transfers."""
     acc = AccessCounts()
     out_words = layer.out_shape.numel * batch
     in_words = sum(s.numel for s in layer.in_shapes) * batch
+    dram_in = dram_out = 0
     if layer.kind == "concat":
         cycles, note = 0, "in place: producers write adjacent buffer regions"
     else:
         # a pool reads every window element; an add reads each input once
         reads = out_words * layer.kernel_h * layer.kernel_w if layer.kind == "pool" else in_words
-        acc.add("dram", "ifmap", in_words)
-        acc.add("dram", "ofmap", out_words)
-        acc.add("gbuf", "ifmap", in_words + reads)
-        acc.add("gbuf", "ofmap", 2 * out_words)
-        cycles = math.ceil(reads / hw.cols)
-        note = f"vector unit, {hw.cols} lanes"
-    dram_bytes = (in_words + out_words) * hw.act_bits / 8 if layer.kind != "concat" else 0
+        if layer.kind == "add" and hide_cycles:  # fused: one operand arrives on the producer's output stream
+            reads = in_words - out_words
+        dram_in = (0 if onchip.ifmap else in_words) if dram_in_words is None else dram_in_words
+        dram_out = 0 if onchip.ofmap else out_words
+        acc.add("dram", "ifmap", dram_in)
+        acc.add("dram", "ofmap", dram_out)
+        acc.add("gbuf", "ifmap", dram_in + reads)
+        acc.add("gbuf", "ofmap", out_words + dram_out)
+        vector = math.ceil(reads / hw.cols)
+        cycles = max(0, vector - hide_cycles)
+        note = f"vector unit, {hw.cols} lanes" + (f", {vector - cycles} cycles hidden behind the producer" if hide_cycles else "")
+    dram_bytes = (dram_in + dram_out) * hw.act_bits / 8
     transfer = 0 if math.isinf(hw.dram_bytes_per_cycle) else math.ceil(dram_bytes / hw.dram_bytes_per_cycle)
-    stall = max(0, transfer - cycles)
+    stall = max(0, transfer - onchip.prefetch - cycles)
     energy = energy_breakdown(0, acc, hw)
     energy["static"] = static_energy_pj(hw, cycles + stall)
     return LayerResult(
@@ -332,8 +459,9 @@ def simulate_layer(
     timing: str | None = None,
     fast: bool = False,
 ) -> LayerResult | None:
-    """One layer of a network on `hw`: a conv/linear layer on the best of the `candidates` dataflows by
-    `objective`, a pool/add/concat on the vector unit, None for a layer fused into its producer.
+    """One layer of a network on `hw` under the per-layer inter-layer model (every layer reads its inputs
+    from DRAM and writes its output back): a conv/linear layer on the best of the `candidates` dataflows
+    by `objective`, a pool/add/concat on the vector unit, None for a layer fused into its producer.
 
     The single per-layer step of `simulate_graph`; the co-design loop's cached score calls it too, so a
     searched design's figures are the ones `codesign simulate` prints. Raises MappingError for a layer
@@ -341,7 +469,7 @@ def simulate_layer(
     """
     timing = timing or hw.timing
     if layer.kind in ("conv", "linear"):
-        options = [_compute_layer(layer, hw, df, batch, timing, fast) for df in candidates]
+        options = [_compute_layer(layer, hw, df, batch, timing, fast, objective, PER_LAYER) for df in candidates]
         return min(options, key=lambda r: _score(r, objective))
     if layer.kind in ("pool", "add", "concat"):
         return _vector_layer(layer, hw, batch)
@@ -355,12 +483,20 @@ def layer_shape_key(layer: Layer) -> tuple:
     layer's name: equal keys give equal results (tested), so per-layer results can be cached by it."""
     if layer.kind == "conv":
         return ("conv", layer.in_shapes, layer.out_shape, layer.in_channels, layer.out_channels,
-                layer.kernel_h, layer.kernel_w, layer.groups)
+                layer.kernel_h, layer.kernel_w, layer.stride_h, layer.stride_w, layer.pad_h, layer.pad_w,
+                layer.dilation_h, layer.dilation_w, layer.groups)
     if layer.kind == "linear":
         return ("linear", layer.in_features, layer.out_features, layer.out_shape)
     if layer.kind == "pool":
         return ("pool", layer.in_shapes, layer.out_shape, layer.kernel_h, layer.kernel_w)
     return (layer.kind, layer.in_shapes, layer.out_shape)
+
+
+def _channel_idle(r: LayerResult, hw) -> float:
+    """Cycles of `r` during which the DRAM channel had nothing to transfer."""
+    if math.isinf(hw.dram_bytes_per_cycle):
+        return float(r.cycles)
+    return max(0.0, r.cycles - r.dram_bytes / hw.dram_bytes_per_cycle)
 
 
 def simulate_graph(
@@ -386,12 +522,55 @@ def simulate_graph(
             )
         candidates = (dataflow,)
     else:
-        raise MappingError(f"unknown dataflow {dataflow!r} (choose from ws, os, auto)")
+        raise MappingError(f"unknown dataflow {dataflow!r} (choose from {', '.join(DATAFLOWS)}, auto)")
     result = NetworkResult(graph.name, hw, dataflow, objective, batch, params=graph.params)
-    for layer in graph.layers:
-        r = simulate_layer(layer, hw, candidates, objective, batch, timing, fast)
-        if r is not None:
-            result.layers.append(r)
+    tracker = ActivationTracker(graph, hw, batch) if hw.inter_layer == "fused" else None
+    producer_cycles: dict[str, int] = {}  # compute layer -> its compute cycles (fused vector ops hide behind)
+    first_compute = True
+    idle = 0.0  # DRAM-channel idle cycles since the last compute layer started (fused model: prefetch)
+    for index, layer in enumerate(graph.layers):
+        if tracker is None:  # per-layer model: the step the co-design loop's cached score shares
+            r = simulate_layer(layer, hw, candidates, objective, batch, timing, fast)
+            if r is not None:
+                result.layers.append(r)
+            continue
+        if layer.kind in ("conv", "linear"):
+            onchip = PER_LAYER
+            if tracker is not None:
+                ifmap_on = tracker.inputs_on_chip(layer)
+                ofmap_on = tracker.place_output(layer)
+                onchip = OnChip(ifmap_on, ofmap_on, 0 if first_compute else int(idle), tracker.reserved())
+            try:
+                options = [_compute_layer(layer, hw, df, batch, timing, fast, objective, onchip) for df in candidates]
+            except MappingError:
+                if onchip == PER_LAYER:
+                    raise
+                tracker.spill(layer.name)  # the live activations leave too little buffer: spill this one
+                onchip = OnChip(False, False, onchip.prefetch, tracker.reserved())
+                options = [_compute_layer(layer, hw, df, batch, timing, fast, objective, onchip) for df in candidates]
+            best = min(options, key=lambda r: _score(r, objective))
+            producer_cycles[layer.name] = best.compute_cycles
+            result.layers.append(best)
+            first_compute = False
+            idle = _channel_idle(best, hw)
+        elif layer.kind in ("pool", "add", "concat"):
+            if tracker is None or layer.kind == "concat":
+                result.layers.append(_vector_layer(layer, hw, batch))
+            else:
+                ifmap_on = tracker.inputs_on_chip(layer)
+                ofmap_on = tracker.place_output(layer)
+                hide = max((producer_cycles.get(r, 0) for r in tracker.input_roots(layer)), default=0)
+                dram_in = tracker.offchip_input_words(layer)
+                vec = _vector_layer(layer, hw, batch, OnChip(ifmap_on, ofmap_on, int(idle)), hide, dram_in)
+                result.layers.append(vec)
+                producer_cycles[layer.name] = vec.compute_cycles + hide
+                transfer = 0.0 if math.isinf(hw.dram_bytes_per_cycle) else vec.dram_bytes / hw.dram_bytes_per_cycle
+                used = min(idle, transfer)
+                idle = idle - used + max(0.0, vec.cycles - (transfer - used))
+        elif layer.kind not in FUSED_KINDS:
+            raise MappingError(f"layer {layer.name}: kind '{layer.kind}' has no simulator model")
+        if tracker is not None:
+            tracker.release(index)
     return result
 
 
