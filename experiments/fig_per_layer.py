@@ -44,6 +44,7 @@ LEVEL_LABELS = {
     "inter_pe": "inter-PE",
     "gbuf": "global buffer",
     "dram": "DRAM",
+    "static": "leakage",
 }
 COMPUTE_COLOR, STALL_COLOR = OKABE_ITO[0], OKABE_ITO[5]
 

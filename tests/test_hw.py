@@ -182,6 +182,7 @@ def _rename(path: str, new: str):
         (_set("dataflows", ["nlr"]), ("dataflows[0]", "'nlr'", "not a supported dataflow")),
         (_set("inter_layer", "fuse"), ("inter_layer", "'fuse'", "did you mean 'fused'")),
         (_set("technology", 45), ("technology", "45", "integer")),
+        (_set("technology", "cmos_45"), ("technology", "'cmos_45'", "did you mean 'cmos_45nm'")),
         (_set("global_buffer.sized_energy", 1), ("global_buffer.sized_energy", "1", "true or false")),
         (_set("dataflows", []), ("dataflows", "empty")),
         (_set("precision.psum_bits", 8), ("precision.psum_bits", "8", "narrower")),
@@ -442,3 +443,22 @@ def test_garbage_text_raises_only_hardware_config_error(tmp_path: Path, text: st
     with pytest.raises(HardwareConfigError) as excinfo:
         load_accelerator(path)
     one_line_error(excinfo, "garbage.yaml")
+
+
+def test_technology_table_errors_are_one_line(tmp_path: Path) -> None:
+    """A broken technology table: unknown key, missing key, bad value, each one line naming the file."""
+    from codesign.hw.tech import TECH_DIR, load_technology
+
+    good = yaml.safe_load((TECH_DIR / "cmos_45nm.yaml").read_text())
+    cases = [
+        ({**good, "sram_bitcel_um2": 1.0}, ("unknown key sram_bitcel_um2", "did you mean 'sram_bitcell_um2'")),
+        ({k: v for k, v in good.items() if k != "add_32_um2"}, ("missing key add_32_um2",)),
+        ({**good, "sram_array_efficiency": 1.5}, ("sram_array_efficiency", "1.5", "out of range")),
+        ({**good, "sram_read_pj_per_64b": {8: -1}}, ("sram_read_pj_per_64b", "positive")),
+    ]
+    for i, (data, parts) in enumerate(cases):
+        path = tmp_path / f"tech{i}.yaml"
+        path.write_text(yaml.safe_dump(data))
+        with pytest.raises(HardwareConfigError) as excinfo:
+            load_technology(str(path))
+        one_line_error(excinfo, path.name, *parts)

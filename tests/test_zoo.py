@@ -21,6 +21,7 @@ REGISTERED = [
     *(f"sqnxt_{w}_23_v{v}" for w in ("1.5", "2.0") for v in range(1, 6)),
     *(f"sqnxt_{w}_44" for w in ("1.0", "1.5", "2.0")),
     "alexnet",
+    "alexnet_caffe",  # two-tower Caffe AlexNet, 227x227 only (its FC layers expect 6x6x256)
 ]
 
 
@@ -61,6 +62,7 @@ def convs(m: nn.Module) -> list[nn.Conv2d]:
         ("squeezenet_v1_0", 1_248_424),
         ("squeezenet_v1_1", 1_235_496),
         ("alexnet", 61_100_840),
+        ("alexnet_caffe", 60_965_224),  # BVLC AlexNet (Caffe model zoo)
         ("squeezenext_v1", 717_280),
         # Conv + FC weights + BN scale/bias, summed from the official train_val.prototxt files.
         ("squeezenext_v5", 930_016),
@@ -80,7 +82,7 @@ def test_squeezenext_v1_without_batchnorm_affine() -> None:
 
 
 def test_published_params_match_what_we_build() -> None:
-    for name in ("squeezenet_v1_0", "squeezenet_v1_1", "alexnet"):
+    for name in ("squeezenet_v1_0", "squeezenet_v1_1", "alexnet", "alexnet_caffe"):
         spec = get_model_spec(name)
         assert spec.published.params == n_params(model(name))
         assert spec.published.citation
@@ -92,7 +94,7 @@ def test_published_params_match_what_we_build() -> None:
 @pytest.mark.parametrize("name", REGISTERED)
 def test_forward_shape_at_224(name: str) -> None:
     spec = get_model_spec(name)
-    assert spec.input_size == (3, 224, 224)
+    assert spec.input_size == ((3, 227, 227) if name == "alexnet_caffe" else (3, 224, 224))
     with torch.no_grad():
         out = model(name)(torch.randn(1, *spec.input_size))
     assert out.shape == (1, 1000)

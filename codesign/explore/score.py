@@ -99,14 +99,12 @@ def network_result(
         raise MappingError(f"unknown objective {objective!r} (choose from {', '.join(OBJECTIVES)})")
     if isinstance(model, LayerGraph):
         name, layers, params = model.name, model.layers, model.params
-        if dataflow != "auto" and dataflow not in hw.dataflows:
-            return simulate_graph(model, hw, dataflow, objective, batch, timing)  # its error
     else:
         name, layers = model.name, design_layers(model)
         params = sum(layer.params for layer in layers)
-        if dataflow != "auto" and dataflow not in hw.dataflows:
-            return simulate_graph(LayerGraph.from_layers(name, layers), hw, dataflow, objective, batch)
-    if hw.inter_layer != "per_layer":  # a layer's figures depend on what its neighbours left on chip
+    if getattr(hw, "inter_layer", "per_layer") != "per_layer" or (dataflow != "auto" and dataflow not in hw.dataflows):
+        # the fused inter-layer model couples neighbouring layers (no per-layer cache); a bad dataflow
+        # gets simulate_graph's own error
         graph = model if isinstance(model, LayerGraph) else LayerGraph.from_layers(name, layers)
         return simulate_graph(graph, hw, dataflow, objective, batch, timing)
     timing = timing or hw.timing

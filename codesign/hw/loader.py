@@ -53,6 +53,7 @@ from codesign.hw.model import (
     suggest,
     type_name,
 )
+from codesign.hw.tech import load_technology
 
 #: The repository's shipped descriptions (codesign/hw/loader.py -> repo root -> hw_models).
 HW_MODELS_DIR = Path(__file__).resolve().parents[2] / "hw_models"
@@ -425,6 +426,10 @@ def _build_accelerator(data: Any, where: str, source: str, default_name: str, ba
     timing = TIMING_RULE.check(where, "timing", top.get("timing", "scalesim"))
     energy = _build_accelerator_energy(where, top.get("energy", DEFAULT_ENERGY_TABLE), name, base_dir)
     technology = TECH_NAME_RULE.check(where, "technology", top.get("technology", "cmos_45nm"))
+    try:
+        load_technology(technology)  # a missing or broken table is the user's error here, not at simulate time
+    except HardwareConfigError as exc:
+        raise hw_error(f"{where}: {exc}") from None
     inter_layer = INTER_LAYER_RULE.check(where, "inter_layer", top.get("inter_layer", "per_layer"))
 
     try:

@@ -29,6 +29,14 @@ class AccessCounts:
                 out.words[lvl][op] = self.words[lvl][op] + other.words[lvl][op]
         return out
 
+    def scaled(self, k: int) -> AccessCounts:
+        """Every count multiplied by `k` (k repetitions of the same work)."""
+        out = AccessCounts()
+        for lvl in LEVELS:
+            for op in OPERANDS:
+                out.words[lvl][op] = self.words[lvl][op] * k
+        return out
+
     def as_flat(self) -> dict[str, int]:
         return {f"{lvl}_{op}": self.words[lvl][op] for lvl in LEVELS for op in OPERANDS}
 

@@ -12,6 +12,8 @@ cost per access comes from the technology's SRAM curve at the buffer's bank size
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from codesign.sim.area import gbuf_pj_per_word
 from codesign.sim.counts import LEVELS, OPERANDS, AccessCounts
 
@@ -27,6 +29,21 @@ def operand_bits(hw, level: str, operand: str) -> int:
     return hw.act_bits
 
 
+@lru_cache(maxsize=1024)
+def word_costs(hw) -> dict[tuple[str, str], float]:
+    """pJ per counted word of each (level, operand) on `hw` (cached: the search calls this per plan)."""
+    table = hw.energy
+    out = {}
+    for level in LEVELS:
+        for op in OPERANDS:
+            bits = operand_bits(hw, level, op)
+            if level == "gbuf":
+                out[(level, op)] = gbuf_pj_per_word(hw, op, bits)
+            else:
+                out[(level, op)] = getattr(table, _LEVEL_FIELD[level]) * bits / table.word_bits
+    return out
+
+
 def energy_breakdown(
     macs: int, acc: AccessCounts, hw, psum_words: dict[str, int] | None = None
 ) -> dict[str, float]:
@@ -34,19 +51,16 @@ def energy_breakdown(
 
     `psum_words` gives, per level ('gbuf', 'dram'), how many of the counted ofmap words are partial
     sums; those are charged at `psum_bits` instead of `act_bits`."""
-    table = hw.energy
     psum_words = psum_words or {}
-    out = {"mac": macs * table.mac_pj}
+    costs = word_costs(hw)
+    out = {"mac": macs * hw.energy.mac_pj}
     for level in LEVELS:
         for op in OPERANDS:
             words = acc.words[level][op]
-            bits = operand_bits(hw, level, op)
-            if level == "gbuf":
-                cost = gbuf_pj_per_word(hw, op, bits)
-            else:
-                cost = getattr(table, _LEVEL_FIELD[level]) * bits / table.word_bits
+            cost = costs[(level, op)]
             if op == "ofmap" and level in ("gbuf", "dram") and psum_words.get(level):
                 psums = min(words, psum_words[level])
+                bits = operand_bits(hw, level, op)
                 out[f"{level}_{op}"] = (words - psums) * cost + psums * cost * hw.psum_bits / bits
             else:
                 out[f"{level}_{op}"] = words * cost

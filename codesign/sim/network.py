@@ -199,10 +199,13 @@ class _Pass:
     est_stall: int = 0  # fast mode: DRAM-bound estimate max(0, bytes / bandwidth - compute), for planning only
 
 
-def _run_plan(g: Gemm, m, plan, hw, timing: str, fast: bool, onchip: OnChip = PER_LAYER) -> _Pass:
-    if fast:
-        counts = analytical.analyze(g, m, plan, timing)
-        compute, stall, acc, dram = counts.compute_cycles, 0, counts.accesses, plan.dram_bytes(hw)
+def _run_plan(
+    g: Gemm, m, plan, hw, timing: str, fast: bool, onchip: OnChip = PER_LAYER, array: AccessCounts | None = None
+) -> _Pass:
+    if fast:  # closed form; the array-side counts do not depend on the plan and may be passed in
+        array = array if array is not None else analytical.array_accesses(g, m)
+        compute, stall = analytical.compute_cycles(m, timing), 0
+        acc, dram = array + analytical.dram_accesses(g, plan), plan.dram_bytes(hw)
     else:
         res = run_layer(g, m, plan, hw, timing, onchip)
         compute, stall, acc, dram = res.compute_cycles, res.stall_cycles, res.accesses, res.dram_bytes
@@ -229,7 +232,13 @@ def _best_plan(
     """Every loop order x residency that fits, run and scored by the objective (not by DRAM bytes)."""
     m = map_gemm(g, hw.rows, hw.cols, dataflow)
     plans = plan_candidates(g, m, hw, onchip)
-    options = [_run_plan(g, m, plan, hw, timing, fast, onchip) for plan in plans]
+    if fast:
+        # In the closed form every plan has the same compute cycles and array-side counts; the estimated
+        # stall (DRAM bytes / bandwidth - compute) and the DRAM energy both grow with the DRAM bytes, so the
+        # least-bytes plan (the first) is the objective's best: evaluate only it.
+        plans = plans[:1]
+    array = analytical.array_accesses(g, m) if fast else None
+    options = [_run_plan(g, m, plan, hw, timing, fast, onchip, array) for plan in plans]
     return min(
         options,
         key=lambda o: _cost(o.compute + o.est_stall, sum(o.energy.values()), hw, objective) + (o.dram_bytes,),
@@ -275,7 +284,7 @@ def _core(
             compute += count * p.compute
             stall += count * p.stall
             dram_bytes += count * p.dram_bytes
-            acc = acc + _scaled(p.acc, count)  # closed form: `count` passes add count x their accesses
+            acc = acc + p.acc.scaled(count)
             order, resident = p.plan.order, p.plan.resident
         if passes > 1:
             order = f"{order}, {passes} T-passes"
@@ -297,13 +306,6 @@ def psum_words(g: Gemm, m, plan) -> dict[str, int]:
     return {"gbuf": g.groups * (array_side + spill), "dram": g.groups * spill}
 
 
-def _scaled(a: AccessCounts, count: int) -> AccessCounts:
-    """`count` copies of `a` summed, in one multiplication per entry (count may be ~10^12 with --batch)."""
-    out = AccessCounts()
-    for lvl, ops in a.words.items():
-        for op, n in ops.items():
-            out.words[lvl][op] = n * count
-    return out
 
 
 _cached_core = lru_cache(maxsize=65536)(_core)
@@ -459,8 +461,9 @@ def simulate_layer(
     timing: str | None = None,
     fast: bool = False,
 ) -> LayerResult | None:
-    """One layer of a network on `hw`: a conv/linear layer on the best of the `candidates` dataflows by
-    `objective`, a pool/add/concat on the vector unit, None for a layer fused into its producer.
+    """One layer of a network on `hw` under the per-layer inter-layer model (every layer reads its inputs
+    from DRAM and writes its output back): a conv/linear layer on the best of the `candidates` dataflows
+    by `objective`, a pool/add/concat on the vector unit, None for a layer fused into its producer.
 
     The single per-layer step of `simulate_graph`; the co-design loop's cached score calls it too, so a
     searched design's figures are the ones `codesign simulate` prints. Raises MappingError for a layer
@@ -468,7 +471,7 @@ def simulate_layer(
     """
     timing = timing or hw.timing
     if layer.kind in ("conv", "linear"):
-        options = [_compute_layer(layer, hw, df, batch, timing, fast, objective) for df in candidates]
+        options = [_compute_layer(layer, hw, df, batch, timing, fast, objective, PER_LAYER) for df in candidates]
         return min(options, key=lambda r: _score(r, objective))
     if layer.kind in ("pool", "add", "concat"):
         return _vector_layer(layer, hw, batch)
@@ -482,7 +485,8 @@ def layer_shape_key(layer: Layer) -> tuple:
     layer's name: equal keys give equal results (tested), so per-layer results can be cached by it."""
     if layer.kind == "conv":
         return ("conv", layer.in_shapes, layer.out_shape, layer.in_channels, layer.out_channels,
-                layer.kernel_h, layer.kernel_w, layer.groups)
+                layer.kernel_h, layer.kernel_w, layer.stride_h, layer.stride_w, layer.pad_h, layer.pad_w,
+                layer.dilation_h, layer.dilation_w, layer.groups)
     if layer.kind == "linear":
         return ("linear", layer.in_features, layer.out_features, layer.out_shape)
     if layer.kind == "pool":
@@ -527,7 +531,7 @@ def simulate_graph(
     first_compute = True
     idle = 0.0  # DRAM-channel idle cycles since the last compute layer started (fused model: prefetch)
     for index, layer in enumerate(graph.layers):
-        if tracker is None:  # per-layer model: each layer alone, the step the co-design loop caches
+        if tracker is None:  # per-layer model: the step the co-design loop's cached score shares
             r = simulate_layer(layer, hw, candidates, objective, batch, timing, fast)
             if r is not None:
                 result.layers.append(r)
