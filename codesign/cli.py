@@ -93,8 +93,6 @@ def cmd_simulate(args: argparse.Namespace) -> None:
         raise UsageError("give either a model NAME or --topology FILE, not both")
     if not args.topology and not args.name:
         raise UsageError("give a model NAME (see 'codesign models') or --topology FILE")
-    if args.out:
-        resolve_output_file(args.out)  # refuse a directory or device before the simulation
     hw = _load_hw(args)
     model = read_topology(args.topology) if args.topology else args.name
     dataflow = args.dataflow
@@ -292,6 +290,9 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{' '.join(message.split())}; see '{self.prog} --help'")
 
 
+#: Verbs whose --out is a directory (written with codesign.atomic.atomic_dir), not a file.
+_DIRECTORY_OUTPUTS = {"paper", "explore"}
+
 #: Longest error line printed; the rest of a longer message is cut (an alias bomb must not flood).
 MAX_MESSAGE = 600
 
@@ -371,6 +372,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
+        out = getattr(args, "out", None)
+        if isinstance(out, str) and args.command not in _DIRECTORY_OUTPUTS:
+            resolve_output_file(out)  # a directory, device or broken link is refused before any work
         if args.max_memory is not None:
             os.environ["CODESIGN_MAX_MEMORY"] = str(args.max_memory)  # read by codesign.nets.sizecheck
         args.func(args)
