@@ -337,6 +337,29 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{' '.join(message.split())}; see '{self.prog} --help'")
 
 
+#: Verbs whose --out is a directory (written with codesign.atomic.atomic_dir), not a file.
+_DIRECTORY_OUTPUTS = {"paper", "explore"}
+
+#: Verbs that build a network from a model name at --input-size: checked on the meta device first.
+_MODEL_VERBS = {"show", "export-topology", "simulate", "compare", "fit", "hls"}
+
+
+def _precheck_models(args: argparse.Namespace) -> None:
+    """Refuse in words, before any verb builds tensors, a model too big for --max-memory or an input too
+    small for it (codesign.nets.sizecheck; the verbs' own trace would fail with torch's text or run out
+    of memory)."""
+    if args.command not in _MODEL_VERBS:
+        return
+    names = list(getattr(args, "names", None) or []) + [getattr(args, "name", None)]
+    names = [n for n in names if isinstance(n, str)]
+    if not names:
+        return
+    from codesign.nets.sizecheck import check_model
+
+    for name in names:
+        check_model(name, getattr(args, "input_size", None))
+
+
 #: Longest error line printed; the rest of a longer message is cut (an alias bomb must not flood).
 MAX_MESSAGE = 600
 
@@ -416,8 +439,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
+        out = getattr(args, "out", None)
+        if isinstance(out, str) and args.command not in _DIRECTORY_OUTPUTS:
+            resolve_output_file(out)  # a directory, device or broken link is refused before any work
         if args.max_memory is not None:
             os.environ["CODESIGN_MAX_MEMORY"] = str(args.max_memory)  # read by codesign.nets.sizecheck
+        _precheck_models(args)
         args.func(args)
         sys.stdout.flush()
         return 0

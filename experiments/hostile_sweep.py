@@ -26,10 +26,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+import torch  # noqa: E402,F401
 from hostile_cases import CASES, Case, corrupt_cache, leftovers, prepared  # noqa: E402
 
 import codesign.cli  # noqa: E402,F401  (imported before forking)
-import torch  # noqa: E402,F401
 
 
 def _child(case: Case, argv: list[str], d: Path, mem_gb: float, out_path: Path) -> None:

@@ -147,6 +147,11 @@ CASES: list[Case] = [
     Case("size-fit-1x1", "input size", ("fit", "squeezenet_v1_1", "--part", "xczu9eg", "--input-size", "1x1"),
          FIT),
     Case("size-models-1x1", "input size", ("models", "--input-size", "1x1"), FIT),
+    Case("size-hls-1x1", "input size", ("hls", "squeezenet_v1_1", "--part", "xc7z020", "--input-size", "1x1",
+                                         "--out-dir", OUT), FIT, outputs=("out",)),
+    Case("size-hls-zoo-huge", "input size", ("hls", "sqnxt_1000_23", "--part", "xc7z020", "--out-dir", OUT), FIT,
+         outputs=("out",)),
+    Case("size-compare-1x1", "input size", ("compare", "squeezenet_v1_1", "alexnet", "--input-size", "40x40"), FIT),
     Case("size-alexnet-small", "input size", ("simulate", "alexnet", "--input-size", "32x32"), FIT),
     # ---- hls / fit arguments -----------------------------------------------------------------------
     Case("hls-reuse-abc", "hls/fit arguments", ("hls", "squeezenet_v1_1", "--part", "xc7z020", "--reuse", "abc",
