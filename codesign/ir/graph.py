@@ -1,4 +1,8 @@
-"""LayerGraph: a networkx DAG of IR layers in topological (execution) order."""
+"""LayerGraph: a networkx DAG of IR layers in topological (execution) order.
+
+Shapes are per sample (C, H, W); params and MACs are counts per image (batch 1), summed from the
+layers' own formulas in `codesign.ir.layers`.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,10 @@ class LayerGraph:
 
     @classmethod
     def from_layers(cls, name: str, layers: list[Layer]) -> LayerGraph:
-        """Build from layers listed in execution order; edges come from each layer's `inputs`."""
+        """Build from layers listed in execution order; edges come from each layer's `inputs`.
+
+        Raises ValueError for a duplicate name, an input not defined earlier, or a cycle.
+        """
         dag = nx.DiGraph()
         for layer in layers:
             if layer.name in dag:
@@ -37,10 +44,13 @@ class LayerGraph:
         return iter(self.layers)
 
     def __len__(self) -> int:
-        return self.dag.number_of_nodes()
+        """Number of layers, input and output nodes included."""
+        return int(self.dag.number_of_nodes())
 
     def __getitem__(self, name: str) -> Layer:
-        return self.dag.nodes[name]["layer"]
+        """The layer called `name`; KeyError if there is none."""
+        layer: Layer = self.dag.nodes[name]["layer"]
+        return layer
 
     @property
     def layers(self) -> list[Layer]:
@@ -56,16 +66,20 @@ class LayerGraph:
 
     @property
     def input_shape(self) -> Shape:
+        """Per-sample shape (C, H, W) of the first input layer."""
         inputs = [layer for layer in self.layers if isinstance(layer, Input)]
         return inputs[0].out_shape
 
     @property
     def params(self) -> int:
+        """Total weights and biases (BatchNorm scale and shift included), a count."""
         return sum(layer.params for layer in self.layers)
 
     @property
     def macs(self) -> int:
+        """Multiply-accumulates per image (batch 1), a count."""
         return sum(layer.macs for layer in self.layers)
 
     def successors(self, name: str) -> list[str]:
+        """Names of the layers reading `name`'s output."""
         return list(self.dag.successors(name))

@@ -1,7 +1,10 @@
 """Hardware-neutral layer descriptions: frozen dataclasses with every shape resolved.
 
 Shapes are per sample (C, H, W); the batch dimension is not part of the IR. Params and MACs are
-computed here, once, so every consumer (CLI tables, simulator, fit check) agrees on them.
+computed here, once, so every consumer (CLI tables, simulator, fit check) agrees on them. The formulas
+are the standard ones (params = Cout * Kh * Kw * Cin / groups [+ Cout bias]; MACs = output elements x
+that window), as in torchvision's and fvcore's counters; tests check them against the published totals
+of SqueezeNet (Iandola et al. 2016, Table 1) and torchvision's AlexNet.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ class Shape:
 
     @property
     def numel(self) -> int:
+        """Elements per sample: C * H * W."""
         return self.c * self.h * self.w
 
     def __str__(self) -> str:
@@ -38,14 +42,17 @@ class Layer:
 
     @property
     def params(self) -> int:
+        """Trainable weights and biases, a count (0 for layers without weights)."""
         return 0
 
     @property
     def macs(self) -> int:
+        """Multiply-accumulates per sample (0 for layers without arithmetic on the PE array)."""
         return 0
 
     @property
     def in_shape(self) -> Shape:
+        """Shape of the first input; IndexError for an input layer (it has none)."""
         return self.in_shapes[0]
 
 
@@ -79,14 +86,17 @@ class Conv(Layer):
 
     @property
     def params(self) -> int:
+        """Cout * Kh * Kw * Cin / groups weights, plus Cout biases when `bias`."""
         return self.out_channels * self.window + (self.out_channels if self.bias else 0)
 
     @property
     def macs(self) -> int:
+        """Output elements (Cout * Ho * Wo) times the window Kh * Kw * Cin / groups."""
         return self.out_shape.numel * self.window
 
     @property
     def is_depthwise(self) -> bool:
+        """True for a depthwise conv (groups == in_channels > 1)."""
         return self.groups > 1 and self.groups == self.in_channels
 
 
@@ -99,10 +109,12 @@ class Linear(Layer):
 
     @property
     def params(self) -> int:
+        """in_features * out_features weights, plus out_features biases when `bias`."""
         return self.in_features * self.out_features + (self.out_features if self.bias else 0)
 
     @property
     def macs(self) -> int:
+        """in_features * out_features per output position."""
         # One in_features x out_features product per output position (h = w = 1 after flatten).
         return self.out_shape.h * self.out_shape.w * self.in_features * self.out_features
 
@@ -131,6 +143,7 @@ class BatchNorm(Layer):
 
     @property
     def params(self) -> int:
+        """Scale and shift per channel when `affine` (running statistics are buffers, not params)."""
         return 2 * self.channels if self.affine else 0
 
 

@@ -122,7 +122,9 @@ def design_from_dict(data: dict[str, Any], where: str = "design") -> Design:
         raise DesignError(
             f"{where}: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(sorted(names))})"
         )
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "family"}
+    kwargs: dict[str, Any] = {
+        k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "family"
+    }
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:
@@ -133,7 +135,7 @@ def to_yaml(design: Design, extra: dict[str, Any] | None = None) -> str:
     """YAML text: `design:` with the knobs plus optional informational sections (hardware, metrics)."""
     doc: dict[str, Any] = {"design": design_to_dict(design)}
     doc.update(extra or {})
-    return yaml.safe_dump(doc, sort_keys=False, default_flow_style=None)
+    return str(yaml.safe_dump(doc, sort_keys=False, default_flow_style=None))
 
 
 def from_yaml(text: str, where: str = "design") -> Design:

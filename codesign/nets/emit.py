@@ -66,6 +66,8 @@ class NetConfig(Protocol):
     @property
     def input_size(self) -> Size3: ...
 
+    def __hash__(self) -> int: ...
+
     def build(self, num_classes: int = 1000) -> nn.Module:
         """The torch module of the recipe, freshly initialised, with `num_classes` outputs."""
         ...
@@ -252,7 +254,7 @@ def config_layers(
 def config_layer_counts(config: NetConfig, num_classes: int = 1000) -> tuple[tuple[L.Layer, int], ...]:
     """Compact (layer, copies) pairs whose weighted sums of params, MACs and per-layer cost equal the
     full network's (a stage's identity blocks at the same shape are identical)."""
-    emitter = config.emit(tuple(config.input_size), num_classes, compact=True)
+    emitter = config.emit(config.input_size, num_classes, compact=True)
     return tuple(zip(emitter.layers, emitter.counts, strict=True))
 
 

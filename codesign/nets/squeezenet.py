@@ -177,8 +177,9 @@ class Fire(nn.Module):
         s = self.squeeze_relu(self.squeeze(x))
         if self.expand1x1 is None:
             assert self.expand3x3 is not None
-            return self.expand3x3_relu(self.expand3x3(s))
-        a = self.expand1x1_relu(self.expand1x1(s))
+            only: torch.Tensor = self.expand3x3_relu(self.expand3x3(s))
+            return only
+        a: torch.Tensor = self.expand1x1_relu(self.expand1x1(s))
         if self.expand3x3 is None:
             return a
         b = self.expand3x3_relu(self.expand3x3(s))

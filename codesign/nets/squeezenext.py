@@ -260,7 +260,8 @@ class ConvBNReLU(nn.Module):
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.relu(self.bn(self.conv(x)))
+        out: torch.Tensor = self.relu(self.bn(self.conv(x)))
+        return out
 
 
 class SqnxtBlock(nn.Module):
@@ -317,7 +318,8 @@ class SqnxtBlock(nn.Module):
         if self.enter is not None:  # resolved when traced: no data-dependent control flow
             x = self.enter(x)
         skip = x if self.bypass is None else self.bypass(x)
-        return self.relu(self.main(x) + skip)
+        out: torch.Tensor = self.relu(self.main(x) + skip)
+        return out
 
 
 class SqueezeNext(nn.Module):
@@ -352,7 +354,8 @@ class SqueezeNext(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.pool(self.head(self.stages(self.stem(x))))
-        return self.fc(torch.flatten(x, 1))
+        out: torch.Tensor = self.fc(torch.flatten(x, 1))
+        return out
 
 
 # ---- the zoo's variants: (width, depth, version) ------------------------------------------------------
