@@ -23,7 +23,7 @@ def code_lengths(freqs: Mapping[Hashable, int]) -> dict[Hashable, int]:
     if any(f < 0 for f in freqs.values()):
         raise CompressionError("Huffman frequencies must be non-negative")
     try:
-        items.sort(key=lambda sf: sf[0])
+        items.sort(key=lambda sf: sf[0])  # type: ignore[arg-type, return-value]  # TypeError caught below
     except TypeError:
         raise CompressionError("Huffman symbols must be mutually comparable (e.g. all ints)") from None
     if not items:

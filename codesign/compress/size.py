@@ -213,8 +213,12 @@ class LayerStorage:
             n_nonzero=n_nonzero,
             n_fillers=n_fillers if fmt.sparse else 0,
             n_bias=n_bias,
-            weight_bytes=_nbytes(code_bits if huff_codes else entries * fmt.bits),
-            index_bytes=_nbytes(index_code_bits if huff_index else entries * ib) if fmt.sparse else 0,
+            weight_bytes=_nbytes(code_bits if huff_codes and code_bits is not None else entries * fmt.bits),
+            index_bytes=(
+                _nbytes(index_code_bits if huff_index and index_code_bits is not None else entries * ib)
+                if fmt.sparse
+                else 0
+            ),
             codebook_bytes=_nbytes(2**fmt.bits * fmt.codebook_entry_bits) if fmt.codebook else 0,
             table_bytes=(2**fmt.bits if huff_codes else 0) + (2**ib if huff_index else 0),
             bias_bytes=_nbytes(n_bias * fmt.bias_bits),
@@ -245,7 +249,8 @@ def _codes(w: np.ndarray, bits: int, zeros_stored: bool, shared: SharedWeights |
     if len(values) <= 2**bits - offset:
         return inverse + offset
     idx = kmeans_share(torch.from_numpy(w), bits, reserve_zero=zeros_stored).indices.flatten().numpy()
-    return idx[w != 0]
+    kept: np.ndarray = idx[w != 0]
+    return kept
 
 
 def _hist_bits(hist: np.ndarray) -> int:
@@ -347,7 +352,7 @@ def _bn_rows(
             host = layers.get(prev) if prev else None
             out_features = getattr(host, "out_channels", getattr(host, "out_features", None))
             if batchnorm == "fold" and prev is not None and out_features == mod.num_features:
-                if host.bias is None:
+                if getattr(host, "bias", None) is None:
                     extra[prev] = extra.get(prev, 0) + mod.num_features
                 prev = None
             else:

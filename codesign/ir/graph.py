@@ -6,7 +6,7 @@ layers' own formulas in `codesign.ir.layers`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import networkx as nx
@@ -22,7 +22,7 @@ class LayerGraph:
     dag: nx.DiGraph
 
     @classmethod
-    def from_layers(cls, name: str, layers: list[Layer]) -> LayerGraph:
+    def from_layers(cls, name: str, layers: Sequence[Layer]) -> LayerGraph:
         """Build from layers listed in execution order; edges come from each layer's `inputs`.
 
         Raises ValueError for a duplicate name, an input not defined earlier, or a cycle.

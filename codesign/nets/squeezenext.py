@@ -112,8 +112,8 @@ class SqueezeNextConfig:
     """
 
     name: str = "squeezenext"
-    blocks: tuple[int, int, int, int] = (6, 6, 8, 1)
-    stage_widths: tuple[int, int, int, int] = BASE_STAGE_CHANNELS
+    blocks: tuple[int, ...] = (6, 6, 8, 1)  # 4 stages (checked)
+    stage_widths: tuple[int, ...] = BASE_STAGE_CHANNELS  # 4 stages (checked)
     conv1_kernel: int = 7
     conv1_stride: int = 2
     conv1_channels: int = STEM_CHANNELS
@@ -392,7 +392,7 @@ class SqueezeNextVariant:
         return SqueezeNextConfig(
             name=self.name,
             blocks=BLOCKS[(self.depth, self.version)],
-            stage_widths=tuple(round(c * self.width) for c in BASE_STAGE_CHANNELS),  # type: ignore[arg-type]
+            stage_widths=tuple(round(c * self.width) for c in BASE_STAGE_CHANNELS),
             conv1_kernel=5 if self.version == 5 else 7,
             shared_projection=self.version == 5,
         )
