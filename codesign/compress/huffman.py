@@ -66,10 +66,12 @@ class HuffmanCode:
 
     @classmethod
     def from_frequencies(cls, freqs: Mapping[Hashable, int]) -> HuffmanCode:
+        """Canonical code for symbol counts `freqs` (zero counts left out); CompressionError for negatives."""
         return cls.from_lengths(code_lengths(freqs))
 
     @classmethod
     def from_symbols(cls, symbols: Iterable[Hashable]) -> HuffmanCode:
+        """Canonical code for the symbol frequencies of the stream `symbols`."""
         return cls.from_frequencies(Counter(symbols))
 
     def encoded_bits(self, freqs: Mapping[Hashable, int]) -> int:

@@ -133,6 +133,7 @@ class LayerDensity:
 
     @property
     def density(self) -> float:
+        """Fraction of weights kept, 0..1 (0 for an empty layer)."""
         return self.nonzero / self.total if self.total else 0.0
 
 

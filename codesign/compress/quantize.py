@@ -315,10 +315,12 @@ class FakeQuant(nn.Module):
         self.precision = precision
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """`x` (any shape) rounded to the fixed-point grid, same shape; straight-through gradient."""
         out: torch.Tensor = _FakeQuantSTE.apply(x, self.precision)  # type: ignore[no-untyped-call]
         return out
 
     def extra_repr(self) -> str:
+        """The precision, e.g. ``ap_fixed<16,6>``, for the module's repr."""
         return str(self.precision)
 
 

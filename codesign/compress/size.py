@@ -125,13 +125,16 @@ class StorageFormat:
 
     @property
     def sparse(self) -> bool:
+        """True when only non-zero weights are stored (with relative indices)."""
         return self.kind in ("sparse_relative", "codebook_sparse")
 
     @property
     def codebook(self) -> bool:
+        """True when weights are stored as indices into a shared-value codebook."""
         return self.kind in ("codebook", "codebook_sparse")
 
     def index_bits_for(self, layer_kind: str) -> int:
+        """Relative-index width in bits for a `layer_kind` ('conv' or 'linear') layer."""
         return (
             self.linear_index_bits if layer_kind == "linear" and self.linear_index_bits else self.index_bits
         )
@@ -172,10 +175,12 @@ class LayerStorage:
 
     @property
     def density(self) -> float:
+        """Fraction of non-zero weights, 0..1 (0 for an empty layer)."""
         return self.n_nonzero / self.n_weights if self.n_weights else 0.0
 
     @property
     def total_bytes(self) -> int:
+        """Bytes of this layer: weights + indices + codebook + Huffman tables + biases + header."""
         return (
             self.weight_bytes
             + self.index_bytes
@@ -308,6 +313,7 @@ class StorageTable:
 
     @property
     def total_bytes(self) -> int:
+        """Bytes of every layer together (weights, indices, codebooks, tables, biases, headers)."""
         return self.total("total_bytes")
 
     def megabytes(self, unit: int = MB) -> float:

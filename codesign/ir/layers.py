@@ -58,6 +58,8 @@ class Layer:
 
 @dataclass(frozen=True)
 class Input(Layer):
+    """The network input (per-sample shape in `out_shape`)."""
+
     kind: str = field(default="input", init=False)
 
 
@@ -102,6 +104,8 @@ class Conv(Layer):
 
 @dataclass(frozen=True)
 class Linear(Layer):
+    """Fully connected layer: out_features x in_features weights (PyTorch `nn.Linear`)."""
+
     in_features: int = 0
     out_features: int = 0
     bias: bool = True
@@ -137,6 +141,8 @@ class Pool(Layer):
 
 @dataclass(frozen=True)
 class BatchNorm(Layer):
+    """Batch normalisation over `channels` (foldable into the preceding conv at inference)."""
+
     channels: int = 0
     affine: bool = True
     kind: str = field(default="batchnorm", init=False)
@@ -149,22 +155,30 @@ class BatchNorm(Layer):
 
 @dataclass(frozen=True)
 class Activation(Layer):
+    """Element-wise nonlinearity `op` (relu, relu6, sigmoid, ...)."""
+
     op: str = "relu"
     kind: str = field(default="activation", init=False)
 
 
 @dataclass(frozen=True)
 class Add(Layer):
+    """Element-wise sum of two same-shape tensors (SqueezeNext's residual)."""
+
     kind: str = field(default="add", init=False)
 
 
 @dataclass(frozen=True)
 class Concat(Layer):
+    """Channel concatenation of the inputs in argument order (SqueezeNet's Fire output)."""
+
     kind: str = field(default="concat", init=False)
 
 
 @dataclass(frozen=True)
 class Flatten(Layer):
+    """Flattening to a vector of C * H * W features (no arithmetic)."""
+
     kind: str = field(default="flatten", init=False)
 
 
@@ -177,6 +191,8 @@ class Dropout(Layer):
 
 @dataclass(frozen=True)
 class Output(Layer):
+    """The graph's result: the tensor the network returns."""
+
     kind: str = field(default="output", init=False)
 
 

@@ -103,6 +103,7 @@ class AlexNet(nn.Module):
         self.classifier = nn.Sequential(*classifier)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits N x num_classes for images N x 3 x H x W (H, W >= 63)."""
         x = self.avgpool(self.features(x))
         out: torch.Tensor = self.classifier(torch.flatten(x, 1))
         return out

@@ -41,6 +41,7 @@ class FirePlan:
 
     @property
     def out_channels(self) -> int:
+        """expand1x1 + expand3x3: the concatenated width."""
         return self.expand1x1 + self.expand3x3
 
 
@@ -174,6 +175,7 @@ class Fire(nn.Module):
         self.out_channels = expand1x1 + expand3x3
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """N x Cin x H x W -> N x (expand1x1 + expand3x3) x H x W."""
         s = self.squeeze_relu(self.squeeze(x))
         if self.expand1x1 is None:
             assert self.expand3x3 is not None
@@ -219,6 +221,7 @@ class SqueezeNet(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits N x num_classes for images N x 3 x H x W."""
         x = self.classifier(self.features(x))
         return torch.flatten(x, 1)
 

@@ -260,6 +260,7 @@ class ConvBNReLU(nn.Module):
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Conv, batch norm, ReLU: N x Cin x H x W -> N x Cout x Ho x Wo."""
         out: torch.Tensor = self.relu(self.bn(self.conv(x)))
         return out
 
@@ -315,6 +316,7 @@ class SqnxtBlock(nn.Module):
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Block output N x out_channels x H/stride x W/stride: ReLU(main(x) + bypass(x))."""
         if self.enter is not None:  # resolved when traced: no data-dependent control flow
             x = self.enter(x)
         skip = x if self.bypass is None else self.bypass(x)
@@ -353,6 +355,7 @@ class SqueezeNext(nn.Module):
         self.fc = nn.Linear(config.head_channels, num_classes, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits N x num_classes for images N x 3 x H x W."""
         x = self.pool(self.head(self.stages(self.stem(x))))
         out: torch.Tensor = self.fc(torch.flatten(x, 1))
         return out
