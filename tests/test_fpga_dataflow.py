@@ -11,7 +11,7 @@ import torch.nn as nn
 
 from codesign.errors import HardwareConfigError
 from codesign.fpga.dataflow import _window_outputs, build_pipeline, min_depths, simulate
-from codesign.fpga.dataflow_hw import load_dataflow_hardware, parse_dataflow_hardware
+from helpers.dataflow_hw import load_dataflow_hardware, parse_dataflow_hardware
 from codesign.fpga.fifo_sizing import choose_reuse, evaluate_design, reuse_for_budget, size_fifos
 from codesign.fpga.fit import fit_report, stream_fifos
 from codesign.fpga.reuse import is_valid_reuse_factor, mult_size
@@ -165,7 +165,7 @@ def test_dataflow_hw_yaml() -> None:
 def _hls_project(model: nn.Module, h: int, path, pipe, depths):
     hls4ml = pytest.importorskip("hls4ml")
     from codesign.fpga.fifo_sizing import apply_fifo_depths
-    from codesign.fpga.instrument import instrument_project
+    from helpers.instrument import instrument_project
 
     cfg = hls4ml.utils.config_from_pytorch_model(
         model, (3, h, h), granularity="name", backend="Vitis",
@@ -187,7 +187,7 @@ def _hls_project(model: nn.Module, h: int, path, pipe, depths):
 
 def _csim_check(model: nn.Module, tmp_path, h: int = 8) -> None:
     from codesign.fpga.fifo_sizing import hls_stream_map
-    from codesign.fpga.instrument import run_csim
+    from helpers.instrument import run_csim
 
     torch.manual_seed(0)
     model = model.eval()

@@ -1,5 +1,5 @@
 """The hls4ml bridge: HLS-ready rewrites, per-layer precision and reuse factors, conversion, project writing,
-C simulation against PyTorch, and small nets trained on scikit-learn's digits.
+C simulation against PyTorch (the digits demo nets live in tests/helpers/digits.py).
 
 hls4ml itself is imported only when a conversion runs.
 """
