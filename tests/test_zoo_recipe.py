@@ -287,3 +287,17 @@ def test_codesign_compare_over_the_zoo_prints_the_golden_figures(tmp_path) -> No
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout == (DATA / "compare_zoo_golden.csv").read_text()
+
+
+def test_emitter_grouped_conv_equals_traced_conv() -> None:
+    """Grouped convs (Caffe's two-tower AlexNet) emit the params and MACs torch traces."""
+    from torch import nn
+
+    from codesign.nets.emit import GraphEmitter
+
+    traced = trace_module(nn.Sequential(nn.Conv2d(4, 8, 3, stride=2, padding=1, groups=2)), (4, 9, 9))
+    e = GraphEmitter("g", (4, 9, 9))
+    e.output(e.conv("0", "input", 8, (3, 3), 2, (1, 1), bias=True, groups=2))
+    assert signature(LayerGraph.from_layers("g", e.layers)) == signature(traced)
+    with pytest.raises(DesignError, match="uneven groups"):
+        GraphEmitter("g", (4, 9, 9)).conv("0", "input", 6, (3, 3), groups=4)

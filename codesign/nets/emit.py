@@ -114,12 +114,18 @@ class GraphEmitter:
         s: int = 1,
         p: tuple[int, int] = (0, 0),
         bias: bool = False,
+        groups: int = 1,
     ) -> str:
-        """A `cout`-channel conv with kernel `k` (h, w), stride `s`, padding `p` (h, w) reading `src`.
+        """A `cout`-channel conv with kernel `k` (h, w), stride `s`, padding `p` (h, w) reading `src`,
+        in `groups` channel groups (2 for Caffe's two-tower AlexNet layers).
 
-        Raises DesignError when the input map is smaller than the kernel.
+        Raises DesignError when the input map is smaller than the kernel or a group split is uneven.
         """
         x = self.shapes[src]
+        check(
+            groups >= 1 and x.c % groups == 0 and cout % groups == 0,
+            f"{self.design_name}: {name} splits {x.c} -> {cout} channels into {groups} uneven groups",
+        )
         h, w = conv_out(x.h, k[0], s, p[0]), conv_out(x.w, k[1], s, p[1])
         check(
             h >= 1 and w >= 1,
@@ -140,6 +146,7 @@ class GraphEmitter:
                 stride_w=s,
                 pad_h=p[0],
                 pad_w=p[1],
+                groups=groups,
                 bias=bias,
             )
         )
