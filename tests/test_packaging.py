@@ -9,6 +9,7 @@ with --no-deps. The test checks that the `codesign` it runs is the installed cop
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -30,13 +31,28 @@ def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess[str]:
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("setuptools", minversion="70.1")  # bdist_wheel built in: no isolated download
     dest = tmp_path_factory.mktemp("wheel")
+    # Build from a clean copy: setuptools reuses build/lib, so a checkout's stale build/ could leak deleted files.
+    source = dest / "source"
+    skip = shutil.ignore_patterns(
+        ".git",
+        ".venv*",
+        "build",
+        "dist",
+        "*.egg-info",
+        "__pycache__",
+        ".*_cache",
+        ".hypothesis",
+        "hls_out",
+        "results",
+    )
+    shutil.copytree(ROOT, source, ignore=skip)
     _run(
         [
             sys.executable,
             "-m",
             "pip",
             "wheel",
-            str(ROOT),
+            str(source),
             "--no-deps",
             "--no-build-isolation",
             "-q",
@@ -60,6 +76,7 @@ def test_wheel_contains_hardware_files_and_py_typed(wheel: Path) -> None:
     assert "codesign/py.typed" in names
     assert "codesign/zoo.py" in names and "codesign/resources.py" in names
     assert not any(n.startswith(("tests/", "experiments/")) for n in names)
+    assert "codesign/sim/reference.py" not in names  # test-only code lives in tests/helpers/
 
 
 def test_wheel_installs_and_simulates_outside_the_source_tree(wheel: Path, tmp_path: Path) -> None:
