@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
-from helpers.dataflow_hw import load_dataflow_hardware, parse_dataflow_hardware
 
 from codesign.errors import HardwareConfigError
 from codesign.fpga.dataflow import _window_outputs, build_pipeline, min_depths, simulate
@@ -17,6 +16,8 @@ from codesign.fpga.fit import fit_report, stream_fifos
 from codesign.fpga.reuse import is_valid_reuse_factor, mult_size
 from codesign.ir.layers import Conv, Linear
 from codesign.ir.trace import trace_module
+
+from helpers.dataflow_hw import load_dataflow_hardware, parse_dataflow_hardware
 
 
 class Fire(nn.Module):
@@ -164,9 +165,9 @@ def test_dataflow_hw_yaml() -> None:
 
 def _hls_project(model: nn.Module, h: int, path, pipe, depths):
     hls4ml = pytest.importorskip("hls4ml")
-    from helpers.instrument import instrument_project
-
     from codesign.fpga.fifo_sizing import apply_fifo_depths
+
+    from helpers.instrument import instrument_project
 
     cfg = hls4ml.utils.config_from_pytorch_model(
         model, (3, h, h), granularity="name", backend="Vitis",
@@ -187,9 +188,9 @@ def _hls_project(model: nn.Module, h: int, path, pipe, depths):
 
 
 def _csim_check(model: nn.Module, tmp_path, h: int = 8) -> None:
-    from helpers.instrument import run_csim
-
     from codesign.fpga.fifo_sizing import hls_stream_map
+
+    from helpers.instrument import run_csim
 
     torch.manual_seed(0)
     model = model.eval()

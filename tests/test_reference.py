@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers.reference import ReferenceResult, run_conv, run_linear
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from helpers.reference import ReferenceResult, run_conv, run_linear
 
 
 def _conv_ref(x, w, stride, padding, groups, dilation) -> np.ndarray:

@@ -16,10 +16,12 @@ from hypothesis import strategies as st
 
 from codesign.hw.model import Accelerator, EnergyTable, GlobalBuffer
 from codesign.ir import trace_module
-from codesign.sim import analytical, reference
+from codesign.sim import analytical
 from codesign.sim.engine import run_layer
 from codesign.sim.mapping import gemm_of, map_gemm
 from codesign.sim.memory import plan_memory
+
+from helpers import reference
 
 ENERGY = EnergyTable(
     name="unit",
