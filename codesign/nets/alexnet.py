@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from codesign.ir import layers as L
+import codesign.ir.layers as L
 from codesign.nets.emit import GraphEmitter, Size3
 from codesign.nets.registry import DEFAULT_INPUT_SIZE, PublishedFigures, register_model
 from codesign.nets.squeezenet import SQUEEZENET_PAPER

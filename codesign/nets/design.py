@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from codesign.ir import layers as L
+import codesign.ir.layers as L
 from codesign.ir.graph import LayerGraph
 from codesign.nets.emit import DesignError, config_graph, config_layer_counts, config_layers
 from codesign.nets.registry import (

@@ -16,8 +16,8 @@ import math
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
+import codesign.ir.layers as L
 from codesign.errors import CodesignError
-from codesign.ir import layers as L
 from codesign.ir.graph import LayerGraph
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from codesign.ir import layers as L
+import codesign.ir.layers as L
 from codesign.nets.emit import DesignError, GraphEmitter, Size3, check, config_layers
 from codesign.nets.registry import DEFAULT_INPUT_SIZE, PublishedFigures, register_model
 

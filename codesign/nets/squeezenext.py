@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+import codesign.ir.layers as L
 from codesign.errors import UnknownModelError
-from codesign.ir import layers as L
 from codesign.nets.emit import GraphEmitter, Size3, check, config_layer_counts
 from codesign.nets.registry import (
     DEFAULT_INPUT_SIZE,
