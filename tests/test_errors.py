@@ -293,7 +293,8 @@ def test_fpga_dataflow_loader_refusals(tmp_path) -> None:
     from hostile_cases import FPGA_YAML_CASES
 
     from codesign.errors import HardwareConfigError
-    from codesign.fpga.dataflow_hw import load_dataflow_hardware
+
+    from helpers.dataflow_hw import load_dataflow_hardware
 
     for name, data in FPGA_YAML_CASES.items():
         path = tmp_path / f"{name}.yaml"

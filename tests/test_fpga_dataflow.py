@@ -11,12 +11,13 @@ import torch.nn as nn
 
 from codesign.errors import HardwareConfigError
 from codesign.fpga.dataflow import _window_outputs, build_pipeline, min_depths, simulate
-from codesign.fpga.dataflow_hw import load_dataflow_hardware, parse_dataflow_hardware
 from codesign.fpga.fifo_sizing import choose_reuse, evaluate_design, reuse_for_budget, size_fifos
 from codesign.fpga.fit import fit_report, stream_fifos
 from codesign.fpga.reuse import is_valid_reuse_factor, mult_size
 from codesign.ir.layers import Conv, Linear
 from codesign.ir.trace import trace_module
+
+from helpers.dataflow_hw import load_dataflow_hardware, parse_dataflow_hardware
 
 
 class Fire(nn.Module):
@@ -165,7 +166,8 @@ def test_dataflow_hw_yaml() -> None:
 def _hls_project(model: nn.Module, h: int, path, pipe, depths):
     hls4ml = pytest.importorskip("hls4ml")
     from codesign.fpga.fifo_sizing import apply_fifo_depths
-    from codesign.fpga.instrument import instrument_project
+
+    from helpers.instrument import instrument_project
 
     cfg = hls4ml.utils.config_from_pytorch_model(
         model, (3, h, h), granularity="name", backend="Vitis",
@@ -187,7 +189,8 @@ def _hls_project(model: nn.Module, h: int, path, pipe, depths):
 
 def _csim_check(model: nn.Module, tmp_path, h: int = 8) -> None:
     from codesign.fpga.fifo_sizing import hls_stream_map
-    from codesign.fpga.instrument import run_csim
+
+    from helpers.instrument import run_csim
 
     torch.manual_seed(0)
     model = model.eval()

@@ -520,7 +520,7 @@ def test_end_to_end_tiny_net(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not HAS_GXX, reason="g++ not installed")
 def test_digits_squeezenext_reduced(tmp_path: Path) -> None:
-    from codesign.hls.digits import run_digits
+    from helpers.digits import run_digits
 
     r = run_digits("squeezenext", schedule="ci", out_dir=tmp_path / "dsq", n_test=120)
     assert r.float_acc > 0.85 and r.quant_acc > 0.85
@@ -533,7 +533,7 @@ def test_digits_squeezenext_reduced(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("arch", ["squeezenet", "squeezenext"])
 def test_digits_long_schedule(tmp_path: Path, arch: str) -> None:
-    from codesign.hls.digits import run_digits
+    from helpers.digits import run_digits
 
     r = run_digits(arch, schedule="long", out_dir=tmp_path / arch)  # type: ignore[arg-type]
     assert r.float_acc > 0.95 and r.csim_vs_quant_agreement >= 0.99

@@ -80,7 +80,7 @@ def test_fifo_binding_pragmas(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not HAS_GXX, reason="g++ not installed")
 def test_digits_codebook_csim_equals_shared_weight_model(tmp_path: Path) -> None:
-    from codesign.hls.digits import run_digits
+    from helpers.digits import run_digits
 
     # 5-bit shared weights everywhere but the 1-channel stem (144 weights, kept dense 8-bit): without
     # centroid fine-tuning, 4 bits everywhere drops test accuracy from 0.91 to 0.60 (measured)

@@ -64,8 +64,9 @@ def test_every_shipped_file_loads() -> None:
 
 
 def test_default_is_squeezelerator() -> None:
-    assert DEFAULT_ACCELERATOR == "squeezelerator"
+    # The default is what loading without a name gives (not just the constant's spelling): the shipped file.
     acc = load_accelerator()
+    assert Path(acc.source) == (HW_MODELS_DIR / f"{DEFAULT_ACCELERATOR}.yaml").resolve()
     assert acc.name == "squeezelerator"
     assert (acc.rows, acc.cols) == (16, 16)
     assert acc.dataflows == ("ws", "os")

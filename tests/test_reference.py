@@ -26,7 +26,7 @@ def _conv_ref(x, w, stride, padding, groups, dilation) -> np.ndarray:
 
 
 def _expected(K, N, T, R, C, dataflow, timing, groups) -> dict[str, int]:
-    """Closed-form cycles and counters (module docstring of codesign.sim.reference)."""
+    """Closed-form cycles and counters (module docstring of tests/helpers/reference.py)."""
     if dataflow == "ws":
         kf, nf = ceil(K / R), ceil(N / C)
         folds = groups * kf * nf

@@ -263,7 +263,7 @@ def test_name_resolution(typed: str, canonical: str) -> None:
 def test_general_form_builds_unregistered_widths() -> None:
     spec = get_model_spec("sqnxt_1.25_23_v2")
     assert spec.name == "sqnxt_1.25_23_v2" and spec.family == "squeezenext"
-    assert spec.sqnxt_config is not None and spec.sqnxt_config.stage_channels == (40, 80, 160, 320)
+    assert spec.config.stage_widths == (40, 80, 160, 320)
 
 
 def test_squeezenext_published_figures() -> None:

@@ -23,7 +23,7 @@ def code_lengths(freqs: Mapping[Hashable, int]) -> dict[Hashable, int]:
     if any(f < 0 for f in freqs.values()):
         raise CompressionError("Huffman frequencies must be non-negative")
     try:
-        items.sort(key=lambda sf: sf[0])
+        items.sort(key=lambda sf: sf[0])  # type: ignore[arg-type, return-value]  # TypeError caught below
     except TypeError:
         raise CompressionError("Huffman symbols must be mutually comparable (e.g. all ints)") from None
     if not items:
@@ -66,10 +66,12 @@ class HuffmanCode:
 
     @classmethod
     def from_frequencies(cls, freqs: Mapping[Hashable, int]) -> HuffmanCode:
+        """Canonical code for symbol counts `freqs` (zero counts left out); CompressionError for negatives."""
         return cls.from_lengths(code_lengths(freqs))
 
     @classmethod
     def from_symbols(cls, symbols: Iterable[Hashable]) -> HuffmanCode:
+        """Canonical code for the symbol frequencies of the stream `symbols`."""
         return cls.from_frequencies(Counter(symbols))
 
     def encoded_bits(self, freqs: Mapping[Hashable, int]) -> int:

@@ -26,11 +26,16 @@ from codesign.errors import CompressionError
 
 Masks = dict[str, torch.Tensor]
 _PRUNABLE = (nn.modules.conv._ConvNd, nn.Linear)
+#: A module with a `weight` the compression stages act on (any ConvNd, or Linear).
+WeightLayer = nn.modules.conv._ConvNd | nn.Linear
 
 
-def prunable_layers(model: nn.Module, layers: Iterable[str] | None = None) -> dict[str, nn.Module]:
-    """Conv and Linear modules of `model` by name, in registration order (optionally only `layers`)."""
-    found = {n: m for n, m in model.named_modules() if isinstance(m, _PRUNABLE)}
+def prunable_layers(model: nn.Module, layers: Iterable[str] | None = None) -> dict[str, WeightLayer]:
+    """Conv and Linear modules of `model` by name, in registration order (optionally only `layers`).
+
+    Raises CompressionError naming the first of `layers` that is not a Conv or Linear module.
+    """
+    found: dict[str, WeightLayer] = {n: m for n, m in model.named_modules() if isinstance(m, _PRUNABLE)}
     if layers is None:
         return found
     wanted = list(layers)
@@ -86,7 +91,7 @@ def magnitude_masks(
         mask = _top_k_mask(torch.cat(flat), _kept(density, sum(sizes)))
         return {
             n: m.reshape(mod.weight.shape)
-            for (n, mod), m in zip(mods.items(), mask.split(sizes), strict=True)
+            for (n, mod), m in zip(mods.items(), torch.split(mask, sizes), strict=True)
         }
     raise CompressionError(f"unknown pruning scope {scope!r}; use 'layer' or 'global'")
 
@@ -128,6 +133,7 @@ class LayerDensity:
 
     @property
     def density(self) -> float:
+        """Fraction of weights kept, 0..1 (0 for an empty layer)."""
         return self.nonzero / self.total if self.total else 0.0
 
 
@@ -163,9 +169,13 @@ def keep_masks(
     for name, mask in masks.items():
         w = mods[name].weight
         m = mask.to(device=w.device, dtype=w.dtype)
-        handles.append(w.register_hook(lambda g, m=m: g * m))
+        handles.append(w.register_hook(lambda g, m=m: g * m))  # type: ignore[no-untyped-call]
+
+    def reapply(*_: object) -> None:
+        apply_masks(model, masks)
+
     if optimizer is not None:
-        handles.append(optimizer.register_step_post_hook(lambda *_: apply_masks(model, masks)))
+        handles.append(optimizer.register_step_post_hook(reapply))
     try:
         yield
     finally:

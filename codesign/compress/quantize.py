@@ -37,8 +37,9 @@ from __future__ import annotations
 import copy
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
@@ -292,7 +293,7 @@ class _FakeQuantSTE(torch.autograd.Function):
     """Forward: exact fixed-point values. Backward: pass the gradient where the input was in range."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, prec: FixedPoint) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx: Any, x: torch.Tensor, prec: FixedPoint) -> torch.Tensor:  # type: ignore[override]
         saturating = prec.overflow != "AP_WRAP"
         ctx.save_for_backward(
             ((x >= prec.min) & (x <= prec.max)) if saturating else torch.ones_like(x, dtype=torch.bool)
@@ -300,7 +301,7 @@ class _FakeQuantSTE(torch.autograd.Function):
         return prec.quantize(x)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
         (inside,) = ctx.saved_tensors
         return grad * inside, None
 
@@ -314,9 +315,12 @@ class FakeQuant(nn.Module):
         self.precision = precision
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _FakeQuantSTE.apply(x, self.precision)
+        """`x` (any shape) rounded to the fixed-point grid, same shape; straight-through gradient."""
+        out: torch.Tensor = _FakeQuantSTE.apply(x, self.precision)  # type: ignore[no-untyped-call]
+        return out
 
     def extra_repr(self) -> str:
+        """The precision, e.g. ``ap_fixed<16,6>``, for the module's repr."""
         return str(self.precision)
 
 
@@ -347,7 +351,7 @@ def observe_activation_ranges(
         raise CompressionError(f"no module named {missing[0]!r} to observe")
     ranges: dict[str, list[float]] = {}
 
-    def hook(name: str):
+    def hook(name: str) -> Callable[[nn.Module, object, torch.Tensor], None]:
         def record(_m: nn.Module, _inp: object, out: torch.Tensor) -> None:
             lo, hi = float(out.min()), float(out.max())
             r = ranges.setdefault(name, [lo, hi])
@@ -401,7 +405,8 @@ FAKE_QUANT_ATTR = "output_quant"
 
 def _quantize_output(module: nn.Module, _inputs: object, output: torch.Tensor) -> torch.Tensor:
     """Forward hook: pass a module's output through its `output_quant` child."""
-    return getattr(module, FAKE_QUANT_ATTR)(output)
+    out: torch.Tensor = getattr(module, FAKE_QUANT_ATTR)(output)
+    return out
 
 
 def insert_fake_quant(model: nn.Module, precisions: Mapping[str, FixedPoint]) -> nn.Module:

@@ -125,13 +125,16 @@ class StorageFormat:
 
     @property
     def sparse(self) -> bool:
+        """True when only non-zero weights are stored (with relative indices)."""
         return self.kind in ("sparse_relative", "codebook_sparse")
 
     @property
     def codebook(self) -> bool:
+        """True when weights are stored as indices into a shared-value codebook."""
         return self.kind in ("codebook", "codebook_sparse")
 
     def index_bits_for(self, layer_kind: str) -> int:
+        """Relative-index width in bits for a `layer_kind` ('conv' or 'linear') layer."""
         return (
             self.linear_index_bits if layer_kind == "linear" and self.linear_index_bits else self.index_bits
         )
@@ -172,10 +175,12 @@ class LayerStorage:
 
     @property
     def density(self) -> float:
+        """Fraction of non-zero weights, 0..1 (0 for an empty layer)."""
         return self.n_nonzero / self.n_weights if self.n_weights else 0.0
 
     @property
     def total_bytes(self) -> int:
+        """Bytes of this layer: weights + indices + codebook + Huffman tables + biases + header."""
         return (
             self.weight_bytes
             + self.index_bytes
@@ -213,8 +218,12 @@ class LayerStorage:
             n_nonzero=n_nonzero,
             n_fillers=n_fillers if fmt.sparse else 0,
             n_bias=n_bias,
-            weight_bytes=_nbytes(code_bits if huff_codes else entries * fmt.bits),
-            index_bytes=_nbytes(index_code_bits if huff_index else entries * ib) if fmt.sparse else 0,
+            weight_bytes=_nbytes(code_bits if huff_codes and code_bits is not None else entries * fmt.bits),
+            index_bytes=(
+                _nbytes(index_code_bits if huff_index and index_code_bits is not None else entries * ib)
+                if fmt.sparse
+                else 0
+            ),
             codebook_bytes=_nbytes(2**fmt.bits * fmt.codebook_entry_bits) if fmt.codebook else 0,
             table_bytes=(2**fmt.bits if huff_codes else 0) + (2**ib if huff_index else 0),
             bias_bytes=_nbytes(n_bias * fmt.bias_bits),
@@ -245,7 +254,8 @@ def _codes(w: np.ndarray, bits: int, zeros_stored: bool, shared: SharedWeights |
     if len(values) <= 2**bits - offset:
         return inverse + offset
     idx = kmeans_share(torch.from_numpy(w), bits, reserve_zero=zeros_stored).indices.flatten().numpy()
-    return idx[w != 0]
+    kept: np.ndarray = idx[w != 0]
+    return kept
 
 
 def _hist_bits(hist: np.ndarray) -> int:
@@ -303,6 +313,7 @@ class StorageTable:
 
     @property
     def total_bytes(self) -> int:
+        """Bytes of every layer together (weights, indices, codebooks, tables, biases, headers)."""
         return self.total("total_bytes")
 
     def megabytes(self, unit: int = MB) -> float:
@@ -347,7 +358,7 @@ def _bn_rows(
             host = layers.get(prev) if prev else None
             out_features = getattr(host, "out_channels", getattr(host, "out_features", None))
             if batchnorm == "fold" and prev is not None and out_features == mod.num_features:
-                if host.bias is None:
+                if getattr(host, "bias", None) is None:
                     extra[prev] = extra.get(prev, 0) + mod.num_features
                 prev = None
             else:

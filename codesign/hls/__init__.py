@@ -1,6 +1,6 @@
 """The hls4ml bridge: HLS-ready rewrites, per-layer precision and reuse factors, conversion (with hls4ml-native
 global pooling and depthwise layers), a per-layer Plan (reuse, weight width, dense/codebook storage, FIFO
-memory), project writing, C simulation against PyTorch, and small nets trained on scikit-learn's digits.
+memory), project writing, C simulation against PyTorch (the digits demo nets live in tests/helpers/digits.py).
 
 hls4ml itself is imported only when a conversion runs.
 """

@@ -54,9 +54,10 @@ from codesign.hw.model import (
     type_name,
 )
 from codesign.hw.tech import load_technology
+from codesign.resources import hw_models_dir
 
-#: The repository's shipped descriptions (codesign/hw/loader.py -> repo root -> hw_models).
-HW_MODELS_DIR = Path(__file__).resolve().parents[2] / "hw_models"
+#: The shipped descriptions (inside the wheel, or the repository's hw_models/ in a source tree).
+HW_MODELS_DIR = hw_models_dir()
 ENV_VAR = "CODESIGN_HW_PATH"
 DEFAULT_ACCELERATOR = "squeezelerator"
 #: Energy table used when an accelerator file gives no `energy:` key (and by read_scalesim_cfg).

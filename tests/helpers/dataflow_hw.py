@@ -1,4 +1,4 @@
-"""Loader for `kind: fpga_dataflow` hardware YAML (hw_models/fpga/*.yaml): part, clock, RFs, precisions."""
+"""Loader for `kind: fpga_dataflow` hardware YAML (tests/data/fpga_dataflow/*.yaml): part, clock, RFs, precisions."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 from codesign.errors import HardwareConfigError
 from codesign.fpga.parts import FpgaPart, get_part
 
-HW_DIR = Path(__file__).resolve().parents[2] / "hw_models" / "fpga"
+HW_DIR = Path(__file__).resolve().parents[1] / "data" / "fpga_dataflow"
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def parse_dataflow_hardware(data: Any, source: str = "<mapping>") -> DataflowHar
 
 
 def load_dataflow_hardware(name_or_path: str | os.PathLike[str]) -> DataflowHardware:
-    """Load `hw_models/fpga/<name>.yaml` or a path to such a file."""
+    """Load `tests/data/fpga_dataflow/<name>.yaml` or a path to such a file."""
     text = str(name_or_path)
     path = Path(text) if ("/" in text or text.endswith((".yaml", ".yml"))) else HW_DIR / f"{text}.yaml"
     if not path.exists():

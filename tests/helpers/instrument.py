@@ -35,7 +35,7 @@ import numpy as np
 
 DEADLOCK_EXIT = 3
 
-STREAM_HEADER = r"""// Instrumented C-simulation model of hls::stream (codesign.fpga.instrument).
+STREAM_HEADER = r"""// Instrumented C-simulation model of hls::stream (tests/helpers/instrument.py).
 // Thread-safe; write() blocks while the stream holds its bound (firmware/stream_depths.txt or
 // $CODESIGN_STREAM_DEPTHS), read() blocks while empty; per-stream max occupancy and word counts
 // are written to $CODESIGN_STREAM_STATS by hls_stream_stats_dump(). A watchdog declares deadlock

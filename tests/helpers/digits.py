@@ -8,7 +8,7 @@ BatchNorm to fold, and a global average pool.\nTraining runs on one thread (see 
 
 ``run_digits`` trains (deterministic seed), compresses (8-bit weights, optional pruning), generates the HLS
 project and reports float, quantized-PyTorch and C-simulation accuracy on the held-out images.
-``python -m codesign.hls.digits --arch both --schedule long`` runs the longer schedule.
+``PYTHONPATH=tests python -m helpers.digits --arch both --schedule long`` runs the longer schedule.
 """
 
 from __future__ import annotations
@@ -290,7 +290,7 @@ def run_digits(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m codesign.hls.digits``: train, generate, C-simulate, print the accuracies."""
+    """``PYTHONPATH=tests python -m helpers.digits``: train, generate, C-simulate, print the accuracies."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--arch", choices=["squeezenet", "squeezenext", "both"], default="both")
     ap.add_argument("--schedule", choices=list(SCHEDULES), default="ci")

@@ -1,0 +1,35 @@
+"""Build hook: ship the top-level `hw_models/` inside the wheel as `codesign/hw_models/`.
+
+The project layout keeps hardware descriptions at the top level (`hw_models/`, edited by users and
+documented in `hw_models/README.md`); a wheel must still carry them. `codesign.resources.hw_models_dir`
+reads the packaged copy with importlib.resources and falls back to the source tree for editable installs.
+Everything else is declared in pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from setuptools import setup
+from setuptools.command.build_py import build_py
+
+HW_MODELS = Path(__file__).resolve().parent / "hw_models"
+
+
+class BuildPyWithHardware(build_py):
+    """`build_py` that also copies hw_models/**/*.yaml and README.md into build_lib/codesign/hw_models."""
+
+    def run(self) -> None:
+        super().run()
+        if getattr(self, "editable_mode", False):
+            return  # an editable install reads the source tree's hw_models/
+        target = Path(self.build_lib) / "codesign" / "hw_models"
+        for source in sorted(HW_MODELS.rglob("*")):
+            if source.is_file() and source.suffix in (".yaml", ".md"):
+                dest = target / source.relative_to(HW_MODELS)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, dest)
+
+
+setup(cmdclass={"build_py": BuildPyWithHardware})
