@@ -268,11 +268,11 @@ def _core(
         psums = {"gbuf": 0, "dram": 0}
         order, resident = "", ()
         for i, (count, sub) in enumerate(split_stream(g, passes)):
-            here = onchip if i == 0 else replace(onchip, prefetch=False)  # only the first tile is prefetched
+            here = onchip if i == 0 else replace(onchip, prefetch=0)  # only the first tile is prefetched
             first = _best_plan(sub, hw, dataflow, timing, fast, objective, here)
             p = first
             if here.prefetch and count > 1:
-                p = _best_plan(sub, hw, dataflow, timing, fast, objective, replace(onchip, prefetch=False))
+                p = _best_plan(sub, hw, dataflow, timing, fast, objective, replace(onchip, prefetch=0))
                 # one first pass with the prefetch, count - 1 without
                 est += first.est_stall - p.est_stall
                 stall += first.stall - p.stall
