@@ -525,7 +525,12 @@ def _report_md(r: HlsResult) -> str:
         "",
         f"- backend {cv.backend_name(r.backend)}, part `{r.part}`, clock {r.clock_period} ns, io_stream, Resource strategy",
         f"- input {tuple(r.input_shape)} (C, H, W); the C simulation takes NHWC; output {tuple(r.output_shape)}",
-        f"- weights {r.bits}-bit, activations {r.act_bits}-bit, all `AP_RND_CONV, AP_SAT`; density {r.density or 1.0}",
+        f"- weights {r.bits}-bit, activations {r.act_bits}-bit, all `AP_RND_CONV, AP_SAT`; density {r.density or 1.0}"
+        + (
+            f"; {sum(p.storage.startswith('codebook') for p in r.layers)} layers store codebook indices (see Patches)"
+            if any(p.storage.startswith("codebook") for p in r.layers)
+            else ""
+        ),
         "",
         "## Synthesis",
         "",
