@@ -328,7 +328,9 @@ def size_design_fifos(
     absorbed = {
         lay.name for lay in graph.layers if lay.kind == "flatten" and lay.name not in by_name
     }  # flattens after a global pool: hls4ml's GlobalPooling2D output is already flat (hls4ml_ext)
-    for n in sorted(set(depths) - set(mapped) - absorbed - port_streams):  # `<pool>.pad` of a ConstantPad2d -> ZeroPadding2D
+    for n in sorted(
+        set(depths) - set(mapped) - absorbed - port_streams
+    ):  # `<pool>.pad` of a ConstantPad2d -> ZeroPadding2D
         layer = by_name.get(n.removesuffix(".pad")) if n.endswith(".pad") else None
         src = producers.get(layer.inputs[0]) if layer is not None else None
         if src is None or src.class_name != "ZeroPadding2D":
@@ -595,7 +597,9 @@ def _figures_md(f: dict[str, Any]) -> list[str]:
         + (f"{ips:,.1f} images/s" if ips else "n/a"),
     ]
     if "target_fps" in f:
-        lines.append(f"- target {f['target_fps']:g} images/s: {'met' if f.get('meets_target') else 'NOT met'}")
+        lines.append(
+            f"- target {f['target_fps']:g} images/s: {'met' if f.get('meets_target') else 'NOT met'}"
+        )
     lines += [
         f"- part {f['part']}: {f['verdict']}",
         "",
