@@ -14,16 +14,21 @@ Exact rewrites (verified numerically after every pass, and in tests):
 - ``fold_batchnorm``: BatchNorm folded into the preceding Conv2d / Linear (float64 arithmetic).
 - ``split_grouped_conv``: ``groups > 1`` -> per-group convs + two-input concats (each group conv reads all
   input channels with zero weights outside its group: hls4ml cannot slice channels) or, for many groups, one
-  dense conv with a block-diagonal weight. Both are exact; both store the zeros.
+  dense conv with a block-diagonal weight. Both are exact; both store the zeros. A depthwise conv
+  (groups == in == out channels) is kept (``native_depthwise``) under ``grouped='auto'``: the converter
+  hands it to hls4ml's DepthwiseConv2D (``codesign.hls.hls4ml_ext``) with its kh*kw*C weights.
 - ``functional_pool_to_module``: ``F.max_pool2d`` / ``F.avg_pool2d`` / ``F.adaptive_*`` -> modules with
   explicit kernel, stride and padding (hls4ml reads ``stride`` from kwargs and fails without it).
 - ``explicit_pool_padding``: pooling padding and ``ceil_mode=True`` -> ``ConstantPad2d`` (zeros) + floor
   pooling without padding. For max pooling this is exact when the input is >= 0 (see below); for average
   pooling only when the padding is counted (``count_include_pad``) and ceil mode adds no clipped window.
   When ceil mode adds no window it is simply switched off.
-- ``global_pool_to_avgpool``: ``AdaptiveAvgPool2d`` / ``AdaptiveMaxPool2d`` with an output size that
-  divides the input, and ``mean`` over (H, W) -> ``AvgPool2d``/``MaxPool2d`` with kernel = stride = H/oh,
-  W/ow, padding 0 (+ flatten when ``keepdim=False``).
+- ``global_pool``: an average over the whole map (``AdaptiveAvgPool2d`` to 1x1, ``mean`` over (H, W)) ->
+  ``AdaptiveAvgPool2d(1)`` (+ flatten when ``keepdim=False``), which the converter hands to hls4ml's
+  streaming GlobalPooling2D (one accumulator per channel).
+- ``global_pool_to_avgpool``: other ``AdaptiveAvgPool2d`` / ``AdaptiveMaxPool2d`` with an output size that
+  divides the input (and global average pools with ``global_pool='avgpool'``) -> ``AvgPool2d``/``MaxPool2d``
+  with kernel = stride = H/oh, W/ow, padding 0 (+ flatten when ``keepdim=False``).
 - ``normalize_flatten``: ``x.view(x.size(0), -1)``, ``reshape``, ``squeeze``, ``flatten`` that flatten all
   but the batch dimension -> ``torch.flatten(x, 1)``.
 - ``normalize_cat``: ``torch.cat``/``concat`` -> keyword ``dim=1`` (the channel axis), two inputs each
