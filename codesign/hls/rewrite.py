@@ -734,14 +734,30 @@ def check_pool_stride(gm: fx.GraphModule, ctx: _Ctx) -> list[Rewrite]:
     return out
 
 
+def _flat_users(gm: fx.GraphModule, node: fx.Node) -> bool:
+    """Every user of ``node`` flattens it or is the network output: hls4ml's GlobalPooling2D emits a flat
+    vector, so a pooled (N, C, 1, 1) map read by a conv must stay an AvgPool2d."""
+    for u in node.users:
+        flat = (
+            u.op == "output"
+            or _is_module(gm, u, nn.Flatten)
+            or _is_fn(u, (torch.flatten, torch.reshape, torch.squeeze))
+            or _is_method(u, ("view", "reshape", "flatten", "squeeze", "size"))
+        )
+        if not flat:
+            return False
+    return True
+
+
 def global_pool_to_avgpool(gm: fx.GraphModule, ctx: _Ctx) -> list[Rewrite]:
     """Global and adaptive pools.
 
     With ``global_pool='stream'`` (default) an average over the whole map (``AdaptiveAvgPool2d`` to 1x1,
     ``mean`` over (H, W)) becomes ``AdaptiveAvgPool2d(1)`` (+ ``flatten`` when ``keepdim=False``), which the
     converter hands to hls4ml's streaming ``GlobalAveragePooling2D``: one accumulator per channel instead of
-    the fully partitioned H x W x C window of an ``AvgPool2d(H, W)``. Other adaptive pools (and every one
-    with ``global_pool='avgpool'``) -> AvgPool2d/MaxPool2d(H/oh, W/ow) with explicit stride.
+    the fully partitioned H x W x C window of an ``AvgPool2d(H, W)``, when its result is flattened or is the
+    output. Other adaptive pools (and every one with ``global_pool='avgpool'``) -> AvgPool2d/MaxPool2d(H/oh,
+    W/ow) with explicit stride.
     """
     out: list[Rewrite] = []
     stream = ctx.global_pool == "stream"
@@ -754,7 +770,12 @@ def global_pool_to_avgpool(gm: fx.GraphModule, ctx: _Ctx) -> list[Rewrite]:
             osz = mod.output_size
             oh, ow = (osz, osz) if isinstance(osz, int) else osz
             oh, ow = oh or h, ow or w
-            if stream and isinstance(mod, nn.AdaptiveAvgPool2d) and (oh, ow) == (1, 1):
+            if (
+                stream
+                and isinstance(mod, nn.AdaptiveAvgPool2d)
+                and (oh, ow) == (1, 1)
+                and _flat_users(gm, node)
+            ):
                 if mod.output_size != 1:
                     _set_module(gm, node.target, nn.AdaptiveAvgPool2d(1))
                 out.append(
@@ -790,7 +811,8 @@ def global_pool_to_avgpool(gm: fx.GraphModule, ctx: _Ctx) -> list[Rewrite]:
                 f"HLS: mean '{node.name}' over dims {dims}; only (2, 3) maps to AvgPool2d"
             )
         k = (in_shape[2], in_shape[3])
-        new_mod = nn.AdaptiveAvgPool2d(1) if stream else nn.AvgPool2d(k, k, 0)
+        streamed = stream and (not keep or _flat_users(gm, node))
+        new_mod = nn.AdaptiveAvgPool2d(1) if streamed else nn.AvgPool2d(k, k, 0)
         target = _add_module(gm, "global_avg_pool", new_mod)
         with gm.graph.inserting_before(node):
             new_node = gm.graph.call_module(target, (node.args[0],))
@@ -800,9 +822,9 @@ def global_pool_to_avgpool(gm: fx.GraphModule, ctx: _Ctx) -> list[Rewrite]:
         gm.graph.erase_node(node)
         out.append(
             Rewrite(
-                "global_pool" if stream else "global_pool_to_avgpool",
+                "global_pool" if streamed else "global_pool_to_avgpool",
                 node.name,
-                f"mean over (H, W) -> {'AdaptiveAvgPool2d(1) (GlobalAveragePooling2D)' if stream else f'AvgPool2d({k})'}"
+                f"mean over (H, W) -> {'AdaptiveAvgPool2d(1) (GlobalAveragePooling2D)' if streamed else f'AvgPool2d({k})'}"
                 f"{' + flatten' * (not keep)}",
             )
         )
