@@ -112,3 +112,21 @@ def test_mobile_block_csim_native_depthwise_and_global_pool(tmp_path: Path) -> N
     assert w.data.size == 8 * 9  # depthwise weights only
     cpp = (r.project_dir / "firmware" / f"{r.project_name}.cpp").read_text()
     assert "depthwise_conv_2d_cl" in cpp and "global_pooling2d_cl" in cpp
+
+
+class PoolThenConv(nn.Module):
+    """A global pool read by a 1x1 conv (squeeze-excitation style): GlobalPooling2D's flat output cannot
+    feed a conv, so this pool stays a fixed-window AvgPool2d."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.pool, self.fc = nn.Conv2d(3, 8, 3), nn.AdaptiveAvgPool2d(1), nn.Conv2d(8, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.flatten(self.fc(self.pool(torch.relu(self.conv(x)))), 1)
+
+
+def test_global_pool_read_by_a_conv_stays_avgpool() -> None:
+    r = rewrite_for_hls(PoolThenConv().eval(), (3, 6, 6))
+    assert "global_pool_to_avgpool" in [rw.name for rw in r.applied]
+    assert not any(isinstance(m, nn.AdaptiveAvgPool2d) for m in r.module.modules())

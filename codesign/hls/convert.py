@@ -369,7 +369,9 @@ def plan_layers(
                 kh, kw = int(shape[2]), int(shape[3])
             else:
                 kh, kw = (
-                    (mod.kernel_size, mod.kernel_size) if isinstance(mod.kernel_size, int) else mod.kernel_size
+                    (mod.kernel_size, mod.kernel_size)
+                    if isinstance(mod.kernel_size, int)
+                    else mod.kernel_size
                 )
             n = kh * kw
             t = in_types[0]

@@ -317,14 +317,20 @@ def size_design_fifos(
             )
         interval = int(simulate(pipe, depths).interval_cycles * interval_slack)
         depths = shrink_for_interval(pipe, depths, interval)
-    mapped = hls_stream_map(hm, pipe)
+    ports = {getattr(v, "name", "") for v in hm.get_output_variables()}
+    mapped_all = hls_stream_map(hm, pipe)
+    # a stream hls4ml makes the output port (a global pool whose flatten it absorbed) has no FIFO
+    port_streams = {n for n, (_, cname) in mapped_all.items() if cname in ports}
+    mapped = {n: v for n, v in mapped_all.items() if n not in port_streams}
     cpp = apply_fifo_depths(hm, pipe, {n: d for n, d in depths.items() if n in mapped})
     by_name = {layer.name: layer for layer in hm.get_layers()}
     producers = {o: layer for layer in hm.get_layers() for o in layer.outputs}
     absorbed = {
         lay.name for lay in graph.layers if lay.kind == "flatten" and lay.name not in by_name
     }  # flattens after a global pool: hls4ml's GlobalPooling2D output is already flat (hls4ml_ext)
-    for n in sorted(set(depths) - set(mapped) - absorbed):  # `<pool>.pad` of a ConstantPad2d -> ZeroPadding2D
+    for n in sorted(
+        set(depths) - set(mapped) - absorbed - port_streams
+    ):  # `<pool>.pad` of a ConstantPad2d -> ZeroPadding2D
         layer = by_name.get(n.removesuffix(".pad")) if n.endswith(".pad") else None
         src = producers.get(layer.inputs[0]) if layer is not None else None
         if src is None or src.class_name != "ZeroPadding2D":
@@ -521,7 +527,12 @@ def _report_md(r: HlsResult) -> str:
         "",
         f"- backend {cv.backend_name(r.backend)}, part `{r.part}`, clock {r.clock_period} ns, io_stream, Resource strategy",
         f"- input {tuple(r.input_shape)} (C, H, W); the C simulation takes NHWC; output {tuple(r.output_shape)}",
-        f"- weights {r.bits}-bit, activations {r.act_bits}-bit, all `AP_RND_CONV, AP_SAT`; density {r.density or 1.0}",
+        f"- weights {r.bits}-bit, activations {r.act_bits}-bit, all `AP_RND_CONV, AP_SAT`; density {r.density or 1.0}"
+        + (
+            f"; {sum(p.storage.startswith('codebook') for p in r.layers)} layers store codebook indices (see Patches)"
+            if any(p.storage.startswith("codebook") for p in r.layers)
+            else ""
+        ),
         "",
         "## Synthesis",
         "",
@@ -586,7 +597,9 @@ def _figures_md(f: dict[str, Any]) -> list[str]:
         + (f"{ips:,.1f} images/s" if ips else "n/a"),
     ]
     if "target_fps" in f:
-        lines.append(f"- target {f['target_fps']:g} images/s: {'met' if f.get('meets_target') else 'NOT met'}")
+        lines.append(
+            f"- target {f['target_fps']:g} images/s: {'met' if f.get('meets_target') else 'NOT met'}"
+        )
     lines += [
         f"- part {f['part']}: {f['verdict']}",
         "",

@@ -14,16 +14,21 @@ Exact rewrites (verified numerically after every pass, and in tests):
 - ``fold_batchnorm``: BatchNorm folded into the preceding Conv2d / Linear (float64 arithmetic).
 - ``split_grouped_conv``: ``groups > 1`` -> per-group convs + two-input concats (each group conv reads all
   input channels with zero weights outside its group: hls4ml cannot slice channels) or, for many groups, one
-  dense conv with a block-diagonal weight. Both are exact; both store the zeros.
+  dense conv with a block-diagonal weight. Both are exact; both store the zeros. A depthwise conv
+  (groups == in == out channels) is kept (``native_depthwise``) under ``grouped='auto'``: the converter
+  hands it to hls4ml's DepthwiseConv2D (``codesign.hls.hls4ml_ext``) with its kh*kw*C weights.
 - ``functional_pool_to_module``: ``F.max_pool2d`` / ``F.avg_pool2d`` / ``F.adaptive_*`` -> modules with
   explicit kernel, stride and padding (hls4ml reads ``stride`` from kwargs and fails without it).
 - ``explicit_pool_padding``: pooling padding and ``ceil_mode=True`` -> ``ConstantPad2d`` (zeros) + floor
   pooling without padding. For max pooling this is exact when the input is >= 0 (see below); for average
   pooling only when the padding is counted (``count_include_pad``) and ceil mode adds no clipped window.
   When ceil mode adds no window it is simply switched off.
-- ``global_pool_to_avgpool``: ``AdaptiveAvgPool2d`` / ``AdaptiveMaxPool2d`` with an output size that
-  divides the input, and ``mean`` over (H, W) -> ``AvgPool2d``/``MaxPool2d`` with kernel = stride = H/oh,
-  W/ow, padding 0 (+ flatten when ``keepdim=False``).
+- ``global_pool``: an average over the whole map (``AdaptiveAvgPool2d`` to 1x1, ``mean`` over (H, W)) ->
+  ``AdaptiveAvgPool2d(1)`` (+ flatten when ``keepdim=False``), which the converter hands to hls4ml's
+  streaming GlobalPooling2D (one accumulator per channel).
+- ``global_pool_to_avgpool``: other ``AdaptiveAvgPool2d`` / ``AdaptiveMaxPool2d`` with an output size that
+  divides the input (and global average pools with ``global_pool='avgpool'``) -> ``AvgPool2d``/``MaxPool2d``
+  with kernel = stride = H/oh, W/ow, padding 0 (+ flatten when ``keepdim=False``).
 - ``normalize_flatten``: ``x.view(x.size(0), -1)``, ``reshape``, ``squeeze``, ``flatten`` that flatten all
   but the batch dimension -> ``torch.flatten(x, 1)``.
 - ``normalize_cat``: ``torch.cat``/``concat`` -> keyword ``dim=1`` (the channel axis), two inputs each
@@ -729,14 +734,30 @@ def check_pool_stride(gm: fx.GraphModule, ctx: _Ctx) -> list[Rewrite]:
     return out
 
 
+def _flat_users(gm: fx.GraphModule, node: fx.Node) -> bool:
+    """Every user of ``node`` flattens it or is the network output: hls4ml's GlobalPooling2D emits a flat
+    vector, so a pooled (N, C, 1, 1) map read by a conv must stay an AvgPool2d."""
+    for u in node.users:
+        flat = (
+            u.op == "output"
+            or _is_module(gm, u, nn.Flatten)
+            or _is_fn(u, (torch.flatten, torch.reshape, torch.squeeze))
+            or _is_method(u, ("view", "reshape", "flatten", "squeeze", "size"))
+        )
+        if not flat:
+            return False
+    return True
+
+
 def global_pool_to_avgpool(gm: fx.GraphModule, ctx: _Ctx) -> list[Rewrite]:
     """Global and adaptive pools.
 
     With ``global_pool='stream'`` (default) an average over the whole map (``AdaptiveAvgPool2d`` to 1x1,
     ``mean`` over (H, W)) becomes ``AdaptiveAvgPool2d(1)`` (+ ``flatten`` when ``keepdim=False``), which the
     converter hands to hls4ml's streaming ``GlobalAveragePooling2D``: one accumulator per channel instead of
-    the fully partitioned H x W x C window of an ``AvgPool2d(H, W)``. Other adaptive pools (and every one
-    with ``global_pool='avgpool'``) -> AvgPool2d/MaxPool2d(H/oh, W/ow) with explicit stride.
+    the fully partitioned H x W x C window of an ``AvgPool2d(H, W)``, when its result is flattened or is the
+    output. Other adaptive pools (and every one with ``global_pool='avgpool'``) -> AvgPool2d/MaxPool2d(H/oh,
+    W/ow) with explicit stride.
     """
     out: list[Rewrite] = []
     stream = ctx.global_pool == "stream"
@@ -749,7 +770,12 @@ def global_pool_to_avgpool(gm: fx.GraphModule, ctx: _Ctx) -> list[Rewrite]:
             osz = mod.output_size
             oh, ow = (osz, osz) if isinstance(osz, int) else osz
             oh, ow = oh or h, ow or w
-            if stream and isinstance(mod, nn.AdaptiveAvgPool2d) and (oh, ow) == (1, 1):
+            if (
+                stream
+                and isinstance(mod, nn.AdaptiveAvgPool2d)
+                and (oh, ow) == (1, 1)
+                and _flat_users(gm, node)
+            ):
                 if mod.output_size != 1:
                     _set_module(gm, node.target, nn.AdaptiveAvgPool2d(1))
                 out.append(
@@ -785,7 +811,8 @@ def global_pool_to_avgpool(gm: fx.GraphModule, ctx: _Ctx) -> list[Rewrite]:
                 f"HLS: mean '{node.name}' over dims {dims}; only (2, 3) maps to AvgPool2d"
             )
         k = (in_shape[2], in_shape[3])
-        new_mod = nn.AdaptiveAvgPool2d(1) if stream else nn.AvgPool2d(k, k, 0)
+        streamed = stream and (not keep or _flat_users(gm, node))
+        new_mod = nn.AdaptiveAvgPool2d(1) if streamed else nn.AvgPool2d(k, k, 0)
         target = _add_module(gm, "global_avg_pool", new_mod)
         with gm.graph.inserting_before(node):
             new_node = gm.graph.call_module(target, (node.args[0],))
@@ -795,9 +822,9 @@ def global_pool_to_avgpool(gm: fx.GraphModule, ctx: _Ctx) -> list[Rewrite]:
         gm.graph.erase_node(node)
         out.append(
             Rewrite(
-                "global_pool" if stream else "global_pool_to_avgpool",
+                "global_pool" if streamed else "global_pool_to_avgpool",
                 node.name,
-                f"mean over (H, W) -> {'AdaptiveAvgPool2d(1) (GlobalAveragePooling2D)' if stream else f'AvgPool2d({k})'}"
+                f"mean over (H, W) -> {'AdaptiveAvgPool2d(1) (GlobalAveragePooling2D)' if streamed else f'AvgPool2d({k})'}"
                 f"{' + flatten' * (not keep)}",
             )
         )
