@@ -47,6 +47,7 @@ class Case:
     xfail: str = ""
     special: str = ""  # "symlink", "device", "fifo", "cache": what `prepared` makes besides files
     slow: bool = False  # > ~30 s CPU (runs the hls4ml conversion): @pytest.mark.slow
+    hazard: bool = False  # an xfail case that hangs or eats memory until its branch merges: not run meanwhile
 
 
 def _yaml(**replace: str) -> bytes:
@@ -130,7 +131,8 @@ CASES: list[Case] = [
     Case("explore-workers-0", "explore arguments", ("explore", "--workers", "0"), USAGE),
     Case("explore-trials-neg", "explore arguments", ("explore", "--trials", "-1"), USAGE),
     Case("explore-benchmark-neg", "explore arguments", ("explore", "--benchmark", "-5"), USAGE, xfail="needs issue-13 (explore/reshape options through codesign.cli_types)"),
-    Case("explore-show-neg", "explore arguments", ("explore", "--show", "-1"), USAGE, xfail="needs issue-13 (explore/reshape options through codesign.cli_types)"),
+    Case("explore-show-neg", "explore arguments", ("explore", "--trials", "1", "--no-progress", "--storage",
+                                                   "journal:{d}/x.journal", "--show", "-1"), USAGE, xfail="needs issue-13 (explore/reshape options through codesign.cli_types)"),
     Case("explore-workers-abc", "explore arguments", ("explore", "--workers", "abc"), USAGE),
     Case("reshape-band-empty", "explore arguments",
          ("reshape", "squeezenext_v1", "--param-lo", "1.5", "--param-hi", "1.2"), USAGE, xfail="needs issue-13 (explore/reshape options through codesign.cli_types)"),
@@ -247,9 +249,9 @@ CASES: list[Case] = [
          files={"t.csv": _csv("c\xff1, 8, 8, 3, 3, 4, 8, 1,").replace("\xff".encode(), b"\xff")},
          xfail="needs issue-10"),
     Case("csv-23-digit", "topology CSV", ("simulate", "--topology", "{d}/t.csv"), INPUT,
-         files={"t.csv": _csv("c1, 99999999999999999999999, 8, 3, 3, 4, 8, 1,")}, xfail="needs issue-10"),
+         files={"t.csv": _csv("c1, 99999999999999999999999, 8, 3, 3, 4, 8, 1,")}, xfail="needs issue-10", hazard=True),
     Case("csv-huge-row", "topology CSV", ("simulate", "--topology", "{d}/t.csv"), INPUT,
-         files={"t.csv": _csv("c1, 100000, 100000, 3, 3, 100000, 100000, 1,")}, xfail="needs issue-10"),
+         files={"t.csv": _csv("c1, 100000, 100000, 3, 3, 100000, 100000, 1,")}, xfail="needs issue-10", hazard=True),
     Case("csv-empty-cell", "topology CSV", ("simulate", "--topology", "{d}/t.csv"), INPUT,
          files={"t.csv": _csv("c1, 8, , 3, 3, 4, 8, 1,")}, xfail="needs issue-10"),
     Case("csv-header-only", "topology CSV", ("simulate", "--topology", "{d}/t.csv"), INPUT,
