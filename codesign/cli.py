@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from codesign import __version__, cli_types
-from codesign.atomic import resolve_output_file, write_bytes_atomic, write_text_atomic
+from codesign.atomic import resolve_output_file, write_bytes_atomic
 from codesign.errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
@@ -24,15 +24,8 @@ from codesign.errors import (
     excerpt,
     os_error,
 )
+from codesign.report.output import emit
 from codesign.report.tables import FORMATS, render
-
-
-def _emit(text: str, out: str | None) -> None:
-    if out:
-        path = write_text_atomic(out, text)
-        print(f"wrote {path}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
 
 
 def _input_size(value: str | tuple[int, int, int] | None) -> tuple[int, int, int] | None:
@@ -50,22 +43,22 @@ def cmd_models(args: argparse.Namespace) -> None:
     from codesign.report.views import models_table
 
     records, columns = models_table(_input_size(args.input_size))
-    _emit(render(records, columns, args.format), args.out)
+    emit(render(records, columns, args.format), args.out)
     for r in records:
         if r.get("note"):
             print(f"codesign: note: {r['name']}: no MACs at this input size: {r['note']}", file=sys.stderr)
 
 
 def cmd_show(args: argparse.Namespace) -> None:
-    from codesign.ir.cache import trace_model
     from codesign.report.views import show_table
+    from codesign.zoo import trace_model
 
     graph = trace_model(args.name, _input_size(args.input_size))
     records, columns = show_table(graph, include_all=args.all)
     if args.format in ("json", "csv"):  # machine formats: layers only, totals apart (JSON) or left out (CSV)
         layers = [r for r in records if r.get("layer") != "TOTAL"]
         if args.format == "csv":
-            _emit(render(layers, columns, "csv"), args.out)
+            emit(render(layers, columns, "csv"), args.out)
             return
         shape = graph.input_shape
         doc = {
@@ -78,16 +71,16 @@ def cmd_show(args: argparse.Namespace) -> None:
         }  # fmt: skip
         import json
 
-        _emit(json.dumps(doc, indent=2) + "\n", args.out)
+        emit(json.dumps(doc, indent=2) + "\n", args.out)
         return
-    _emit(render(records, columns, args.format, title=f"{graph.name} at {graph.input_shape}"), args.out)
+    emit(render(records, columns, args.format, title=f"{graph.name} at {graph.input_shape}"), args.out)
 
 
 def cmd_export_topology(args: argparse.Namespace) -> None:
     import tempfile
 
-    from codesign.ir.cache import trace_model
     from codesign.ir.scalesim_csv import write_topology
+    from codesign.zoo import trace_model
 
     resolve_output_file(args.out_csv)  # refuse a directory or device before tracing
     graph = trace_model(args.name, _input_size(args.input_size))
@@ -107,7 +100,7 @@ def _load_hw(args: argparse.Namespace):
         from codesign.explore.cli import resolve_hardware
 
         names = getattr(args, "names", None) or [getattr(args, "name", None)]
-        hw = resolve_hardware(None, names[0])[2]
+        hw = resolve_hardware(None, names[0])[2]  # type: ignore[assignment]
     else:
         hw = load_accelerator_cached(args.hw)
     if getattr(args, "inter_layer", None):
@@ -116,11 +109,11 @@ def _load_hw(args: argparse.Namespace):
 
 
 def cmd_simulate(args: argparse.Namespace) -> None:
-    from codesign.ir.cache import trace_model
     from codesign.ir.scalesim_csv import read_topology
     from codesign.report.simulation_doc import simulation_json
     from codesign.report.views import simulation_csv, simulation_table, totals_line
     from codesign.sim import simulate
+    from codesign.zoo import trace_model
 
     if args.topology and args.name:
         raise UsageError("give either a model NAME or --topology FILE, not both")
@@ -150,7 +143,7 @@ def cmd_simulate(args: argparse.Namespace) -> None:
         text = render(records, columns, args.format)
         if args.format != "latex":
             text += "\n" + totals_line(result) + "\n"
-    _emit(text, args.out)
+    emit(text, args.out)
 
 
 def _with_timing(hw, timing: str | None):
@@ -182,7 +175,7 @@ def cmd_compare(args: argparse.Namespace) -> None:
         f"timing {hw.timing}); "
         f"ratios against {results[0].model}"
     )
-    _emit(
+    emit(
         render(records, columns, args.format, title=title if args.format in ("table", "md") else ""), args.out
     )
 

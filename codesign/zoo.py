@@ -7,7 +7,7 @@
 1235496
 
 `get_graph` is the traced IR of the torch module, served from the on-disk graph cache of
-`codesign.ir.cache.trace_model` (no torch import on a hit); `get_recipe_graph` is the same network
+`trace_model` below (no torch import on a hit; importing this module does not import torch either); `get_recipe_graph` is the same network
 emitted straight from its config without torch (equal in kinds, shapes, params and MACs; tests check
 this for every registered model). Names resolve as in `codesign.nets.registry.get_model_spec`.
 """
@@ -16,21 +16,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from codesign.ir.cache import trace_model
+from codesign.ir.cache import load, store
 from codesign.ir.graph import LayerGraph
-from codesign.nets.emit import NetConfig, config_graph
-from codesign.nets.registry import ModelSpec, get_model_spec
-from codesign.nets.registry import list_models as _registered_models
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # codesign.nets imports torch (its family modules build torch modules): load it lazily
     from torch import nn
 
-__all__ = ["ModelSpec", "get_config", "get_graph", "get_model", "get_recipe_graph", "get_spec", "list_models"]
+    from codesign.nets.emit import NetConfig
+    from codesign.nets.registry import ModelSpec
+
+__all__ = ["get_config", "get_graph", "get_model", "get_recipe_graph", "get_spec", "list_models"]
 
 
 def list_models() -> list[ModelSpec]:
     """Every registered model in a stable order: SqueezeNet, SqueezeNext, AlexNet."""
-    return _registered_models()
+    from codesign.nets.registry import list_models as registered
+
+    return registered()
 
 
 def get_spec(name: str) -> ModelSpec:
@@ -38,12 +40,14 @@ def get_spec(name: str) -> ModelSpec:
 
     Raises `codesign.errors.UnknownModelError` (one line, with close matches) for an unknown name.
     """
+    from codesign.nets.registry import get_model_spec
+
     return get_model_spec(name)
 
 
 def get_config(name: str) -> NetConfig:
     """The frozen config (the one recipe) of `name`; UnknownModelError for an unknown name."""
-    return get_model_spec(name).config
+    return get_spec(name).config
 
 
 def get_model(name: str, num_classes: int = 1000) -> nn.Module:
@@ -51,7 +55,7 @@ def get_model(name: str, num_classes: int = 1000) -> nn.Module:
 
     Raises UnknownModelError for an unknown name, ValueError for `num_classes` < 1.
     """
-    return get_model_spec(name).build(num_classes=num_classes)
+    return get_spec(name).build(num_classes=num_classes)
 
 
 def get_graph(
@@ -73,5 +77,36 @@ def get_recipe_graph(
     Layer names are module paths (function layers such as adds are named ``<block>.add``, where
     tracing names them ``add_3``). Raises UnknownModelError, or DesignError if a map vanishes.
     """
-    spec = get_model_spec(name)
+    from codesign.nets.emit import config_graph
+
+    spec = get_spec(name)
     return config_graph(spec.config, input_shape or spec.input_size, num_classes)
+
+
+def trace_model(
+    name: str, input_shape: tuple[int, int, int] | None = None, num_classes: int = 1000
+) -> LayerGraph:
+    """The IR of a zoo model (or design file) at its default input size or `input_shape`.
+
+    Served from the on-disk cache when possible (no torch import); otherwise built on the `meta` device (no
+    weight initialisation), traced, then cached. Raises UnknownModelError (codesign.nets.registry) for a name
+    that is neither a zoo model nor a design file, UnsupportedOpError for a module the IR cannot model.
+    """
+    cached = load(name, input_shape, num_classes)
+    if cached is not None:
+        return cached
+    import torch
+
+    from codesign.ir.trace import trace_module
+    from codesign.nets.sizecheck import check_model
+
+    spec = get_spec(name)
+    check_model(name, input_shape)  # an input too small, or too much memory: refused in words, no tensors
+    try:
+        with torch.device("meta"):  # shapes only: skip allocating and initialising real weights
+            module = spec.build(num_classes=num_classes)
+    except (RuntimeError, NotImplementedError):  # a builder that computes with real tensors: build normally
+        module = spec.build(num_classes=num_classes)
+    graph = trace_module(module, input_shape or spec.input_size, name=spec.name)
+    store(name, input_shape, num_classes, graph)
+    return graph

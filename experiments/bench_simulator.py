@@ -180,9 +180,9 @@ def command_time(runs: int) -> tuple[float, list[float], list[str]]:
 def bench_ours(runs: int, cfg_dir: Path) -> list[Row]:
     """Time trace, engine and fast path, cold and warm, for every model x array x dataflow."""
     from codesign.hw.scalesim_cfg import read_scalesim_cfg
-    from codesign.ir.cache import trace_model
     from codesign.sim import network
     from codesign.sim.network import simulate_graph
+    from codesign.zoo import trace_model
 
     graphs = {}
     trace_times = {}
@@ -373,8 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     layer_rows: list[dict] = []
     ours_ss_s = 0.0
     if args.with_scalesim:
-        from codesign.ir.cache import trace_model
         from codesign.ir.scalesim_csv import write_topology
+        from codesign.zoo import trace_model
 
         topo = write_topology(trace_model("squeezenet_v1_0"), OUT_DIR / "squeezenet_v1_0.csv")
         cfg = write_cfg(OUT_DIR / "scalesim_32x32_ws.cfg", 32, 32, "ws")

@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING
 import matplotlib.pyplot as plt
 import torch
 
-from codesign.ir import trace_model
 from codesign.nets.registry import get_model_spec, list_models
 from codesign.report.tables import Column, fixed, thousands
+from codesign.zoo import trace_model
 from experiments.common import Provenance, out_dir, ratio_fmt, script_main, write_figure, write_table
 
 if TYPE_CHECKING:

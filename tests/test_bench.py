@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from codesign.hw.scalesim_cfg import read_scalesim_cfg
-from codesign.ir.cache import trace_model
 from codesign.ir.graph import LayerGraph
 from codesign.sim import network
 from codesign.sim.mapping import gemm_of
 from codesign.sim.network import NetworkResult, simulate_graph
+from codesign.zoo import trace_model
 
 MODELS = ("squeezenet_v1_0", "squeezenext_v5")
 ARRAY = 32

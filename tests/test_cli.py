@@ -202,7 +202,7 @@ print("HEAVY", heavy)
 def test_cli_start_up_imports_no_torch(tmp_path) -> None:
     """`import codesign.cli`, --help, --version and cached show/simulate never import torch (or hls4ml,
     optuna, matplotlib): the first run fills the IR cache, the second must be served from it."""
-    warm = subprocess.run([sys.executable, "-c", "from codesign.ir.cache import trace_model; "
+    warm = subprocess.run([sys.executable, "-c", "from codesign.zoo import trace_model; "
                            "trace_model('squeezenext_v5')"], env={**__import__("os").environ,
                           "CODESIGN_CACHE_DIR": str(tmp_path)}, capture_output=True, text=True)  # fmt: skip
     assert warm.returncode == 0, warm.stderr

@@ -305,7 +305,7 @@ def test_squeezenext_block_finishes_and_min_depths_reproduce() -> None:
 
 
 def test_squeezenext_v5_zoo_graph_finishes() -> None:
-    from codesign.ir.cache import trace_model
+    from codesign.zoo import trace_model
 
     g = trace_model("squeezenext_v5", (3, 64, 64))
     assert any(getattr(lay, "global_pool", False) for lay in g.layers)  # AdaptiveAvgPool: global

@@ -8,9 +8,9 @@ from torch import nn
 
 from codesign.errors import UnknownModelError, UnsupportedOpError
 from codesign.ir import Conv, LayerGraph, Linear, trace_module
-from codesign.ir.cache import trace_model
 from codesign.ir.scalesim_csv import TopologyError, read_topology, write_topology
 from codesign.nets.registry import build_model, list_models
+from codesign.zoo import trace_model
 
 ZOO = [spec.name for spec in list_models()]
 

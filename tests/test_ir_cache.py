@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from codesign import zoo
 from codesign.ir import cache
 from codesign.ir.trace import trace_module
 from codesign.nets.registry import build_model
@@ -20,7 +21,7 @@ def test_json_round_trip_is_exact() -> None:
 
 def test_cache_hit_needs_no_torch(tmp_path) -> None:
     env_setup = f"import os; os.environ['CODESIGN_CACHE_DIR'] = {str(tmp_path)!r}; "
-    code = env_setup + "from codesign.ir.cache import trace_model; g = trace_model('squeezenet_v1_1'); "
+    code = env_setup + "from codesign.zoo import trace_model; g = trace_model('squeezenet_v1_1'); "
     first = subprocess.run([sys.executable, "-c", code + "print(g.params)"], capture_output=True, text=True)
     assert first.returncode == 0 and first.stdout.strip() == "1235496"
     second = subprocess.run(
@@ -32,7 +33,7 @@ def test_cache_hit_needs_no_torch(tmp_path) -> None:
 
 def test_changed_sources_miss_the_cache(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("CODESIGN_CACHE_DIR", str(tmp_path))
-    graph = cache.trace_model("squeezenet_v1_1", (3, 64, 64))
+    graph = zoo.trace_model("squeezenet_v1_1", (3, 64, 64))
     assert cache.load("squeezenet_v1_1", (3, 64, 64), 1000).layers == graph.layers
     monkeypatch.setattr(cache, "source_hash", lambda: "different")
     assert cache.load("squeezenet_v1_1", (3, 64, 64), 1000) is None
@@ -41,14 +42,14 @@ def test_changed_sources_miss_the_cache(tmp_path, monkeypatch) -> None:
 def test_no_cache_env(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("CODESIGN_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("CODESIGN_NO_CACHE", "1")
-    cache.trace_model("squeezenet_v1_1", (3, 64, 64))
+    zoo.trace_model("squeezenet_v1_1", (3, 64, 64))
     assert not any(tmp_path.rglob("*.json"))
 
 
 def test_dotted_zoo_names_are_cached(tmp_path, monkeypatch) -> None:
     # sqnxt_1.0_23_v1 has a "suffix" (.0_23_v1) but is a zoo name, not a design file: it must be cached.
     monkeypatch.setenv("CODESIGN_CACHE_DIR", str(tmp_path))
-    graph = cache.trace_model("sqnxt_1.0_23_v1", (3, 32, 32))
+    graph = zoo.trace_model("sqnxt_1.0_23_v1", (3, 32, 32))
     assert not cache.is_design_file("sqnxt_1.0_23_v1")
     hit = cache.load("sqnxt_1.0_23_v1", (3, 32, 32), 1000)
     assert hit is not None and hit.layers == graph.layers

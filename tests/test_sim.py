@@ -303,8 +303,8 @@ def test_ws_output_tiling_keeps_psums_on_chip() -> None:
 @pytest.mark.parametrize("dataflow", ["ws", "os"])
 def test_network_fast_path_equals_engine_without_stalls(dataflow) -> None:
     from codesign.hw import load_accelerator
-    from codesign.ir.trace import trace_model
     from codesign.sim.network import simulate_graph
+    from codesign.zoo import trace_model
 
     hw = load_accelerator("squeezelerator")
     graph = trace_model("squeezenet_v1_1")
@@ -319,8 +319,8 @@ def test_network_fast_path_equals_engine_without_stalls(dataflow) -> None:
 
 def test_auto_picks_the_best_dataflow_per_layer() -> None:
     from codesign.hw import load_accelerator
-    from codesign.ir.trace import trace_model
     from codesign.sim.network import simulate_graph
+    from codesign.zoo import trace_model
 
     hw = load_accelerator("squeezelerator")
     graph = trace_model("squeezenext_v5")
@@ -436,8 +436,8 @@ def test_more_buffer_or_bandwidth_never_hurts_the_planned_objective(
 
 def _zoo_monotonicity(models, kibs, bws) -> None:
     from codesign.hw import load_accelerator
-    from codesign.ir.cache import trace_model
     from codesign.sim.network import simulate_graph
+    from codesign.zoo import trace_model
 
     hw = load_accelerator("squeezelerator")
     for name in models:
@@ -478,8 +478,8 @@ def test_squeezenet_conv1_no_slower_with_more_buffer(kib) -> None:
     DRAM bytes gave 235,003 cycles at 256 KiB but 286,787 at 512 KiB; planned by latency both are
     235,003."""
     from codesign.hw import load_accelerator
-    from codesign.ir.cache import trace_model
     from codesign.sim.network import simulate_graph
+    from codesign.zoo import trace_model
 
     conv1 = trace_model("squeezenet_v1_0").compute_layers()[0]
     hw = load_accelerator("scalesim_default").with_overrides(
@@ -561,8 +561,8 @@ def test_fc_weights_read_once_at_batch_16(batch) -> None:
     = array width the re-streamed ifmap equals the weight volume (T*K*N/C = K*N): the 'double count' the
     issue saw is that coincidence, not a weight counted twice."""
     from codesign.hw import load_accelerator
-    from codesign.ir.cache import trace_model
     from codesign.sim.network import simulate_graph
+    from codesign.zoo import trace_model
 
     hw = load_accelerator("squeezelerator")
     fc6 = [lay for lay in trace_model("alexnet").compute_layers() if lay.kind == "linear"][0]
@@ -576,8 +576,8 @@ def test_fc_weights_read_once_at_batch_16(batch) -> None:
 def test_row_stationary_active_pes_match_eyeriss() -> None:
     """AlexNet CONV1-5 on Eyeriss's 12 x 14 array: active PEs 154, 135, 156, 156, 156, as the chip reports
     (Chen et al., JSSC 2017, Table V)."""
-    from codesign.ir.cache import trace_model
     from codesign.sim import rowstat
+    from codesign.zoo import trace_model
 
     convs = [lay for lay in trace_model("alexnet_caffe").compute_layers() if lay.kind == "conv"]
     active = [rowstat.rs_map(rowstat.rs_shape(c, 4), 12, 14, 256).active_pes for c in convs]

@@ -64,8 +64,7 @@ def _load_class(spec_text: str, shape: tuple[int, ...] | None) -> Any:
 
 
 def _graph(args: argparse.Namespace) -> Any:
-    from codesign.cli import _input_size
-    from codesign.ir.cache import trace_model
+    from codesign.zoo import trace_model
 
     shape = _shape(args.input_shape, "--input-shape")
     if ".py:" in args.name:
@@ -77,7 +76,7 @@ def _graph(args: argparse.Namespace) -> Any:
 
             raise CodesignError("--input-shape N (a vector) needs a model file: path/to/model.py:ClassName")
         return trace_model(args.name, full)  # type: ignore[arg-type]
-    return trace_model(args.name, _input_size(args.input_size))
+    return trace_model(args.name, args.input_size)  # (C, H, W) from cli_types.input_size, or None
 
 
 def _layer_config(path: str | None) -> dict[str, Any] | None:
@@ -126,8 +125,8 @@ def format_estimate(est: Any, args: argparse.Namespace, wprec: str, aprec: str, 
 
 
 def cmd_validate(args: argparse.Namespace) -> None:
-    from codesign.cli import _emit
     from codesign.fpga.validation import comparisons_as_rows, error_table, format_error_table, validate
+    from codesign.report.output import emit
 
     comps = validate()
     if args.format == "json":
@@ -135,11 +134,10 @@ def cmd_validate(args: argparse.Namespace) -> None:
                            "table": [r.__dict__ for r in error_table(comps)]}, indent=1)  # fmt: skip
     else:
         text = format_error_table(error_table(comps), "simple")
-    _emit(text + "\n", args.out)
+    emit(text + "\n", args.out)
 
 
 def cmd_fit(args: argparse.Namespace) -> None:
-    from codesign.cli import _emit
     from codesign.errors import CodesignError, FitError
     from codesign.fpga.cost import estimate
     from codesign.fpga.fifo_sizing import sized_fifo_depths
@@ -147,6 +145,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
     from codesign.fpga.from_graph import graph_to_design
     from codesign.fpga.parts import get_part
     from codesign.fpga.report import fit_summary
+    from codesign.report.output import emit
 
     if args.validate:
         cmd_validate(args)
@@ -186,7 +185,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
         out = summary.as_dict() | {"network": graph.name, "backend": args.backend, "strategy": args.strategy,
                                    "io_type": args.io_type, "fifos": "sized" if sized else "default",
                                    "reuse": rfs}  # fmt: skip
-        _emit(json.dumps(out, indent=1) + "\n", args.out)
+        emit(json.dumps(out, indent=1) + "\n", args.out)
     else:
         note = ""
         if sized:
@@ -194,7 +193,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
             d_bram = sum(f.cost.bram18k for f in default.fifos)
             note = (f"Sized FIFOs (the pipeline model's depths at these RFs, as `codesign hls` writes them): FIFO "
                     f"BRAM18K {d_bram:,.0f} with hls4ml's H*W depths -> {sum(f.cost.bram18k for f in est.fifos):,.0f}.")  # fmt: skip
-        _emit(format_estimate(est, args, wprec, aprec, sized) + (note + "\n" if note else "") + summary.verdict + "\n",
+        emit(format_estimate(est, args, wprec, aprec, sized) + (note + "\n" if note else "") + summary.verdict + "\n",
               args.out)  # fmt: skip
     if not summary.fits:
         over = [r for r in summary.used if summary.used[r] > summary.available[r]]

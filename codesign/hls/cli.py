@@ -23,7 +23,6 @@ def progress_printer(quiet: bool) -> Callable[[str], None] | None:
 
 
 def cmd_hls(args: argparse.Namespace) -> None:
-    from codesign.cli import _input_size
     from codesign.errors import CodesignError
     from codesign.fpga.parts import get_part
     from codesign.hls.inputs import load_calibration, load_checkpoint
@@ -31,7 +30,7 @@ def cmd_hls(args: argparse.Namespace) -> None:
     from codesign.hls.project import generate_hls
     from codesign.nets.registry import build_model
 
-    shape = _input_size(args.input_size) or (3, 224, 224)
+    shape = args.input_size or (3, 224, 224)  # (C, H, W) from cli_types.input_size
     part = get_part(args.part)
     reuse: int | str = "auto" if args.reuse == "auto" else int(args.reuse)
     if args.clock is not None and args.clock <= 0:

@@ -1,6 +1,5 @@
 """Hardware-neutral network IR: a DAG of frozen layer dataclasses with resolved shapes."""
 
-from codesign.ir.cache import trace_model
 from codesign.ir.graph import LayerGraph
 from codesign.ir.layers import (
     Activation,
@@ -43,6 +42,5 @@ __all__ = [
     "Output",
     "Pool",
     "Shape",
-    "trace_model",
     "trace_module",
 ]

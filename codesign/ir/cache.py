@@ -128,7 +128,7 @@ def store_json(key: str, value: object) -> None:
     if folder is None:
         return
     try:
-        from codesign.report.output import write_text_atomic
+        from codesign.atomic import write_text_atomic
 
         write_text_atomic(folder / key, json.dumps(value))
     except OSError:
@@ -151,38 +151,8 @@ def store(name: str, input_shape: tuple[int, int, int] | None, num_classes: int,
     if folder is None:
         return
     try:
-        from codesign.report.output import write_text_atomic
+        from codesign.atomic import write_text_atomic
 
         write_text_atomic(folder / _key(name, input_shape, num_classes), graph_to_json(graph))
     except (OSError, CodesignError):
         pass  # a read-only home or a full disk is not an error: we just trace every time
-
-
-def trace_model(
-    name: str, input_shape: tuple[int, int, int] | None = None, num_classes: int = 1000
-) -> LayerGraph:
-    """The IR of a zoo model (or design file) at its default input size or `input_shape`.
-
-    Served from the on-disk cache when possible (no torch import); otherwise built on the `meta` device (no
-    weight initialisation), traced, then cached. Raises UnknownModelError (codesign.nets.registry) for a name
-    that is neither a zoo model nor a design file, UnsupportedOpError for a module the IR cannot model.
-    """
-    cached = load(name, input_shape, num_classes)
-    if cached is not None:
-        return cached
-    import torch
-
-    from codesign.ir.trace import trace_module
-    from codesign.nets.registry import get_model_spec
-    from codesign.nets.sizecheck import check_model
-
-    spec = get_model_spec(name)
-    check_model(name, input_shape)  # an input too small, or too much memory: refused in words, no tensors
-    try:
-        with torch.device("meta"):  # shapes only: skip allocating and initialising real weights
-            module = spec.build(num_classes=num_classes)
-    except (RuntimeError, NotImplementedError):  # a builder that computes with real tensors: build normally
-        module = spec.build(num_classes=num_classes)
-    graph = trace_module(module, input_shape or spec.input_size, name=spec.name)
-    store(name, input_shape, num_classes, graph)
-    return graph

@@ -7,7 +7,7 @@ caller asks for the graph as a `networkx.DiGraph` through `dag`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -27,7 +27,7 @@ class LayerGraph:
     _successors: dict[str, list[str]] = field(repr=False)
 
     @classmethod
-    def from_layers(cls, name: str, layers: list[Layer]) -> LayerGraph:
+    def from_layers(cls, name: str, layers: Sequence[Layer]) -> LayerGraph:
         """Build from layers listed in execution order.
 
         Raises ValueError on a duplicate layer name or an input that is not defined before the layer that

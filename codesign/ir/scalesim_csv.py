@@ -303,8 +303,8 @@ def _layers_of(where: str, layer_name: str, layout: str, v: dict[str, int]) -> l
         h, w, fh_, fw, c, nf, sh, sw = m, k, 1, k, 1, n, 1, 1
     else:
         h, w, fh_, fw, c, nf = (v[f] for f in _CONV_FIELDS)
-        sh = v.get("stride_h", v.get("stride"))
-        sw = v.get("stride_w", v.get("stride"))
+        sh = v["stride_h"] if "stride_h" in v else v["stride"]
+        sw = v["stride_w"] if "stride_w" in v else v["stride"]
     groups = 1
     if "DP" in layer_name:  # SCALE-Sim: a 'DP' layer is depthwise, one layer of `nf` filters per channel
         groups, nf = c, c * nf

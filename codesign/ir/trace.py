@@ -451,14 +451,3 @@ def trace_module(
         builder.visit(node)
     return LayerGraph.from_layers(model_name, builder.layers)
 
-
-def __getattr__(name: str) -> Any:
-    """`codesign.ir.trace.trace_model` (older import path) is the cached entry point of codesign.ir.cache.
-
-    Loaded on first use so that the two modules never import each other at import time.
-    """
-    if name == "trace_model":
-        from codesign.ir.cache import trace_model
-
-        return trace_model
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from codesign.errors import DoesNotFitError
 
@@ -58,10 +60,10 @@ class Estimate:
         return _BYTES_PER_VALUE * (self.params + self.activations)
 
 
-def _describe(m) -> str:
+def _describe(m: Any) -> str:
     from torch import nn
 
-    def pair(v) -> str:
+    def pair(v: Any) -> str:
         a, b = (v, v) if isinstance(v, int) else tuple(v)[:2]
         return f"{a}" if a == b else f"{a}x{b}"
 
@@ -75,11 +77,11 @@ def _describe(m) -> str:
     return type(m).__name__
 
 
-def _expected_out(m, h: int, w: int) -> tuple[int, int]:
+def _expected_out(m: Any, h: int, w: int) -> tuple[int, int]:
     """What a conv/pool would output at h x w (may be <= 0), from PyTorch's documented formulas."""
     from torch import nn
 
-    def two(v):
+    def two(v: Any) -> tuple[Any, ...]:
         return (v, v) if isinstance(v, int) else tuple(v)[:2]
 
     if isinstance(m, nn.Conv2d | nn.MaxPool2d | nn.AvgPool2d):
@@ -89,7 +91,7 @@ def _expected_out(m, h: int, w: int) -> tuple[int, int]:
         (dh, dw) = two(getattr(m, "dilation", 1))
         ceil = getattr(m, "ceil_mode", False)
 
-        def side(n, k, s, p, d):
+        def side(n: int, k: int, s: int, p: int, d: int) -> int:
             span = n + 2 * p - d * (k - 1) - 1
             q = -(-span // s) if ceil else span // s
             return q + 1
@@ -98,7 +100,7 @@ def _expected_out(m, h: int, w: int) -> tuple[int, int]:
     return 0, 0
 
 
-def _meta_run(factory, shape: tuple[int, int, int]) -> tuple[Estimate | None, ShapeFailure | None]:
+def _meta_run(factory: Callable[[], Any], shape: tuple[int, int, int]) -> tuple[Estimate | None, ShapeFailure | None]:
     """Build with `factory` on the meta device and run once; returns (estimate, None) or (None, failure)."""
     import torch
     from torch import nn
@@ -110,8 +112,8 @@ def _meta_run(factory, shape: tuple[int, int, int]) -> tuple[Estimate | None, Sh
     last_in: dict[str, tuple[int, int]] = {}
     failure: list[ShapeFailure] = []
 
-    def pre(name):
-        def hook(mod, inputs):
+    def pre(name: str) -> Callable[[Any, Any], None]:
+        def hook(mod: Any, inputs: Any) -> None:
             x = inputs[0] if inputs else None
             if isinstance(x, torch.Tensor) and x.dim() == 4:
                 last_in[name] = (int(x.shape[2]), int(x.shape[3]))
@@ -132,7 +134,7 @@ def _meta_run(factory, shape: tuple[int, int, int]) -> tuple[Estimate | None, Sh
 
         return hook
 
-    def post(mod, inputs, out):
+    def post(mod: Any, inputs: Any, out: Any) -> None:
         if isinstance(out, torch.Tensor):
             acts[0] += out.numel()
 
@@ -163,7 +165,7 @@ class _Stop(Exception):
     pass
 
 
-def minimum_side(factory, channels: int, hi: int = _MAX_SIDE) -> int | None:
+def minimum_side(factory: Callable[[], Any], channels: int, hi: int = _MAX_SIDE) -> int | None:
     """The smallest square input side the network accepts (meta runs, bisection), or None above `hi`."""
     if _meta_run(factory, (channels, hi, hi))[1] is not None:
         return None
@@ -189,10 +191,10 @@ def check_model(
     from codesign.nets.registry import get_model_spec
 
     spec = get_model_spec(name)
-    shape = tuple(input_shape or spec.input_size)
+    shape: tuple[int, int, int] = input_shape or spec.input_size
     limit = max_memory() if limit is None else limit
 
-    def factory():
+    def factory() -> Any:
         return spec.build(num_classes=1000)
 
     estimate, failure = _meta_run(factory, shape)

@@ -17,8 +17,8 @@ MB = 1e6
 def model_summary(name: str, input_size: tuple[int, int, int] | None = None) -> dict[str, object]:
     """Params, MACs and sizes of one zoo model, computed from its IR at `input_size` (default 224x224)."""
     from codesign.errors import UnsupportedOpError
-    from codesign.ir.cache import trace_model
     from codesign.nets.registry import get_model_spec
+    from codesign.zoo import trace_model
 
     spec = get_model_spec(name)
     note = ""

@@ -107,7 +107,7 @@ def _specs(args: argparse.Namespace):
 
         graph = read_topology(args.topology)
     else:
-        from codesign.ir.cache import trace_model
+        from codesign.zoo import trace_model
 
         graph = trace_model(args.model, _input_size(args.input_size))
     specs = []

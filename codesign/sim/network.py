@@ -588,7 +588,7 @@ def simulate(
 ) -> NetworkResult:
     """Simulate a zoo name, a torch module or a LayerGraph on an accelerator (name, path or Accelerator)."""
     from codesign.hw import DEFAULT_ACCELERATOR, load_accelerator
-    from codesign.ir.cache import trace_model
+    from codesign.zoo import trace_model
 
     if hw is None:
         hw = DEFAULT_ACCELERATOR
