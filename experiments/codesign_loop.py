@@ -54,7 +54,7 @@ def run(out: Path, trials: int, max_area: float, quick: bool = False) -> dict[st
     )
     wall = time.perf_counter() - t0
     texts["front.md"] = f"# Searched front (latency, energy, area; area <= {max_area:g} mm^2)\n\n```\n{front}```\n"
-    n = 100 if quick else 1000
+    n = 50 if quick else 300
     cold = benchmark(n)
     eight = benchmark(n, distinct_hw=8)
     texts["rates.md"] = (
