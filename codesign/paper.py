@@ -31,6 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quick", action="store_true", help="reduced models and sweeps (a quick check)")
     p.add_argument("--out", metavar="DIR", help="output directory (default: experiments/results)")
     p.add_argument(
-        "--quiet", action="store_true", help="no progress or summary lines (progress is shown only on a terminal)"
+        "--quiet",
+        action="store_true",
+        help="no progress or summary lines (progress is shown only on a terminal)",
     )
     p.set_defaults(func=cmd_paper)

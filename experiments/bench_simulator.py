@@ -373,8 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     layer_rows: list[dict] = []
     ours_ss_s = 0.0
     if args.with_scalesim:
-        from codesign.ir.scalesim_csv import write_topology
         from codesign.ir.cache import trace_model
+        from codesign.ir.scalesim_csv import write_topology
 
         topo = write_topology(trace_model("squeezenet_v1_0"), OUT_DIR / "squeezenet_v1_0.csv")
         cfg = write_cfg(OUT_DIR / "scalesim_32x32_ws.cfg", 32, 32, "ws")

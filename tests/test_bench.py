@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from codesign.hw.scalesim_cfg import read_scalesim_cfg
-from codesign.ir.graph import LayerGraph
 from codesign.ir.cache import trace_model
+from codesign.ir.graph import LayerGraph
 from codesign.sim import network
 from codesign.sim.mapping import gemm_of
 from codesign.sim.network import NetworkResult, simulate_graph
