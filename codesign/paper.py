@@ -38,6 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="DIR", help="output directory (default: experiments/results); "
                    "the files are written to a temporary sibling and moved in when all are done")  # fmt: skip
     p.add_argument(
-        "--quiet", action="store_true", help="no progress or summary lines (progress is shown only on a terminal)"
+        "--quiet",
+        action="store_true",
+        help="no progress or summary lines (progress is shown only on a terminal)",
     )
     p.set_defaults(func=cmd_paper)

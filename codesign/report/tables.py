@@ -151,7 +151,12 @@ def latex_table(records: Sequence[dict], columns: Sequence[Column]) -> str:
         specs.append("S" if is_num else "l")
         head = _latex_header(col.header, suffix)
         headers.append("{" + head + "}" if is_num else head)
-    lines = [r"\begin{tabular}{" + "".join(specs) + "}", r"\toprule", " & ".join(headers) + r" \\", r"\midrule"]
+    lines = [
+        r"\begin{tabular}{" + "".join(specs) + "}",
+        r"\toprule",
+        " & ".join(headers) + r" \\",
+        r"\midrule",
+    ]
     for row in shown:
         out = []
         for j, value in enumerate(row):
