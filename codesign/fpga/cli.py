@@ -116,7 +116,7 @@ def format_estimate(est: Any, args: argparse.Namespace, wprec: str, aprec: str, 
     head = (f"{d.name} as an hls4ml design: {d.backend} backend, {d.strategy} strategy, {d.io_type}, weights {wprec}, "
             f"results {aprec}, reuse {args.reuse}, FIFOs {'sized' if sized else 'H*W'}; post-synthesis estimate "
             f"(codesign.fpga.cost):")  # fmt: skip
-    table = tabulate(rows, headers=["layer", "kind", "RF", "BRAM18K", "DSP", "LUT", "FF", "cycles"],
+    table = tabulate(rows, headers=["layer", "kind", "reuse factor", "BRAM18K", "DSP", "LUT", "FF", "cycles"],
                      tablefmt="simple", disable_numparse=True)  # fmt: skip
     totals = (f"Totals: BRAM18K {t.bram18k:,.0f} (weights {w_bram:,.0f}, FIFOs {f_bram:,.0f}, line buffers 0: they are "
               f"shift registers), URAM {t.uram:,.0f}, DSP {t.dsp:,.0f}, LUT {t.lut:,.0f}, FF {t.ff:,.0f}; latency "

@@ -731,7 +731,7 @@ def format_fit_report(report: FitReport) -> str:
     headers = [
         "layer",
         "kind",
-        "RF",
+        "reuse factor",
         "weights Kbit",
         "W BRAM18K",
         "mults",
