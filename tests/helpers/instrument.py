@@ -77,7 +77,7 @@ inline std::map<std::string, size_t> &bounds() {
 }
 inline long timeout_ms() {
     const char *env = std::getenv("CODESIGN_STREAM_TIMEOUT_MS");
-    return env ? std::atol(env) : 3000;
+    return env ? std::atol(env) : 20000;
 }
 inline void hls_stream_stats_dump(const char *status = "ok") {
     const char *path = std::getenv("CODESIGN_STREAM_STATS");
@@ -287,7 +287,7 @@ def read_stats(path: str | Path) -> tuple[str, dict[str, StreamStat]]:
 
 
 def run_csim(
-    hm: Any, x: np.ndarray, project_dir: str | Path, *, timeout_ms: int = 3000, wall_s: float = 300
+    hm: Any, x: np.ndarray, project_dir: str | Path, *, timeout_ms: int = 20_000, wall_s: float = 1200
 ) -> CsimRun:
     """Run `hm.predict(x)` (x flattened NHWC, one row per sample) in a forked child; catch deadlock.
 
