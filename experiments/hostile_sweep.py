@@ -35,6 +35,7 @@ import codesign.cli  # noqa: E402,F401  (imported before forking)
 def _child(case: Case, argv: list[str], d: Path, mem_gb: float, out_path: Path) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (int(mem_gb * 2**30), int(mem_gb * 2**30)))
     os.environ["CODESIGN_CACHE_DIR"] = str(d / "cache")
+    os.environ["CODESIGN_LOG_DIR"] = str(d / "logs")
     os.chdir(d)
     from codesign.cli import main
 
@@ -52,7 +53,9 @@ def _child(case: Case, argv: list[str], d: Path, mem_gb: float, out_path: Path) 
     except BaseException:
         traceback.print_exc(file=err)
         code = 1
-    out_path.write_text(json.dumps({"code": code, "stdout": out.getvalue()[-2000:], "stderr": err.getvalue()[-4000:]}))
+    out_path.write_text(
+        json.dumps({"code": code, "stdout": out.getvalue()[-2000:], "stderr": err.getvalue()[-4000:]})
+    )
     os._exit(0)
 
 
@@ -73,6 +76,10 @@ def classify(case: Case, res: dict | None, left: list[str]) -> str:
         return "accepted silently"
     if len(lines) != 1 or not lines[0].startswith("codesign: error: "):
         return "not one line"
+    if res["code"] == 1:
+        return "internal-error line"  # one line naming the crash log: still a bug to fix
+    if res["code"] != case.exit:
+        return "one line, other status"
     return "one clear line"
 
 
@@ -104,9 +111,16 @@ def run_case(case: Case, timeout: float, mem_gb: float) -> dict:
             wall = time.time() - t0
             left = leftovers(case, d, before) if res is not None else []
     outcome = classify(case, res, left)
-    return {"id": case.id, "group": case.group, "outcome": outcome, "expected_exit": case.exit,
-            "code": None if res is None else res.get("code"), "wall_s": round(wall, 1), "left": left,
-            "stderr": (res or {}).get("stderr", "")[-600:]}
+    return {
+        "id": case.id,
+        "group": case.group,
+        "outcome": outcome,
+        "expected_exit": case.exit,
+        "code": None if res is None else res.get("code"),
+        "wall_s": round(wall, 1),
+        "left": left,
+        "stderr": (res or {}).get("stderr", "")[-600:],
+    }
 
 
 def main() -> None:
@@ -122,8 +136,11 @@ def main() -> None:
             continue
         r = run_case(case, args.timeout, args.mem_gb)
         rows.append(r)
-        print(f"{r['id']:32s} {r['outcome']:22s} exit={r['code']} ({r['wall_s']} s) "
-              f"{r['stderr'].strip().splitlines()[-1][:150] if r['stderr'].strip() else ''}", flush=True)
+        print(
+            f"{r['id']:32s} {r['outcome']:22s} exit={r['code']} ({r['wall_s']} s) "
+            f"{r['stderr'].strip().splitlines()[-1][:150] if r['stderr'].strip() else ''}",
+            flush=True,
+        )
     by = collections.defaultdict(collections.Counter)
     for r in rows:
         by[r["group"]][r["outcome"]] += 1

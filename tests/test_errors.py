@@ -80,7 +80,11 @@ def test_debug_shows_the_traceback(verb, capsys, tmp_path, monkeypatch) -> None:
         (IsADirectoryError(errno.EISDIR, "Is a directory", "/x"), 2, "give a file name"),
         (NotADirectoryError(errno.ENOTDIR, "Not a directory", "/x/f/o"), 2, "not a directory"),
         (MemoryError(), 5, "out of memory"),
-        (RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 99 bytes"), 5, "memory"),
+        (
+            RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 99 bytes"),
+            5,
+            "memory",
+        ),
         (InputError("x"), 4, "x"),
         (EnvironmentFailure("y"), 5, "y"),
         (CodesignError("z"), 2, "z"),
@@ -119,7 +123,10 @@ def test_exit_code_table_is_distinct() -> None:
 def test_os_error_names_the_path_errno_and_fix(tmp_path) -> None:
     e = os_error(OSError(errno.ENOSPC, "No space left on device"), "write", tmp_path / "a.csv")
     assert isinstance(e, EnvironmentFailure) and e.exit_code == 5
-    assert str(e) == f"cannot write {tmp_path / 'a.csv'}: No space left on device (ENOSPC); free space there or choose another location"
+    assert (
+        str(e)
+        == f"cannot write {tmp_path / 'a.csv'}: No space left on device (ENOSPC); free space there or choose another location"
+    )
     assert isinstance(os_error(FileNotFoundError(errno.ENOENT, "No such file", "x"), "read"), InputError)
     assert isinstance(os_error(IsADirectoryError(errno.EISDIR, "Is a directory", "x"), "write"), UsageError)
 
@@ -136,17 +143,41 @@ def test_excerpt_is_bounded() -> None:
 @pytest.mark.parametrize(
     ("parser", "good", "bad"),
     [
-        (cli_types.bit_width, {"1": 1, "32": 32, " 8 ": 8}, ["0", "33", "-1", "abc", "8.0", "1e3", "9" * 50, ""]),
-        (cli_types.density, {"1": 1.0, "0.33": 0.33, "1e-3": 0.001}, ["0", "-0.5", "1.01", "nan", "inf", "x"]),
-        (cli_types.reuse_factor, {"auto": "auto", "AUTO": "auto", "36": 36}, ["abc", "0", "-3", "2.5", str(2**21)]),
+        (
+            cli_types.bit_width,
+            {"1": 1, "32": 32, " 8 ": 8},
+            ["0", "33", "-1", "abc", "8.0", "1e3", "9" * 50, ""],
+        ),
+        (
+            cli_types.density,
+            {"1": 1.0, "0.33": 0.33, "1e-3": 0.001},
+            ["0", "-0.5", "1.01", "nan", "inf", "x"],
+        ),
+        (
+            cli_types.reuse_factor,
+            {"auto": "auto", "AUTO": "auto", "36": 36},
+            ["abc", "0", "-3", "2.5", str(2**21)],
+        ),
         (cli_types.batch, {"1": 1, "4096": 4096}, ["0", "4097", "1000000000000", "9" * 23, "abc"]),
-        (cli_types.input_size, {"224x224": (3, 224, 224), "1x32x32": (1, 32, 32), "17X17": (3, 17, 17)},
-         ["0x0", "-5x5", "1x2x3x4", "224", "x", "99999999999999999999999x2", "65537x2", "a" * 10_000]),  # fmt: skip
-        (cli_types.memory_size, {"4G": 4 * 2**30, "512M": 512 * 2**20, "1.5gib": int(1.5 * 2**30)},
-         ["0", "4Q", "-1G", "10k", "9" * 90]),  # fmt: skip
-        (cli_types.storage_url, {"journal:a.journal": "journal:a.journal", "sqlite:///x.db": "sqlite:///x.db",
-                                 "postgresql://u@h/db": "postgresql://u@h/db"},
-         ["foo://x", "x.journal", "journal:", "sqlite://", ""]),  # fmt: skip
+        (
+            cli_types.input_size,
+            {"224x224": (3, 224, 224), "1x32x32": (1, 32, 32), "17X17": (3, 17, 17)},
+            ["0x0", "-5x5", "1x2x3x4", "224", "x", "99999999999999999999999x2", "65537x2", "a" * 10_000],
+        ),  # fmt: skip
+        (
+            cli_types.memory_size,
+            {"4G": 4 * 2**30, "512M": 512 * 2**20, "1.5gib": int(1.5 * 2**30)},
+            ["0", "4Q", "-1G", "10k", "9" * 90],
+        ),  # fmt: skip
+        (
+            cli_types.storage_url,
+            {
+                "journal:a.journal": "journal:a.journal",
+                "sqlite:///x.db": "sqlite:///x.db",
+                "postgresql://u@h/db": "postgresql://u@h/db",
+            },
+            ["foo://x", "x.journal", "journal:", "sqlite://", ""],
+        ),  # fmt: skip
         (cli_types.fraction, {"0": 0.0, "1": 1.0}, ["1.5", "-0.1", "nan"]),
         (cli_types.positive_int(10), {"10": 10}, ["0", "11", "1.0"]),
     ],
@@ -242,7 +273,10 @@ def test_atomic_dir_whole_or_nothing(tmp_path, small_fs) -> None:
     with pytest.raises(RuntimeError), atomic_dir(out, merge=True) as d:
         (d / "a.csv").write_text("changed")
         raise RuntimeError("a step failed")
-    assert (out / "a.csv").read_text() == "1" and sorted(p.name for p in tmp_path.iterdir()) == ["mnt", "results"]
+    assert (out / "a.csv").read_text() == "1" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "mnt",
+        "results",
+    ]
     with atomic_dir(out, merge=True) as d:
         (d / "c.csv").write_text("3")
     assert sorted(p.name for p in out.iterdir()) == ["a.csv", "c.csv", "fig"]
@@ -323,7 +357,9 @@ def test_minimum_input_size_agrees_with_a_real_trace() -> None:
     trace_module(spec.build(num_classes=10), (3, side, side), name="ok")  # works at the minimum
     with pytest.raises(Exception):  # noqa: B017 - torch's own error text, whatever it is
         trace_module(spec.build(num_classes=10), (3, side - 1, side - 1), name="too small")
-    with pytest.raises(DoesNotFitError, match=r"needs at least 17x17: at 1x1 its features.0 \(Conv2d 3x3/2\)"):
+    with pytest.raises(
+        DoesNotFitError, match=r"needs at least 17x17: at 1x1 its features.0 \(Conv2d 3x3/2\)"
+    ):
         check_model("squeezenet_v1_1", (3, 1, 1))
 
 

@@ -59,9 +59,43 @@ def assert_clean(code: int, err: str, allowed: set[int], out_dir: Path | None = 
 # ---- hostile scalars ----------------------------------------------------------------------------------
 
 HOSTILE_TEXT = st.sampled_from(
-    ["", " ", "-1", "0", "-0", "1e400", "-1e400", "nan", ".nan", "inf", "-inf", "1.5", "0x10", "1_000",
-     "99999999999999999999999", "9" * 400, "true", "null", "~", "[]", "{}", "abc", "é", "\u202e", "1,5",
-     "--", "-", "+", "=", "%s", "{d}", "\\x00", "1e-400", "3.0", "１２"]  # fmt: skip
+    [
+        "",
+        " ",
+        "-1",
+        "0",
+        "-0",
+        "1e400",
+        "-1e400",
+        "nan",
+        ".nan",
+        "inf",
+        "-inf",
+        "1.5",
+        "0x10",
+        "1_000",
+        "99999999999999999999999",
+        "9" * 400,
+        "true",
+        "null",
+        "~",
+        "[]",
+        "{}",
+        "abc",
+        "é",
+        "\u202e",
+        "1,5",
+        "--",
+        "-",
+        "+",
+        "=",
+        "%s",
+        "{d}",
+        "\\x00",
+        "1e-400",
+        "3.0",
+        "１２",
+    ]  # fmt: skip
 ) | st.text(min_size=0, max_size=30)
 
 # options whose values are checked by a typed parser: (verb prefix, option, accepted-value test)
@@ -132,7 +166,10 @@ def hostile_hw(draw) -> str:
     if kind == "indent":
         lines = HW_SRC.splitlines()
         i = draw(st.integers(0, len(lines) - 1))
-        lines[i] = draw(st.sampled_from(["  ", "\t", "- ", "? ", "&a ", "*a ", "!!python/name:os.system "])) + lines[i]
+        lines[i] = (
+            draw(st.sampled_from(["  ", "\t", "- ", "? ", "&a ", "*a ", "!!python/name:os.system "]))
+            + lines[i]
+        )
         return "\n".join(lines)
     if kind == "dup":
         lines = HW_SRC.splitlines()
@@ -191,7 +228,9 @@ def test_generated_scalesim_cfg(h, w, s, df, bw) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "c.cfg"
         path.write_text(_CFG.format(h=h, w=w, s=s, df=df, bw=bw).replace("\r", ""))
-        code, _, err = run_cli(["simulate", "squeezenet_v1_1", *SMALL, "--scalesim-config", str(path)], Path(tmp))
+        code, _, err = run_cli(
+            ["simulate", "squeezenet_v1_1", *SMALL, "--scalesim-config", str(path)], Path(tmp)
+        )
         assert_clean(code, err, {3, 4})
 
 
@@ -242,7 +281,9 @@ def test_generated_output_paths(kind, verb) -> None:
 @settings(max_examples=40, **SETTINGS)
 @given(cells=st.lists(HOSTILE_TEXT, min_size=1, max_size=9))
 def test_generated_topology_csv(cells) -> None:
-    header = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
+    header = (
+        "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "t.csv"
         path.write_text(header + ", ".join(c.replace("\n", " ") for c in cells) + ",\n")
