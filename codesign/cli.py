@@ -304,7 +304,7 @@ def _command_in(argv: Sequence[str] | None) -> str | None:
 #: Verbs contributed by other modules: (verb -> help line, module); each module has `register(sub)`.
 _EXTRA_COMMANDS: list[tuple[dict[str, str], str]] = [
     (
-        {"fit": "on-chip memory and DSP estimate of a model as an hls4ml design on an FPGA part"},
+        {"fit": "resources, timing and verdict of a model as an hls4ml design on an FPGA part"},
         "codesign.fpga.cli",
     ),
     (

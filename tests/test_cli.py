@@ -233,11 +233,18 @@ def test_simulate_json_follows_the_published_schema(capsys) -> None:
     jsonschema = pytest.importorskip("jsonschema")  # in the dev extra
     schema = json.loads((Path(__file__).parents[1] / "docs" / "simulate.schema.json").read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
-    for argv in (["squeezenext_v5"], ["alexnet", "--hw", "eyeriss", "--timing", "overlap", "--batch", "2"]):
+    cases = (
+        ["squeezenext_v5"],
+        ["alexnet_caffe", "--hw", "eyeriss", "--dataflow", "rs", "--inter-layer", "fused"],
+        ["alexnet", "--hw", "eyeriss", "--timing", "overlap", "--batch", "2"],
+    )
+    for argv in cases:
         code, out, err = run(capsys, "simulate", *argv, "--format", "json")
         assert code == 0, err
         doc = json.loads(out)
         jsonschema.validate(doc, schema)
+        if "--inter-layer" in argv:
+            assert doc["settings"]["inter_layer"] == "fused" and doc["settings"]["dataflow"] == "rs"
     assert doc["settings"]["timing"] == doc["hardware"]["timing"] == "overlap"
     broken = dict(doc, layers=[*doc["layers"], {"layer": "TOTAL"}])  # a pseudo-row is not a layer
     with pytest.raises(jsonschema.ValidationError):

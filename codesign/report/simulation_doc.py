@@ -7,7 +7,7 @@ Document layout::
      "codesign": {"version": "0.1.0"},
      "model": {"name", "input_shape": [C, H, W] or null, "params", "macs"},
      "hardware": {"name", "file", "sha256", "rows", "cols", "clock_mhz", "timing"},
-     "settings": {"dataflow", "objective", "batch", "timing"},
+     "settings": {"dataflow", "objective", "batch", "timing", "inter_layer"},
      "units": {"layers": {field: unit}, "totals": {field: unit}},
      "layers": [{...one object per simulated layer...}],
      "totals": {...whatever NetworkResult.totals() holds...}}
@@ -141,6 +141,7 @@ def simulation_document(result: Any, input_shape: tuple[int, int, int] | None = 
             "objective": result.objective,
             "batch": result.batch,
             "timing": hw.timing,
+            "inter_layer": hw.inter_layer,
         },
         "units": {
             "layers": {k: unit_of(k) for k in layer_fields},

@@ -203,7 +203,7 @@ def cmd_rtl(args: argparse.Namespace) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("rtl", help="generated PE-array RTL: write it, check it in Verilator, synthesize it")
-    p.add_argument("--hw", required=True, help="hardware YAML (file or name, see 'codesign hw')")
+    p.add_argument("--hw", required=True, help="hardware: a name under hw_models/ or a YAML path")
     p.add_argument("--rows", type=int, help="override the YAML's array rows")
     p.add_argument("--cols", type=int, help="override the YAML's array columns")
     p.add_argument("--dataflow", action="append", choices=("ws", "os"),
