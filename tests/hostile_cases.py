@@ -21,7 +21,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 HW_SRC = (REPO / "hw_models" / "squeezelerator.yaml").read_text(encoding="utf-8")
-FPGA_SRC = (REPO / "hw_models" / "fpga" / "zcu102_dataflow.yaml").read_text(encoding="utf-8")
+FPGA_SRC = (REPO / "tests" / "data" / "fpga_dataflow" / "zcu102_dataflow.yaml").read_text(encoding="utf-8")
 
 USAGE, FIT, INPUT, ENV = 2, 3, 4, 5
 

@@ -37,7 +37,10 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 def tiny(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Path]:
     """Zoo name 'tiny' -> MobileBlock(classes=10); its trained-looking state_dict and calibration images."""
     import codesign.nets.registry as reg
+    import codesign.nets.sizecheck
 
+    # 'tiny' exists only through the patched builder below: the CLI's meta-device size check cannot see it
+    monkeypatch.setattr(codesign.nets.sizecheck, "check_model", lambda *a, **k: None)
     torch.manual_seed(0)
     ref = _random_bn(MobileBlock())
     real = reg.build_model
@@ -63,7 +66,7 @@ def test_bad_inputs_are_one_line_errors(tiny, capsys) -> None:
     cases = [
         (["--weights", str(tiny["dir"] / "none.pt")], "does not exist"),
         (["--calibration", str(tiny["dir"])], "no .png/.jpg/.jpeg/.npy files"),
-        (["--clock", "0"], "--clock must be a positive"),
+        (["--clock", "0"], "argument --clock: '0' is out of range"),
         (["--plan", str(tiny["dir"] / "none.yaml")], "plan file"),
     ]
     for extra, msg in cases:
@@ -97,12 +100,18 @@ def test_progress_lines_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 @pytest.mark.skipif(not HAS_GXX, reason="g++ not installed")
-def test_cli_trained_weights_calibration_clock_plan(tiny, capsys) -> None:
+def test_cli_trained_weights_calibration_clock_plan(tiny, capsys, monkeypatch) -> None:
+    import codesign.cli_types
+
     out = tiny["dir"] / "proj"
     plan = tiny["dir"] / "plan.yaml"
     plan.write_text("default: {storage: codebook, index_bits: 4}\ndefault_fifo_impl: lutram\n")
-    # an impossible agreement threshold: the check fails after the C simulation, nothing is installed
+    # an impossible agreement threshold (the parser refuses > 1 for users, so bypass it here): the check
+    # fails after the C simulation and nothing is installed
+    fraction = codesign.cli_types.fraction
+    monkeypatch.setattr(codesign.cli_types, "fraction", float)
     code, o, err = run(capsys, *_base(tiny, out), "--min-agreement", "1.01")
+    monkeypatch.setattr(codesign.cli_types, "fraction", fraction)
     assert code == 2 and "no project was written" in err and not out.exists()
     assert not list(tiny["dir"].glob(".proj.*"))
     args = [a for a in _base(tiny, out) if a != "--default-fifos"]  # sized FIFOs: the report names the .cpp

@@ -106,7 +106,7 @@ def _meta_run(factory: Callable[[], Any], shape: tuple[int, int, int]) -> tuple[
     from torch import nn
 
     with torch.device("meta"):
-        model = factory()
+        model = factory().eval()  # inference mode: BatchNorm on a 1x1 map with batch 1 is fine
     params = sum(p.numel() for p in model.parameters())
     acts = [0]
     last_in: dict[str, tuple[int, int]] = {}
