@@ -191,7 +191,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
         if sized:
             default = estimate(design_at({}), "synth")
             d_bram = sum(f.cost.bram18k for f in default.fifos)
-            note = (f"Sized FIFOs (the pipeline model's depths at these RFs, as `codesign hls` writes them): FIFO "
+            note = (f"Sized FIFOs (the pipeline model's depths at these reuse factors, as `codesign hls` writes them): FIFO "
                     f"BRAM18K {d_bram:,.0f} with hls4ml's H*W depths -> {sum(f.cost.bram18k for f in est.fifos):,.0f}.")  # fmt: skip
         emit(format_estimate(est, args, wprec, aprec, sized) + (note + "\n" if note else "") + summary.verdict + "\n",
               args.out)  # fmt: skip
