@@ -352,8 +352,10 @@ def _precheck_models(args: argparse.Namespace) -> None:
     shape = getattr(args, "input_size", None)
     for name in names:
         # A graph in the IR cache was traced at this size before, and verbs that only trace need no tensors:
-        # skip the meta-device check (and its torch import). `hls` builds real weights: always checked.
-        if args.command != "hls" and load(name, shape, 1000) is not None:
+        # skip the meta-device check (and its torch import), unless the user set a memory limit. `hls` builds
+        # real weights: always checked.
+        explicit_limit = getattr(args, "max_memory", None) is not None or "CODESIGN_MAX_MEMORY" in os.environ
+        if args.command != "hls" and not explicit_limit and load(name, shape, 1000) is not None:
             continue
         from codesign.nets.sizecheck import check_model
 

@@ -180,14 +180,14 @@ CASES: list[Case] = [
         "explore arguments",
         ("explore", "--trials", "1", "--storage", "foo://x"),
         USAGE,
-        xfail="needs issue-13 (explore/reshape options through codesign.cli_types)",
+        xfail="",
     ),
     Case(
         "explore-bad-url-2",
         "explore arguments",
         ("explore", "--trials", "1", "--storage", "{d}/x.journal"),
         USAGE,
-        xfail="needs issue-13 (explore/reshape options through codesign.cli_types)",
+        xfail="",
     ),
     Case(
         "explore-journal-missing-dir",
@@ -209,7 +209,7 @@ CASES: list[Case] = [
         INPUT,
         files={"notes.txt": b"hello, this is not a journal\n"},
         keep=("notes.txt",),
-        xfail="needs issue-13",
+        xfail="",
     ),
     Case(
         "explore-sqlite-readonly",
@@ -217,7 +217,7 @@ CASES: list[Case] = [
         ("explore", "--trials", "1", "--storage", "sqlite:///{d}/mnt/x.db"),
         ENV,
         mount="ro",
-        xfail="needs issue-13 (explore/reshape options through codesign.cli_types)",
+        xfail="",
     ),
     Case(
         "explore-out-is-file",
@@ -236,7 +236,7 @@ CASES: list[Case] = [
         files={"afile": b"x"},
         keep=("afile",),
         outputs=("x.journal",),
-        xfail="needs issue-13 (explore/reshape options through codesign.cli_types)",
+        xfail="",
     ),
     Case("explore-workers-0", "explore arguments", ("explore", "--workers", "0"), USAGE),
     Case("explore-trials-neg", "explore arguments", ("explore", "--trials", "-1"), USAGE),
@@ -245,14 +245,14 @@ CASES: list[Case] = [
         "explore arguments",
         ("explore", "--benchmark", "-5"),
         USAGE,
-        xfail="needs issue-13 (explore/reshape options through codesign.cli_types)",
+        xfail="",
     ),
     Case(
         "explore-show-neg",
         "explore arguments",
         ("explore", "--trials", "1", "--no-progress", "--storage", "journal:{d}/x.journal", "--show", "-1"),
         USAGE,
-        xfail="needs issue-13 (explore/reshape options through codesign.cli_types)",
+        xfail="",
     ),
     Case("explore-workers-abc", "explore arguments", ("explore", "--workers", "abc"), USAGE),
     Case(
@@ -260,14 +260,14 @@ CASES: list[Case] = [
         "explore arguments",
         ("reshape", "squeezenext_v1", "--param-lo", "1.5", "--param-hi", "1.2"),
         USAGE,
-        xfail="needs issue-13 (explore/reshape options through codesign.cli_types)",
+        xfail="",
     ),
     Case(
         "reshape-band-nan",
         "explore arguments",
         ("reshape", "squeezenext_v1", "--param-lo", "nan"),
         USAGE,
-        xfail="needs issue-13 (explore/reshape options through codesign.cli_types)",
+        xfail="",
     ),
     Case("reshape-steps-neg", "explore arguments", ("reshape", "squeezenext_v1", "--steps", "-1"), USAGE),
     # ---- --input-size ------------------------------------------------------------------------------
@@ -563,7 +563,7 @@ CASES: list[Case] = [
         ("simulate", "--topology", "{d}/t.csv"),
         INPUT,
         files={"t.csv": _csv("c1, 8, 8, 3, 3, 4, 8, 1,", "c1, 8, 8, 3, 3, 8, 8, 1,")},
-        xfail="needs issue-10",
+        xfail="",
     ),
     Case(
         "csv-utf16",
@@ -571,7 +571,7 @@ CASES: list[Case] = [
         ("simulate", "--topology", "{d}/t.csv"),
         INPUT,
         files={"t.csv": _csv("c1, 8, 8, 3, 3, 4, 8, 1,").decode().encode("utf-16")},
-        xfail="needs issue-10",
+        xfail="",
     ),
     Case(
         "csv-bad-utf8",
@@ -579,7 +579,7 @@ CASES: list[Case] = [
         ("simulate", "--topology", "{d}/t.csv"),
         INPUT,
         files={"t.csv": _csv("c\xff1, 8, 8, 3, 3, 4, 8, 1,").replace("\xff".encode(), b"\xff")},
-        xfail="needs issue-10",
+        xfail="",
     ),
     Case(
         "csv-23-digit",
@@ -587,7 +587,7 @@ CASES: list[Case] = [
         ("simulate", "--topology", "{d}/t.csv"),
         INPUT,
         files={"t.csv": _csv("c1, 99999999999999999999999, 8, 3, 3, 4, 8, 1,")},
-        xfail="needs issue-10",
+        xfail="",
         hazard=True,
     ),
     Case(
@@ -596,7 +596,7 @@ CASES: list[Case] = [
         ("simulate", "--topology", "{d}/t.csv"),
         INPUT,
         files={"t.csv": _csv("c1, 100000, 100000, 3, 3, 100000, 100000, 1,")},
-        xfail="needs issue-10",
+        xfail="",
         hazard=True,
     ),
     Case(
@@ -605,7 +605,7 @@ CASES: list[Case] = [
         ("simulate", "--topology", "{d}/t.csv"),
         INPUT,
         files={"t.csv": _csv("c1, 8, , 3, 3, 4, 8, 1,")},
-        xfail="needs issue-10",
+        xfail="",
     ),
     Case(
         "csv-header-only",
@@ -613,7 +613,7 @@ CASES: list[Case] = [
         ("simulate", "--topology", "{d}/t.csv"),
         INPUT,
         files={"t.csv": CSV_OK},
-        xfail="needs issue-10",
+        xfail="",
     ),
     Case(
         "csv-bom",
@@ -621,14 +621,14 @@ CASES: list[Case] = [
         ("simulate", "--topology", "{d}/t.csv"),
         0,
         files={"t.csv": b"\xef\xbb\xbf" + _csv("c1, 8, 8, 3, 3, 4, 8, 1,")},
-        xfail="needs issue-10",
+        xfail="",
     ),
     Case(
         "csv-missing",
         "topology CSV",
         ("simulate", "--topology", "{d}/none.csv"),
         INPUT,
-        xfail="needs issue-10",
+        xfail="",
     ),
     # ---- IR cache with wrong types --------------------------------------------------------------------
     Case(

@@ -209,7 +209,7 @@ def test_workers_die_with_their_parent(tmp_path):
         (["--storage", "mongodb://x"], "not a store URL"),
         (["--storage", "journal:/nonexistent-dir/x.journal"], "does not exist"),
         (["--objectives", "latency,speed"], "--objectives"),
-        (["--max-area", "-1"], "must be > 0"),
+        (["--max-area", "-1"], "argument --max-area: '-1' is out of range"),
         (["--workers", "0"], "--workers"),
         (["--space", "nope.yaml"], "not a built-in space"),
     ],

@@ -101,12 +101,17 @@ def constraint_values(s: Score, hw, budgets: dict[str, float]) -> list[float]:
 def repair_journal(path: str) -> int:
     """Cut a journal file's partial last record (left by a full disk or a kill mid-write) under the
     journal's own lock; returns the bytes removed. Optuna would otherwise append after the cut line and
-    every later load would fail to parse it."""
+    every later load would fail to parse it. Raises ValueError, touching nothing, for a file whose first
+    record is not a journal record."""
     from optuna.storages.journal import JournalFileSymlinkLock
 
     if not os.path.exists(path) or os.path.getsize(path) == 0:
         return 0
     with open(path, "rb") as f:
+        head = f.read(4096)
+        if not (head.lstrip().startswith(b"{") and b'"op_code"' in head):
+            # not written by Optuna: never cut (or append to) a user's file
+            raise ValueError("its first record is not an Optuna journal record")
         f.seek(-1, os.SEEK_END)
         if f.read(1) == b"\n":
             return 0
@@ -232,9 +237,13 @@ def make_storage(url: str):
             _BATCHED[id(storage)] = backend
             return storage
         except OSError as exc:
-            raise CodesignError(f"--storage {url}: cannot open the journal ({exc.strerror}); check the path") from None
+            from codesign.errors import os_error
+
+            raise os_error(exc, "open the journal", exc.filename or url) from None
         except (ValueError, UnicodeDecodeError) as exc:
-            raise CodesignError(
+            from codesign.errors import InputError  # a file that is not a journal: bad input, exit 4
+
+            raise InputError(
                 f"--storage {url}: {path} is not an Optuna journal ({str(exc)[:80]}); name another file"
             ) from None
     if not url.startswith(("sqlite:", "postgresql", "postgres:", "mysql")):
@@ -251,7 +260,14 @@ def make_storage(url: str):
         return optuna.storages.RDBStorage(url, heartbeat_interval=None)
     except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as exc:
         reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:160]
-        raise CodesignError(f"--storage {url}: cannot open the store ({reason})") from None
+        message = f"--storage {url}: cannot open the store ({reason})"
+        db = url.split(":///", 1)[1] if url.startswith("sqlite:///") else ""
+        folder = os.path.dirname(os.path.abspath(db)) if db else ""
+        if folder and os.path.isdir(folder) and not os.access(folder, os.W_OK):
+            from codesign.errors import EnvironmentFailure  # a read-only filesystem or no permission: exit 5
+
+            raise EnvironmentFailure(f"{message}; {folder} is not writable, choose a writable directory") from None
+        raise CodesignError(message) from None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -151,7 +151,9 @@ def cmd_fit(args: argparse.Namespace) -> None:
         cmd_validate(args)
         return
     if not args.name or not args.part:
-        raise CodesignError("codesign fit needs NAME and --part (or --validate)")
+        from codesign.errors import UsageError
+
+        raise UsageError("codesign fit needs NAME and --part (or --validate); see 'codesign fit --help'")
     part = get_part(args.part)
     graph = _graph(args)
     reuse: int | str = "auto" if args.reuse == "auto" else int(args.reuse)

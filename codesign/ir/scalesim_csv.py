@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from codesign.errors import CodesignError
+from codesign.errors import InputError
 from codesign.ir.graph import LayerGraph
 from codesign.ir.layers import Conv, Input, Layer, Linear, Shape
 
@@ -34,7 +34,7 @@ HEADER = [
 ]
 
 
-class TopologyError(CodesignError):
+class TopologyError(InputError):
     """A SCALE-Sim topology file we cannot read."""
 
 
