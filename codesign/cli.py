@@ -213,14 +213,21 @@ def _sim_options(p: argparse.ArgumentParser, dataflow_default: str | None = "aut
         default="latency",
         help="what 'auto' minimises per layer (default: latency)",
     )
-    p.add_argument("--batch", type=cli_types.batch, default=1, help="images per inference, 1..4096 (default: 1)")
+    p.add_argument(
+        "--batch", type=cli_types.batch, default=1, help="images per inference, 1..4096 (default: 1)"
+    )
     p.add_argument(
         "--timing",
         choices=("scalesim", "overlap"),
         default=None,
         help="array timing model (default: the hardware file's)",
     )
-    p.add_argument("--input-size", metavar="HxW", type=cli_types.input_size, help="input size (default: the model's, 224x224)")
+    p.add_argument(
+        "--input-size",
+        metavar="HxW",
+        type=cli_types.input_size,
+        help="input size (default: the model's, 224x224)",
+    )
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
@@ -243,7 +250,12 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("models", help="list the model zoo: params, MACs, sizes, published accuracy")
-    p.add_argument("--input-size", metavar="HxW", type=cli_types.input_size, help="input size for MACs (default: 224x224)")
+    p.add_argument(
+        "--input-size",
+        metavar="HxW",
+        type=cli_types.input_size,
+        help="input size for MACs (default: 224x224)",
+    )
     _common_output(p)
     p.set_defaults(func=cmd_models)
 
@@ -266,7 +278,12 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         "simulate", help="simulate a model on an accelerator: per-layer cycles, accesses, energy"
     )
     p.add_argument("name", nargs="?", help="model name (see 'codesign models')")
-    p.add_argument("--topology", metavar="CSV", type=cli_types.file_path, help="a SCALE-Sim topology CSV instead of a model name")
+    p.add_argument(
+        "--topology",
+        metavar="CSV",
+        type=cli_types.file_path,
+        help="a SCALE-Sim topology CSV instead of a model name",
+    )
     p.add_argument("--scalesim-config", metavar="CFG", help="a SCALE-Sim .cfg file instead of --hw")
     _sim_options(p, dataflow_default=None)
     _common_output(p)
@@ -319,7 +336,10 @@ _EXTRA_COMMANDS: list[tuple[dict[str, str], str]] = [
         },
         "codesign.explore.cli",
     ),
-    ({"rtl": "generate the PE array as RTL and check it against the simulator (Verilator)"}, "codesign.rtl.cli"),
+    (
+        {"rtl": "generate the PE array as RTL and check it against the simulator (Verilator)"},
+        "codesign.rtl.cli",
+    ),
 ]
 
 
@@ -415,7 +435,9 @@ def _classify(exc: BaseException) -> CodesignError | None:
             "or free memory"
         )
     if isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc):
-        return EnvironmentFailure(f"out of memory ({_one_line(str(exc))[:120]}); use a smaller model or input")
+        return EnvironmentFailure(
+            f"out of memory ({_one_line(str(exc))[:120]}); use a smaller model or input"
+        )
     return None
 
 

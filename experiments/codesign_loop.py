@@ -43,17 +43,32 @@ def run(out: Path, trials: int, max_area: float, quick: bool = False) -> dict[st
 
     out.mkdir(parents=True, exist_ok=True)
     texts: dict[str, str] = {}
-    walks = [_cli("reshape", name, "--steps", "1" if quick else "4") for name in ("squeezenext_v1", "squeezenet_v1_0")]
+    walks = [
+        _cli("reshape", name, "--steps", "1" if quick else "4")
+        for name in ("squeezenext_v1", "squeezenet_v1_0")
+    ]
     texts["reshape.md"] = "# Reshape walks (full simulation)\n\n" + "\n".join(f"```\n{w}```\n" for w in walks)
     journal = out / "study.journal"
     journal.unlink(missing_ok=True)
     t0 = time.perf_counter()
     front = _cli(
-        "explore", "--storage", f"journal:{journal}", "--trials", str(trials), "--max-area", f"{max_area:g}",
-        "--out", str(out / "front"), "--no-progress", "--show", "0",
+        "explore",
+        "--storage",
+        f"journal:{journal}",
+        "--trials",
+        str(trials),
+        "--max-area",
+        f"{max_area:g}",
+        "--out",
+        str(out / "front"),
+        "--no-progress",
+        "--show",
+        "0",
     )
     wall = time.perf_counter() - t0
-    texts["front.md"] = f"# Searched front (latency, energy, area; area <= {max_area:g} mm^2)\n\n```\n{front}```\n"
+    texts["front.md"] = (
+        f"# Searched front (latency, energy, area; area <= {max_area:g} mm^2)\n\n```\n{front}```\n"
+    )
     n = 50 if quick else 300
     cold = benchmark(n)
     eight = benchmark(n, distinct_hw=8)

@@ -31,7 +31,14 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 #: Memory levels of the energy model, in plotting order.
-LEVELS = ("mac", "rf", "inter_pe", "gbuf", "dram", "static")  # static: leakage over the run (codesign.sim.area)
+LEVELS = (
+    "mac",
+    "rf",
+    "inter_pe",
+    "gbuf",
+    "dram",
+    "static",
+)  # static: leakage over the run (codesign.sim.area)
 
 #: Okabe & Ito (2008), "Color Universal Design": eight colours told apart with any common colour-vision
 #: deficiency (also Wong, Nature Methods 8:441, 2011). Use these, in this order, for categorical data.

@@ -287,7 +287,14 @@ def run(out: str | Path | None = None, quick: bool = False, hw: object | None = 
         ),
     )
     files.append(write_text(out, "table1_discussion.md", "## Why our ratios differ\n\n" + text, prov))
-    return {"rows": rows, "paper": prows, "inter_layer": irows, "text": text, "files": files, "results": results}
+    return {
+        "rows": rows,
+        "paper": prows,
+        "inter_layer": irows,
+        "text": text,
+        "files": files,
+        "results": results,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

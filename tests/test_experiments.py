@@ -12,7 +12,15 @@ from codesign.sim import simulate
 from experiments.common import read_csv_records
 from experiments.run_all import run_all
 
-TABLES = ("table1", "table1_paper", "table1_energy_levels", "table1_inter_layer", "per_layer", "dataflow_layers", "dataflow_sweep")
+TABLES = (
+    "table1",
+    "table1_paper",
+    "table1_energy_levels",
+    "table1_inter_layer",
+    "per_layer",
+    "dataflow_layers",
+    "dataflow_sweep",
+)
 FIGURES = (
     "fig_latency_per_layer",
     "fig_energy_per_layer",
@@ -110,7 +118,9 @@ def test_per_layer_and_dataflow_consistent(quick: tuple[Path, dict]) -> None:
     per_layer = [r for r in read_csv_records(out / "per_layer.csv") if r["model"] == "squeezenext_v5"]
     assert sum(int(r["cycles"]) for r in per_layer) == v5.cycles
     energy = sum(
-        float(r[f"energy_{k}_uj"]) for r in per_layer for k in ("mac", "rf", "inter_pe", "gbuf", "dram", "static")
+        float(r[f"energy_{k}_uj"])
+        for r in per_layer
+        for k in ("mac", "rf", "inter_pe", "gbuf", "dram", "static")
     )
     assert energy == pytest.approx(v5.energy_uj, rel=1e-9)
     layers = read_csv_records(out / "dataflow_layers.csv")

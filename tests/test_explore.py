@@ -219,5 +219,3 @@ def test_pareto_equals_brute_force(points):
     assert pareto_front(points) == brute_force_front(points)
     fronts = non_dominated_sort(points)
     assert sorted(i for f in fronts for i in f) == list(range(len(points)))
-
-

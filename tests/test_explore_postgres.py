@@ -29,13 +29,17 @@ def wait_for(predicate, proc: subprocess.Popen, what: str) -> None:
     start = time.monotonic()
     while not predicate():
         if proc.poll() is not None:
-            raise AssertionError(f"exited ({proc.returncode}) before {what}: {proc.stderr.read().decode()[-500:]}")
+            raise AssertionError(
+                f"exited ({proc.returncode}) before {what}: {proc.stderr.read().decode()[-500:]}"
+            )
         if time.monotonic() - start > HANG_GUARD:
             raise AssertionError(f"hang guard: no {what} after {HANG_GUARD} s")
         time.sleep(0.2)
 
 
-psycopg = pytest.importorskip("psycopg", reason="psycopg[binary] is needed for PostgreSQL (pip install -e '.[dev]')")
+psycopg = pytest.importorskip(
+    "psycopg", reason="psycopg[binary] is needed for PostgreSQL (pip install -e '.[dev]')"
+)
 
 
 def _pg_bin() -> Path | None:
@@ -61,17 +65,32 @@ def pg_url():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     run = dict(check=True, capture_output=True, timeout=HANG_GUARD)
-    subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"], **run)
     subprocess.run(
-        [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"), "-o",
-         f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c max_connections=50", "start"],
+        [*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"], **run
+    )
+    subprocess.run(
+        [
+            *as_user,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(root / "log"),
+            "-o",
+            f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c max_connections=50",
+            "start",
+        ],
         **run,
     )
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True, timeout=HANG_GUARD)
+        subprocess.run(
+            [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+            timeout=HANG_GUARD,
+        )
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -95,17 +114,33 @@ def test_two_worker_processes_share_a_postgres_study(pg_url):
 
 
 def test_postgres_kill_and_resume_loses_no_trial(pg_url):
-    cmd = [sys.executable, "-m", "codesign.cli", "explore", "--storage", pg_url, "--study-name", "pg_k",
-           "--no-progress", "--population", "5", "--workers", "2"]
-    proc = subprocess.Popen([*cmd, "--trials", "100000"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    cmd = [
+        sys.executable,
+        "-m",
+        "codesign.cli",
+        "explore",
+        "--storage",
+        pg_url,
+        "--study-name",
+        "pg_k",
+        "--no-progress",
+        "--population",
+        "5",
+        "--workers",
+        "2",
+    ]
+    proc = subprocess.Popen(
+        [*cmd, "--trials", "100000"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         wait_for(lambda: _complete(pg_url, "pg_k") >= 10, proc, "10 stored trials")
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
     before = {t.user_attrs["uid"]: t.params for t in _trials(pg_url, "pg_k")}
-    res = subprocess.run([*cmd, "--trials", "10", "--resume"], cwd=ROOT, capture_output=True, text=True,
-                         timeout=HANG_GUARD)
+    res = subprocess.run(
+        [*cmd, "--trials", "10", "--resume"], cwd=ROOT, capture_output=True, text=True, timeout=HANG_GUARD
+    )
     assert res.returncode == 0, res.stderr
     after = {t.user_attrs["uid"]: t.params for t in _trials(pg_url, "pg_k")}
     assert len(after) == len(before) + 10 and all(after[u] == p for u, p in before.items())

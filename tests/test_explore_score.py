@@ -47,9 +47,17 @@ def test_score_equals_simulate_graph_bit_for_bit(space_name):
         ref = simulate_graph(design_to_graph(e.design), e.hw)
         t = ref.totals()
         s = e.score
-        assert (s.cycles, s.stall_cycles, s.macs, s.params) == (t["cycles"], t["stall_cycles"], t["macs"], t["params"])
+        assert (s.cycles, s.stall_cycles, s.macs, s.params) == (
+            t["cycles"],
+            t["stall_cycles"],
+            t["macs"],
+            t["params"],
+        )
         assert (s.latency_ms, s.energy_uj, s.area_mm2, s.power_mw) == (
-            t["latency_ms"], t["energy_uj"], t["area_mm2"], t["power_mw"]
+            t["latency_ms"],
+            t["energy_uj"],
+            t["area_mm2"],
+            t["power_mw"],
         )
         # a second, cached evaluation gives the same figures
         assert score(e.design, e.hw) == s
@@ -78,8 +86,18 @@ def test_front_designs_simulate_to_the_front_figures(tmp_path):
     front's latency and energy (its embedded hardware is used: no --hw)."""
     out = tmp_path / "out"
     res = _cli(
-        "explore", "--storage", f"journal:{tmp_path / 's.journal'}", "--trials", "24", "--population", "12",
-        "--out", str(out), "--no-progress", "--show", "0",
+        "explore",
+        "--storage",
+        f"journal:{tmp_path / 's.journal'}",
+        "--trials",
+        "24",
+        "--population",
+        "12",
+        "--out",
+        str(out),
+        "--no-progress",
+        "--show",
+        "0",
     )
     assert res.returncode == 0, res.stderr
     rows = (out / "front.csv").read_text().splitlines()
@@ -122,7 +140,9 @@ def test_design_file_hardware_is_used_unless_hw_overrides(tmp_path):
     from codesign.nets.design import write_design
 
     design = dataclasses.replace(design_from_zoo("squeezenet_v1_1"), name="mine")
-    path = write_design(design, tmp_path / "d.yaml", {"hardware": embed("squeezelerator", {"rows": 8, "cols": 32})})
+    path = write_design(
+        design, tmp_path / "d.yaml", {"hardware": embed("squeezelerator", {"rows": 8, "cols": 32})}
+    )
     own = _cli("simulate", str(path)).stdout
     other = _cli("simulate", str(path), "--hw", "eyeriss").stdout
     assert "(8x32 PEs" in own and "mine on squeezelerator-8x32" in own
@@ -131,8 +151,14 @@ def test_design_file_hardware_is_used_unless_hw_overrides(tmp_path):
 
 def test_search_scores_are_full_simulation(tmp_path):
     """The values a study stores are the full score of the design x hardware they name."""
-    cfg = SearchConfig(storage=f"journal:{tmp_path / 'x.journal'}", study_name="x", trials=12, population=6,
-                       space="squeezenet", objectives=("latency", "energy", "area"))
+    cfg = SearchConfig(
+        storage=f"journal:{tmp_path / 'x.journal'}",
+        study_name="x",
+        trials=12,
+        population=6,
+        space="squeezenet",
+        objectives=("latency", "energy", "area"),
+    )
     study = run_search(cfg)
     space = load_space("squeezenet")
     ev = Evaluator(space)

@@ -45,7 +45,9 @@ def wait_for(predicate, proc: subprocess.Popen, what: str) -> None:
     start = time.monotonic()
     while not predicate():
         if proc.poll() is not None:
-            raise AssertionError(f"process exited ({proc.returncode}) before {what}: {proc.stderr.read().decode()[-500:]}")
+            raise AssertionError(
+                f"process exited ({proc.returncode}) before {what}: {proc.stderr.read().decode()[-500:]}"
+            )
         if time.monotonic() - start > HANG_GUARD:
             raise AssertionError(f"hang guard: no {what} after {HANG_GUARD} s")
         time.sleep(0.2)
@@ -74,9 +76,22 @@ def test_two_workers_share_a_study(tmp_path, kind, template, filename):
 @pytest.mark.parametrize(("kind", "template", "filename"), STORES)
 def test_kill_and_resume_loses_no_trial(tmp_path, kind, template, filename):
     url = template.format(tmp_path / filename)
-    cmd = [sys.executable, "-m", "codesign.cli", "explore", "--storage", url, "--study-name", "k",
-           "--no-progress", "--population", "5"]
-    proc = subprocess.Popen([*cmd, "--trials", "100000"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    cmd = [
+        sys.executable,
+        "-m",
+        "codesign.cli",
+        "explore",
+        "--storage",
+        url,
+        "--study-name",
+        "k",
+        "--no-progress",
+        "--population",
+        "5",
+    ]
+    proc = subprocess.Popen(
+        [*cmd, "--trials", "100000"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         wait_for(lambda: _count_or_zero(url, "k") >= 10, proc, "10 stored trials")
     finally:
@@ -84,10 +99,13 @@ def test_kill_and_resume_loses_no_trial(tmp_path, kind, template, filename):
         proc.wait()
     before = {t.user_attrs["uid"]: t.params for t in trials(url, "k")}
     assert len(before) >= 10
-    again = subprocess.run([*cmd, "--trials", "10"], cwd=ROOT, capture_output=True, text=True, timeout=HANG_GUARD)
+    again = subprocess.run(
+        [*cmd, "--trials", "10"], cwd=ROOT, capture_output=True, text=True, timeout=HANG_GUARD
+    )
     assert again.returncode != 0 and "--resume" in again.stderr and "Traceback" not in again.stderr
-    again = subprocess.run([*cmd, "--trials", "10", "--resume"], cwd=ROOT, capture_output=True, text=True,
-                           timeout=HANG_GUARD)
+    again = subprocess.run(
+        [*cmd, "--trials", "10", "--resume"], cwd=ROOT, capture_output=True, text=True, timeout=HANG_GUARD
+    )
     assert again.returncode == 0, again.stderr
     after = {t.user_attrs["uid"]: t.params for t in trials(url, "k")}
     assert len(after) == len(before) + 10
@@ -123,11 +141,17 @@ def test_resume_with_other_settings_is_refused(tmp_path):
     url = f"journal:{tmp_path / 'm.journal'}"
     rc, _, _ = cli("explore", "--storage", url, "--trials", "4", "--population", "4", "--no-progress")
     assert rc == 0
-    rc, out, err = cli("explore", "--storage", url, "--trials", "4", "--resume", "--space", "squeezenet", "--no-progress")
+    rc, out, err = cli(
+        "explore", "--storage", url, "--trials", "4", "--resume", "--space", "squeezenet", "--no-progress"
+    )
     assert rc != 0 and err.count("\n") == 1 and "space 'squeezenext'" in err and "squeezenet" in err
-    rc, out, err = cli("explore", "--storage", url, "--trials", "4", "--resume", "--max-area", "5", "--no-progress")
+    rc, out, err = cli(
+        "explore", "--storage", url, "--trials", "4", "--resume", "--max-area", "5", "--no-progress"
+    )
     assert rc != 0 and "budgets" in err
-    rc, out, err = cli("explore", "--storage", url, "--trials", "4", "--resume", "--hw", "eyeriss", "--no-progress")
+    rc, out, err = cli(
+        "explore", "--storage", url, "--trials", "4", "--resume", "--hw", "eyeriss", "--no-progress"
+    )
     assert rc != 0 and err.count("\n") == 1 and "--hw" in err
     assert len(trials(url, "codesign")) == 4  # nothing was added by the refused runs
 
@@ -148,8 +172,22 @@ def test_journal_with_a_cut_last_record_is_repaired(tmp_path):
 def test_area_budget_front_respects_it(tmp_path):
     url = f"journal:{tmp_path / 'a.journal'}"
     out = tmp_path / "out"
-    rc, text, err = cli("explore", "--storage", url, "--trials", "40", "--population", "10", "--max-area", "2.5",
-                        "--max-pes", "1024", "--out", str(out), "--no-progress")
+    rc, text, err = cli(
+        "explore",
+        "--storage",
+        url,
+        "--trials",
+        "40",
+        "--population",
+        "10",
+        "--max-area",
+        "2.5",
+        "--max-pes",
+        "1024",
+        "--out",
+        str(out),
+        "--no-progress",
+    )
     assert rc == 0, err
     study = optuna.load_study(study_name="codesign", storage=make_storage(url))
     rows, points, _ = front_rows(study)
@@ -165,9 +203,24 @@ def test_area_budget_front_respects_it(tmp_path):
 def test_workers_die_with_their_parent(tmp_path):
     url = f"journal:{tmp_path / 'p.journal'}"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "codesign.cli", "explore", "--storage", url, "--trials", "100000", "--workers", "2",
-         "--population", "4", "--no-progress"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "codesign.cli",
+            "explore",
+            "--storage",
+            url,
+            "--trials",
+            "100000",
+            "--workers",
+            "2",
+            "--population",
+            "4",
+            "--no-progress",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
     def children() -> list[int]:

@@ -61,8 +61,20 @@ def test_builtin_spaces_build_their_start_design():
 
 
 def test_explore_squeezenet_space_runs(tmp_path):
-    rc, out, err = cli("explore", "--space", "squeezenet", "--storage", f"journal:{tmp_path / 'q.journal'}",
-                       "--trials", "12", "--population", "6", "--out", str(tmp_path / "o"), "--no-progress")
+    rc, out, err = cli(
+        "explore",
+        "--space",
+        "squeezenet",
+        "--storage",
+        f"journal:{tmp_path / 'q.journal'}",
+        "--trials",
+        "12",
+        "--population",
+        "6",
+        "--out",
+        str(tmp_path / "o"),
+        "--no-progress",
+    )
     assert rc == 0, err
     assert "squeezenet_t" in out and "squeezenet_v1_" in out  # names and nearest paper variant
 
@@ -72,13 +84,28 @@ def test_user_yaml_space_runs(tmp_path):
     path.write_text(USER_SPACE)
     space = load_space(str(path))
     assert space.hardware.base == "eyeriss"
-    rc, out, err = cli("explore", "--space", str(path), "--storage", f"journal:{tmp_path / 'u.journal'}",
-                       "--trials", "10", "--population", "5", "--objectives", "latency,params",
-                       "--out", str(tmp_path / "o"), "--no-progress")
+    rc, out, err = cli(
+        "explore",
+        "--space",
+        str(path),
+        "--storage",
+        f"journal:{tmp_path / 'u.journal'}",
+        "--trials",
+        "10",
+        "--population",
+        "5",
+        "--objectives",
+        "latency,params",
+        "--out",
+        str(tmp_path / "o"),
+        "--no-progress",
+    )
     assert rc == 0, err
     assert "tiny_fire_t" in out
     designs = list((tmp_path / "o" / "designs").glob("*.yaml"))
-    assert designs and all("num_fire: 4" in p.read_text() and "base: eyeriss" in p.read_text() for p in designs)
+    assert designs and all(
+        "num_fire: 4" in p.read_text() and "base: eyeriss" in p.read_text() for p in designs
+    )
 
 
 @pytest.mark.parametrize(
@@ -102,7 +129,9 @@ def test_bad_spaces_one_line(tmp_path, edit, message):
     assert message in str(info.value) and "\n" not in str(info.value)
     path = tmp_path / "bad.yaml"
     path.write_text(text)
-    rc, _, err = cli("explore", "--space", str(path), "--storage", f"journal:{tmp_path / 'b.journal'}", "--trials", "1")
+    rc, _, err = cli(
+        "explore", "--space", str(path), "--storage", f"journal:{tmp_path / 'b.journal'}", "--trials", "1"
+    )
     assert rc != 0 and err.startswith("codesign: error: space") and err.count("\n") == 1, err
 
 

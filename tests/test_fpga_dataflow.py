@@ -205,7 +205,9 @@ def _csim_check(model: nn.Module, tmp_path, h: int = 8) -> None:
 
     def run(d: dict[str, int]):
         dfile.write_text("".join(f"{n} {v}\n" for n, v in d.items()))
-        return run_csim(hm, xn, tmp_path / "prj", timeout_ms=20_000)  # deadlock = no stream progress for 20 s (generous under load)
+        return run_csim(
+            hm, xn, tmp_path / "prj", timeout_ms=20_000
+        )  # deadlock = no stream progress for 20 s (generous under load)
 
     ok = run(cpp)  # the model's depths: concurrent bounded C-sim completes and matches PyTorch
     assert ok.status == "ok", ok.status

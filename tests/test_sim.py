@@ -382,7 +382,11 @@ big_layer_shapes = st.builds(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(
     shape=big_layer_shapes,
     array=st.sampled_from([4, 8, 16]),
@@ -402,8 +406,15 @@ def test_more_buffer_or_bandwidth_never_hurts_the_planned_objective(
 
     pad = shape["kernel"] // 2
     _, layer = conv_layer(
-        shape["cin"], shape["cout"], shape["hw"], shape["hw"], shape["kernel"], shape["kernel"],
-        shape["stride"], (pad, pad), 1,
+        shape["cin"],
+        shape["cout"],
+        shape["hw"],
+        shape["hw"],
+        shape["kernel"],
+        shape["kernel"],
+        shape["stride"],
+        (pad, pad),
+        1,
     )
     graph = _one_layer_graph(layer)
     small_kb, big_kb = sorted(kib)
@@ -501,8 +512,14 @@ def test_input_stationary_matches_scalesim(shape, rows, cols) -> None:
     N*K per column fold, ofmap writes T*N per row fold. Closed form = engine."""
     g = shape["groups"]
     _, layer = conv_layer(
-        shape["cin_per"] * g, shape["cout_per"] * g, shape["h"], shape["w"], *shape["kernel"],
-        shape["stride"], shape["pad"], g,
+        shape["cin_per"] * g,
+        shape["cout_per"] * g,
+        shape["h"],
+        shape["w"],
+        *shape["kernel"],
+        shape["stride"],
+        shape["pad"],
+        g,
     )
     hw = make_hw(rows, cols)
     gemm = gemm_of(layer)

@@ -53,7 +53,9 @@ def cmd_reshape(args: argparse.Namespace) -> None:
     if args.steps < 0:
         raise CodesignError("--steps must be >= 0")
     if not 0 < args.param_lo <= 1 <= args.param_hi:
-        raise CodesignError("--param-lo must be in (0, 1] and --param-hi >= 1 (a band around the start's params)")
+        raise CodesignError(
+            "--param-lo must be in (0, 1] and --param-hi >= 1 (a band around the start's params)"
+        )
     walk = reshape(
         start, hw, objective=args.objective, steps=args.steps, param_band=(args.param_lo, args.param_hi)
     )
@@ -99,7 +101,11 @@ def cmd_explore(args: argparse.Namespace) -> None:
             with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
                 rates = pool.starmap(benchmark, jobs)
         wall, cpu = sum(r[0] for r in rates), sum(r[1] for r in rates)
-        hw_note = f"hardware drawn from {args.distinct_hw} random machines" if args.distinct_hw else "random hardware each"
+        hw_note = (
+            f"hardware drawn from {args.distinct_hw} random machines"
+            if args.distinct_hw
+            else "random hardware each"
+        )
         print(
             f"{wall:,.0f} full-score evaluations/minute wall-clock, {cpu:,.0f} per minute of CPU time, with "
             f"{args.workers} process(es) ({args.benchmark} random {space} designs per process, {hw_note}, cold cache)"
@@ -148,10 +154,27 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="hardware name or YAML (default: the design file's embedded hardware, else squeezelerator)",
     )
     p.add_argument("--objective", choices=("latency", "energy", "edp"), default="latency")
-    p.add_argument("--steps", type=cli_types.nonnegative_int(10_000), default=4, help="accepted moves at most (default: 4)")
-    p.add_argument("--param-lo", type=cli_types.float_range(0.0, 1.0, lo_open=True, what="a fraction of the start's params"), default=0.8, help="params lower bound, x start (default: 0.8)")
-    p.add_argument("--param-hi", type=cli_types.float_range(1.0, 1e6, what="a multiple of the start's params"), default=1.3, help="params upper bound, x start (default: 1.3)")
-    p.add_argument("--save", metavar="YAML", help="write the final design (new name, lineage, hardware) to YAML")
+    p.add_argument(
+        "--steps",
+        type=cli_types.nonnegative_int(10_000),
+        default=4,
+        help="accepted moves at most (default: 4)",
+    )
+    p.add_argument(
+        "--param-lo",
+        type=cli_types.float_range(0.0, 1.0, lo_open=True, what="a fraction of the start's params"),
+        default=0.8,
+        help="params lower bound, x start (default: 0.8)",
+    )
+    p.add_argument(
+        "--param-hi",
+        type=cli_types.float_range(1.0, 1e6, what="a multiple of the start's params"),
+        default=1.3,
+        help="params upper bound, x start (default: 1.3)",
+    )
+    p.add_argument(
+        "--save", metavar="YAML", help="write the final design (new name, lineage, hardware) to YAML"
+    )
     p.set_defaults(func=cmd_reshape)
 
     p = sub.add_parser(
@@ -163,24 +186,48 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="search space: squeezenext (default), squeezenet, or a space YAML (see docs in codesign/explore/space.py)",
     )
     p.add_argument(
-        "--hw", default=None, help="base hardware whose knobs the space varies (default: the space's hardware.base)"
+        "--hw",
+        default=None,
+        help="base hardware whose knobs the space varies (default: the space's hardware.base)",
     )
     p.add_argument(
         "--objectives",
         default="latency,energy,area",
         help="comma-separated, minimised: latency, energy, area, power, edp, params, macs (default: latency,energy,area)",
     )
-    p.add_argument("--max-area", type=cli_types.float_range(0.0, 1e9, lo_open=True, what="an area in mm^2"), metavar="MM2", help="budget: accelerator area in mm^2")
-    p.add_argument("--max-power", type=cli_types.float_range(0.0, 1e12, lo_open=True, what="a power in mW"), metavar="MW", help="budget: average power in mW (energy / latency)")
-    p.add_argument("--max-pes", type=cli_types.positive_int(1 << 30), metavar="N", help="budget: PEs (rows x cols)")
-    p.add_argument("--target-latency", type=cli_types.float_range(0.0, 1e12, lo_open=True, what="a latency in ms"), metavar="MS", help="budget: latency in ms")
+    p.add_argument(
+        "--max-area",
+        type=cli_types.float_range(0.0, 1e9, lo_open=True, what="an area in mm^2"),
+        metavar="MM2",
+        help="budget: accelerator area in mm^2",
+    )
+    p.add_argument(
+        "--max-power",
+        type=cli_types.float_range(0.0, 1e12, lo_open=True, what="a power in mW"),
+        metavar="MW",
+        help="budget: average power in mW (energy / latency)",
+    )
+    p.add_argument(
+        "--max-pes", type=cli_types.positive_int(1 << 30), metavar="N", help="budget: PEs (rows x cols)"
+    )
+    p.add_argument(
+        "--target-latency",
+        type=cli_types.float_range(0.0, 1e12, lo_open=True, what="a latency in ms"),
+        metavar="MS",
+        help="budget: latency in ms",
+    )
     p.add_argument(
         "--objective",
         choices=("latency", "energy", "edp"),
         default="latency",
         help="what the per-layer dataflow choice minimises, as in simulate (default: latency)",
     )
-    p.add_argument("--trials", type=cli_types.nonnegative_int(10_000_000), default=2000, help="new trials to run (default: 2000)")
+    p.add_argument(
+        "--trials",
+        type=cli_types.nonnegative_int(10_000_000),
+        default=2000,
+        help="new trials to run (default: 2000)",
+    )
     p.add_argument(
         "--storage",
         default="journal:study.journal",
@@ -189,12 +236,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--study-name", default="codesign", help="study name in the storage (default: codesign)")
     p.add_argument("--resume", action="store_true", help="continue (or join) an existing study")
-    p.add_argument("--workers", type=cli_types.positive_int(256), default=1, help="processes sharing the study (default: 1)")
-    p.add_argument("--population", type=cli_types.positive_int(1_000_000), default=100, help="NSGA-II population = trials per batch (default: 100)")
+    p.add_argument(
+        "--workers",
+        type=cli_types.positive_int(256),
+        default=1,
+        help="processes sharing the study (default: 1)",
+    )
+    p.add_argument(
+        "--population",
+        type=cli_types.positive_int(1_000_000),
+        default=100,
+        help="NSGA-II population = trials per batch (default: 100)",
+    )
     p.add_argument("--out", metavar="DIR", help="write the Pareto table, plots and front designs here")
     p.add_argument("--sampler", choices=("nsga2", "tpe", "random"), default="nsga2")
-    p.add_argument("--seed", type=cli_types.nonnegative_int(2**32 - 1), default=0, help="base seed; each run and worker derives its own")
-    p.add_argument("--show", type=cli_types.nonnegative_int(1_000_000), default=20, help="front rows to print (default: 20)")
+    p.add_argument(
+        "--seed",
+        type=cli_types.nonnegative_int(2**32 - 1),
+        default=0,
+        help="base seed; each run and worker derives its own",
+    )
+    p.add_argument(
+        "--show",
+        type=cli_types.nonnegative_int(1_000_000),
+        default=20,
+        help="front rows to print (default: 20)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress line")
     p.add_argument(
         "--benchmark",

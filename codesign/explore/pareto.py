@@ -66,15 +66,21 @@ def nearest_variant(design) -> str:
         def dist(z) -> float:
             total, ztotal = sum(design.blocks), sum(z.blocks)
             blocks = sum(abs(a / total - b / ztotal) for a, b in zip(design.blocks, z.blocks, strict=True))
-            return blocks + abs(design.conv1_kernel - z.conv1_kernel) / 4 + 0.5 * (
-                design.shared_projection != z.shared_projection
+            return (
+                blocks
+                + abs(design.conv1_kernel - z.conv1_kernel) / 4
+                + 0.5 * (design.shared_projection != z.shared_projection)
             )
     else:
         names = ["squeezenet_v1_0", "squeezenet_v1_1"]
 
         def dist(z) -> float:
             pools = sum(abs(a - b) for a, b in zip(design.pool_after, z.pool_after, strict=False)) / 4
-            return pools + abs(design.conv1_kernel - z.conv1_kernel) / 4 + abs(design.conv1_channels - z.conv1_channels) / 32
+            return (
+                pools
+                + abs(design.conv1_kernel - z.conv1_kernel) / 4
+                + abs(design.conv1_channels - z.conv1_channels) / 32
+            )
 
     return min(names, key=lambda n: dist(design_from_zoo(n)))
 
@@ -122,7 +128,9 @@ def front_rows(study) -> tuple[list[dict], list, dict]:
         seen.add(key)
         net, hwv = split_params(p.params)
         ev = evaluator(net, hwv, name=f"{space.name}_t{p.number}")
-        rows.append({"point": p, "design": ev.design, "hw": ev.hw, "overrides": ev.overrides, "score": ev.score})
+        rows.append(
+            {"point": p, "design": ev.design, "hw": ev.hw, "overrides": ev.overrides, "score": ev.score}
+        )
     return rows, points, {**settings, "space_obj": space}
 
 
@@ -235,11 +243,25 @@ def _plots(points, rows, settings, out: Path) -> None:
     ):
         fig, ax = plt.subplots(figsize=(6.4, 4.8))
         sc = ax.scatter(lat, ys, c=area, cmap="cividis", s=6, alpha=0.6, linewidths=0)
-        ax.scatter(f_lat, f_ys, s=28, facecolors="none", edgecolors=OKABE_ITO[5], linewidths=1.0, label="Pareto front")
+        ax.scatter(
+            f_lat,
+            f_ys,
+            s=28,
+            facecolors="none",
+            edgecolors=OKABE_ITO[5],
+            linewidths=1.0,
+            label="Pareto front",
+        )
         if budget_y is not None:
             ax.axhline(budget_y, color=OKABE_ITO[4], linestyle="--", linewidth=1, label="area budget")
         if "target_latency" in budgets:
-            ax.axvline(budgets["target_latency"], color=OKABE_ITO[2], linestyle=":", linewidth=1, label="latency target")
+            ax.axvline(
+                budgets["target_latency"],
+                color=OKABE_ITO[2],
+                linestyle=":",
+                linewidth=1,
+                label="latency target",
+            )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("latency (ms)")
@@ -248,7 +270,9 @@ def _plots(points, rows, settings, out: Path) -> None:
         ax.legend(fontsize=8)
         fig.tight_layout()
         for ext in ("png", "pdf"):
-            fig.savefig(out / f"{fname}.{ext}", dpi=150, metadata=meta if ext == "png" else {"Title": meta["Title"]})
+            fig.savefig(
+                out / f"{fname}.{ext}", dpi=150, metadata=meta if ext == "png" else {"Title": meta["Title"]}
+            )
         plt.close(fig)
         captions.append(
             f"{fname}: {len(points)} designs of study ({meta['Description']}), colour = accelerator area; "

@@ -102,7 +102,9 @@ def network_result(
     else:
         name, layers = model.name, design_layers(model)
         params = sum(layer.params for layer in layers)
-    if getattr(hw, "inter_layer", "per_layer") != "per_layer" or (dataflow != "auto" and dataflow not in hw.dataflows):
+    if getattr(hw, "inter_layer", "per_layer") != "per_layer" or (
+        dataflow != "auto" and dataflow not in hw.dataflows
+    ):
         # the fused inter-layer model couples neighbouring layers (no per-layer cache); a bad dataflow
         # gets simulate_graph's own error
         graph = model if isinstance(model, LayerGraph) else LayerGraph.from_layers(name, layers)

@@ -266,7 +266,9 @@ def make_storage(url: str):
         if folder and os.path.isdir(folder) and not os.access(folder, os.W_OK):
             from codesign.errors import EnvironmentFailure  # a read-only filesystem or no permission: exit 5
 
-            raise EnvironmentFailure(f"{message}; {folder} is not writable, choose a writable directory") from None
+            raise EnvironmentFailure(
+                f"{message}; {folder} is not writable, choose a writable directory"
+            ) from None
         raise CodesignError(message) from None
 
 
@@ -451,13 +453,16 @@ def worker_loop(cfg: SearchConfig, worker: int, n_trials: int, run_index: int) -
     evaluator = Evaluator(space, cfg.layer_objective)
     shared = load_study(cfg)
     local = optuna.create_study(
-        directions=["minimize"] * len(cfg.objectives), sampler=make_sampler(cfg, run_seed(cfg.seed, run_index, worker))
+        directions=["minimize"] * len(cfg.objectives),
+        sampler=make_sampler(cfg, run_seed(cfg.seed, run_index, worker)),
     )
     seen: set[str] = set()
     states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
 
     def pull() -> None:
-        fresh = [t for t in shared.get_trials(deepcopy=False, states=states) if t.user_attrs.get("uid") not in seen]
+        fresh = [
+            t for t in shared.get_trials(deepcopy=False, states=states) if t.user_attrs.get("uid") not in seen
+        ]
         for t in fresh:
             seen.add(t.user_attrs.get("uid", f"foreign-{t.number}"))
         if fresh:
@@ -527,7 +532,9 @@ def run_search(cfg: SearchConfig):
         worker_loop(cfg, 0, shares[0] if shares else 0, run_index)
     else:
         ctx = multiprocessing.get_context("spawn")
-        procs = [ctx.Process(target=_spawned_worker, args=(cfg, i, n, run_index)) for i, n in enumerate(shares)]
+        procs = [
+            ctx.Process(target=_spawned_worker, args=(cfg, i, n, run_index)) for i, n in enumerate(shares)
+        ]
         try:
             for p in procs:
                 p.start()
@@ -611,7 +618,9 @@ def random_points(space: SearchSpace, n: int, seed: int = 0) -> list[dict[str, A
     return out
 
 
-def benchmark(n: int = 2000, space_name: str = "squeezenext", seed: int = 0, distinct_hw: int = 0) -> tuple[float, float]:
+def benchmark(
+    n: int = 2000, space_name: str = "squeezenext", seed: int = 0, distinct_hw: int = 0
+) -> tuple[float, float]:
     """(wall, CPU) full-score evaluations per minute in this process over `n` random points of the space,
     cold cache. `distinct_hw` > 0 draws the hardware from that many random machines (a study's population
     converges on few machines; 0 = every point's own random hardware)."""

@@ -143,9 +143,15 @@ class HardwareSpace(BaseModel):
     def _within_limits(self) -> HardwareSpace:
         unknown = sorted(set(self.params) - set(HW_KNOBS))
         if unknown:
-            raise ValueError(f"params: unknown hardware knob(s) {', '.join(unknown)} (allowed: {', '.join(HW_KNOBS)})")
+            raise ValueError(
+                f"params: unknown hardware knob(s) {', '.join(unknown)} (allowed: {', '.join(HW_KNOBS)})"
+            )
         lim = self.limits
-        for knob, top in (("clock_mhz", lim.max_clock_mhz), ("dram_gb_s", lim.max_dram_gb_s), ("gbuf_kb", lim.max_gbuf_kb)):
+        for knob, top in (
+            ("clock_mhz", lim.max_clock_mhz),
+            ("dram_gb_s", lim.max_dram_gb_s),
+            ("gbuf_kb", lim.max_gbuf_kb),
+        ):
             p = self.params.get(knob)
             hi = _highest(p) if p is not None else None
             if hi is not None and hi > top:

@@ -221,7 +221,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="per-layer {result, weight, reuse, strategy} keyed by layer name")  # fmt: skip
     p.add_argument("--clock", type=float, default=200.0, metavar="MHZ", help="clock in MHz (default 200)")
     p.add_argument("--bits", type=cli_types.bit_width, default=8, help="weight bits, 1..32 (default 8)")
-    p.add_argument("--act-bits", type=cli_types.bit_width, default=16, help="activation (stream) bits, 1..32 (default 16)")
+    p.add_argument(
+        "--act-bits",
+        type=cli_types.bit_width,
+        default=16,
+        help="activation (stream) bits, 1..32 (default 16)",
+    )
     p.add_argument(
         "--density", type=cli_types.density, default=1.0,
         help="fraction of weights kept by pruning, in (0, 1] (default 1)",
@@ -229,7 +234,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reuse", type=cli_types.reuse_factor, default="auto",
                    help="reuse factor: 'auto' or a target integer (default auto)")  # fmt: skip
     p.add_argument("--fifo-memory", choices=("bram", "uram"), default="bram", help="where large FIFOs go")
-    p.add_argument("--input-size", metavar="HxW", type=cli_types.input_size, help="input size (default: the model's, 224x224)")
+    p.add_argument(
+        "--input-size",
+        metavar="HxW",
+        type=cli_types.input_size,
+        help="input size (default: the model's, 224x224)",
+    )
     p.add_argument("--input-shape", metavar="CxHxW", help="one sample's shape, e.g. 1x28x28 (model files)")
     p.add_argument("--default-fifos", action="store_true",
                    help="hls4ml's H*W stream FIFO depths instead of the sized ones `codesign hls` writes")  # fmt: skip
@@ -237,7 +247,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--validate", action="store_true",
                    help="re-run every stored synthesis report: estimate vs actual, median and worst error")  # fmt: skip
-    p.add_argument("--out", metavar="FILE", type=cli_types.file_path, help="write the report to FILE (atomically)")
+    p.add_argument(
+        "--out", metavar="FILE", type=cli_types.file_path, help="write the report to FILE (atomically)"
+    )
     p.set_defaults(func=cmd_fit)
 
 

@@ -91,18 +91,33 @@ PARTS: tuple[FpgaPart, ...] = (
 #: Further parts, not in the `smallest part that fits` walk order above (kept stable for its users).
 EXTRA_PARTS: tuple[FpgaPart, ...] = (
     # DS987, XCK26: 117,120 LUTs, 234,240 FFs, 144 x 36 Kb BRAM (5.1 Mb), 64 URAM (18 Mb), 1,248 DSP.
-    FpgaPart("xck26", "Kria K26 / KV260", "zynquplus", 144, 64, 1_248, 117_120, 234_240, "xck26-sfvc784-2LV-c"),
+    FpgaPart(
+        "xck26", "Kria K26 / KV260", "zynquplus", 144, 64, 1_248, 117_120, 234_240, "xck26-sfvc784-2LV-c"
+    ),
     # DS890 Kintex UltraScale, KU040: 242,400 LUTs, 484,800 FFs, 600 x 36 Kb BRAM, no URAM, 1,920 DSP.
     FpgaPart("xcku040", "KCU105", "kintexu", 600, 0, 1_920, 242_400, 484_800, "xcku040-ffva1156-2-e"),
     # DS965, Alveo U50: 872K LUTs, 1,743K registers, 1,344 x 36 Kb BRAM (47.3 Mb), 640 URAM (180 Mb), 5,952 DSP.
     FpgaPart("xcu50", "Alveo U50", "alveo", 1_344, 640, 5_952, 872_000, 1_743_000, "xcu50-fsvh2104-2-e"),
     # DS978, Alveo U55C: 1,304K LUTs, 2,607K registers, 2,016 x 36 Kb BRAM (70.9 Mb), 960 URAM, 9,024 DSP.
-    FpgaPart("xcu55c", "Alveo U55C", "alveo", 2_016, 960, 9_024, 1_304_000, 2_607_000, "xcu55c-fsvh2892-2L-e"),
+    FpgaPart(
+        "xcu55c", "Alveo U55C", "alveo", 2_016, 960, 9_024, 1_304_000, 2_607_000, "xcu55c-fsvh2892-2L-e"
+    ),
     # DS963, Alveo U280: the same counts as the U55C (same VU37P-class device).
-    FpgaPart("xcu280", "Alveo U280", "alveo", 2_016, 960, 9_024, 1_304_000, 2_607_000, "xcu280-fsvh2892-2L-e"),
+    FpgaPart(
+        "xcu280", "Alveo U280", "alveo", 2_016, 960, 9_024, 1_304_000, 2_607_000, "xcu280-fsvh2892-2L-e"
+    ),
     # DS923, VU13P: 1,728K LUTs, 3,456K FFs, 2,688 x 36 Kb BRAM, 1,280 URAM, 12,288 DSP (the U250's device).
-    FpgaPart("xcvu13p", "VCU13P boards", "virtexuplus", 2_688, 1_280, 12_288, 1_728_000, 3_456_000,
-             "xcvu13p-flga2577-2-e"),
+    FpgaPart(
+        "xcvu13p",
+        "VCU13P boards",
+        "virtexuplus",
+        2_688,
+        1_280,
+        12_288,
+        1_728_000,
+        3_456_000,
+        "xcvu13p-flga2577-2-e",
+    ),
 )
 ALL_PARTS: tuple[FpgaPart, ...] = PARTS + EXTRA_PARTS
 
@@ -166,7 +181,9 @@ def load_part(path: str) -> FpgaPart:
     except yaml.YAMLError as exc:
         raise UnknownPartError(f"part file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(data, dict):
-        raise UnknownPartError(f"part file {path} must be a mapping with keys name, bram36, uram, dsp, lut, ff")
+        raise UnknownPartError(
+            f"part file {path} must be a mapping with keys name, bram36, uram, dsp, lut, ff"
+        )
     unknown = sorted(set(data) - _PART_KEYS)
     if unknown:
         raise UnknownPartError(f"part file {path}: unknown keys {unknown}; allowed: {sorted(_PART_KEYS)}")
@@ -174,7 +191,9 @@ def load_part(path: str) -> FpgaPart:
         data["bram36"] = int(data.pop("bram18k")) / 2
     missing = [k for k in ("name", "bram36", "uram", "dsp", "lut", "ff") if k not in data]
     if missing:
-        raise UnknownPartError(f"part file {path} lacks {', '.join(missing)} (counts from the device data sheet)")
+        raise UnknownPartError(
+            f"part file {path} lacks {', '.join(missing)} (counts from the device data sheet)"
+        )
     try:
         counts = {k: int(data[k]) for k in ("uram", "dsp", "lut", "ff")}
         bram36 = float(data["bram36"])

@@ -107,21 +107,39 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--calibration", metavar="DIR|NPZ",
                    help="images (directory of png/jpg/npy, or .npz N x C x H x W) for activation ranges and the "
                    "C-sim check (default: uniform random images)")  # fmt: skip
-    p.add_argument("--num-classes", type=cli_types.positive_int(1_000_000), default=1000, help="classifier outputs (default 1000)")
+    p.add_argument(
+        "--num-classes",
+        type=cli_types.positive_int(1_000_000),
+        default=1000,
+        help="classifier outputs (default 1000)",
+    )
     p.add_argument("--plan", metavar="FILE",
                    help="per-layer plan (YAML/JSON): reuse, weight_bits, storage dense|codebook, FIFO memory")  # fmt: skip
     p.add_argument("--bits", type=cli_types.bit_width, default=8, help="weight bits, 1..32 (default 8)")
-    p.add_argument("--act-bits", type=cli_types.bit_width, default=16, help="activation bits, 1..32 (default 16)")
+    p.add_argument(
+        "--act-bits", type=cli_types.bit_width, default=16, help="activation bits, 1..32 (default 16)"
+    )
     p.add_argument("--density", type=cli_types.density, default=None,
                    help="magnitude-prune to this density, in (0, 1] (e.g. 0.33)")  # fmt: skip
     p.add_argument("--reuse", type=cli_types.reuse_factor, default="auto",
                    help="reuse factor: 'auto' or a target integer (default auto)")  # fmt: skip
-    p.add_argument("--clock", type=cli_types.float_range(1.0, 2000.0, what="a clock in MHz"), default=None, metavar="MHZ", help="clock in MHz (default 200)")
     p.add_argument(
-        "--target-fps", type=cli_types.float_range(1e-6, 1e9, what="a frame rate"), default=None, help="images/s the report checks the design against"
+        "--clock",
+        type=cli_types.float_range(1.0, 2000.0, what="a clock in MHz"),
+        default=None,
+        metavar="MHZ",
+        help="clock in MHz (default 200)",
+    )
+    p.add_argument(
+        "--target-fps",
+        type=cli_types.float_range(1e-6, 1e9, what="a frame rate"),
+        default=None,
+        help="images/s the report checks the design against",
     )
     p.add_argument("--backend", choices=("vitis", "vivado"), default="vitis")
-    p.add_argument("--input-size", metavar="HxW", type=cli_types.input_size, help="input size (default 224x224)")
+    p.add_argument(
+        "--input-size", metavar="HxW", type=cli_types.input_size, help="input size (default 224x224)"
+    )
     p.add_argument("--pool-mode", choices=("patch", "pool2x2", "error"), default="patch",
                    help="io_stream pools with pool != stride: patch hls4ml's header (default; network unchanged), "
                    "use 2x2/2 pools (changes the network), or refuse")  # fmt: skip

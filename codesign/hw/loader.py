@@ -428,7 +428,9 @@ def _build_accelerator(data: Any, where: str, source: str, default_name: str, ba
     energy = _build_accelerator_energy(where, top.get("energy", DEFAULT_ENERGY_TABLE), name, base_dir)
     technology = TECH_NAME_RULE.check(where, "technology", top.get("technology", "cmos_45nm"))
     try:
-        load_technology(technology)  # a missing or broken table is the user's error here, not at simulate time
+        load_technology(
+            technology
+        )  # a missing or broken table is the user's error here, not at simulate time
     except HardwareConfigError as exc:
         raise hw_error(f"{where}: {exc}") from None
     inter_layer = INTER_LAYER_RULE.check(where, "inter_layer", top.get("inter_layer", "per_layer"))

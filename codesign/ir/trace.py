@@ -450,4 +450,3 @@ def trace_module(
     for node in gm.graph.nodes:
         builder.visit(node)
     return LayerGraph.from_layers(model_name, builder.layers)
-

@@ -96,7 +96,14 @@ class AlexNet(nn.Module):
         channels = 3
         for i, (out, kernel, stride, pad, pool) in enumerate(config.convs):
             features += [
-                nn.Conv2d(channels, out, kernel_size=kernel, stride=stride, padding=pad, groups=config.conv_groups(i)),
+                nn.Conv2d(
+                    channels,
+                    out,
+                    kernel_size=kernel,
+                    stride=stride,
+                    padding=pad,
+                    groups=config.conv_groups(i),
+                ),
                 nn.ReLU(inplace=True),
             ]
             if pool:

@@ -156,14 +156,19 @@ def _check_knob(where: str, name: str, value: Any, default: Any) -> None:
         ok = isinstance(value, bool)
         _check(ok, f"{where}: {name} = {shown} is not true/false; fix the design file")
     elif isinstance(default, str):
-        _check(isinstance(value, str) and len(value) <= 200, f"{where}: {name} = {shown} is not a short string")
+        _check(
+            isinstance(value, str) and len(value) <= 200, f"{where}: {name} = {shown} is not a short string"
+        )
     elif isinstance(default, float):
         ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
         _check(ok, f"{where}: {name} = {shown} is not a number; fix the design file")
     elif isinstance(default, int | tuple):
         items = value if isinstance(value, tuple) else (value,)
         ok = all(isinstance(v, int) and not isinstance(v, bool) for v in items)
-        _check(ok, f"{where}: {name} = {shown} must be {'integers' if isinstance(default, tuple) else 'an integer'}")
+        _check(
+            ok,
+            f"{where}: {name} = {shown} must be {'integers' if isinstance(default, tuple) else 'an integer'}",
+        )
         cap = _MAX_COUNT if name in _COUNT_KNOBS else _MAX_WIDTH
         _check(
             all(abs(v) <= cap for v in items),

@@ -100,7 +100,9 @@ def _expected_out(m: Any, h: int, w: int) -> tuple[int, int]:
     return 0, 0
 
 
-def _meta_run(factory: Callable[[], Any], shape: tuple[int, int, int]) -> tuple[Estimate | None, ShapeFailure | None]:
+def _meta_run(
+    factory: Callable[[], Any], shape: tuple[int, int, int]
+) -> tuple[Estimate | None, ShapeFailure | None]:
     """Build with `factory` on the meta device and run once; returns (estimate, None) or (None, failure)."""
     import torch
     from torch import nn

@@ -196,11 +196,20 @@ class _Pass:
     dram_bytes: int
     psums: dict
     energy: dict  # dynamic pJ per component
-    est_stall: int = 0  # fast mode: DRAM-bound estimate max(0, bytes / bandwidth - compute), for planning only
+    est_stall: int = (
+        0  # fast mode: DRAM-bound estimate max(0, bytes / bandwidth - compute), for planning only
+    )
 
 
 def _run_plan(
-    g: Gemm, m, plan, hw, timing: str, fast: bool, onchip: OnChip = PER_LAYER, array: AccessCounts | None = None
+    g: Gemm,
+    m,
+    plan,
+    hw,
+    timing: str,
+    fast: bool,
+    onchip: OnChip = PER_LAYER,
+    array: AccessCounts | None = None,
 ) -> _Pass:
     if fast:  # closed form; the array-side counts do not depend on the plan and may be passed in
         array = array if array is not None else analytical.array_accesses(g, m)
@@ -259,7 +268,13 @@ def _pass_counts(g: Gemm, hw, dataflow: str) -> list[int]:
 
 
 def _core(
-    g: Gemm, hw, dataflow: str, timing: str, fast: bool, objective: str = "latency", onchip: OnChip = PER_LAYER
+    g: Gemm,
+    hw,
+    dataflow: str,
+    timing: str,
+    fast: bool,
+    objective: str = "latency",
+    onchip: OnChip = PER_LAYER,
 ) -> _Core:
     best: tuple[tuple, _Core] | None = None
     for passes in _pass_counts(g, hw, dataflow):
@@ -306,8 +321,6 @@ def psum_words(g: Gemm, m, plan) -> dict[str, int]:
     return {"gbuf": g.groups * (array_side + spill), "dram": g.groups * spill}
 
 
-
-
 _cached_core = lru_cache(maxsize=65536)(_core)
 
 
@@ -328,7 +341,9 @@ def _compute_layer(
     try:
         core = _cached_core(replace(g, name=""), hw, dataflow, timing, fast, objective, onchip)
     except MappingError:
-        core = _core(g, hw, dataflow, timing, fast, objective, onchip)  # raise again, with the layer's name in the message
+        core = _core(
+            g, hw, dataflow, timing, fast, objective, onchip
+        )  # raise again, with the layer's name in the message
     energy = dict(core.energy)
     energy["static"] = static_energy_pj(hw, core.compute + core.stall)
     return LayerResult(
@@ -429,7 +444,9 @@ def _vector_layer(
         acc.add("gbuf", "ofmap", out_words + dram_out)
         vector = math.ceil(reads / hw.cols)
         cycles = max(0, vector - hide_cycles)
-        note = f"vector unit, {hw.cols} lanes" + (f", {vector - cycles} cycles hidden behind the producer" if hide_cycles else "")
+        note = f"vector unit, {hw.cols} lanes" + (
+            f", {vector - cycles} cycles hidden behind the producer" if hide_cycles else ""
+        )
     dram_bytes = (dram_in + dram_out) * hw.act_bits / 8
     transfer = 0 if math.isinf(hw.dram_bytes_per_cycle) else math.ceil(dram_bytes / hw.dram_bytes_per_cycle)
     stall = max(0, transfer - onchip.prefetch - cycles)
@@ -471,7 +488,9 @@ def simulate_layer(
     """
     timing = timing or hw.timing
     if layer.kind in ("conv", "linear"):
-        options = [_compute_layer(layer, hw, df, batch, timing, fast, objective, PER_LAYER) for df in candidates]
+        options = [
+            _compute_layer(layer, hw, df, batch, timing, fast, objective, PER_LAYER) for df in candidates
+        ]
         return min(options, key=lambda r: _score(r, objective))
     if layer.kind in ("pool", "add", "concat"):
         return _vector_layer(layer, hw, batch)
@@ -484,9 +503,22 @@ def layer_shape_key(layer: Layer) -> tuple:
     """Everything `simulate_layer`'s result depends on besides the hardware, dataflow choice and the
     layer's name: equal keys give equal results (tested), so per-layer results can be cached by it."""
     if layer.kind == "conv":
-        return ("conv", layer.in_shapes, layer.out_shape, layer.in_channels, layer.out_channels,
-                layer.kernel_h, layer.kernel_w, layer.stride_h, layer.stride_w, layer.pad_h, layer.pad_w,
-                layer.dilation_h, layer.dilation_w, layer.groups)
+        return (
+            "conv",
+            layer.in_shapes,
+            layer.out_shape,
+            layer.in_channels,
+            layer.out_channels,
+            layer.kernel_h,
+            layer.kernel_w,
+            layer.stride_h,
+            layer.stride_w,
+            layer.pad_h,
+            layer.pad_w,
+            layer.dilation_h,
+            layer.dilation_w,
+            layer.groups,
+        )
     if layer.kind == "linear":
         return ("linear", layer.in_features, layer.out_features, layer.out_shape)
     if layer.kind == "pool":
@@ -543,13 +575,17 @@ def simulate_graph(
                 ofmap_on = tracker.place_output(layer)
                 onchip = OnChip(ifmap_on, ofmap_on, 0 if first_compute else int(idle), tracker.reserved())
             try:
-                options = [_compute_layer(layer, hw, df, batch, timing, fast, objective, onchip) for df in candidates]
+                options = [
+                    _compute_layer(layer, hw, df, batch, timing, fast, objective, onchip) for df in candidates
+                ]
             except MappingError:
                 if onchip == PER_LAYER:
                     raise
                 tracker.spill(layer.name)  # the live activations leave too little buffer: spill this one
                 onchip = OnChip(False, False, onchip.prefetch, tracker.reserved())
-                options = [_compute_layer(layer, hw, df, batch, timing, fast, objective, onchip) for df in candidates]
+                options = [
+                    _compute_layer(layer, hw, df, batch, timing, fast, objective, onchip) for df in candidates
+                ]
             best = min(options, key=lambda r: _score(r, objective))
             producer_cycles[layer.name] = best.compute_cycles
             result.layers.append(best)
@@ -566,7 +602,9 @@ def simulate_graph(
                 vec = _vector_layer(layer, hw, batch, OnChip(ifmap_on, ofmap_on, int(idle)), hide, dram_in)
                 result.layers.append(vec)
                 producer_cycles[layer.name] = vec.compute_cycles + hide
-                transfer = 0.0 if math.isinf(hw.dram_bytes_per_cycle) else vec.dram_bytes / hw.dram_bytes_per_cycle
+                transfer = (
+                    0.0 if math.isinf(hw.dram_bytes_per_cycle) else vec.dram_bytes / hw.dram_bytes_per_cycle
+                )
                 used = min(idle, transfer)
                 idle = idle - used + max(0.0, vec.cycles - (transfer - used))
         elif layer.kind not in FUSED_KINDS:
