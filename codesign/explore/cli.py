@@ -139,9 +139,13 @@ def cmd_explore(args: argparse.Namespace) -> None:
         file=sys.stderr,
     )
     if args.out:
+        from codesign.atomic import atomic_dir
         from codesign.explore.pareto import write_outputs
 
-        sys.stdout.write(write_outputs(study, args.out, args.show))
+        # the table, plots and design files appear together or not at all (a full disk leaves nothing half-written)
+        with atomic_dir(args.out, merge=True) as staging:
+            text = write_outputs(study, staging, args.show)
+        sys.stdout.write(text.replace(str(staging), str(args.out)))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
