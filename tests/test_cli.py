@@ -114,7 +114,7 @@ def test_export_topology_and_simulate_it(tmp_path, capsys) -> None:
         (["show", "resnet50"], "codesign models", 2),
         (["simulate", "squeezenext_v5", "--hw", "nope"], "nope", 4),  # hardware description: input (4)
         (["simulate", "squeezenext_v5", "--hw", "scalesim_default", "--dataflow", "ws"], "not supported", 3),
-        (["simulate", "--topology", "missing.csv"], "missing.csv", 2),
+        (["simulate", "--topology", "missing.csv"], "missing.csv", 4),  # an input file: bad input (4)
         (["simulate"], "give a model NAME", 2),
         (["show", "alexnet", "--input-size", "abc"], "--input-size", 2),
     ],

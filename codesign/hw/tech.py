@@ -23,8 +23,9 @@ from codesign.hw.model import (
     suggest,
     type_name,
 )
+from codesign.resources import hw_models_dir
 
-TECH_DIR = Path(__file__).resolve().parents[2] / "hw_models" / "tech"
+TECH_DIR = hw_models_dir() / "tech"  # inside the wheel, or the repository's hw_models/ in a source tree
 DEFAULT_TECHNOLOGY = "cmos_45nm"
 
 _POS = RealRule(0.0, 1e9)
