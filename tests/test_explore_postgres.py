@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import optuna
@@ -20,21 +19,9 @@ import pytest
 
 from codesign.explore.search import SearchConfig, make_storage, run_search
 
+from helpers.waiting import HANG_GUARD, wait_for
+
 ROOT = Path(__file__).resolve().parents[1]
-HANG_GUARD = 1200  # seconds; only for a hang, never for a slow machine
-
-
-def wait_for(predicate, proc: subprocess.Popen, what: str) -> None:
-    """Poll until `predicate()` holds; fail if the process died first; the hang guard is the only clock."""
-    start = time.monotonic()
-    while not predicate():
-        if proc.poll() is not None:
-            raise AssertionError(
-                f"exited ({proc.returncode}) before {what}: {proc.stderr.read().decode()[-500:]}"
-            )
-        if time.monotonic() - start > HANG_GUARD:
-            raise AssertionError(f"hang guard: no {what} after {HANG_GUARD} s")
-        time.sleep(0.2)
 
 
 psycopg = pytest.importorskip(

@@ -19,8 +19,9 @@ from codesign.cli import main
 from codesign.explore.pareto import front_rows, pareto_front
 from codesign.explore.search import SearchConfig, load_study, make_storage, repair_journal, run_search
 
+from helpers.waiting import HANG_GUARD, wait_for
+
 ROOT = Path(__file__).resolve().parents[1]
-HANG_GUARD = 1200  # seconds; only for a hang, never for a slow machine
 STORES = [("journal", "journal:{}", "w.journal"), ("sqlite", "sqlite:///{}", "w.db")]
 
 
@@ -38,19 +39,6 @@ def trials(url: str, name: str, states=None) -> list:
 
 def complete(url: str, name: str) -> list:
     return trials(url, name, (optuna.trial.TrialState.COMPLETE,))
-
-
-def wait_for(predicate, proc: subprocess.Popen, what: str) -> None:
-    """Poll until `predicate()` holds; fail if the process died first; the hang guard is the only clock."""
-    start = time.monotonic()
-    while not predicate():
-        if proc.poll() is not None:
-            raise AssertionError(
-                f"process exited ({proc.returncode}) before {what}: {proc.stderr.read().decode()[-500:]}"
-            )
-        if time.monotonic() - start > HANG_GUARD:
-            raise AssertionError(f"hang guard: no {what} after {HANG_GUARD} s")
-        time.sleep(0.2)
 
 
 def _count_or_zero(url: str, name: str) -> int:
