@@ -7,7 +7,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -19,7 +18,7 @@ import pytest
 
 from codesign.explore.search import SearchConfig, make_storage, run_search
 
-from helpers.waiting import HANG_GUARD, wait_for
+from helpers.waiting import HANG_GUARD, run_until_then_kill
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -116,14 +115,9 @@ def test_postgres_kill_and_resume_loses_no_trial(pg_url):
         "--workers",
         "2",
     ]
-    proc = subprocess.Popen(
-        [*cmd, "--trials", "100000"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    run_until_then_kill(
+        [*cmd, "--trials", "100000"], ROOT, lambda: _complete(pg_url, "pg_k") >= 10, "10 stored trials"
     )
-    try:
-        wait_for(lambda: _complete(pg_url, "pg_k") >= 10, proc, "10 stored trials")
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
     before = {t.user_attrs["uid"]: t.params for t in _trials(pg_url, "pg_k")}
     res = subprocess.run(
         [*cmd, "--trials", "10", "--resume"], cwd=ROOT, capture_output=True, text=True, timeout=HANG_GUARD

@@ -19,7 +19,7 @@ from codesign.cli import main
 from codesign.explore.pareto import front_rows, pareto_front
 from codesign.explore.search import SearchConfig, load_study, make_storage, repair_journal, run_search
 
-from helpers.waiting import HANG_GUARD, wait_for
+from helpers.waiting import HANG_GUARD, run_until_then_kill, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 STORES = [("journal", "journal:{}", "w.journal"), ("sqlite", "sqlite:///{}", "w.db")]
@@ -77,14 +77,9 @@ def test_kill_and_resume_loses_no_trial(tmp_path, kind, template, filename):
         "--population",
         "5",
     ]
-    proc = subprocess.Popen(
-        [*cmd, "--trials", "100000"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    run_until_then_kill(
+        [*cmd, "--trials", "100000"], ROOT, lambda: _count_or_zero(url, "k") >= 10, "10 stored trials"
     )
-    try:
-        wait_for(lambda: _count_or_zero(url, "k") >= 10, proc, "10 stored trials")
-    finally:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
     before = {t.user_attrs["uid"]: t.params for t in trials(url, "k")}
     assert len(before) >= 10
     again = subprocess.run(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -19,3 +21,15 @@ def wait_for(predicate: Callable[[], bool], proc: subprocess.Popen, what: str) -
             )
         if time.monotonic() - start > HANG_GUARD:
             raise AssertionError(f"hang guard: no {what} after {HANG_GUARD} s")
+
+
+def run_until_then_kill(
+    argv: list[str], cwd: str | os.PathLike[str], predicate: Callable[[], bool], what: str
+) -> None:
+    """Start `argv`, wait (`wait_for`) until `predicate()` holds, then SIGKILL it: a kill at an event, not a time."""
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for(predicate, proc, what)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
