@@ -1,5 +1,6 @@
-"""`yaml.safe_load` with a node budget: a YAML alias bomb ("billion laughs") is refused before anything
-walks or prints the expanded structure.
+"""`yaml.safe_load` with a node budget and a duplicate-key check: a YAML alias bomb ("billion laughs") is
+refused before anything walks or prints the expanded structure, and a key given twice in one mapping
+(which `safe_load` silently resolves to the last value) is refused naming both lines.
 
 safe_load itself shares aliased nodes, so the bomb loads quickly; it is everything after (validation
 that walks the tree, an error message that prints a value) that never ends. The expanded size is
@@ -46,6 +47,32 @@ def expanded_size(root: yaml.Node, limit: int = MAX_NODES) -> int:
     return memo.get(id(root), 1)
 
 
+def first_duplicate_key(root: yaml.Node) -> tuple[str, int, int] | None:
+    """(key, line, line of its first occurrence) of the first key given twice in one mapping, else None.
+
+    `safe_load` keeps the last of two equal keys; in an input file that hides a mistake. Merge keys
+    (`<<`) are not counted. Lines are 1-based.
+    """
+    stack, visited = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first_line: dict[str, int] = {}
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
+                    line = key_node.start_mark.line + 1
+                    if key_node.value in first_line:
+                        return str(key_node.value), line, first_line[key_node.value]
+                    first_line[key_node.value] = line
+                stack.extend((key_node, value_node))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return None
+
+
 def safe_load_bounded(
     text: str, where: str, error: type[CodesignError] = InputError, max_nodes: int = MAX_NODES
 ) -> Any:
@@ -60,6 +87,13 @@ def safe_load_bounded(
                 f"{where}: YAML expands to more than {max_nodes:,} nodes (aliases repeated inside aliases); "
                 "write the values out instead of nesting aliases"
             )
+        if node is not None:
+            duplicate = first_duplicate_key(node)
+            if duplicate is not None:
+                key, line, first = duplicate
+                raise error(
+                    f"{where}:{line}: duplicate key {key!r} (first given on line {first}; each key may appear once)"
+                )
         return yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

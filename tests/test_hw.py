@@ -456,7 +456,7 @@ def test_technology_table_errors_are_one_line(tmp_path: Path) -> None:
             {**good, "sram_bitcel_um2": 1.0},
             ("unknown key sram_bitcel_um2", "did you mean 'sram_bitcell_um2'"),
         ),
-        ({k: v for k, v in good.items() if k != "add_32_um2"}, ("missing key add_32_um2",)),
+        ({k: v for k, v in good.items() if k != "add_32_um2"}, ("missing required key add_32_um2",)),
         ({**good, "sram_array_efficiency": 1.5}, ("sram_array_efficiency", "1.5", "out of range")),
         ({**good, "sram_read_pj_per_64b": {8: -1}}, ("sram_read_pj_per_64b", "positive")),
     ]

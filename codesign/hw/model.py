@@ -2,8 +2,8 @@
 
 Every instance is checked when it is built (`__post_init__`), so a design-space search that derives
 variants with `Accelerator.with_overrides` can never hand the simulator an impossible machine. The
-YAML loader (`codesign.hw.loader`) checks the same rules first, in the YAML's own key names and
-units, so users see errors about what they wrote; the rules themselves live here, once.
+checks are pydantic's, against the constrained types of `codesign.hw.schema` (the same types the YAML
+file models use, in the YAML's own key names and units), so each rule is written once.
 
 Units: sizes in bytes (the YAML speaks KiB: `*_kb` x 1024, as SCALE-Sim does), bandwidth in bytes per
 accelerator clock cycle, clock in MHz, energies in picojoules (pJ) per access of ONE word of the
@@ -13,39 +13,49 @@ operand's width (per MAC for `mac_pj`; see `EnergyTable`).
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 from dataclasses import dataclass
 from typing import Any
 
 from codesign.errors import HardwareConfigError
+from codesign.hw.schema import (
+    DATAFLOWS,
+    DEFAULT_TECHNOLOGY,
+    INTER_LAYER_MODELS,
+    KIB,
+    MAX_GBUF_BYTES,
+    TIMINGS,
+    AccessPJ,
+    ArrayDim,
+    Bandwidth,
+    Banks,
+    ClockMHz,
+    Dataflows,
+    GbufBytes,
+    InterLayer,
+    MacPJ,
+    Name,
+    OperandBits,
+    Ports,
+    PsumBits,
+    RfBytes,
+    Timing,
+    WordBits,
+)
+from codesign.schema import fmt_value, one_line, suggest, validate_dataclass
 
-#: Dataflows the simulator models: weight stationary, output stationary, input stationary (SCALE-Sim's
-#: three) and row stationary (Eyeriss, Chen et al. ISCA 2016).
-DATAFLOWS: tuple[str, ...] = ("ws", "os", "is", "rs")
-#: Inter-layer models: "per_layer" (every layer reads its input from DRAM and writes its output back,
-#: SCALE-Sim's view) or "fused" (activations stay in the global buffer when they fit, add/concat/pool
-#: run on the vector unit without a DRAM round trip, the next layer's first fetch is overlapped).
-INTER_LAYER_MODELS: tuple[str, ...] = ("per_layer", "fused")
-#: Timing models: "scalesim" reproduces SCALE-Sim's cycle counts; "overlap" hides the weight preload
-#: of the next fold behind the current fold (double-buffered weights, as in the TPU).
-TIMINGS: tuple[str, ...] = ("scalesim", "overlap")
-
-KIB = 1024
-MAX_GBUF_BYTES = 4 * 1024**3  # 4 GiB: far above any on-chip SRAM, catches unit mistakes (bytes vs KiB)
-MAX_BANDWIDTH = 1e6  # bytes per cycle
-MAX_CLOCK_MHZ = 100_000.0
-MAX_ENERGY_PJ = 1e6  # 1 uJ per access: anything above is a unit mistake
-
-
-# --------------------------------------------------------------------------------------------------
-# Value rules, shared by the dataclasses and the YAML loader
-# --------------------------------------------------------------------------------------------------
-
-
-def one_line(text: str) -> str:
-    """Join a multi-line text with spaces so every user error is exactly one line."""
-    return " ".join(str(text).splitlines())
+__all__ = [
+    "DATAFLOWS",
+    "INTER_LAYER_MODELS",
+    "KIB",
+    "MAX_GBUF_BYTES",
+    "TIMINGS",
+    "Accelerator",
+    "EnergyTable",
+    "GlobalBuffer",
+    "hw_error",
+    "label",
+]
 
 
 def label(kind: str, name: Any) -> str:
@@ -58,217 +68,8 @@ def hw_error(message: str) -> HardwareConfigError:
     return HardwareConfigError(one_line(message))
 
 
-def fmt_value(value: Any, limit: int = 60) -> str:
-    """Show a user value the way they would have written it in YAML, on one short line."""
-    if value is None:
-        text = "null"
-    elif isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, float):
-        text = "unlimited" if value == math.inf else repr(value)
-    elif isinstance(value, str):
-        text = repr(value)
-    else:
-        try:
-            text = repr(value)
-        except Exception:  # a pathological __repr__ must not turn a config error into a crash
-            text = f"<{type(value).__name__}>"
-    text = one_line(text)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def fmt_number(x: float) -> str:
-    """1000000.0 -> '1000000', 0.5 -> '0.5': ranges read as plain numbers, not 1e+06."""
-    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
-
-
-def type_name(value: Any) -> str:
-    """YAML-flavoured name of a value's type, for 'wrong type' messages."""
-    names = {bool: "boolean", int: "integer", float: "number", str: "string", list: "list", dict: "mapping"}
-    if value is None:
-        return "null"
-    return names.get(type(value), type(value).__name__)
-
-
-def suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
-    """' (did you mean 'x'?)' when a close match exists, else ''."""
-    match = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{match[0]}'?)" if match else ""
-
-
-def is_int(value: Any) -> bool:
-    """True for real integers; bool is deliberately not an int here (`rows: true` is a mistake)."""
+def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def is_number(value: Any) -> bool:
-    """True for int or float, never bool."""
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-@dataclass(frozen=True)
-class IntRule:
-    """An integer in [lo, hi]."""
-
-    lo: int
-    hi: int
-
-    def describe(self) -> str:
-        return f"integer {self.lo}..{self.hi}"
-
-    def check(self, where: str, key: str, value: Any) -> int:
-        if not is_int(value):
-            raise hw_error(
-                f"{where}: {key} = {fmt_value(value)} has type {type_name(value)} (allowed: {self.describe()})"
-            )
-        if not self.lo <= value <= self.hi:
-            raise hw_error(
-                f"{where}: {key} = {fmt_value(value)} is out of range (allowed: {self.describe()})"
-            )
-        return value
-
-
-@dataclass(frozen=True)
-class RealRule:
-    """A finite number in (lo, hi] (or [lo, hi] when `lo_open` is False); int is accepted, bool is not."""
-
-    lo: float
-    hi: float
-    lo_open: bool = True
-    unit: str = ""
-    allow_unlimited: bool = False  # math.inf (YAML: the word `unlimited`) is also accepted
-
-    def describe(self) -> str:
-        unit = f" {self.unit}" if self.unit else ""
-        low = f"> {fmt_number(self.lo)}" if self.lo_open else f">= {fmt_number(self.lo)}"
-        text = f"number {low} and <= {fmt_number(self.hi)}{unit}"
-        return text + ", or 'unlimited'" if self.allow_unlimited else text
-
-    def check(self, where: str, key: str, value: Any) -> float:
-        if not is_number(value):
-            raise hw_error(
-                f"{where}: {key} = {fmt_value(value)} has type {type_name(value)} (allowed: {self.describe()})"
-            )
-        try:
-            number = float(value)
-        except OverflowError:  # an int too large for a float is out of range, not a crash
-            number = math.inf if value > 0 else -math.inf
-        if self.allow_unlimited and number == math.inf:
-            return number
-        low_ok = number > self.lo if self.lo_open else number >= self.lo
-        if math.isnan(number) or not low_ok or number > self.hi:
-            raise hw_error(
-                f"{where}: {key} = {fmt_value(value)} is out of range (allowed: {self.describe()})"
-            )
-        return number
-
-
-@dataclass(frozen=True)
-class BoolRule:
-    """true or false (YAML booleans only; 0/1 and strings are rejected)."""
-
-    def describe(self) -> str:
-        return "true or false"
-
-    def check(self, where: str, key: str, value: Any) -> bool:
-        if not isinstance(value, bool):
-            raise hw_error(
-                f"{where}: {key} = {fmt_value(value)} has type {type_name(value)} (allowed: {self.describe()})"
-            )
-        return value
-
-
-@dataclass(frozen=True)
-class StrRule:
-    """A string; `single_line` names must be 1..max_len printable characters on one line."""
-
-    max_len: int = 100_000
-    single_line: bool = False
-
-    def describe(self) -> str:
-        return f"a one-line string of 1..{self.max_len} characters" if self.single_line else "a string"
-
-    def check(self, where: str, key: str, value: Any) -> str:
-        if not isinstance(value, str):
-            raise hw_error(
-                f"{where}: {key} = {fmt_value(value)} has type {type_name(value)} (allowed: {self.describe()})"
-            )
-        bad_chars = self.single_line and any(not ch.isprintable() for ch in value)
-        if len(value) > self.max_len or bad_chars or (self.single_line and not value.strip()):
-            raise hw_error(f"{where}: {key} = {fmt_value(value)} is not valid (allowed: {self.describe()})")
-        return value
-
-
-@dataclass(frozen=True)
-class ChoiceRule:
-    """One string out of a fixed set."""
-
-    choices: tuple[str, ...]
-
-    def describe(self) -> str:
-        return "one of " + ", ".join(self.choices)
-
-    def check(self, where: str, key: str, value: Any) -> str:
-        if not isinstance(value, str):
-            raise hw_error(
-                f"{where}: {key} = {fmt_value(value)} has type {type_name(value)} (allowed: {self.describe()})"
-            )
-        if value not in self.choices:
-            raise hw_error(
-                f"{where}: {key} = {fmt_value(value)} is not allowed{suggest(value, self.choices)} "
-                f"(allowed: {self.describe()})"
-            )
-        return value
-
-
-Rule = IntRule | RealRule | BoolRule | StrRule | ChoiceRule
-
-NAME_RULE = StrRule(max_len=100, single_line=True)
-TEXT_RULE = StrRule()
-ARRAY_DIM_RULE = IntRule(1, 4096)
-RF_BYTES_RULE = IntRule(1, 1024 * 1024)
-OPERAND_BITS_RULE = IntRule(1, 32)
-PSUM_BITS_RULE = IntRule(1, 64)
-GBUF_BYTES_RULE = IntRule(1, MAX_GBUF_BYTES)
-BANKS_RULE = IntRule(1, 1024)
-PORTS_RULE = IntRule(1, 16)
-CLOCK_RULE = RealRule(0.0, MAX_CLOCK_MHZ, unit="MHz")
-BANDWIDTH_RULE = RealRule(0.0, MAX_BANDWIDTH, unit="bytes/cycle", allow_unlimited=True)
-TIMING_RULE = ChoiceRule(TIMINGS)
-MAC_PJ_RULE = RealRule(0.0, MAX_ENERGY_PJ, unit="pJ")
-ACCESS_PJ_RULE = RealRule(0.0, MAX_ENERGY_PJ, lo_open=False, unit="pJ")
-WORD_BITS_RULE = IntRule(1, 64)
-INTER_LAYER_RULE = ChoiceRule(INTER_LAYER_MODELS)
-TECH_NAME_RULE = StrRule(max_len=100, single_line=True)
-
-
-def check_dataflows(where: str, key: str, value: Any) -> tuple[str, ...]:
-    """A non-empty list of distinct dataflow names out of DATAFLOWS."""
-    allowed = f"a non-empty list of distinct names out of {', '.join(DATAFLOWS)}"
-    if not isinstance(value, list | tuple):
-        raise hw_error(
-            f"{where}: {key} = {fmt_value(value)} has type {type_name(value)} (allowed: {allowed})"
-        )
-    if not value:
-        raise hw_error(f"{where}: {key} = [] is empty (allowed: {allowed})")
-    seen: list[str] = []
-    for i, item in enumerate(value):
-        if not isinstance(item, str):
-            raise hw_error(
-                f"{where}: {key}[{i}] = {fmt_value(item)} has type {type_name(item)} (allowed: {allowed})"
-            )
-        if item not in DATAFLOWS:
-            if item.strip().lower() in DATAFLOWS:
-                hint = f" (did you mean '{item.strip().lower()}'? names are lower case)"
-            else:
-                hint = suggest(item, DATAFLOWS)
-            raise hw_error(
-                f"{where}: {key}[{i}] = {fmt_value(item)} is not a supported dataflow{hint} (allowed: {allowed})"
-            )
-        if item in seen:
-            raise hw_error(f"{where}: {key}[{i}] = {fmt_value(item)} is listed twice (allowed: {allowed})")
-        seen.append(item)
-    return tuple(seen)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -289,23 +90,17 @@ class EnergyTable:
     with 8-bit words). `citation` says where the numbers come from.
     """
 
-    name: str
-    mac_pj: float
-    rf_pj: float
-    inter_pe_pj: float
-    gbuf_pj: float
-    dram_pj: float
+    name: Name
+    mac_pj: MacPJ
+    rf_pj: AccessPJ
+    inter_pe_pj: AccessPJ
+    gbuf_pj: AccessPJ
+    dram_pj: AccessPJ
     citation: str
-    word_bits: int = 16
+    word_bits: WordBits = 16
 
     def __post_init__(self) -> None:
-        where = label("energy table", self.name)
-        NAME_RULE.check(where, "name", self.name)
-        object.__setattr__(self, "mac_pj", MAC_PJ_RULE.check(where, "mac_pj", self.mac_pj))
-        for key in ("rf_pj", "inter_pe_pj", "gbuf_pj", "dram_pj"):
-            object.__setattr__(self, key, ACCESS_PJ_RULE.check(where, key, getattr(self, key)))
-        TEXT_RULE.check(where, "citation", self.citation)
-        WORD_BITS_RULE.check(where, "word_bits", self.word_bits)
+        validate_dataclass(self, label("energy table", self.name), HardwareConfigError)
 
     def relative_to_mac(self) -> dict[str, float]:
         """Each access energy divided by the MAC energy (the form Eyeriss publishes its costs in)."""
@@ -327,18 +122,18 @@ class GlobalBuffer:
     SRAM organisation.
     """
 
-    total_bytes: int
-    ifmap_bytes: int | None = None
-    filter_bytes: int | None = None
-    ofmap_bytes: int | None = None
-    banks: int = 1
-    ports: int = 2
+    total_bytes: GbufBytes
+    ifmap_bytes: GbufBytes | None = None
+    filter_bytes: GbufBytes | None = None
+    ofmap_bytes: GbufBytes | None = None
+    banks: Banks = 1
+    ports: Ports = 2
     double_buffered: bool = True
     sized_energy: bool = False  # access energy from the technology's SRAM curve instead of the energy table
 
     def __post_init__(self) -> None:
         where = "global_buffer"
-        GBUF_BYTES_RULE.check(where, "total_bytes", self.total_bytes)
+        validate_dataclass(self, where, HardwareConfigError)
         parts = (self.ifmap_bytes, self.filter_bytes, self.ofmap_bytes)
         names = ("ifmap_bytes", "filter_bytes", "ofmap_bytes")
         if any(p is not None for p in parts):
@@ -348,16 +143,12 @@ class GlobalBuffer:
                         f"{where}: {key} = null but the other partitions are set (allowed: all three "
                         "partitions set, or none for a shared pool)"
                     )
-                GBUF_BYTES_RULE.check(where, key, part)
-            if sum(parts) != self.total_bytes:  # type: ignore[arg-type]
+            total = sum(p for p in parts if p is not None)
+            if total != self.total_bytes:
                 raise hw_error(
                     f"{where}: total_bytes = {self.total_bytes} is not the sum of the partitions "
-                    f"{self.ifmap_bytes} + {self.filter_bytes} + {self.ofmap_bytes} = {sum(parts)}"  # type: ignore[arg-type]
+                    f"{self.ifmap_bytes} + {self.filter_bytes} + {self.ofmap_bytes} = {total}"
                 )
-        BANKS_RULE.check(where, "banks", self.banks)
-        PORTS_RULE.check(where, "ports", self.ports)
-        BoolRule().check(where, "double_buffered", self.double_buffered)
-        BoolRule().check(where, "sized_energy", self.sized_energy)
 
     @property
     def shared(self) -> bool:
@@ -372,7 +163,7 @@ class GlobalBuffer:
     @classmethod
     def partitioned(cls, ifmap_bytes: int, filter_bytes: int, ofmap_bytes: int, **kw: Any) -> GlobalBuffer:
         """Three dedicated buffers (SCALE-Sim's organisation); the total is their sum."""
-        total = sum(b for b in (ifmap_bytes, filter_bytes, ofmap_bytes) if is_int(b))
+        total = sum(b for b in (ifmap_bytes, filter_bytes, ofmap_bytes) if _is_int(b))
         return cls(total, ifmap_bytes, filter_bytes, ofmap_bytes, **kw)
 
 
@@ -385,56 +176,31 @@ class Accelerator:
     loaded from ("" when built in code).
     """
 
-    name: str
+    name: Name
     source: str
     description: str
-    rows: int
-    cols: int
-    dataflows: tuple[str, ...]
-    weight_bits: int
-    act_bits: int
-    psum_bits: int
-    rf_bytes: int
+    rows: ArrayDim
+    cols: ArrayDim
+    dataflows: Dataflows
+    weight_bits: OperandBits
+    act_bits: OperandBits
+    psum_bits: PsumBits
+    rf_bytes: RfBytes
     gbuf: GlobalBuffer
-    dram_bytes_per_cycle: float
-    clock_mhz: float
-    timing: str
+    dram_bytes_per_cycle: Bandwidth  # type: ignore[valid-type]
+    clock_mhz: ClockMHz
+    timing: Timing
     energy: EnergyTable
-    technology: str = "cmos_45nm"  # hw_models/tech/<name>.yaml: area, leakage, sized SRAM energy
-    inter_layer: str = "per_layer"  # one of INTER_LAYER_MODELS
+    technology: Name = DEFAULT_TECHNOLOGY  # hw_models/tech/<name>.yaml: area, leakage, sized SRAM energy
+    inter_layer: InterLayer = "per_layer"  # one of INTER_LAYER_MODELS
 
     def __post_init__(self) -> None:
         where = label("accelerator", self.name)
-        NAME_RULE.check(where, "name", self.name)
-        if not isinstance(self.source, str):
+        validate_dataclass(self, where, HardwareConfigError)
+        if self.psum_bits < max(self.weight_bits, self.act_bits):
             raise hw_error(
-                f"{where}: source = {fmt_value(self.source)} has type {type_name(self.source)} (allowed: a string)"
-            )
-        TEXT_RULE.check(where, "description", self.description)
-        ARRAY_DIM_RULE.check(where, "rows", self.rows)
-        ARRAY_DIM_RULE.check(where, "cols", self.cols)
-        object.__setattr__(self, "dataflows", check_dataflows(where, "dataflows", self.dataflows))
-        OPERAND_BITS_RULE.check(where, "weight_bits", self.weight_bits)
-        OPERAND_BITS_RULE.check(where, "act_bits", self.act_bits)
-        PSUM_BITS_RULE.check(where, "psum_bits", self.psum_bits)
-        check_psum_width(where, "psum_bits", self.psum_bits, self.weight_bits, self.act_bits)
-        RF_BYTES_RULE.check(where, "rf_bytes", self.rf_bytes)
-        if not isinstance(self.gbuf, GlobalBuffer):
-            raise hw_error(
-                f"{where}: gbuf = {fmt_value(self.gbuf)} has type {type_name(self.gbuf)} (allowed: a GlobalBuffer)"
-            )
-        object.__setattr__(
-            self,
-            "dram_bytes_per_cycle",
-            BANDWIDTH_RULE.check(where, "dram_bytes_per_cycle", self.dram_bytes_per_cycle),
-        )
-        object.__setattr__(self, "clock_mhz", CLOCK_RULE.check(where, "clock_mhz", self.clock_mhz))
-        TIMING_RULE.check(where, "timing", self.timing)
-        TECH_NAME_RULE.check(where, "technology", self.technology)
-        INTER_LAYER_RULE.check(where, "inter_layer", self.inter_layer)
-        if not isinstance(self.energy, EnergyTable):
-            raise hw_error(
-                f"{where}: energy = {fmt_value(self.energy)} has type {type_name(self.energy)} (allowed: an EnergyTable)"
+                f"{where}: psum_bits = {self.psum_bits} is narrower than the operands (allowed: integer "
+                f"{max(self.weight_bits, self.act_bits)}..64, at least max(weight_bits, act_bits))"
             )
 
     @property
@@ -490,7 +256,7 @@ class Accelerator:
             partitions_changed = any(
                 k in gbuf_changes for k in ("ifmap_bytes", "filter_bytes", "ofmap_bytes")
             )
-            if "total_bytes" not in gbuf_changes and partitions_changed and all(is_int(p) for p in parts):
+            if "total_bytes" not in gbuf_changes and partitions_changed and all(_is_int(p) for p in parts):
                 merged["total_bytes"] = sum(parts)
             if "total_bytes" in gbuf_changes and not partitions_changed and not base.shared:
                 raise hw_error(
@@ -512,12 +278,3 @@ class Accelerator:
             except HardwareConfigError as exc:
                 raise hw_error(f"accelerator '{self.name}': {exc}") from None
         return dataclasses.replace(self, **direct)
-
-
-def check_psum_width(where: str, key: str, psum_bits: Any, weight_bits: Any, act_bits: Any) -> None:
-    """Partial sums must be at least as wide as the operands they accumulate."""
-    if all(is_int(v) for v in (psum_bits, weight_bits, act_bits)) and psum_bits < max(weight_bits, act_bits):
-        raise hw_error(
-            f"{where}: {key} = {psum_bits} is narrower than the operands (allowed: integer "
-            f"{max(weight_bits, act_bits)}..{PSUM_BITS_RULE.hi}, at least max(weight_bits, act_bits))"
-        )

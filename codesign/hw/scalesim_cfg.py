@@ -30,28 +30,22 @@ import configparser
 import math
 import os
 from pathlib import Path
+from typing import Annotated, Any
 
-from codesign.hw.loader import DEFAULT_ENERGY_TABLE, display_path, load_energy_table
-from codesign.hw.model import (
-    ARRAY_DIM_RULE,
-    BANDWIDTH_RULE,
-    BANKS_RULE,
-    KIB,
-    MAX_GBUF_BYTES,
-    PORTS_RULE,
-    Accelerator,
-    GlobalBuffer,
-    IntRule,
-    fmt_value,
-    hw_error,
-)
+from pydantic import Field
+
+from codesign.errors import HardwareConfigError
+from codesign.hw.library import DEFAULT_ENERGY_TABLE, display_path, load_energy_table
+from codesign.hw.model import Accelerator, GlobalBuffer, hw_error
+from codesign.hw.schema import KIB, MAX_GBUF_BYTES, ArrayDim, Bandwidth, Banks, Ports
+from codesign.schema import check_value, describe, fmt_value
 
 SCALESIM_WORD_BITS = 8  # SCALE-Sim's word_size = 1 byte for ifmap, filter and ofmap alike
 SCALESIM_RF_BYTES = 4  # assumed: a SCALE-Sim PE holds one stationary operand, a moving one and a psum
 SCALESIM_CLOCK_MHZ = 1000.0  # assumed: SCALE-Sim reports cycles only; 1 GHz makes 1 cycle = 1 ns
 SCALESIM_DATAFLOWS = ("os", "ws", "is")  # what SCALE-Sim accepts
 
-_SRAM_KB_RULE = IntRule(1, MAX_GBUF_BYTES // KIB)
+_SramKiB = Annotated[int, Field(ge=1, le=MAX_GBUF_BYTES // KIB)]
 
 
 def read_scalesim_cfg(path: str | os.PathLike[str], energy: str = DEFAULT_ENERGY_TABLE) -> Accelerator:
@@ -96,22 +90,22 @@ def read_scalesim_cfg(path: str | os.PathLike[str], energy: str = DEFAULT_ENERGY
             raise hw_error(f"{where}: missing required key [{arch}] {option}")
         return parser.get(arch, option).strip()
 
-    def integer(option: str, rule: IntRule, text: str | None = None) -> int:
+    def integer(option: str, kind: Any, text: str | None = None) -> int:
         text = required(option) if text is None else text
         key = f"[{arch}] {option}"
         try:
             value = int(text)
         except ValueError:
             raise hw_error(
-                f"{where}: {key} = {fmt_value(text)} is not an integer (allowed: {rule.describe()})"
+                f"{where}: {key} = {fmt_value(text)} is not an integer (allowed: {describe(None, kind)})"
             ) from None
-        return rule.check(where, key, value)
+        return int(check_value(kind, value, where, key, HardwareConfigError))
 
-    rows = integer("ArrayHeight", ARRAY_DIM_RULE)
-    cols = integer("ArrayWidth", ARRAY_DIM_RULE)
-    ifmap_kb = integer("IfmapSramSzkB", _SRAM_KB_RULE)
-    filter_kb = integer("FilterSramSzkB", _SRAM_KB_RULE)
-    ofmap_kb = integer("OfmapSramSzkB", _SRAM_KB_RULE)
+    rows = integer("ArrayHeight", ArrayDim)
+    cols = integer("ArrayWidth", ArrayDim)
+    ifmap_kb = integer("IfmapSramSzkB", _SramKiB)
+    filter_kb = integer("FilterSramSzkB", _SramKiB)
+    ofmap_kb = integer("OfmapSramSzkB", _SramKiB)
     if (ifmap_kb + filter_kb + ofmap_kb) * KIB > MAX_GBUF_BYTES:
         raise hw_error(
             f"{where}: [{arch}] Ifmap/Filter/OfmapSramSzkB add up to {ifmap_kb + filter_kb + ofmap_kb} KiB, "
@@ -125,11 +119,9 @@ def read_scalesim_cfg(path: str | os.PathLike[str], energy: str = DEFAULT_ENERGY
             f"(allowed: {', '.join(SCALESIM_DATAFLOWS)})"
         )
 
-    banks = integer(
-        "OnChipMemoryBanks", BANKS_RULE, parser.get(arch, "OnChipMemoryBanks", fallback="1").strip()
-    )
+    banks = integer("OnChipMemoryBanks", Banks, parser.get(arch, "OnChipMemoryBanks", fallback="1").strip())
     ports = integer(
-        "OnChipMemoryBankPorts", PORTS_RULE, parser.get(arch, "OnChipMemoryBankPorts", fallback="2").strip()
+        "OnChipMemoryBankPorts", Ports, parser.get(arch, "OnChipMemoryBankPorts", fallback="2").strip()
     )
 
     mode = parser.get("run_presets", "InterfaceBandwidth", fallback="CALC").strip()
@@ -146,14 +138,16 @@ def read_scalesim_cfg(path: str | os.PathLike[str], energy: str = DEFAULT_ENERGY
             bandwidth = float(first)
         except ValueError:
             raise hw_error(
-                f"{where}: {key} = {fmt_value(text)} is not a number (allowed: {BANDWIDTH_RULE.describe()}; "
+                f"{where}: {key} = {fmt_value(text)} is not a number (allowed: {describe(None, Bandwidth)}; "
                 "comma-separated per-layer values use the first)"
             ) from None
         if math.isinf(bandwidth):
             raise hw_error(
                 f"{where}: {key} = {fmt_value(text)} is not allowed (use InterfaceBandwidth: CALC for unlimited)"
             )
-        bandwidth = BANDWIDTH_RULE.check(where, key, bandwidth * SCALESIM_WORD_BITS / 8)
+        bandwidth = check_value(
+            Bandwidth, bandwidth * SCALESIM_WORD_BITS / 8, where, key, HardwareConfigError
+        )
 
     run_name = parser.get("general", "run_name", fallback="").strip() or path.stem
     name = run_name if run_name.isprintable() and len(run_name) <= 100 else path.stem

@@ -1,6 +1,6 @@
 """Technology tables (`hw_models/tech/<name>.yaml`): SRAM energy by capacity, SRAM/logic area and leakage
-at one process node. The figures and their sources live in the YAML files; this module only validates
-them (one-line `HardwareConfigError`s, the style of `codesign.hw.loader`) and interpolates.
+at one process node. The figures and their sources live in the YAML files; this module validates them
+against `codesign.hw.schema.TechnologyFile` (one-line `HardwareConfigError`s) and interpolates.
 """
 
 from __future__ import annotations
@@ -9,40 +9,16 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
-import yaml
-
-from codesign.hw.model import (
-    NAME_RULE,
-    TEXT_RULE,
-    RealRule,
-    fmt_value,
-    hw_error,
-    is_number,
-    suggest,
-    type_name,
-)
+from codesign.errors import HardwareConfigError
+from codesign.hw.model import hw_error
+from codesign.hw.schema import DEFAULT_TECHNOLOGY, TechnologyFile
 from codesign.resources import hw_models_dir
+from codesign.schema import fmt_value, suggest, validate
+
+__all__ = ["DEFAULT_TECHNOLOGY", "TECH_DIR", "Technology", "load_technology"]
 
 TECH_DIR = hw_models_dir() / "tech"  # inside the wheel, or the repository's hw_models/ in a source tree
-DEFAULT_TECHNOLOGY = "cmos_45nm"
-
-_POS = RealRule(0.0, 1e9)
-_FRACTION = RealRule(0.0, 1.0)
-_NONNEG = RealRule(0.0, 1e9, lo_open=False)
-_NUMBER_KEYS = {
-    "node_nm": _POS,
-    "sram_bitcell_um2": _POS,
-    "sram_array_efficiency": _FRACTION,
-    "sram_leak_nw_per_bit": _NONNEG,
-    "mult_8x8_um2": _POS,
-    "add_32_um2": _POS,
-    "ff_um2_per_bit": _POS,
-    "rf_mux_overhead": _NONNEG,
-    "logic_leak_mw_per_mm2": _NONNEG,
-}
-_KEYS = ("name", "citation", "sram_read_pj_per_64b", *_NUMBER_KEYS)
 
 
 @dataclass(frozen=True)
@@ -81,37 +57,10 @@ class Technology:
         return e0 * (kib / c0) ** slope
 
 
-def _build(data: Any, where: str) -> Technology:
-    if not isinstance(data, dict):
-        raise hw_error(
-            f"{where}: the file holds {type_name(data)} (allowed: a mapping with {', '.join(_KEYS)})"
-        )
-    for key in data:
-        if key not in _KEYS:
-            raise hw_error(
-                f"{where}: unknown key {key}{suggest(str(key), _KEYS)} (allowed: {', '.join(_KEYS)})"
-            )
-    for key in _KEYS:
-        if key not in data:
-            raise hw_error(f"{where}: missing key {key} (allowed keys: {', '.join(_KEYS)})")
-    name = NAME_RULE.check(where, "name", data["name"])
-    citation = TEXT_RULE.check(where, "citation", data["citation"])
-    table = data["sram_read_pj_per_64b"]
-    if not isinstance(table, dict) or not table:
-        raise hw_error(
-            f"{where}: sram_read_pj_per_64b = {fmt_value(table)} is not valid (allowed: a non-empty mapping "
-            "capacity KiB -> pJ per 64-bit read)"
-        )
-    points = []
-    for kib, pj in table.items():
-        if not (is_number(kib) and kib > 0 and is_number(pj) and pj > 0):
-            raise hw_error(
-                f"{where}: sram_read_pj_per_64b entry {fmt_value(kib)}: {fmt_value(pj)} is not valid "
-                "(allowed: positive KiB: positive pJ)"
-            )
-        points.append((float(kib), float(pj)))
-    numbers = {key: rule.check(where, key, data[key]) for key, rule in _NUMBER_KEYS.items()}
-    return Technology(name=name, citation=citation, sram_points=tuple(sorted(points)), **numbers)
+def _build(spec: TechnologyFile) -> Technology:
+    points = tuple(sorted((float(kib), float(pj)) for kib, pj in spec.sram_read_pj_per_64b.items()))
+    numbers = spec.model_dump(exclude={"name", "citation", "sram_read_pj_per_64b"})
+    return Technology(name=spec.name, citation=spec.citation, sram_points=points, **numbers)
 
 
 @lru_cache(maxsize=32)
@@ -125,6 +74,11 @@ def load_technology(name: str = DEFAULT_TECHNOLOGY) -> Technology:
             f"technology = {fmt_value(name)} is not a known technology table{suggest(name, available)} "
             f"(available: {', '.join(available)})"
         )
-    with path.open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
-    return _build(data, f"{path.name}")
+    from codesign.textfile import read_text_file
+    from codesign.yaml_budget import safe_load_bounded
+
+    where = path.name
+    data = safe_load_bounded(
+        read_text_file(path, "technology table", HardwareConfigError), where, HardwareConfigError
+    )
+    return _build(validate(TechnologyFile, data, where, HardwareConfigError))
