@@ -252,7 +252,7 @@ def test_new_parts_and_a_user_part(tmp_path) -> None:
     f.write_text("name: myfpga\nbram18k: 100\nuram: 0\ndsp: 50\nlut: 10000\nff: 20000\n")
     assert get_part(str(f)).bram18k == 100
     f.write_text("name: myfpga\nuram: 0\n")
-    with pytest.raises(UnknownPartError, match="lacks bram36"):
+    with pytest.raises(UnknownPartError, match="missing required key dsp"):
         get_part(str(f))
 
 

@@ -22,8 +22,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import Annotated
+
+from pydantic import Field, model_validator
 
 from codesign.errors import CodesignError
+from codesign.schema import StrictModel, issue, missing_key
 
 
 class UnknownPartError(CodesignError):
@@ -162,46 +166,57 @@ def get_part(name: str | FpgaPart) -> FpgaPart:
     raise UnknownPartError(f"unknown FPGA part {name!r}; known parts: {known_parts()}")
 
 
-_PART_KEYS = {"name", "board", "family", "bram36", "bram18k", "uram", "dsp", "lut", "ff", "part"}
+_Count = Annotated[int, Field(ge=0, le=10_000_000)]
+
+
+class PartFile(StrictModel):
+    """A user's FPGA part file: the device's resource counts, from its data sheet.
+
+    `bram36` counts 36 Kb block RAMs (or give `bram18k`, 18 Kb halves, the unit of hls4ml reports; an
+    odd count gives a half bram36); `uram` 288 Kb UltraRAM blocks; `part` the full part string hls4ml's
+    `part=` accepts (default: `name`).
+    """
+
+    name: str = Field(min_length=1, max_length=100)
+    board: str = "user part"
+    family: str = Field(
+        "virtexuplus", description="zynq7000 | zynquplus | virtexuplus | kintexu | alveo | ..."
+    )
+    bram36: Annotated[float, Field(ge=0, le=10_000_000, allow_inf_nan=False)] | None = None
+    bram18k: _Count | None = None
+    uram: _Count
+    dsp: _Count
+    lut: _Count
+    ff: _Count
+    part: str | None = Field(None, min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _one_bram_count(self) -> PartFile:
+        if self.bram36 is not None and self.bram18k is not None:
+            raise issue("bram18k", self.bram18k, "is given together with bram36", "one of bram36 and bram18k")
+        if self.bram36 is None and self.bram18k is None:
+            raise missing_key(
+                "bram36", "number >= 0 of 36 Kb block RAMs (or bram18k), from the device data sheet"
+            )
+        return self
+
+    def to_part(self) -> FpgaPart:
+        """The `FpgaPart` this file describes."""
+        bram36 = self.bram36 if self.bram36 is not None else (self.bram18k or 0) / 2
+        count = int(bram36) if float(bram36).is_integer() else bram36
+        return FpgaPart(self.name, self.board, self.family, count, self.uram, self.dsp, self.lut, self.ff,  # type: ignore[arg-type]
+                        self.part or self.name)  # fmt: skip
 
 
 def load_part(path: str) -> FpgaPart:
-    """A user's part from YAML: name, family (zynq7000 | zynquplus | virtexuplus | kintexu | alveo | ...),
-    bram36 or bram18k, uram, dsp, lut, ff, and part (the full string for hls4ml; default: name); board optional.
+    """A user's part from a YAML file (schema: `PartFile`, read with `yaml.safe_load`).
 
-    Raises UnknownPartError naming the file and the missing or bad key.
+    Raises UnknownPartError (one line) naming the file and the missing or bad key.
     """
-    import yaml
+    from codesign.schema import validate
+    from codesign.textfile import read_text_file
+    from codesign.yaml_budget import safe_load_bounded
 
-    try:
-        with open(path) as fh:
-            data = yaml.safe_load(fh)
-    except OSError as exc:
-        raise UnknownPartError(f"cannot read part file {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise UnknownPartError(f"part file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(data, dict):
-        raise UnknownPartError(
-            f"part file {path} must be a mapping with keys name, bram36, uram, dsp, lut, ff"
-        )
-    unknown = sorted(set(data) - _PART_KEYS)
-    if unknown:
-        raise UnknownPartError(f"part file {path}: unknown keys {unknown}; allowed: {sorted(_PART_KEYS)}")
-    if "bram18k" in data and "bram36" not in data:
-        data["bram36"] = int(data.pop("bram18k")) / 2
-    missing = [k for k in ("name", "bram36", "uram", "dsp", "lut", "ff") if k not in data]
-    if missing:
-        raise UnknownPartError(
-            f"part file {path} lacks {', '.join(missing)} (counts from the device data sheet)"
-        )
-    try:
-        counts = {k: int(data[k]) for k in ("uram", "dsp", "lut", "ff")}
-        bram36 = float(data["bram36"])
-    except (TypeError, ValueError):
-        raise UnknownPartError(f"part file {path}: bram36, uram, dsp, lut and ff must be integers") from None
-    if min(*counts.values(), bram36) < 0:
-        raise UnknownPartError(f"part file {path}: resource counts must be >= 0")
-    name = str(data["name"])
-    return FpgaPart(name, str(data.get("board", "user part")), str(data.get("family", "virtexuplus")),
-                    int(bram36) if bram36 == int(bram36) else bram36, counts["uram"], counts["dsp"],  # type: ignore[arg-type]
-                    counts["lut"], counts["ff"], str(data.get("part", name)))  # fmt: skip
+    text = read_text_file(path, "part file", UnknownPartError)
+    data = safe_load_bounded(text, f"part file {path}", UnknownPartError)
+    return validate(PartFile, data, f"part file {path}", UnknownPartError).to_part()
