@@ -259,12 +259,17 @@ def describe(field: FieldInfo | None, annotation: Any) -> str:
             return f"integer {low[3:]}..{high[3:]}{unit}"
         return " and ".join(["integer", *(b for b in (low, high) if b)]) + unit
     if kind is float:
-        return "number " + " and ".join(b for b in (low, high) if b) + unit if (low or high) else "a number"
+        return (
+            "number " + " and ".join(b for b in (low, high) if b) + unit
+            if (low or high)
+            else "a finite number"
+        )
     if kind is bool:
         return "true or false"
     if kind is str:
         limit = next((m.max_length for m in metadata if isinstance(m, at.MaxLen)), None)
-        return f"a one-line string of 1..{limit} characters" if limit else "a string"
+        least = next((m.min_length for m in metadata if isinstance(m, at.MinLen)), 0)
+        return f"a string of {least}..{limit} characters" if limit else "a string"
     if get_origin(kind) is Literal:
         return "one of " + ", ".join(str(c) for c in get_args(kind))
     if isinstance(kind, type) and issubclass(kind, BaseModel):

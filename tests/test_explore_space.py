@@ -117,7 +117,7 @@ def test_user_yaml_space_runs(tmp_path):
         (("low: 100, high: 400", "low: 500, high: 400"), "low 500 > high 400"),
         (("family: squeezenet", "family: resnet"), "network.family"),
         (("start: squeezenet_v1_1", "start: squeezenext_v1"), "is a squeezenext, not a squeezenet"),
-        (("name: tiny_fire", "name: [1, 2"), "not valid YAML"),
+        (("name: tiny_fire", "name: [1, 2"), "invalid YAML"),
         (("rows: {choices", "rowz: {choices"), "unknown hardware knob(s) rowz"),
     ],
 )

@@ -1,6 +1,6 @@
 """Search spaces as data: a YAML file names a network family, the knobs that vary and their ranges, and
-the hardware knobs that vary within a technology's limits. Validated with pydantic; every error is one
-line (`codesign: error: space FILE: network.params.sr: ...`).
+the hardware knobs that vary within a technology's limits. Validated with strict pydantic models
+(`codesign.schema`); every error is one line (`codesign: error: space FILE: network.params.sr: ...`).
 
 Built-in spaces live in `codesign/explore/spaces/*.yaml` (`squeezenext`, `squeezenet`); a user's space
 is any YAML file of the same schema (`codesign explore --space my_space.yaml`). Schema::
@@ -39,10 +39,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
+from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
 from codesign.errors import CodesignError
+from codesign.schema import STRICT, StrictModel, validate
 
 Primitive = int | float | str | bool
 ChoiceValue = Primitive | list[int]
@@ -52,17 +52,15 @@ class SpaceError(CodesignError):
     """A search-space file that cannot be read or does not validate."""
 
 
-class Choice(BaseModel):
+class Choice(StrictModel):
     """A categorical knob: one of `choices`."""
 
-    model_config = ConfigDict(extra="forbid")
     choices: list[ChoiceValue] = Field(min_length=1)
 
 
-class Range(BaseModel):
+class Range(StrictModel):
     """A numeric knob in [low, high]: integers when low, high (and step) are integers."""
 
-    model_config = ConfigDict(extra="forbid")
     low: float
     high: float
     step: float | None = None
@@ -85,17 +83,16 @@ class Range(BaseModel):
 
 def _kind(value: Any) -> str:
     if isinstance(value, dict):
-        return "choice" if "choices" in value else "range"
-    return "choice" if isinstance(value, Choice) else "range"
+        return "~choice" if "choices" in value else "~range"
+    return "~choice" if isinstance(value, Choice) else "~range"
 
 
-Param = Annotated[Annotated[Choice, Tag("choice")] | Annotated[Range, Tag("range")], Discriminator(_kind)]
+Param = Annotated[Annotated[Choice, Tag("~choice")] | Annotated[Range, Tag("~range")], Discriminator(_kind)]
 
 
-class Limits(BaseModel):
+class Limits(StrictModel):
     """A technology's limits on the hardware knobs (defaults: see hardware spaces' comments)."""
 
-    model_config = ConfigDict(extra="forbid")
     max_clock_mhz: float = Field(1000.0, gt=0)
     max_dram_gb_s: float = Field(25.6, gt=0)
     max_pes: int = Field(4096, ge=1)
@@ -106,8 +103,9 @@ NETWORK_EXTRA = {"squeezenext": {"b0", "b1", "b2", "b3", "w0", "w1", "w2", "w3",
 HW_KNOBS = ("rows", "cols", "gbuf_kb", "rf_bytes", "dram_gb_s", "clock_mhz", "dataflows")
 
 
-class NetworkSpace(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class NetworkSpace(StrictModel):
+    """`network:` the family searched, the zoo design it starts from, fixed and sampled knobs."""
+
     family: Literal["squeezenext", "squeezenet"]
     start: str
     fixed: dict[str, Any] = {}
@@ -132,8 +130,9 @@ class NetworkSpace(BaseModel):
         return self
 
 
-class HardwareSpace(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class HardwareSpace(StrictModel):
+    """`hardware:` the base hardware file, fixed and sampled hardware knobs, the technology's limits."""
+
     base: str = "squeezelerator"
     fixed: dict[str, Any] = {}
     params: dict[str, Param] = {}
@@ -174,10 +173,10 @@ def _highest(p: Param) -> float:
     return max(nums) if nums else 0.0
 
 
-class SearchSpace(BaseModel):
-    """A joint network x hardware search space."""
+class SearchSpace(StrictModel):
+    """A joint network x hardware search space (a search-space file)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=False)
+    model_config = ConfigDict(**{**STRICT, "frozen": False})
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
     network: NetworkSpace
@@ -229,19 +228,12 @@ def load_space(name_or_path: str) -> SearchSpace:
 
 
 def parse_space(text: str, where: str = "space") -> SearchSpace:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SpaceError(f"{where}: not valid YAML ({' '.join(str(exc).split())[:160]})") from None
-    if not isinstance(data, dict):
-        raise SpaceError(f"{where}: expected a mapping with name, network, hardware")
-    try:
-        space = SearchSpace.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"] if str(p) not in ("choice", "range"))
-        msg = err["msg"].removeprefix("Value error, ")
-        raise SpaceError(f"{where}: {loc or 'top level'}: {msg}") from None
+    """A space from YAML text (`yaml.safe_load`, duplicate keys and alias bombs refused); SpaceError
+    (one line naming `where`, the key and the allowed values) if it does not validate."""
+    from codesign.yaml_budget import safe_load_bounded
+
+    data = safe_load_bounded(text, where, SpaceError)
+    space = validate(SearchSpace, data, where, SpaceError)
     try:
         space.start_design  # noqa: B018  (validates network.start now, not mid-search)
     except CodesignError as exc:

@@ -101,7 +101,13 @@ def _unit(unit: str) -> dict[str, Any]:
 
 
 #: A one-line name (accelerator, energy table, technology): 1..100 printable characters.
-Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_printable)]
+Name = Annotated[
+    str,
+    Field(
+        min_length=1, max_length=100, json_schema_extra={"allowed": "a one-line string of 1..100 characters"}
+    ),
+    AfterValidator(_printable),
+]
 ArrayDim = Annotated[int, Field(ge=1, le=4096, description="PEs along one side of the array")]
 RfBytes = Annotated[int, Field(ge=1, le=1024 * 1024, description="register file per PE, bytes")]
 OperandBits = Annotated[int, Field(ge=1, le=32)]

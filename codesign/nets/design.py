@@ -12,12 +12,14 @@ design of a search is a file that `codesign simulate best.yaml` accepts, and kee
 from __future__ import annotations
 
 import dataclasses
-import math
+import functools
 import os
+import typing
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import BaseModel, BeforeValidator, Field, create_model
 
 import codesign.ir.layers as L
 from codesign.errors import excerpt
@@ -39,6 +41,8 @@ __all__ = [
     "DesignError",
     "SqueezeNetDesign",
     "SqueezeNextDesign",
+    "design_file_model",
+    "design_file_schema",
     "design_from_dict",
     "design_from_zoo",
     "design_layer_counts",
@@ -110,70 +114,92 @@ def design_to_dict(design: Design) -> dict[str, Any]:
     return out
 
 
-def design_from_dict(data: dict[str, Any], where: str = "design") -> Design:
-    """Inverse of `design_to_dict`; unknown keys are refused with one line naming them (DesignError)."""
-    if not isinstance(data, dict):
-        raise DesignError(f"{where}: expected a mapping, got {type(data).__name__}")
-    family = data.get("family")
-    if not isinstance(family, str) or family not in _FAMILIES:
-        raise DesignError(f"{where}: family = {excerpt(family)} (allowed: {', '.join(_FAMILIES)})")
-    cls = _FAMILIES[family]
-    names = {f.name for f in dataclasses.fields(cls) if f.init}
-    unknown = sorted(set(data) - names - {"family"})
-    if unknown:
-        raise DesignError(
-            f"{where}: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(sorted(names))})"
-        )
-    kwargs: dict[str, Any] = {
-        k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k != "family"
-    }
-    for f in dataclasses.fields(cls):
-        if f.name in kwargs:
-            _check_knob(where, f.name, kwargs[f.name], f.default)
-    try:
-        return cls(**kwargs)
-    except (TypeError, ValueError) as exc:
-        raise DesignError(f"{where}: {exc}") from None
-
-
 #: Upper bounds on design knobs read from a file: counts (blocks per stage, fire modules) drive loops,
 #: widths drive memory; larger models than these are refused as input errors. Widths up to 10^6 pass
-#: here and meet the memory check (codesign.nets.sizecheck) instead.
+#: here and meet the memory check (codesign.nets.sizecheck) instead. Lower bounds, shapes and the
+#: relations between knobs are the config's own checks (its `__post_init__`), run after these.
 _MAX_COUNT = 1000
 _MAX_WIDTH = 1_000_000
 _COUNT_KNOBS = {"blocks", "num_fire", "freq", "pool_after"}
 
 
-def _check(cond: bool, message: str) -> None:
-    if not cond:
-        raise DesignError(message)
+def _as_tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
 
 
-def _check_knob(where: str, name: str, value: Any, default: Any) -> None:
-    """One knob's type and range, from the type of its default: ints are ints (not 1.5, not true)."""
-    shown = excerpt(value, 60)
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-        _check(ok, f"{where}: {name} = {shown} is not true/false; fix the design file")
-    elif isinstance(default, str):
-        _check(
-            isinstance(value, str) and len(value) <= 200, f"{where}: {name} = {shown} is not a short string"
-        )
-    elif isinstance(default, float):
-        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-        _check(ok, f"{where}: {name} = {shown} is not a number; fix the design file")
-    elif isinstance(default, int | tuple):
-        items = value if isinstance(value, tuple) else (value,)
-        ok = all(isinstance(v, int) and not isinstance(v, bool) for v in items)
-        _check(
-            ok,
-            f"{where}: {name} = {shown} must be {'integers' if isinstance(default, tuple) else 'an integer'}",
-        )
-        cap = _MAX_COUNT if name in _COUNT_KNOBS else _MAX_WIDTH
-        _check(
-            all(abs(v) <= cap for v in items),
-            f"{where}: {name} = {shown} is out of range (at most {cap:,}); fix the design file",
-        )
+def _knob_type(name: str, annotation: Any) -> Any:
+    """The file type of one config knob: its Python type, with the file's bounds added to integers."""
+    cap = _MAX_COUNT if name in _COUNT_KNOBS else _MAX_WIDTH
+    bounded_int = Annotated[int, Field(ge=0, le=cap)]
+    origin = typing.get_origin(annotation)
+    if annotation is int:
+        return bounded_int
+    if annotation is float:
+        return Annotated[float, Field(allow_inf_nan=False)]
+    if annotation is str:
+        return Annotated[str, Field(max_length=200)]
+    if origin is tuple:
+        args = typing.get_args(annotation)
+        inner = tuple[bounded_int, ...] if args[-1] is Ellipsis else tuple[tuple(bounded_int for _ in args)]  # type: ignore[misc]
+        return Annotated[inner, BeforeValidator(_as_tuple)]
+    return annotation
+
+
+@functools.cache
+def design_file_model(family: str) -> type[BaseModel]:
+    """The strict pydantic model of a `family` design's knobs, derived from its config dataclass (one
+    definition of the knobs): every init field with its type and default, plus `family`.
+
+    Raises KeyError for an unknown family (see `_FAMILIES`).
+    """
+    from codesign.schema import STRICT
+
+    cls = _FAMILIES[family]
+    hints = typing.get_type_hints(cls)
+    fields: dict[str, Any] = {"family": (Literal[family], ...)}  # type: ignore[valid-type]
+    for f in dataclasses.fields(cls):
+        if f.init:
+            fields[f.name] = (_knob_type(f.name, hints[f.name]), f.default)
+    doc = f"A {family} design: the knobs of `{cls.__module__}.{cls.__name__}` (defaults: the base network)."
+    return create_model(f"{cls.__name__}File", __config__=STRICT, __doc__=doc, **fields)
+
+
+def design_file_schema() -> dict[str, Any]:
+    """JSON Schema of a design file: `design:` holding one family's knobs (other top-level sections, such
+    as the `hardware` and `metrics` that `codesign explore` writes, are informational), or the knobs alone."""
+    from pydantic import TypeAdapter
+
+    knobs = typing.Union[tuple(design_file_model(f) for f in _FAMILIES)]  # type: ignore[valid-type]  # noqa: UP007
+    schema = TypeAdapter(knobs).json_schema(ref_template="#/$defs/{model}")
+    defs = schema.pop("$defs", {})
+    one_of = schema.get("anyOf", [schema])
+    return {
+        "title": "codesign design file",
+        "description": design_file_schema.__doc__.split("\n")[0] if design_file_schema.__doc__ else "",
+        "$defs": defs,
+        "anyOf": [
+            {"type": "object", "properties": {"design": {"anyOf": one_of}}, "required": ["design"]},
+            *one_of,
+        ],
+    }
+
+
+def design_from_dict(data: dict[str, Any], where: str = "design") -> Design:
+    """Inverse of `design_to_dict`; unknown keys and bad values are refused with one line (DesignError)."""
+    from codesign.schema import suggest, validate
+
+    if not isinstance(data, dict):
+        raise DesignError(f"{where}: expected a mapping, got {type(data).__name__}")
+    family = data.get("family")
+    if not isinstance(family, str) or family not in _FAMILIES:
+        hint = suggest(family, list(_FAMILIES)) if isinstance(family, str) else ""
+        raise DesignError(f"{where}: family = {excerpt(family)}{hint} (allowed: {', '.join(_FAMILIES)})")
+    knobs = validate(design_file_model(family), data, where, DesignError)
+    kwargs = {k: v for k, v in knobs.model_dump().items() if k != "family" and k in knobs.model_fields_set}
+    try:
+        return _FAMILIES[family](**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise DesignError(f"{where}: {exc}") from None
 
 
 def to_yaml(design: Design, extra: dict[str, Any] | None = None) -> str:
