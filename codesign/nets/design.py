@@ -175,7 +175,8 @@ def design_file_schema() -> dict[str, Any]:
     one_of = schema.get("anyOf", [schema])
     return {
         "title": "codesign design file",
-        "description": design_file_schema.__doc__.split("\n")[0] if design_file_schema.__doc__ else "",
+        "description": "`design:` with one family's knobs (other top-level sections, such as hardware and "
+        "metrics, are informational), or the knobs alone",
         "$defs": defs,
         "anyOf": [
             {"type": "object", "properties": {"design": {"anyOf": one_of}}, "required": ["design"]},
