@@ -340,7 +340,10 @@ _EXTRA_COMMANDS: list[tuple[dict[str, str], str]] = [
         {"rtl": "generate the PE array as RTL and check it against the simulator (Verilator)"},
         "codesign.rtl.cli",
     ),
-    ({"schema": "print the JSON Schema of an input file kind (for editors); --out DIR writes all"}, "codesign.schema_cli"),
+    (
+        {"schema": "print the JSON Schema of an input file kind (for editors); --out DIR writes all"},
+        "codesign.schema_cli",
+    ),
 ]
 
 

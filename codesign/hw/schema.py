@@ -126,8 +126,12 @@ Ratio = Annotated[
 ]
 Dataflows = Annotated[
     tuple[Dataflow, ...],
+    Field(
+        min_length=1,
+        title="dataflow",
+        json_schema_extra={"allowed": _DATAFLOWS_ALLOWED, "uniqueItems": True},
+    ),
     BeforeValidator(_as_tuple),
-    Field(min_length=1, title="dataflow", json_schema_extra={"allowed": _DATAFLOWS_ALLOWED}),
     AfterValidator(_distinct),
 ]
 
