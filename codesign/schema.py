@@ -391,12 +391,17 @@ def validate(
 # ---- dataclasses built in code ---------------------------------------------------------------------------
 
 
-@functools.cache
+_DATACLASS_MODELS: dict[type, type[BaseModel]] = {}
+
+
 def _dataclass_model(cls: type) -> type[BaseModel]:
+    if cls in _DATACLASS_MODELS:
+        return _DATACLASS_MODELS[cls]
     hints = typing.get_type_hints(cls, include_extras=True)
     fields: dict[str, Any] = {f.name: (hints[f.name], ...) for f in dataclasses.fields(cls) if f.init}
     config = ConfigDict(strict=True, extra="forbid", arbitrary_types_allowed=True)
-    return create_model(cls.__name__, __config__=config, **fields)
+    model = _DATACLASS_MODELS[cls] = create_model(cls.__name__, __config__=config, **fields)
+    return model
 
 
 def validate_dataclass(obj: Any, where: str, error: type[CodesignError]) -> None:

@@ -211,7 +211,7 @@ class Accelerator:
     @property
     def dram_unlimited(self) -> bool:
         """True when the DRAM link never limits the simulation (SCALE-Sim CALC mode)."""
-        return self.dram_bytes_per_cycle == math.inf
+        return bool(self.dram_bytes_per_cycle == math.inf)
 
     @property
     def peak_gmacs(self) -> float:

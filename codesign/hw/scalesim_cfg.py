@@ -30,14 +30,14 @@ import configparser
 import math
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from pydantic import Field
 
 from codesign.errors import HardwareConfigError
 from codesign.hw.library import DEFAULT_ENERGY_TABLE, display_path, load_energy_table
 from codesign.hw.model import Accelerator, GlobalBuffer, hw_error
-from codesign.hw.schema import KIB, MAX_GBUF_BYTES, ArrayDim, Bandwidth, Banks, Ports
+from codesign.hw.schema import KIB, MAX_GBUF_BYTES, ArrayDim, Bandwidth, Banks, Dataflow, Ports
 from codesign.schema import check_value, describe, fmt_value
 
 SCALESIM_WORD_BITS = 8  # SCALE-Sim's word_size = 1 byte for ifmap, filter and ofmap alike
@@ -166,7 +166,7 @@ def read_scalesim_cfg(path: str | os.PathLike[str], energy: str = DEFAULT_ENERGY
         ),
         rows=rows,
         cols=cols,
-        dataflows=(dataflow,),
+        dataflows=(cast(Dataflow, dataflow),),
         weight_bits=SCALESIM_WORD_BITS,
         act_bits=SCALESIM_WORD_BITS,
         psum_bits=SCALESIM_WORD_BITS,

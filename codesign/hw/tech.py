@@ -54,7 +54,7 @@ class Technology:
             i += 1
         (c0, e0), (c1, e1) = pts[i], pts[i + 1]
         slope = math.log(e1 / e0) / math.log(c1 / c0)
-        return e0 * (kib / c0) ** slope
+        return float(e0 * (kib / c0) ** slope)
 
 
 def _build(spec: TechnologyFile) -> Technology:

@@ -167,12 +167,12 @@ def design_file_model(family: str) -> type[BaseModel]:
 def design_file_schema() -> dict[str, Any]:
     """JSON Schema of a design file: `design:` holding one family's knobs (other top-level sections, such
     as the `hardware` and `metrics` that `codesign explore` writes, are informational), or the knobs alone."""
-    from pydantic import TypeAdapter
+    from pydantic.json_schema import models_json_schema
 
-    knobs = typing.Union[tuple(design_file_model(f) for f in _FAMILIES)]  # type: ignore[valid-type]  # noqa: UP007
-    schema = TypeAdapter(knobs).json_schema(ref_template="#/$defs/{model}")
-    defs = schema.pop("$defs", {})
-    one_of = schema.get("anyOf", [schema])
+    models = [design_file_model(f) for f in _FAMILIES]
+    refs, top = models_json_schema([(m, "validation") for m in models], ref_template="#/$defs/{model}")
+    defs = top.get("$defs", {})
+    one_of = [refs[(m, "validation")] for m in models]
     return {
         "title": "codesign design file",
         "description": "`design:` with one family's knobs (other top-level sections, such as hardware and "
