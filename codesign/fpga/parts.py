@@ -55,10 +55,12 @@ class FpgaPart:
 
     @property
     def bram_bits(self) -> int:
+        """Block RAM capacity in bits (18 Kib per BRAM18K)."""
         return self.bram18k * 18 * 1024
 
     @property
     def uram_bits(self) -> int:
+        """UltraRAM capacity in bits (288 Kib per block)."""
         return self.uram * 288 * 1024
 
     @property
@@ -67,6 +69,7 @@ class FpgaPart:
         return (25, 18) if self.family == "zynq7000" else (27, 18)
 
     def __str__(self) -> str:
+        """'xczu9eg (ZCU102)': the device and its board."""
         return f"{self.name} ({self.board})"
 
 

@@ -100,6 +100,7 @@ class EnergyTable:
     word_bits: WordBits = 16
 
     def __post_init__(self) -> None:
+        """Check every field against `codesign.hw.schema`'s types; HardwareConfigError if one is invalid."""
         validate_dataclass(self, label("energy table", self.name), HardwareConfigError)
 
     def relative_to_mac(self) -> dict[str, float]:
@@ -132,6 +133,7 @@ class GlobalBuffer:
     sized_energy: bool = False  # access energy from the technology's SRAM curve instead of the energy table
 
     def __post_init__(self) -> None:
+        """Check the fields and that partitions add up to the total; HardwareConfigError if not."""
         where = "global_buffer"
         validate_dataclass(self, where, HardwareConfigError)
         parts = (self.ifmap_bytes, self.filter_bytes, self.ofmap_bytes)
@@ -195,6 +197,7 @@ class Accelerator:
     inter_layer: InterLayer = "per_layer"  # one of INTER_LAYER_MODELS
 
     def __post_init__(self) -> None:
+        """Check the fields and that psum_bits covers the operands; HardwareConfigError if not."""
         where = label("accelerator", self.name)
         validate_dataclass(self, where, HardwareConfigError)
         if self.psum_bits < max(self.weight_bits, self.act_bits):
