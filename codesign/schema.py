@@ -242,8 +242,13 @@ def _extra(field: FieldInfo | None, key: str) -> str:
 
 def describe(field: FieldInfo | None, annotation: Any) -> str:
     """What a field allows, in words, from its type and constraints ('integer 1..4096', 'number > 0 ...')."""
-    if field is None and get_origin(annotation) is typing.Annotated:
-        field = next((m for m in get_args(annotation)[1:] if isinstance(m, FieldInfo)), None)
+    if get_origin(annotation) in (Union, types.UnionType):  # Optional[X]: describe X
+        members = [a for a in get_args(annotation) if a is not type(None)]
+        annotation = members[0] if len(members) == 1 else annotation
+    if get_origin(annotation) is typing.Annotated:
+        inner = next((m for m in get_args(annotation)[1:] if isinstance(m, FieldInfo)), None)
+        if field is None or (inner is not None and not field.metadata and not field.json_schema_extra):
+            field = inner
     explicit = _extra(field, "allowed")
     if explicit:
         return explicit

@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from codesign.schema import StrictModel, fmt_number, issue, missing_key
+from codesign.schema import StrictModel, describe, fmt_number, issue, missing_key
 
 __all__ = [
     "DATAFLOWS",
@@ -324,8 +324,6 @@ class EnergyTableFile(StrictModel):
 
 
 def _describe_energy_key(key: str) -> str:
-    from codesign.schema import describe
-
     field = EnergyTableFile.model_fields[key]
     return describe(field, field.annotation) or "a string"
 
