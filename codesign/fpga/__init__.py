@@ -11,6 +11,7 @@ from codesign.fpga.design import HlsDesign, Precision, StreamLayer, design_from_
 from codesign.fpga.fit import FitReport, LayerFit, StreamFifo, fit_report, format_fit_report, stream_fifos
 from codesign.fpga.memory import bram18k_for, fifo_cost, is_small_fifo, uram_for
 from codesign.fpga.parts import PARTS, FpgaPart, UnknownPartError, get_part, known_parts
+from codesign.fpga.plan import LayerChoice, Plan
 from codesign.fpga.reuse import is_valid_reuse_factor, nearest_valid_reuse_factor, valid_reuse_factors
 
 __all__ = [
@@ -18,7 +19,9 @@ __all__ = [
     "Cost",
     "DesignEstimate",
     "HlsDesign",
+    "LayerChoice",
     "LayerCost",
+    "Plan",
     "Precision",
     "StreamLayer",
     "design_from_dict",

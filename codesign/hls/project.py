@@ -46,9 +46,9 @@ import torch
 from torch import fx, nn
 
 from codesign.errors import CodesignError, OutputExistsError
+from codesign.fpga.plan import Plan
 from codesign.hls import convert as cv
 from codesign.hls.binding import patch_fifo_binding, resolve_streams, stream_names
-from codesign.hls.plan import Plan
 from codesign.hls.rewrite import PoolMode, Rewrite, RewriteResult, rewrite_for_hls
 from codesign.hls.storage import patch_codebook_storage
 from codesign.ir.graph import LayerGraph
@@ -788,7 +788,7 @@ def generate_hls(
     Raises ``OutputExistsError`` when ``out_dir`` exists and ``force`` is False, before doing any work.
     ``fifo_interval_slack`` (e.g. 1.1) shrinks the sized FIFOs further while the modelled interval between
     images stays within that factor of the non-stalling one.
-    ``plan`` (:class:`codesign.hls.plan.Plan`) fixes per-layer reuse factors, weight widths and storage
+    ``plan`` (:class:`codesign.fpga.plan.Plan`) fixes per-layer reuse factors, weight widths and storage
     (dense or codebook) and per-stream FIFO memory; what it leaves out is chosen as above.
     ``progress`` is called with a line before each long step (rewrite, convert, write, compile, C-sim).
     ``min_agreement``: when the C simulation's top-1 agreement with the quantized PyTorch model is below
