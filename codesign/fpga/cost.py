@@ -71,8 +71,9 @@ from dataclasses import dataclass, field
 from math import ceil, log2
 
 from codesign.errors import HardwareConfigError
-from codesign.fpga.design import TABLE_ACTIVATIONS, WEIGHT_KINDS, HlsDesign, StreamLayer
-from codesign.fpga.memory import bram18k_for, uram_for
+from codesign.fpga.design import TABLE_ACTIVATIONS, WEIGHT_KINDS, HlsDesign, StreamLayer, consumers, with_plan
+from codesign.fpga.memory import bram18k_for, lutram_luts, srl_luts, uram_for
+from codesign.fpga.plan import Plan
 
 TARGETS = ("csynth", "synth")
 
@@ -91,6 +92,12 @@ SYNTH_BRAM_MIN_BITS = 1024
 #: Table BRAM18K per activation (see module doc).
 TABLE_BRAM = {"softmax": 4}
 TABLE_BRAM_DEFAULT = 1
+
+#: Entries of one LUT6 used as a ROM (64 x 1; UG574): a codebook table of 2^b values of w bits read by one
+#: multiplier costs w * ceil(2^b / 64) LUTs (one LUT per value bit up to 6-bit indices).
+LUT_ROM_ENTRIES = 64
+#: FIFO memories a Plan can bind (`#pragma HLS bind_storage variable=... type=fifo impl=...`, UG1399).
+FIFO_IMPLS = ("bram", "uram", "lutram", "srl")
 
 #: LUT/FF coefficients. Each is per unit of a feature computed from the layer (see `layer_cost`), read off
 #: the calibration reports' per-instance rows (tutorial csynth, Vivado HLS 2020.1) and CI baseline totals:
@@ -311,23 +318,31 @@ def _weight_layer(layer: StreamLayer, design: HlsDesign) -> tuple[Cost, float, f
     strategy = _strategy(layer, design)
     vitis = design.backend == "vitis"
     weight_bram = 0.0
+    codebook = layer.storage == "codebook"
+    table_lut = 0.0
     if rf == 1:
         mults = float(nz)
         per = constant_product_dsp(wb, ab, strategy)
         dsp = float(ceil(nz * per))  # whole slices per layer (CI dense 1x2: 2 DSP for 2 products)
         dsp_mults = nz * _clamp01(per)
     else:
-        mults = float(ceil(layer.multipliers / rf))  # block factor: stored zeros are multiplied too
+        # block factor per copy (nnet_dense_resource.h; depthwise: ceil(kh*kw*C / RF),
+        # nnet_depthwise_product.h `block_factor`): stored zeros are multiplied too
+        mults = float(layer.copies * ceil(layer.weights_per_copy / rf))
         dsp = mults * variable_product_dsp(wb, ab)
         dsp_mults = mults if dsp else 0.0
         if strategy == "resource":
-            n_in, n_out, copies = layer.mult_size
-            weight_bram = copies * bram18k_for(rf, ceil(n_in * n_out / rf) * wb)
+            # the ROM: RF words deep, block x stored bits wide per copy; codebook storage stores an index
+            stored = layer.index_bits if codebook else wb
+            weight_bram = layer.copies * bram18k_for(rf, ceil(layer.weights_per_copy / rf) * stored)
+            if codebook:  # every multiplier decodes table[index]: a 2^b-entry LUT ROM per value bit
+                table_lut = mults * wb * ceil(2**layer.index_bits / LUT_ROM_ENTRIES)
     adder_bits = mults * _acc_bits(layer)
     lut_product_bits = (mults - dsp_mults) * wb * ab
     lut = (
         LOGIC["mult.lut_per_adder_bit"] * adder_bits
         + LOGIC["mult.lut_per_lut_product_bit"] * lut_product_bits
+        + table_lut
     )
     ff = LOGIC["mult.ff_per_adder_bit.vitis" if vitis else "mult.ff_per_adder_bit.vivado"] * adder_bits
     stream = design.io_type == "io_stream"
@@ -446,16 +461,59 @@ def layer_cost(layer: StreamLayer, design: HlsDesign, target: str = "csynth") ->
 
 
 def fifo_cost(
-    width: int, depth: int, channels: int, backend: str, target: str = "csynth", memory: str = "bram"
+    width: int,
+    depth: int,
+    channels: int,
+    backend: str,
+    target: str = "csynth",
+    memory: str = "bram",
+    impl: str | None = None,
 ) -> FifoCost:
     """Cost of one io_stream stream of `channels` elements of `width` bits, `depth` deep (module doc).
 
     `memory="uram"`: the FIFOs that would take block RAM take URAM instead, 4096 x 72 per block (UG573).
+    `impl` (a Plan's binding, `bind_storage ... type=fifo impl=`, UG1399) forces the memory of every FIFO
+    of the stream: "bram" (Vivado HLS: the best BRAM18K tiling per FIFO; Vitis: its 1K x 18 tiles),
+    "uram" (4096 x 72 blocks), "lutram" (RAM32M/RAM64M, 4 LUTs per 32 x 6 or 64 x 3, UG574) or "srl"
+    (SRL32: one LUT per 32 entries per bit, UG574); None or "auto" keeps the tool's own rule.
+    Raises HardwareConfigError for another `impl`.
     """
+    if impl not in (None, "auto", *FIFO_IMPLS):
+        raise HardwareConfigError(f"FIFO memory must be one of auto, {', '.join(FIFO_IMPLS)}; got {impl!r}")
     if backend == "vivado":
         count, fw = channels, width
     else:
         count, fw = 1, channels * width
+    if impl in (None, "auto"):
+        one = _auto_fifo(fw, depth, backend, target)
+    else:
+        lut = LOGIC["fifo.lut"] if backend == "vivado" else LOGIC["fifo.lut_vitis"]
+        ff = LOGIC["fifo.ff_srl"] if backend == "vivado" else LOGIC["fifo.ff_vitis_reg"]
+        if impl in ("bram", "uram"):
+            ff = (
+                LOGIC["fifo.ff_bram_per_addr_bit"] * ceil(log2(depth + 1)) + 5
+                if backend == "vivado"
+                else LOGIC["fifo.ff_vitis_bram"]
+            )
+        if impl == "bram":
+            blocks = bram18k_for(depth, fw) if backend == "vivado" else ceil(depth / 1024) * ceil(fw / 18)
+            one = Cost(blocks, 0, 0, lut, ff)
+        elif impl == "uram":
+            one = Cost(0, uram_for(depth, fw), 0, lut, ff)
+        elif impl == "lutram":
+            one = Cost(0, 0, 0, lut + lutram_luts(depth, fw), ff)
+        else:
+            one = Cost(0, 0, 0, lut + srl_luts(depth, fw), ff)
+    total = Cost(one.bram18k * count, one.uram * count, 0, one.lut * count, one.ff * count)
+    if impl in (None, "auto") and memory == "uram" and total.bram18k:
+        total = Cost(0, uram_for(depth, fw) * count, 0, total.lut, total.ff)
+    if target == "synth":  # control logic shrinks in synthesis like the layers' logic does
+        total = total.scaled(LOGIC["synth.lut_factor"], LOGIC["synth.ff_factor"])
+    return FifoCost("", count, depth, fw, total)
+
+
+def _auto_fifo(fw: int, depth: int, backend: str, target: str) -> Cost:
+    """One FIFO of `fw` bits x `depth` where the HLS tool and synthesis choose the memory (module doc)."""
     bits = depth * fw
     if backend == "vivado":
         if depth <= REG_FIFO_MAX_DEPTH:
@@ -469,19 +527,12 @@ def fifo_cost(
             )
         if target == "synth" and one.bram18k and bits <= SYNTH_BRAM_MIN_BITS:
             one = Cost(0, 0, 0, LOGIC["fifo.lut"] + fw * ceil(depth / 32), one.ff)
-    else:
-        if depth <= VITIS_SRL_MAX_DEPTH or bits <= SRL_MAX_BITS:
-            one = Cost(0, 0, 0, LOGIC["fifo.lut_vitis"], LOGIC["fifo.ff_vitis_reg"])
-        else:
-            one = Cost(
-                ceil(depth / 1024) * ceil(fw / 18), 0, 0, LOGIC["fifo.lut_vitis"], LOGIC["fifo.ff_vitis_bram"]
-            )
-    total = Cost(one.bram18k * count, 0, 0, one.lut * count, one.ff * count)
-    if memory == "uram" and total.bram18k:
-        total = Cost(0, uram_for(depth, fw) * count, 0, total.lut, total.ff)
-    if target == "synth":  # control logic shrinks in synthesis like the layers' logic does
-        total = total.scaled(LOGIC["synth.lut_factor"], LOGIC["synth.ff_factor"])
-    return FifoCost("", count, depth, fw, total)
+        return one
+    if depth <= VITIS_SRL_MAX_DEPTH or bits <= SRL_MAX_BITS:
+        return Cost(0, 0, 0, LOGIC["fifo.lut_vitis"], LOGIC["fifo.ff_vitis_reg"])
+    return Cost(
+        ceil(depth / 1024) * ceil(fw / 18), 0, 0, LOGIC["fifo.lut_vitis"], LOGIC["fifo.ff_vitis_bram"]
+    )
 
 
 def _dag_latency(design: HlsDesign, rows: list[LayerCost]) -> int:
@@ -497,17 +548,6 @@ def _dag_latency(design: HlsDesign, rows: list[LayerCost]) -> int:
         tail[lay.name] = r.tail
         prev = lay.name
     return max(finish.values())
-
-
-def consumers(design: HlsDesign) -> dict[str, list[str]]:
-    """Producer name ("input" for the network input) -> the layers that read it, in order."""
-    out: dict[str, list[str]] = {}
-    prev = "input"
-    for lay in design.layers:
-        for src in lay.inputs or (prev,):
-            out.setdefault(src, []).append(lay.name)
-        prev = lay.name
-    return out
 
 
 def _stream_fifos(design: HlsDesign, target: str) -> tuple[list[FifoCost], list[LayerCost]]:
@@ -531,7 +571,9 @@ def _stream_fifos(design: HlsDesign, target: str) -> tuple[list[FifoCost], list[
         h, w, c = shape
         depth = int(design.fifo_depths.get(name, h * w))
         if own_fifo:
-            f = fifo_cost(bits, depth, c, design.backend, target, design.fifo_memory)
+            f = fifo_cost(
+                bits, depth, c, design.backend, target, design.fifo_memory, design.fifo_impl.get(name)
+            )
             fifos.append(FifoCost(name, f.count, f.depth, f.width, f.cost))
         if k > 1:
             for i in range(1, k + 1):
@@ -543,6 +585,7 @@ def _stream_fifos(design: HlsDesign, target: str) -> tuple[list[FifoCost], list[
                     design.backend,
                     target,
                     design.fifo_memory,
+                    design.fifo_impl.get(cname),
                 )
                 fifos.append(FifoCost(cname, f.count, f.depth, f.width, f.cost))
             lut = c * bits * k * (LOGIC["synth.lut_factor"] if target == "synth" else 1.0)
@@ -550,12 +593,16 @@ def _stream_fifos(design: HlsDesign, target: str) -> tuple[list[FifoCost], list[
     return fifos, clones
 
 
-def estimate(design: HlsDesign, target: str = "csynth") -> DesignEstimate:
+def estimate(design: HlsDesign, target: str = "csynth", plan: Plan | None = None) -> DesignEstimate:
     """Every layer's and stream's cost, the totals, latency and interval of `design` (module doc).
 
     io_stream: every layer output read by another layer is one stream (`_stream_fifos`), at the design's
-    depth for it (hls4ml's default H*W unless set in `fifo_depths`).
+    depth for it (hls4ml's default H*W unless set in `fifo_depths`). `plan` (per-layer reuse factor,
+    weight width, dense/codebook storage; per-stream FIFO memory) is applied first
+    (`codesign.fpga.design.with_plan`); the returned `.design` is the planned one. Raises
+    HardwareConfigError for a bad target or a plan naming unknown layers or streams.
     """
+    design = with_plan(design, plan)
     rows = [layer_cost(lay, design, target) for lay in design.layers]
     fifos: list[FifoCost] = []
     io = Cost()
