@@ -51,7 +51,12 @@ def test_plan_sets_reuse_and_weight_width_per_layer() -> None:
     lay = est.design.layers[0]
     assert (lay.reuse, lay.weight.width, lay.weight.integer) == (576, 4, 3)
     assert est.layers[0].multipliers == 64  # ceil(36,864 / 576)
-    assert est.layers[0].cycles == 16 * 16 * 577 + 2  # Vitis Resource: RF + 1 cycles per input pixel
+    # Vitis Resource at RF > 1 (conv_step_cycles, cnn_small csynth): csynth's worst case RF + 5 per input
+    # pixel; the design itself RF + 5 on the 14 x 14 window pixels and 4 on the other 60
+    assert est.layers[0].cycles == 16 * 16 * 581 + 2
+    assert estimate(d, "synth", plan=Plan(layers={"features_0": LayerChoice(reuse=576)})).layers[
+        0
+    ].cycles == (14 * 14 * 581 + 60 * 4 + 2)
     with pytest.raises(HardwareConfigError, match="plan names unknown layers"):
         estimate(d, plan=Plan(layers={"conv9": LayerChoice(reuse=2)}))
 

@@ -10,11 +10,12 @@ fit verdicts). Every rule below names the hls4ml template or the report lines it
 are stored in tests/data/fpga_reports/ (manifest.yaml gives their sources).
 
 Timing (io_stream; hls4ml puts every layer function in one DATAFLOW region):
-  * conv/depthwise read one input pixel per `RF` cycles (nnet_conv2d_stream.h: the pixel loop is
-    pipelined with II = reuse factor; tutorial csynth: conv config2 1,027 cycles for 32x32 = 1,024 input
-    pixels, config7 229 for 15x15, config12 40 for 6x6). Vitis HLS with the Resource strategy needs
-    RF + 1 cycles per input pixel (cnn_large csynth: conv config2 302 cycles for 150 pixels, config6 98 for
-    48); with the Latency strategy Vitis keeps 1 (CI depthwise2d: 1,028 cycles for 1,024 pixels).
+  * conv/depthwise: cycles per input pixel by `conv_step_cycles` (Latency: RF per pixel, nnet_conv2d_stream.h
+    pipelines the pixel loop with II = reuse factor; tutorial csynth: conv config2 1,027 cycles for 32x32 =
+    1,024 input pixels, config7 229 for 15x15, config12 40 for 6x6; Vitis keeps it, CI depthwise2d: 1,028
+    for 1,024. Resource: RF on a window-completing pixel, little on the others; Vitis RF 1: 2 per pixel,
+    cnn_large csynth conv config2 302 cycles for 150 pixels). csynth states the worst case (every pixel
+    completing a window); the "synth" target counts the out_pixels windows.
   * pooling reads one pixel per cycle: its channel loop is unrolled inside the pipelined pixel loop
     (nnet_pooling_stream.h; tutorial csynth: pool config6 903 cycles for 30x30 = 900 pixels). Same for
     ReLU (relu config5 902 for 900) and zero padding (one output pixel per cycle; Vitis adds a fixed 13).
@@ -309,7 +310,29 @@ def _line_buffer_bits(layer: StreamLayer) -> int:
     return max(kh - 1, 0) * layer.in_shape[1] * layer.in_shape[2] * layer.input.width
 
 
-def _weight_layer(layer: StreamLayer, design: HlsDesign) -> tuple[Cost, float, float, _Timing]:
+def conv_step_cycles(rf: int, backend: str, strategy: str) -> tuple[int, int]:
+    """Cycles an io_stream conv/depthwise layer spends on one input pixel: (a pixel that completes an output
+    window, a pixel that does not). The one rule both this cost model and the FIFO-sizing pipeline model
+    (`codesign.fpga.dataflow`) use.
+
+    * Latency strategy: the pixel loop is pipelined at II = RF (nnet_conv2d_stream.h `conv_2d_buffer_cl`:
+      `#pragma HLS PIPELINE II=CONFIG_T::reuse_factor`): (RF, RF) (tutorial csynth: 1,027 for 1,024 pixels).
+    * Resource strategy, Vivado HLS: the loop is not pipelined; `dense_resource` (RF iterations at II = 1,
+      nnet_dense_resource.h) runs only on a complete window: (RF, 1).
+    * Resource strategy, Vitis HLS: RF 1: (2, 2) (cnn_large csynth: conv config2 302 cycles for 150 pixels,
+      config6 98 for 48); RF > 1: (RF + 5, 4) (cnn_small csynth at RF 36: 601 = 150 x 4 + 1 to
+      6,151 = 150 x 41 + 1; at RF 252: 193 = 48 x 4 + 1 to 12,337 = 48 x 257 + 1).
+    """
+    if strategy == "latency":
+        return rf, rf
+    if backend == "vivado":
+        return rf, 1
+    return (2, 2) if rf == 1 else (rf + 5, 4)
+
+
+def _weight_layer(
+    layer: StreamLayer, design: HlsDesign, target: str = "csynth"
+) -> tuple[Cost, float, float, _Timing]:
     """(cost, multipliers, DSP-mapped multipliers, timing) of a conv/depthwise/dense layer (module doc)."""
     assert layer.weight is not None
     rf = max(1, layer.reuse)
@@ -354,10 +377,13 @@ def _weight_layer(layer: StreamLayer, design: HlsDesign) -> tuple[Cost, float, f
             # 7/3/2; hls4ml test_report dense: 7/7); Vitis runs it in RF - 1 (cnn_large: 0, cnn_small: RF).
             cycles = rf + 2 if not vitis else max(rf - 1, 0)
             timing = _Timing(cycles, cycles, cycles if not vitis else rf)
-        else:  # one input pixel per RF cycles (RF + 1 on Vitis with the Resource strategy)
-            per_pixel = rf + 1 if vitis and strategy == "resource" else rf
+        else:  # per input pixel, by whether it completes an output window (`conv_step_cycles`)
+            window, other = conv_step_cycles(rf, design.backend, strategy)
             extra = 2 if vitis else 3
-            cycles = layer.in_pixels * per_pixel + extra
+            # csynth states the worst case (every pixel taking the window branch: cnn_small 6,151 = 150 x 41
+            # + 1); the design runs `window` cycles on the out_pixels windows and `other` on the rest
+            n_win = layer.in_pixels if target == "csynth" else layer.out_pixels
+            cycles = n_win * window + (layer.in_pixels - n_win) * other + extra
             timing = _Timing(cycles, extra, cycles)
     elif layer.kind == "dense":  # nnet_dense_latency.h, fully pipelined at II = RF
         cycles = rf if strategy == "latency" else rf + 1
@@ -382,7 +408,7 @@ def layer_cost(layer: StreamLayer, design: HlsDesign, target: str = "csynth") ->
     mults = dsp_mults = 0.0
     weight_bram = 0.0
     if layer.kind in WEIGHT_KINDS:
-        cost, mults, dsp_mults, timing = _weight_layer(layer, design)
+        cost, mults, dsp_mults, timing = _weight_layer(layer, design, target)
         weight_bram = cost.bram18k
     elif layer.kind in ("global_maxpool", "global_avgpool"):
         # nnet_pooling_stream.h global pooling: one accumulator (or running max) per channel, one pixel per cycle.

@@ -5,10 +5,10 @@ What hls4ml does to a PyTorch graph before writing it (and so what `graph_to_des
     into it (hls4ml's `FuseBatchNormalization` pass); any other BatchNorm stays a `normalize` layer.
   * io_stream: a padded conv or pool gets a ZeroPadding2D layer in front (the Vivado/Vitis backends insert
     it: `nnet_padding_stream.h`; hls4ml's test_keras_api notes the extra layer), named `<layer>.pad`, and so
-    does a ceil-mode pool (our HLS rewrite pads explicitly, `codesign.fpga.fit.ceil_pool_extra`).
+    does a ceil-mode pool (our HLS rewrite pads explicitly, `codesign.fpga.streams.ceil_pool_extra`).
   * A grouped conv is `groups` convs (the HLS rewrite splits it), a depthwise conv hls4ml's depthwise layer.
   * Flatten of a channels-last stream is a reshape (no layer function).
-Stream names follow `codesign.fpga.fit.stream_fifos`, so depths sized by the pipeline model
+Stream names follow `codesign.fpga.streams.stream_fifos`, so depths sized by the pipeline model
 (`codesign.fpga.fifo_sizing.sized_fifo_depths`, what `codesign hls` writes) apply by name.
 """
 
@@ -27,7 +27,7 @@ from codesign.fpga.design import (
     StreamLayer,
     parse_precision,
 )
-from codesign.fpga.fit import ceil_pool_extra
+from codesign.fpga.streams import ceil_pool_extra
 from codesign.ir.graph import LayerGraph
 from codesign.ir.layers import Activation, Conv, Layer, Linear, Pool
 
