@@ -475,6 +475,14 @@ def layer_cost(layer: StreamLayer, design: HlsDesign, target: str = "csynth") ->
             if layer.out_pixels == 1
             else _Timing(layer.out_pixels + 2, 2, layer.out_pixels + 2)
         )
+    elif layer.kind == "transpose":
+        # nnet_transpose_stream.h: `data_array[N]` fully partitioned (N registers of the input type), written one
+        # input pixel per cycle, then read out one output word (W elements) per cycle. LUT: a write-enable per
+        # register bit (our assumption; no stored report has a transpose).
+        n_bits = h * w * c * bits
+        cost = Cost(0, 0, 0, n_bits, n_bits)
+        n_out = layer.out_shape[0] * layer.out_shape[1]
+        timing = _Timing(layer.in_pixels + n_out + 2, n_out + 1, layer.in_pixels + n_out + 2)
     elif layer.kind == "flatten":  # a reshape of the stream: no hardware
         cost, timing = Cost(), _Timing(0, 0, 1)
     else:  # clone, add: a copy or an adder per element per pixel
@@ -583,7 +591,18 @@ def _stream_fifos(design: HlsDesign, target: str) -> tuple[list[FifoCost], list[
     through a Clone layer writing k more streams `<name>.clone<i>`; that holds for the network input too
     (its Clone reads the input port and writes k FIFOs).
     """
-    readers = consumers(design)
+    direct = consumers(design)
+    kinds = {lay.name: lay.kind for lay in design.layers}
+
+    def through_reshapes(name: str) -> list[str]:
+        """Readers of a stream, a flatten (a reshape of the same stream) replaced by its own readers: a tensor
+        whose only reader is a final flatten is the output port (hls4ml's GlobalPooling2D absorbs it)."""
+        out: list[str] = []
+        for r in direct.get(name, []):
+            out += through_reshapes(r) if kinds.get(r) == "flatten" else [r]
+        return out
+
+    readers = {name: through_reshapes(name) for name in ["input", *kinds]}
     fifos: list[FifoCost] = []
     clones: list[LayerCost] = []
     streams: list[tuple[str, tuple[int, int, int], int, bool]] = [

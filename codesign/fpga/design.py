@@ -30,7 +30,8 @@ WEIGHT_KINDS = ("conv", "depthwise", "dense")
 #: Activations hls4ml computes from lookup tables (nnet_activation.h: softmax/sigmoid/tanh/elu tables).
 TABLE_ACTIVATIONS = ("softmax", "sigmoid", "tanh", "elu", "selu", "softplus", "softsign")
 KINDS = WEIGHT_KINDS + TABLE_ACTIVATIONS + ("relu", "maxpool", "avgpool", "bn", "pad", "concat", "add",
-                                           "flatten", "clone", "global_avgpool", "global_maxpool")  # fmt: skip
+                                           "flatten", "clone", "global_avgpool", "global_maxpool",
+                                           "transpose")  # fmt: skip
 
 _PREC = re.compile(r"^\s*(ap_)?(u?fixed|u?int)\s*<\s*(\d+)\s*(?:,\s*(-?\d+))?[^>]*>\s*$")
 

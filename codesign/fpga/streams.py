@@ -52,7 +52,9 @@ def physical_layers(graph: LayerGraph) -> dict[str, str]:
     for layer in graph.layers:
         alias = layer.kind in _ALIAS_KINDS or is_folded_bn(graph, layer)
         if layer.kind == "flatten" and layer.inputs:
-            alias = graph[phys[layer.inputs[0]]].kind in ("linear", "flatten")  # already 1-D: no transpose
+            # already 1-D (a linear's or flatten's output, or 1 x 1 spatial: a global pool's): no transpose
+            s = layer.in_shape
+            alias = graph[phys[layer.inputs[0]]].kind in ("linear", "flatten") or s.h * s.w == 1
         phys[layer.name] = phys[layer.inputs[0]] if alias and layer.inputs else layer.name
     return phys
 
