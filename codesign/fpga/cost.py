@@ -411,16 +411,29 @@ def layer_cost(layer: StreamLayer, design: HlsDesign, target: str = "csynth") ->
         cost, mults, dsp_mults, timing = _weight_layer(layer, design, target)
         weight_bram = cost.bram18k
     elif layer.kind in ("global_maxpool", "global_avgpool"):
-        # nnet_pooling_stream.h global pooling: one accumulator (or running max) per channel, one pixel per cycle.
+        # nnet_pooling_stream.h `global_pooling2d_cl`: `accum_t data_window[n_filt]` (ARRAY_PARTITION complete),
+        # one accumulator (or running max) per channel updated once per input pixel; then `AvgPoolRes`
+        # computes every channel's `data_window[i] / (in_height * in_width)` in one pipelined iteration
+        # (res_T::size = n_filt). A division by a constant that is not a power of two is a product by a
+        # constant (HLS lowers it to multiply and shift), costed by the constant-product rule at the
+        # accumulator width; a power of two is a shift. No stored report has a global pool: this rule is
+        # read off the template, not checked against synthesis.
         acc = bits + ceil(log2(max(h * w, 2)))
-        lut = (
-            LOGIC["pool_stream.lut_per_op_bit"] * c * acc
-            if stream
-            else LOGIC["avgpool.lut_per_op_bit"] * c * (h * w - 1) * bits
-        )
-        ff = c * acc if stream else 0.0
-        timing = _Timing(layer.in_pixels + 3, 3, layer.in_pixels + 3) if stream else _Timing(0, 0, 1)
-        cost = Cost(0, 0, 0, lut, ff)
+        if stream:
+            lut = LOGIC["avgpool.lut_per_op_bit"] * c * acc  # one adder (comparator) per channel
+            ff = float(c * acc)
+            timing = _Timing(layer.in_pixels + 3, 3, layer.in_pixels + 3)
+        else:
+            lut, ff = LOGIC["avgpool.lut_per_op_bit"] * c * (h * w - 1) * bits, 0.0
+            timing = _Timing(0, 0, 1)
+        dsp = 0.0
+        n = h * w
+        if layer.kind == "global_avgpool" and n & (n - 1):
+            per = constant_product_dsp(acc, acc, "latency")
+            dsp = float(ceil(c * per))
+            mults, dsp_mults = float(c), c * _clamp01(per)
+            lut += LOGIC["mult.lut_per_lut_product_bit"] * (c - dsp_mults) * acc * acc
+        cost = Cost(0, 0, dsp, lut, ff)
     elif layer.kind in ("maxpool", "avgpool"):
         kh, kw = layer.kernel
         op = layer.kind
