@@ -60,7 +60,9 @@ def test_hls_writes_sized_fifo_depths(tmp_path) -> None:
     # Recompute independently: pipeline of the converted network at the planned RFs.
     graph = hls_graph(r.quantized_model, r.input_shape, "firenet")
     assert "stem_0" in [lay.name for lay in graph.layers]
-    pipe = build_pipeline(graph, {p.name: p.reuse for p in r.layers if p.reuse}, r.act_bits, backend=r.backend)
+    pipe = build_pipeline(
+        graph, {p.name: p.reuse for p in r.layers if p.reuse}, r.act_bits, backend=r.backend
+    )
     depths = size_fifos(pipe)
     assert depths == r.fifos["depths"]
     written = _pragmas(r.project_dir, r.project_name)

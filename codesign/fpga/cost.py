@@ -3,8 +3,13 @@
 Public API:
   * `layer_estimate(layer, backend=, strategy=, io_type=, reuse=, precision=, target=)` -> `LayerCost`
     for one layer under given settings; `layer_cost(layer, design, target)` for a layer of a design;
-  * `fifo_cost(width, depth, channels, backend, target, memory)` -> `FifoCost` of one io_stream stream;
-  * `estimate(design, target)` -> `DesignEstimate`: per-layer rows, FIFOs, totals, latency and interval.
+  * `fifo_cost(width, depth, channels, backend, target, memory, impl)` -> `FifoCost` of one io_stream stream
+    (`impl`: a Plan's binding bram | uram | lutram | srl);
+  * `estimate(design, target, plan=None)` -> `DesignEstimate`: per-layer rows, FIFOs, totals, latency and
+    interval; `plan` (`codesign.fpga.plan.Plan`: per-layer reuse factor, weight width, dense/codebook
+    storage; per-stream FIFO memory) is applied first;
+  * `conv_step_cycles(rf, backend, strategy)`: the conv timing rule the FIFO-sizing pipeline model shares.
+The reuse planner on top of this model is `codesign.fpga.planner`.
 `target` is "csynth" (what the HLS report states) or "synth" (what Vivado synthesis builds; default for
 fit verdicts). Every rule below names the hls4ml template or the report lines it comes from; the reports
 are stored in tests/data/fpga_reports/ (manifest.yaml gives their sources).
@@ -42,8 +47,15 @@ Memory:
     Vivado synthesis then rebuilds block-RAM FIFOs of <= 1,024 bits as SRLs (tutorial: csynth 100 BRAM18K,
     synthesis 84 and 68: exactly the 36 x 16 and 169 x 6 FIFOs left block RAM).
   * Weights: Resource strategy at RF > 1 keeps them in a ROM RF deep and ceil(n_in*n_out/RF)*bits wide
-    (nnet_dense_resource.h) -> bram18k_for(RF, width) per layer. At RF 1 or with the Latency strategy they
-    are constants in the fabric (nnet_dense_latency.h): no BRAM.
+    (nnet_dense_resource.h) -> bram18k_for(RF, width) per layer (per group of a grouped conv; a depthwise
+    conv's kh*kw*C weights are one array, nnet_depthwise_product.h). At RF 1 or with the Latency strategy
+    they are constants in the fabric (nnet_dense_latency.h): no BRAM.
+  * Codebook storage (a Plan's `storage: codebook`, `codesign.hls.storage`'s nnet_codebook.h: the weight
+    is an `index_bits`-bit index, the product `a * table[index]`): the ROM holds indices (index_bits wide
+    per weight instead of the value width); every multiplier decodes a 2^b-entry table of value-width
+    words as a LUT ROM, value bits x ceil(2^b / 64) LUT6s (UG574). DSPs unchanged (still a x value). At
+    RF 1 the index is a constant and the layer costs what the dense layer of that value width costs.
+    Not checked against synthesis (no report of the codebook layer exists).
   * Table activations (nnet_activation.h, 1,024-entry tables of 18 bits): softmax 4 BRAM18K (exp and
     inverse tables; tutorial and jet-tagger csynth: 4), sigmoid/tanh/ELU 1 (cnn_large sigmoid, CI dense+ELU).
 

@@ -110,7 +110,9 @@ def plan_reuse(
     base = base + est.io_cost
     if not free:
         return {}
-    options = {lay.name: sorted(reuse_options(lay, design, target), key=lambda o: (o.interval, o.rf)) for lay in free}
+    options = {
+        lay.name: sorted(reuse_options(lay, design, target), key=lambda o: (o.interval, o.rf)) for lay in free
+    }
     intervals = {n: [o.interval for o in opts] for n, opts in options.items()}
     vecs = {n: [_vec(o.cost) for o in opts] for n, opts in options.items()}
     # prefix[w][n][i]: cheapest option among the i+1 fastest, under weighting w
@@ -207,9 +209,13 @@ def plan_design(
 
     fpga = get_part(part)
     if not (reuse == "auto" or isinstance(reuse, Mapping) or (isinstance(reuse, int) and reuse >= 1)):
-        raise HardwareConfigError(f"reuse must be 'auto', an integer >= 1 or a per-layer mapping, got {reuse!r}")
+        raise HardwareConfigError(
+            f"reuse must be 'auto', an integer >= 1 or a per-layer mapping, got {reuse!r}"
+        )
     design = with_plan(graph_to_design(graph, **design_settings), plan)
-    plan_rf = {lay.name: lay.reuse for lay in design.layers if plan is not None and _plan_fixes_reuse(plan, lay)}
+    plan_rf = {
+        lay.name: lay.reuse for lay in design.layers if plan is not None and _plan_fixes_reuse(plan, lay)
+    }
     layer_config = design_settings.get("layer_config") or {}
     plan_rf |= {  # a per-layer config's reuse factor is the user's choice too
         lay.name: lay.reuse for lay in design.layers if "reuse" in (layer_config.get(lay.name) or {})
