@@ -124,3 +124,15 @@ def test_depthwise_conv_has_kh_kw_c_weights_and_one_rom() -> None:
     d1 = with_plan(d, Plan(layers={dw.name: LayerChoice(reuse=1)}))
     at1 = layer_cost(next(lay for lay in d1.layers if lay.kind == "depthwise"), d1)
     assert at1.multipliers == 288 and at1.weight_bram18k == 0
+
+
+def test_plan_design_keeps_reuse_factors_a_plan_fixes() -> None:
+    """A plan fixing every weight layer's RF: the planner keeps them all (and the FIFOs are sized at them)."""
+    from codesign.fpga.planner import plan_design
+
+    net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 4, 1))
+    g = trace_module(net, (3, 10, 10))
+    names = [lay.name for lay in g.layers if lay.kind == "conv"]
+    plan = Plan(layers={n: LayerChoice(reuse=27 if i == 0 else 8) for i, n in enumerate(names)})
+    p = plan_design(g, "xc7z020", plan=plan)
+    assert p.reuse == {names[0]: 27, names[1]: 8} and p.fifo_depths
