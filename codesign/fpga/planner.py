@@ -26,7 +26,7 @@ from typing import Any
 
 from codesign.errors import HardwareConfigError
 from codesign.fpga.cost import Cost, DesignEstimate, estimate, layer_cost
-from codesign.fpga.design import WEIGHT_KINDS, HlsDesign, StreamLayer, with_plan
+from codesign.fpga.design import WEIGHT_KINDS, HlsDesign, StreamLayer, plan_key, with_plan
 from codesign.fpga.parts import FpgaPart, get_part
 from codesign.fpga.plan import Plan
 from codesign.fpga.reuse import nearest_valid_reuse_factor, valid_reuse_factors
@@ -222,8 +222,9 @@ def plan_design(
     def choose(d: HlsDesign) -> dict[str, int]:
         if reuse == "auto":
             return plan_reuse(d, fpga, target=target, max_interval=max_interval, fixed=plan_rf)
-        if isinstance(reuse, Mapping):
-            return {**{k: int(v) for k, v in reuse.items()}, **plan_rf}
+        if isinstance(reuse, Mapping):  # layers it leaves out keep the design's own reuse factor
+            own = {lay.name: lay.reuse for lay in d.layers if lay.kind in WEIGHT_KINDS}
+            return {**own, **{k: int(v) for k, v in reuse.items()}, **plan_rf}
         return {**snap_reuse(d, int(reuse)), **plan_rf}
 
     def at(d: HlsDesign, rfs: Mapping[str, int], depths: Mapping[str, int]) -> HlsDesign:
@@ -246,7 +247,5 @@ def plan_design(
 
 
 def _plan_fixes_reuse(plan: Plan, layer: StreamLayer) -> bool:
-    from codesign.fpga.design import plan_key
-
     c = plan.layers.get(plan_key(layer.name)) or plan.layers.get(layer.name) or plan.default
     return layer.kind in WEIGHT_KINDS and c is not None and c.reuse is not None
