@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from codesign.fpga.plan import LayerChoice, Plan
 from codesign.hls import project as pj
-from codesign.hls.plan import LayerChoice, Plan
 
 pytest.importorskip("hls4ml")
 HAS_GXX = shutil.which("g++") is not None

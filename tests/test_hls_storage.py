@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from codesign.errors import CodesignError
-from codesign.hls.plan import LayerChoice, Plan
+from codesign.fpga.plan import LayerChoice, Plan
 from codesign.hls.storage import share_layer
 
 pytest.importorskip("hls4ml")

@@ -5,6 +5,7 @@ memory), project writing, C simulation against PyTorch (the digits demo nets liv
 hls4ml itself is imported only when a conversion runs.
 """
 
+from codesign.fpga.plan import LayerChoice, Plan
 from codesign.hls.convert import (
     LayerPlan,
     choose_reuse_factor,
@@ -13,7 +14,6 @@ from codesign.hls.convert import (
     is_valid_reuse_factor,
     valid_reuse_factors,
 )
-from codesign.hls.plan import LayerChoice, Plan
 from codesign.hls.project import (
     DEFAULT_PART,
     Comparison,

@@ -25,8 +25,8 @@ def progress_printer(quiet: bool) -> Callable[[str], None] | None:
 def cmd_hls(args: argparse.Namespace) -> None:
     from codesign.errors import CodesignError
     from codesign.fpga.parts import get_part
+    from codesign.fpga.plan import Plan
     from codesign.hls.inputs import load_calibration, load_checkpoint
-    from codesign.hls.plan import Plan
     from codesign.hls.project import generate_hls
     from codesign.nets.registry import build_model
 

@@ -34,8 +34,8 @@ from torch import fx, nn
 from codesign.compress.prune import apply_masks, magnitude_masks
 from codesign.compress.quantize import FixedPoint, integer_bits_for_range
 from codesign.errors import CodesignError, HardwareConfigError
+from codesign.fpga.plan import Plan
 from codesign.fpga.reuse import divisors
-from codesign.hls.plan import Plan
 from codesign.hls.rewrite import is_depthwise
 from codesign.hls.storage import Codebook
 

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from codesign.hls.plan import Plan
+from codesign.fpga.plan import Plan
 from codesign.hls.project import DEFAULT_PART, HlsResult, generate_hls
 
 Arch = Literal["squeezenet", "squeezenext"]
