@@ -281,8 +281,8 @@ def describe(field: FieldInfo | None, annotation: Any) -> str:
         return f"a mapping with keys {', '.join(kind.model_fields)}"
     item = _container_item(kind)
     if item is not None and get_origin(kind) in (list, tuple):
-        inner = describe(None, item)
-        return f"a list of {inner}" if inner else "a list"
+        item_text = describe(None, item)
+        return f"a list of {item_text}" if item_text else "a list"
     if item is not None:
         return "a mapping"
     return ""
