@@ -54,6 +54,7 @@ class RsShape:
 
     @property
     def macs(self) -> int:
+        """Multiply-accumulates of the layer: G x N x M x C x E x F x R x S."""
         return self.G * self.N * self.M * self.C * self.E * self.F * self.R * self.S
 
 
@@ -72,6 +73,7 @@ class RsMapping:
 
     @property
     def units(self) -> int:
+        """Processing units of one filter/channel block: strips x filter-row folds."""
         return self.strips * self.r_folds
 
 
@@ -119,7 +121,8 @@ def rs_map(s: RsShape, rows: int, cols: int, rf_words: int) -> RsMapping:
 
 
 def rs_compute_cycles(s: RsShape, mp: RsMapping) -> int:
-    """Cycles of the layer: every PE runs F x S-cycle primitives; copies share the work units."""
+    """Compute cycles of the layer (no stalls): ceil(strips x r_folds x G x M x C x N / copies) x F x S, one
+    MAC per PE per cycle as in Eyeriss's PE (JSSC 2017); copies share the work units."""
     primitives = mp.units * s.G * s.M * s.C * s.N
     return math.ceil(primitives / mp.copies) * s.F * s.S
 
