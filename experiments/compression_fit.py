@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import torch
@@ -37,6 +37,8 @@ from experiments.common import Provenance, out_dir, ratio_fmt, script_main, writ
 
 if TYPE_CHECKING:
     from codesign.compress import StorageFormat
+    from codesign.fpga import FitReport
+    from codesign.ir.graph import LayerGraph
 
 BITS = (32, 16, 8, 6, 4)
 DENSITIES = (1.0, 0.5, 0.33)
@@ -84,7 +86,7 @@ def storage_format(bits: int, density: float) -> StorageFormat:
     return StorageFormat("sparse_relative", bits=bits, index_bits=INDEX_BITS)
 
 
-def model_sizes(name: str, bits: tuple[int, ...], densities: tuple[float, ...]) -> list[dict]:
+def model_sizes(name: str, bits: tuple[int, ...], densities: tuple[float, ...]) -> list[dict[str, Any]]:
     """Storage of one zoo model for every (bits, density)."""
     from codesign.compress import StorageFormat, prune, storage_table
 
@@ -126,7 +128,7 @@ def smallest_on_chip(size_bytes: int) -> str:
 
 
 @cache
-def _largest_part_report(name: str, bits: int):
+def _largest_part_report(name: str, bits: int) -> tuple[LayerGraph, FitReport]:
     """The model's IR and its hls4ml fit report on the largest part, shared by both fit columns."""
     from codesign.fpga import PARTS, fit_report
 
@@ -162,7 +164,7 @@ def hls4ml_fit_sized(name: str, bits: int) -> tuple[str, int]:
     return "none", sized.bram18k
 
 
-def size_figure(rows: list[dict]) -> plt.Figure:
+def size_figure(rows: list[dict[str, Any]]) -> plt.Figure:
     """Size vs bit width per density for a few models, with on-chip capacities of three parts."""
     try:
         from codesign.fpga import PARTS
@@ -195,7 +197,7 @@ def size_figure(rows: list[dict]) -> plt.Figure:
     return fig
 
 
-def simple_sizes(name: str, bits: tuple[int, ...], densities: tuple[float, ...]) -> list[dict]:
+def simple_sizes(name: str, bits: tuple[int, ...], densities: tuple[float, ...]) -> list[dict[str, Any]]:
     """Fallback when codesign.compress is unusable: SIMPLE ACCOUNTING from parameter counts only.
 
     dense = params * bits / 8; sparse = ceil(params * density) * (bits + INDEX_BITS) / 8 (no fillers,
@@ -234,7 +236,7 @@ def _usable(module: str) -> str:
     return ""
 
 
-def run(out: str | Path | None = None, quick: bool = False) -> dict:
+def run(out: str | Path | None = None, quick: bool = False) -> dict[str, Any]:
     """Write compression_fit.{md,csv,tex} and fig_compression_size.{png,pdf}."""
     out = out_dir(out)
     models = QUICK_MODELS if quick else tuple(s.name for s in list_models())
@@ -303,6 +305,7 @@ def run(out: str | Path | None = None, quick: bool = False) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """`python -m experiments.compression_fit [--quick] [--out DIR]`: run and print one 'wrote FILE' per output."""
     script_main(run, __doc__.splitlines()[0], "two models, two bit widths, two densities", argv)
 
 
