@@ -36,6 +36,8 @@ from codesign.zoo import trace_model
 from experiments.common import Provenance, out_dir, ratio_fmt, script_main, write_figure, write_table
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from codesign.compress import StorageFormat
     from codesign.fpga import FitReport
     from codesign.ir.graph import LayerGraph
@@ -164,7 +166,7 @@ def hls4ml_fit_sized(name: str, bits: int) -> tuple[str, int]:
     return "none", sized.bram18k
 
 
-def size_figure(rows: list[dict[str, Any]]) -> plt.Figure:
+def size_figure(rows: list[dict[str, Any]]) -> Figure:
     """Size vs bit width per density for a few models, with on-chip capacities of three parts."""
     try:
         from codesign.fpga import PARTS

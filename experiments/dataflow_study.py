@@ -20,6 +20,8 @@ from codesign.sim import simulate
 from experiments.common import out_dir, provenance_for, ratio_fmt, script_main, write_figure, write_table
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from codesign.hw.model import Accelerator
 
 NETS = ("squeezenext_v5", "squeezenet_v1_0")
@@ -122,7 +124,7 @@ def sweep(
     return rows
 
 
-def sweep_figure(rows: list[dict[str, Any]], default_kb: int) -> plt.Figure:
+def sweep_figure(rows: list[dict[str, Any]], default_kb: int) -> Figure:
     """Per net: total cycles vs array size (WS/OS/auto at the default buffer), and the share of layers
     auto runs WS vs array size for each buffer size."""
     models = list(dict.fromkeys(r["model"] for r in rows))

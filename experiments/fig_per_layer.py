@@ -39,6 +39,7 @@ from experiments.common import (
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
     from codesign.hw.model import Accelerator
 
@@ -132,7 +133,7 @@ def block_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _side_by_side(
     data: dict[str, list[dict[str, Any]]], label_key: str, ylabel: str
-) -> tuple[plt.Figure, list[Axes]]:
+) -> tuple[Figure, list[Axes]]:
     width = max(len(rows) for rows in data.values())
     fig, grid = plt.subplots(
         1,
@@ -155,7 +156,7 @@ def _side_by_side(
     return fig, axes
 
 
-def latency_figure(data: dict[str, list[dict[str, Any]]]) -> plt.Figure:
+def latency_figure(data: dict[str, list[dict[str, Any]]]) -> Figure:
     """Cycles per block: compute and DRAM-stall cycles stacked (linear axis)."""
     blocks = {m: block_rows(rows) for m, rows in data.items()}
     fig, axes = _side_by_side(blocks, "block", "cycles per block")
@@ -176,7 +177,7 @@ def latency_figure(data: dict[str, list[dict[str, Any]]]) -> plt.Figure:
     return fig
 
 
-def energy_figure(data: dict[str, list[dict[str, Any]]]) -> plt.Figure:
+def energy_figure(data: dict[str, list[dict[str, Any]]]) -> Figure:
     """Energy per block, stacked by memory level (linear axis)."""
     blocks = {m: block_rows(rows) for m, rows in data.items()}
     fig, axes = _side_by_side(blocks, "block", "energy per block (uJ)")
@@ -192,7 +193,7 @@ def energy_figure(data: dict[str, list[dict[str, Any]]]) -> plt.Figure:
     return fig
 
 
-def per_layer_log_figure(data: dict[str, list[dict[str, Any]]], key: str, ylabel: str) -> plt.Figure:
+def per_layer_log_figure(data: dict[str, list[dict[str, Any]]], key: str, ylabel: str) -> Figure:
     """Every layer's total `key` (cycles or energy_uj) on a log axis; bars coloured by layer kind."""
     fig, axes = _side_by_side(data, "layer", ylabel)
     kinds = sorted({r["kind"] for rows in data.values() for r in rows})
@@ -214,7 +215,7 @@ def per_layer_log_figure(data: dict[str, list[dict[str, Any]]], key: str, ylabel
     return fig
 
 
-def utilization_figure(data: dict[str, list[dict[str, Any]]]) -> plt.Figure:
+def utilization_figure(data: dict[str, list[dict[str, Any]]]) -> Figure:
     """PE utilization per layer, bars coloured by the dataflow chosen."""
     fig, axes = _side_by_side(data, "layer", "PE utilization")
     colors = {"ws": OKABE_ITO[0], "os": OKABE_ITO[1], "-": OKABE_ITO[7]}

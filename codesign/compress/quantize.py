@@ -293,7 +293,7 @@ class _FakeQuantSTE(torch.autograd.Function):
     """Forward: exact fixed-point values. Backward: pass the gradient where the input was in range."""
 
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, prec: FixedPoint) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx: Any, x: torch.Tensor, prec: FixedPoint) -> torch.Tensor:
         saturating = prec.overflow != "AP_WRAP"
         ctx.save_for_backward(
             ((x >= prec.min) & (x <= prec.max)) if saturating else torch.ones_like(x, dtype=torch.bool)
@@ -301,7 +301,7 @@ class _FakeQuantSTE(torch.autograd.Function):
         return prec.quantize(x)
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         (inside,) = ctx.saved_tensors
         return grad * inside, None
 
