@@ -54,7 +54,9 @@ def sram_area_mm2(capacity_bytes: int, tech: Technology) -> float:
 
 
 def pe_area_um2(hw: Accelerator, tech: Technology) -> tuple[float, float]:
-    """(MAC area, register-file area) of one PE in um^2."""
+    """(MAC area, register-file area) of one PE in um^2: the technology's 8x8 multiplier scaled by
+    weight_bits x act_bits / 64 plus its 32-bit adder scaled by psum_bits / 32, and rf_bytes x 8 flip-flops
+    with the read-multiplexer overhead (figures and their sources: hw_models/tech/<technology>.yaml)."""
     mac = tech.mult_8x8_um2 * hw.weight_bits * hw.act_bits / 64 + tech.add_32_um2 * hw.psum_bits / 32
     rf = hw.rf_bytes * 8 * tech.ff_um2_per_bit * (1 + tech.rf_mux_overhead)
     return mac, rf

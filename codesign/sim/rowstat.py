@@ -79,7 +79,7 @@ class RsMapping:
 
 def rs_shape(layer: Layer, batch: int) -> RsShape:
     """The RS view of a conv or linear layer (a linear layer is a 1x1 conv on a 1x1 map, positions x batch
-    images)."""
+    images); TypeError for another kind (the caller maps only compute layers)."""
     if isinstance(layer, Conv):
         G = layer.groups
         return RsShape(
@@ -102,7 +102,8 @@ def rs_shape(layer: Layer, batch: int) -> RsShape:
 
 
 def rs_map(s: RsShape, rows: int, cols: int, rf_words: int) -> RsMapping:
-    """Fold the R x E logical set onto a rows x cols array and block the RF (see the module docstring)."""
+    """Fold the R x E logical set onto a rows x cols array and block an RF of `rf_words` words per PE, split
+    in Eyeriss's 12 : 224 : 24 ifmap : filter : psum proportions (see the module docstring)."""
     r_folds = math.ceil(s.R / rows)
     rows_used = math.ceil(s.R / r_folds)
     w = min(s.E, cols)
