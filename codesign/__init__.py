@@ -7,12 +7,15 @@ command wraps the same functions.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from codesign.sim.network import NetworkResult
 
 __version__ = "0.1.0"
 
 
-def simulate(model: Any, hw: Any = None, *args: Any, **kwargs: Any):
+def simulate(model: Any, hw: Any = None, *args: Any, **kwargs: Any) -> NetworkResult:
     """Simulate a zoo name, torch module or LayerGraph on an accelerator; see codesign.sim.network.simulate.
 
     A hardware name or path is loaded once per process and reused while its files are unchanged

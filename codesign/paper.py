@@ -13,6 +13,11 @@ _REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def cmd_paper(args: argparse.Namespace) -> None:
+    """Run experiments/run_all.py into `args.out` (default experiments/results), all outputs or none.
+
+    Raises CodesignError when the experiments package is not importable (an installed wheel has no
+    experiments/: run from a source checkout).
+    """
     if (_REPO_ROOT / "experiments" / "run_all.py").is_file() and str(_REPO_ROOT) not in sys.path:
         sys.path.insert(0, str(_REPO_ROOT))
     try:
@@ -31,7 +36,7 @@ def cmd_paper(args: argparse.Namespace) -> None:
         print(f"outputs moved into {out}")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `paper` subparser."""
     p = sub.add_parser("paper", help="regenerate the paper's tables and figures (experiments/results)")
     p.add_argument("--quick", action="store_true", help="reduced models and sweeps (a quick check)")

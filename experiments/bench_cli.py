@@ -59,6 +59,7 @@ def cpu_seconds(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Time every verb (module docstring) and write experiments/results/bench/cli.md and cli.csv; returns 0."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="warm runs per command (default 3)")
     parser.add_argument("--cache-dir", help="IR cache directory (default: a fresh temporary one)")

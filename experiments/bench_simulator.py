@@ -29,6 +29,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from codesign.hw.model import Accelerator
+    from codesign.ir.graph import LayerGraph
+    from codesign.sim.network import NetworkResult
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -113,7 +119,7 @@ def median_time(fn: Callable[[], object], runs: int, setup: Callable[[], object]
     return statistics.median(times)
 
 
-def closed_form_cycles(graph, rows: int, cols: int, dataflow: str) -> int:
+def closed_form_cycles(graph: LayerGraph, rows: int, cols: int, dataflow: str) -> int:
     """Sum over conv/linear layers of folds x per-fold cycles (analytical.compute_cycles), batch 1."""
     from codesign.sim.analytical import compute_cycles
     from codesign.sim.mapping import gemm_of, map_gemm
@@ -142,10 +148,12 @@ class Row:
 
     @property
     def engine_cold_with_trace_s(self) -> float:
+        """Seconds to trace the model and run the engine cold: what a first `simulate` call costs."""
         return self.trace_s + self.engine_cold_s
 
     @property
     def target_ok(self) -> bool:
+        """True when the cold engine run is under TARGET_IN_PROCESS_S (0.1 s)."""
         return self.engine_cold_s < TARGET_IN_PROCESS_S
 
 
@@ -184,10 +192,14 @@ def bench_ours(runs: int, cfg_dir: Path) -> list[Row]:
     from codesign.sim.network import simulate_graph
     from codesign.zoo import trace_model
 
-    graphs = {}
-    trace_times = {}
+    graphs: dict[str, LayerGraph] = {}
+    trace_times: dict[str, float] = {}
     for model in MODELS:
-        trace_times[model] = median_time(lambda m=model: graphs.__setitem__(m, trace_model(m)), runs)
+
+        def trace_one(m: str = model) -> None:
+            graphs[m] = trace_model(m)
+
+        trace_times[model] = median_time(trace_one, runs)
     rows: list[Row] = []
     clear = network._cached_core.cache_clear
     for model in MODELS:
@@ -195,11 +207,17 @@ def bench_ours(runs: int, cfg_dir: Path) -> list[Row]:
         for size in ARRAYS:
             for df in DATAFLOWS:
                 hw = read_scalesim_cfg(write_cfg(cfg_dir / f"bench_{size}x{size}_{df}.cfg", size, size, df))
-                times = {}
-                results = {}
+                times: dict[tuple[bool, str], float] = {}
+                results: dict[bool, NetworkResult] = {}
                 for fast in (False, True):
 
-                    def run(fast: bool = fast, graph=graph, hw=hw, df=df, results=results) -> None:
+                    def run(
+                        fast: bool = fast,
+                        graph: LayerGraph = graph,
+                        hw: Accelerator = hw,
+                        df: str = df,
+                        results: dict[bool, NetworkResult] = results,
+                    ) -> None:
                         results[fast] = simulate_graph(graph, hw, df, fast=fast)
 
                     times[(fast, "cold")] = median_time(run, runs, setup=clear)
@@ -308,7 +326,7 @@ def run_scalesim(cfg: Path, topo: Path, out_dir: Path, timeout_s: int) -> ScaleS
     return ScaleSimRun(True, "ok", version, wall, run_s, rss_kb / 1024, cpu_s, per_layer)
 
 
-def compare_layers(run: ScaleSimRun, topo: Path, cfg: Path) -> tuple[list[dict], float]:
+def compare_layers(run: ScaleSimRun, topo: Path, cfg: Path) -> tuple[list[dict[str, Any]], float]:
     """Per-layer ours vs theirs on the same topology and config; returns rows and our cold engine time."""
     from codesign.hw.scalesim_cfg import read_scalesim_cfg
     from codesign.ir.scalesim_csv import read_topology
@@ -336,7 +354,7 @@ def compare_layers(run: ScaleSimRun, topo: Path, cfg: Path) -> tuple[list[dict],
     return rows, ours_s
 
 
-def write_csv(path: Path, rows: list[dict]) -> None:
+def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
     """Write dict rows to CSV."""
     if not rows:
         return
@@ -347,6 +365,7 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 
 
 def ms(x: float) -> str:
+    """Seconds as milliseconds with one decimal, for the Markdown table."""
     return f"{x * 1e3:.1f}"
 
 
@@ -370,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     cmd_s, cmd_all, cmd = command_time(args.command_runs)
 
     ss: ScaleSimRun | None = None
-    layer_rows: list[dict] = []
+    layer_rows: list[dict[str, Any]] = []
     ours_ss_s = 0.0
     if args.with_scalesim:
         from codesign.ir.scalesim_csv import write_topology

@@ -86,6 +86,7 @@ def run(out: Path, trials: int, max_area: float, quick: bool = False) -> dict[st
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Command line of `run` (module docstring): --out, --trials, --max-area, --quick."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=DEFAULT_OUT / "codesign_loop")
     p.add_argument("--trials", type=int, default=2000)

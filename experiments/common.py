@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, SupportsFloat
 
 import matplotlib
 
@@ -25,6 +26,9 @@ from matplotlib.figure import Figure  # noqa: E402
 import codesign  # noqa: E402
 from codesign.report.output import write_text_atomic  # noqa: E402
 from codesign.report.tables import Column, render  # noqa: E402
+
+if TYPE_CHECKING:
+    from codesign.hw.model import Accelerator
 
 #: Where `python -m experiments.<script>` writes when no --out is given (gitignored).
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
@@ -54,9 +58,9 @@ OKABE_ITO = (
 )
 
 
-def hw_file(hw: object) -> str:
+def hw_file(hw: Accelerator) -> str:
     """The hardware file an accelerator came from, relative to the repo when inside it."""
-    src = getattr(hw, "source", "") or getattr(hw, "name", "?")
+    src = hw.source or hw.name
     try:
         return os.path.relpath(src, REPO_ROOT) if os.path.isabs(src) else src
     except ValueError:
@@ -73,6 +77,7 @@ class Provenance:
     notes: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
+        """One 'key: value' line per field, then the notes (written as comments into every output)."""
         out = [
             f"hardware: {self.hardware}",
             f"codesign version: {self.version}",
@@ -81,10 +86,11 @@ class Provenance:
         return out + list(self.notes)
 
     def one_line(self) -> str:
+        """'codesign VERSION | hardware FILE | DATE', the footer of Markdown outputs."""
         return f"codesign {self.version} | hardware {self.hardware} | {self.date}"
 
 
-def provenance_for(hw: object, notes: Sequence[str] = ()) -> Provenance:
+def provenance_for(hw: Accelerator, notes: Sequence[str] = ()) -> Provenance:
     """Provenance of an output computed on accelerator `hw` (its YAML file is recorded)."""
     return Provenance(hardware=hw_file(hw), notes=list(notes))
 
@@ -99,7 +105,7 @@ def out_dir(path: str | Path | None) -> Path:
 def write_table(
     out: Path,
     stem: str,
-    records: Sequence[dict],
+    records: Sequence[Mapping[str, Any]],
     columns: Sequence[Column],
     prov: Provenance,
     title: str = "",
@@ -166,13 +172,21 @@ def read_csv_records(path: str | Path) -> list[dict[str, str]]:
     return list(csv.DictReader(lines))
 
 
-def ratio_fmt(v: object) -> str:
+def ratio_fmt(v: SupportsFloat | str | None) -> str:
     """'2.41x', or '-' when missing."""
     return "-" if v is None or v == "" else f"{float(v):.2f}x"
 
 
-def script_main(run, description: str, quick_help: str, argv: list[str] | None = None) -> None:
-    """The command line every experiment script shares: --quick, --out, then one 'wrote FILE' per output."""
+def script_main(
+    run: Callable[[str | None, bool], Mapping[str, Any]],
+    description: str,
+    quick_help: str,
+    argv: list[str] | None = None,
+) -> None:
+    """The command line every experiment script shares: --quick, --out, then one 'wrote FILE' per output.
+
+    `run(out, quick)` is the script's entry point; it returns a mapping whose "files" lists what it wrote.
+    """
     import argparse
 
     p = argparse.ArgumentParser(description=description)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import torch
@@ -36,7 +36,12 @@ from codesign.zoo import trace_model
 from experiments.common import Provenance, out_dir, ratio_fmt, script_main, write_figure, write_table
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from codesign.compress import StorageFormat
+    from codesign.fpga.parts import FpgaPart
+    from codesign.fpga.planner import PlannedDesign
+    from codesign.ir.graph import LayerGraph
 
 BITS = (32, 16, 8, 6, 4)
 DENSITIES = (1.0, 0.5, 0.33)
@@ -84,7 +89,7 @@ def storage_format(bits: int, density: float) -> StorageFormat:
     return StorageFormat("sparse_relative", bits=bits, index_bits=INDEX_BITS)
 
 
-def model_sizes(name: str, bits: tuple[int, ...], densities: tuple[float, ...]) -> list[dict]:
+def model_sizes(name: str, bits: tuple[int, ...], densities: tuple[float, ...]) -> list[dict[str, Any]]:
     """Storage of one zoo model for every (bits, density)."""
     from codesign.compress import StorageFormat, prune, storage_table
 
@@ -125,22 +130,26 @@ def smallest_on_chip(size_bytes: int) -> str:
     return "none"
 
 
-def _settings(bits: int) -> dict:
-    return dict(
-        weight_precision=f"ap_fixed<{bits},{max(1, bits // 2 - 1)}>", result_precision="ap_fixed<16,6>"
-    )
+def _weight_precision(bits: int) -> str:
+    return f"ap_fixed<{bits},{max(1, bits // 2 - 1)}>"
 
 
 @cache
-def _largest_part_report(name: str, bits: int):
+def _largest_part_report(name: str, bits: int) -> tuple[LayerGraph, PlannedDesign]:
     """The model's IR and its planned hls4ml design on the largest part, shared by both fit columns."""
     from codesign.fpga import PARTS, plan_design
 
     graph = trace_model(name)
-    return graph, plan_design(graph, PARTS[-1], sized_fifos=False, **_settings(bits))
+    return graph, plan_design(
+        graph,
+        PARTS[-1],
+        sized_fifos=False,
+        weight_precision=_weight_precision(bits),
+        result_precision="ap_fixed<16,6>",
+    )
 
 
-def _fits_on(planned, part) -> bool:
+def _fits_on(planned: PlannedDesign, part: FpgaPart) -> bool:
     from codesign.fpga.report import fit_summary
 
     return fit_summary(planned.estimate, part).fits
@@ -156,7 +165,16 @@ def hls4ml_fit(name: str, bits: int) -> tuple[str, int]:
     if not _fits_on(largest, PARTS[-1]):
         return "none", need
     for part in PARTS[:-1]:
-        if _fits_on(plan_design(graph, part, sized_fifos=False, **_settings(bits)), part):
+        if _fits_on(
+            plan_design(
+                graph,
+                part,
+                sized_fifos=False,
+                weight_precision=_weight_precision(bits),
+                result_precision="ap_fixed<16,6>",
+            ),
+            part,
+        ):
             return part.name, need
     return PARTS[-1].name, need
 
@@ -166,17 +184,26 @@ def hls4ml_fit_sized(name: str, bits: int) -> tuple[str, int]:
     from codesign.fpga import PARTS, plan_design
 
     graph, _ = _largest_part_report(name, bits)
-    largest = plan_design(graph, PARTS[-1], **_settings(bits))
+    largest = plan_design(
+        graph, PARTS[-1], weight_precision=_weight_precision(bits), result_precision="ap_fixed<16,6>"
+    )
     depths = largest.fifo_depths
     need = round(largest.estimate.total.bram18k)
     for part in PARTS:
-        planned = plan_design(graph, part, sized_fifos=False, fifo_depths=depths, **_settings(bits))
+        planned = plan_design(
+            graph,
+            part,
+            sized_fifos=False,
+            fifo_depths=depths,
+            weight_precision=_weight_precision(bits),
+            result_precision="ap_fixed<16,6>",
+        )
         if _fits_on(planned, part):
             return part.name, need
     return "none", need
 
 
-def size_figure(rows: list[dict]) -> plt.Figure:
+def size_figure(rows: list[dict[str, Any]]) -> Figure:
     """Size vs bit width per density for a few models, with on-chip capacities of three parts."""
     try:
         from codesign.fpga import PARTS
@@ -209,7 +236,7 @@ def size_figure(rows: list[dict]) -> plt.Figure:
     return fig
 
 
-def simple_sizes(name: str, bits: tuple[int, ...], densities: tuple[float, ...]) -> list[dict]:
+def simple_sizes(name: str, bits: tuple[int, ...], densities: tuple[float, ...]) -> list[dict[str, Any]]:
     """Fallback when codesign.compress is unusable: SIMPLE ACCOUNTING from parameter counts only.
 
     dense = params * bits / 8; sparse = ceil(params * density) * (bits + INDEX_BITS) / 8 (no fillers,
@@ -248,7 +275,7 @@ def _usable(module: str) -> str:
     return ""
 
 
-def run(out: str | Path | None = None, quick: bool = False) -> dict:
+def run(out: str | Path | None = None, quick: bool = False) -> dict[str, Any]:
     """Write compression_fit.{md,csv,tex} and fig_compression_size.{png,pdf}."""
     out = out_dir(out)
     models = QUICK_MODELS if quick else tuple(s.name for s in list_models())
@@ -317,6 +344,7 @@ def run(out: str | Path | None = None, quick: bool = False) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """`python -m experiments.compression_fit [--quick] [--out DIR]`: run and print one 'wrote FILE' per output."""
     script_main(run, __doc__.splitlines()[0], "two models, two bit widths, two densities", argv)
 
 

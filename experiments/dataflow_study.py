@@ -10,6 +10,7 @@ Run alone: ``python -m experiments.dataflow_study [--quick] [--out DIR]``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 
@@ -17,6 +18,11 @@ from codesign.hw import DEFAULT_ACCELERATOR, load_accelerator
 from codesign.report.tables import Column, fixed, percent, thousands
 from codesign.sim import simulate
 from experiments.common import out_dir, provenance_for, ratio_fmt, script_main, write_figure, write_table
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from codesign.hw.model import Accelerator
 
 NETS = ("squeezenext_v5", "squeezenet_v1_0")
 ARRAYS = (8, 16, 32, 64)
@@ -55,7 +61,7 @@ SWEEP_COLUMNS = [
 ]
 
 
-def layer_study(model: str, hw: object) -> list[dict]:
+def layer_study(model: str, hw: Accelerator) -> list[dict[str, Any]]:
     """Per-layer cycles and energy under WS, OS and auto, plus a TOTAL row."""
     res = {df: simulate(model, hw, dataflow=df) for df in DATAFLOWS}
     rows = []
@@ -91,8 +97,8 @@ def layer_study(model: str, hw: object) -> list[dict]:
 
 
 def sweep(
-    models: tuple[str, ...], arrays: tuple[int, ...], buffers_kb: tuple[int, ...], hw: object
-) -> list[dict]:
+    models: tuple[str, ...], arrays: tuple[int, ...], buffers_kb: tuple[int, ...], hw: Accelerator
+) -> list[dict[str, Any]]:
     """Totals under each dataflow for every (array size, buffer size)."""
     rows = []
     for model in models:
@@ -118,7 +124,7 @@ def sweep(
     return rows
 
 
-def sweep_figure(rows: list[dict], default_kb: int) -> plt.Figure:
+def sweep_figure(rows: list[dict[str, Any]], default_kb: int) -> Figure:
     """Per net: total cycles vs array size (WS/OS/auto at the default buffer), and the share of layers
     auto runs WS vs array size for each buffer size."""
     models = list(dict.fromkeys(r["model"] for r in rows))
@@ -158,7 +164,7 @@ def sweep_figure(rows: list[dict], default_kb: int) -> plt.Figure:
     return fig
 
 
-def run(out: str | Path | None = None, quick: bool = False, hw: object | None = None) -> dict:
+def run(out: str | Path | None = None, quick: bool = False, hw: Accelerator | None = None) -> dict[str, Any]:
     """Write dataflow_layers.*, dataflow_sweep.* and fig_dataflow_sweep.{png,pdf}."""
     hw = hw or load_accelerator(DEFAULT_ACCELERATOR)
     out = out_dir(out)
@@ -197,6 +203,7 @@ def run(out: str | Path | None = None, quick: bool = False, hw: object | None = 
 
 
 def main(argv: list[str] | None = None) -> None:
+    """`python -m experiments.dataflow_study [--quick] [--out DIR]`: run and print one 'wrote FILE' per output."""
     script_main(run, __doc__.splitlines()[0], "one net, two array sizes, one buffer size", argv)
 
 

@@ -12,12 +12,17 @@ Run alone: ``python -m experiments.eyeriss_validation [--out DIR]``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from codesign.hw import load_accelerator
 from codesign.report.tables import Column, fixed, percent, thousands
 from codesign.sim import simulate
 from codesign.sim.area import accelerator_area
 from experiments.common import out_dir, provenance_for, script_main, write_table, write_text
+
+if TYPE_CHECKING:
+    from codesign.hw.model import Accelerator
+    from codesign.sim.network import NetworkResult
 
 CHIP_CITATION = (
     'Y.-H. Chen, T. Krishna, J. Emer, V. Sze, "Eyeriss: An Energy-Efficient Reconfigurable Accelerator for '
@@ -66,7 +71,7 @@ def cause(name: str, error: float, f_width: int, error_refill: float) -> str:
     )
 
 
-def validation_rows(hw: object) -> tuple[list[dict], object]:
+def validation_rows(hw: Accelerator) -> tuple[list[dict[str, Any]], NetworkResult]:
     """One row per conv layer: our latency and mapping beside the chip's."""
     result = simulate("alexnet_caffe", hw, dataflow="rs", batch=BATCH)
     convs = [r for r in result.layers if r.kind == "conv"]
@@ -97,7 +102,7 @@ def validation_rows(hw: object) -> tuple[list[dict], object]:
     return rows, result
 
 
-def summary(rows: list[dict], result, hw) -> str:
+def summary(rows: list[dict[str, Any]], result: NetworkResult, hw: Accelerator) -> str:
     """A paragraph: how close, the area and power cross-checks."""
     worst = max(rows, key=lambda r: abs(r["error"]))
     total, chip_total = sum(r["ms"] for r in rows), sum(r["chip_ms"] for r in rows)
@@ -127,7 +132,7 @@ def summary(rows: list[dict], result, hw) -> str:
     )
 
 
-def run(out: str | Path | None = None, quick: bool = False, hw: object | None = None) -> dict:
+def run(out: str | Path | None = None, quick: bool = False, hw: Accelerator | None = None) -> dict[str, Any]:
     """Simulate and write eyeriss_validation.{md,csv,tex} and eyeriss_validation_summary.md."""
     hw = hw or load_accelerator("eyeriss")
     out = out_dir(out)
@@ -154,6 +159,7 @@ def run(out: str | Path | None = None, quick: bool = False, hw: object | None = 
 
 
 def main(argv: list[str] | None = None) -> None:
+    """`python -m experiments.eyeriss_validation [--quick] [--out DIR]`: run and print one 'wrote FILE' per output."""
     script_main(run, __doc__.splitlines()[0], "(no reduced run: the experiment is one simulation)", argv)
 
 

@@ -19,6 +19,7 @@ Run alone: ``python -m experiments.fig_per_layer [--out DIR]``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 
@@ -35,6 +36,12 @@ from experiments.common import (
     write_figure,
     write_table,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from codesign.hw.model import Accelerator
 
 MODELS = ("squeezenext_v1", "squeezenext_v5")
 LEVEL_COLORS = dict(zip(LEVELS, OKABE_ITO, strict=False))
@@ -76,9 +83,9 @@ def block_of(layer_name: str, previous: str) -> str:
     return parts[0]
 
 
-def layer_rows(result: NetworkResult) -> list[dict]:
-    """Per-layer records of layers that take time (concat is free and left out)."""
-    rows = []
+def layer_rows(result: NetworkResult) -> list[dict[str, Any]]:
+    """Per-layer records of layers that take time (concat is free and left out); energies in uJ."""
+    rows: list[dict[str, Any]] = []
     block = ""
     for la in result.layers:
         if la.cycles == 0 and la.macs == 0:
@@ -104,9 +111,9 @@ def layer_rows(result: NetworkResult) -> list[dict]:
     return rows
 
 
-def block_rows(rows: list[dict]) -> list[dict]:
+def block_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per-layer rows summed per block, in order (cycles, energies); `layers` counts the layers merged."""
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     for r in rows:
         if not out or out[-1]["block"] != r["block"]:
             out.append({"block": r["block"], "layers": 0, "cycles": 0, "compute_cycles": 0, "stall_cycles": 0,
@@ -124,16 +131,18 @@ def block_rows(rows: list[dict]) -> list[dict]:
     return out
 
 
-def _side_by_side(data: dict[str, list[dict]], label_key: str, ylabel: str) -> tuple[plt.Figure, list]:
+def _side_by_side(
+    data: dict[str, list[dict[str, Any]]], label_key: str, ylabel: str
+) -> tuple[Figure, list[Axes]]:
     width = max(len(rows) for rows in data.values())
-    fig, axes = plt.subplots(
+    fig, grid = plt.subplots(
         1,
         len(data),
         figsize=(min(3.4 + 0.09 * width, 7.0) * len(data) / 1.4, 3.0),
         sharey=True,
         squeeze=False,
     )
-    axes = list(axes[0])
+    axes: list[Axes] = list(grid[0])
     for ax, (name, rows) in zip(axes, data.items(), strict=True):
         ax.set_title(name, fontsize=9)
         step = max(1, len(rows) // 24)
@@ -147,7 +156,7 @@ def _side_by_side(data: dict[str, list[dict]], label_key: str, ylabel: str) -> t
     return fig, axes
 
 
-def latency_figure(data: dict[str, list[dict]]) -> plt.Figure:
+def latency_figure(data: dict[str, list[dict[str, Any]]]) -> Figure:
     """Cycles per block: compute and DRAM-stall cycles stacked (linear axis)."""
     blocks = {m: block_rows(rows) for m, rows in data.items()}
     fig, axes = _side_by_side(blocks, "block", "cycles per block")
@@ -168,7 +177,7 @@ def latency_figure(data: dict[str, list[dict]]) -> plt.Figure:
     return fig
 
 
-def energy_figure(data: dict[str, list[dict]]) -> plt.Figure:
+def energy_figure(data: dict[str, list[dict[str, Any]]]) -> Figure:
     """Energy per block, stacked by memory level (linear axis)."""
     blocks = {m: block_rows(rows) for m, rows in data.items()}
     fig, axes = _side_by_side(blocks, "block", "energy per block (uJ)")
@@ -184,7 +193,7 @@ def energy_figure(data: dict[str, list[dict]]) -> plt.Figure:
     return fig
 
 
-def per_layer_log_figure(data: dict[str, list[dict]], key: str, ylabel: str) -> plt.Figure:
+def per_layer_log_figure(data: dict[str, list[dict[str, Any]]], key: str, ylabel: str) -> Figure:
     """Every layer's total `key` (cycles or energy_uj) on a log axis; bars coloured by layer kind."""
     fig, axes = _side_by_side(data, "layer", ylabel)
     kinds = sorted({r["kind"] for rows in data.values() for r in rows})
@@ -206,7 +215,7 @@ def per_layer_log_figure(data: dict[str, list[dict]], key: str, ylabel: str) -> 
     return fig
 
 
-def utilization_figure(data: dict[str, list[dict]]) -> plt.Figure:
+def utilization_figure(data: dict[str, list[dict[str, Any]]]) -> Figure:
     """PE utilization per layer, bars coloured by the dataflow chosen."""
     fig, axes = _side_by_side(data, "layer", "PE utilization")
     colors = {"ws": OKABE_ITO[0], "os": OKABE_ITO[1], "-": OKABE_ITO[7]}
@@ -230,9 +239,9 @@ def utilization_figure(data: dict[str, list[dict]]) -> plt.Figure:
 def run(
     out: str | Path | None = None,
     quick: bool = False,
-    hw: object | None = None,
+    hw: Accelerator | None = None,
     results: dict[str, NetworkResult] | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Simulate (or reuse `results`) and write per_layer.{md,csv,tex} and the three figures."""
     hw = hw or load_accelerator(DEFAULT_ACCELERATOR)
     out = out_dir(out)
@@ -271,6 +280,7 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> None:
+    """`python -m experiments.fig_per_layer [--quick] [--out DIR]`: run and print one 'wrote FILE' per output."""
     script_main(run, __doc__.splitlines()[0], "accepted for symmetry; the figure is small already", argv)
 
 

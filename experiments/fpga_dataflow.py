@@ -13,11 +13,12 @@ import torch.nn as nn
 
 from codesign.fpga.fifo_sizing import choose_reuse, memory_summary, parts_that_fit
 from codesign.hls.rewrite import rewrite_for_hls
+from codesign.ir.graph import LayerGraph
 from codesign.ir.trace import trace_module
 from codesign.nets.registry import build_model
 
 
-def hls_graph(name: str, size: int):
+def hls_graph(name: str, size: int) -> LayerGraph:
     """The HLS-ready graph: the rewrite pass (BN folded, global pool -> AvgPool, ...) then our IR."""
     model: nn.Module = build_model(name)
     rw = rewrite_for_hls(model, (3, size, size))
@@ -29,6 +30,7 @@ def hls_graph(name: str, size: int):
 
 
 def main() -> None:
+    """Model both networks at --size on --part and write experiments/results/fpga_dataflow_<size>.md."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=int, default=224)
     ap.add_argument("--part", default="xcu250")

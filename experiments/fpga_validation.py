@@ -16,17 +16,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codesign.fpga.design import HlsDesign
-from codesign.fpga.validation import error_table, format_error_table, load_cases, validate
+from codesign.fpga.validation import Comparison, error_table, format_error_table, load_cases, validate
+
+if TYPE_CHECKING:
+    from torch import nn  # imported where used: torch loads only when --before asks for the old model
 
 #: The commit this branch (issue 14) started from: the "before" model.
 BASE_COMMIT = "ace8f6f"
 
 
-def _torch_module(design: HlsDesign):  # noqa: ANN202 (torch import kept local)
-    """The design as an nn.Sequential on a (C, H, W) input, or None when it has no torch equivalent."""
+def _torch_module(design: HlsDesign) -> tuple[nn.Module, tuple[int, int, int]] | None:
+    """The design as an nn.Sequential and its (C, H, W) input, or None when it has no torch equivalent."""
     from torch import nn
 
     mods: list[nn.Module] = []
@@ -94,7 +99,7 @@ def before_package(commit: str) -> str:
     return "codesign_before"
 
 
-def legacy_estimator_for(package: str = "codesign"):  # noqa: ANN201
+def legacy_estimator_for(package: str = "codesign") -> Callable[[HlsDesign, str], dict[str, float] | None]:
     """The model this branch replaces, from `package` (module doc), as a `validate` estimator."""
     import importlib
 
@@ -113,7 +118,7 @@ def legacy_estimator_for(package: str = "codesign"):  # noqa: ANN201
         except (errors.CodesignError, RuntimeError, ValueError, TypeError):
             return None
         weights = [lay for lay in design.layers if lay.weight is not None]
-        wbits = weights[0].weight.width if weights else 16
+        wbits = next((lay.weight.width for lay in design.layers if lay.weight is not None), 16)
         abits = design.layers[0].result.width
         total = sum(lay.multipliers for lay in weights) or 1
         density = sum(lay.nonzero_multipliers for lay in weights) / total if weights else 1.0
@@ -162,7 +167,7 @@ CAUSES = {
 }
 
 
-def per_design_table(comparisons) -> str:  # noqa: ANN001
+def per_design_table(comparisons: list[Comparison]) -> str:
     """Estimate vs actual per report for the designs with more than 1,000 LUT (the CNNs and the MLP)."""
     from tabulate import tabulate
 
@@ -177,11 +182,12 @@ def per_design_table(comparisons) -> str:  # noqa: ANN001
             cells.append("-" if c is None else f"{c.estimate:,.0f} / {c.actual:,.0f} ({c.estimate / c.actual - 1:+.0%})"
                          if c.actual else f"{c.estimate:,.0f} / 0")  # fmt: skip
         rows.append([design_id, split, kind, *cells])
-    return tabulate(rows, headers=["design", "split", "report", "BRAM18K est/act", "DSP", "LUT", "FF", "latency",
-                                   "interval"], tablefmt="github", disable_numparse=True)  # fmt: skip
+    text: str = tabulate(rows, headers=["design", "split", "report", "BRAM18K est/act", "DSP", "LUT", "FF",
+                                        "latency", "interval"], tablefmt="github", disable_numparse=True)  # fmt: skip
+    return text
 
 
-def causes_text(comparisons) -> str:  # noqa: ANN001
+def causes_text(comparisons: list[Comparison]) -> str:
     """One line per design named as a worst case (above 10% error), with its cause."""
     worst = {
         r.worst_case.split(" [")[0] for r in error_table(comparisons) if r.worst_case != "-" and r.worst > 0.1
@@ -260,6 +266,7 @@ def readme_section(before: str | None, after: str, per_design: str = "", causes:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line in the module docstring; returns the exit status (0)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
         "--before",

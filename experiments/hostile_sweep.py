@@ -23,6 +23,7 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -59,7 +60,8 @@ def _child(case: Case, argv: list[str], d: Path, mem_gb: float, out_path: Path) 
     os._exit(0)
 
 
-def classify(case: Case, res: dict | None, left: list[str]) -> str:
+def classify(case: Case, res: dict[str, Any] | None, left: list[str]) -> str:
+    """The outcome class of one case from its child's result (None: it hung) and the files it left behind."""
     if res is None:
         return "hang"
     if res.get("killed"):
@@ -83,7 +85,9 @@ def classify(case: Case, res: dict | None, left: list[str]) -> str:
     return "one clear line"
 
 
-def run_case(case: Case, timeout: float, mem_gb: float) -> dict:
+def run_case(case: Case, timeout: float, mem_gb: float) -> dict[str, Any]:
+    """Run one case in a forked child under a `timeout` (s, wall clock) and `mem_gb` (GiB address space)
+    limit; returns its id, group, outcome class, exit status, wall seconds, leftovers and stderr tail."""
     with tempfile.TemporaryDirectory(prefix=f"hostile-{case.id}-") as tmp:
         d = Path(tmp)
         with prepared(case, d) as argv:
@@ -96,7 +100,7 @@ def run_case(case: Case, timeout: float, mem_gb: float) -> dict:
                     _child(case, argv, d, mem_gb, result_file)
                 finally:
                     os._exit(99)
-            res = None
+            res: dict[str, Any] | None = None
             while time.time() - t0 < timeout:
                 done, status = os.waitpid(pid, os.WNOHANG)
                 if done:
@@ -124,6 +128,7 @@ def run_case(case: Case, timeout: float, mem_gb: float) -> dict:
 
 
 def main() -> None:
+    """Run every case (or --only those matching), print one line each and the outcome table by class."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--timeout", type=float, default=120.0)
     ap.add_argument("--mem-gb", type=float, default=6.0)
@@ -141,7 +146,7 @@ def main() -> None:
             f"{r['stderr'].strip().splitlines()[-1][:150] if r['stderr'].strip() else ''}",
             flush=True,
         )
-    by = collections.defaultdict(collections.Counter)
+    by: collections.defaultdict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     for r in rows:
         by[r["group"]][r["outcome"]] += 1
     print("\n| class | cases | " + " | ".join(sorted({r["outcome"] for r in rows})) + " |")

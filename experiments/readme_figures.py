@@ -21,6 +21,7 @@ FIGURES = {
 
 
 def main() -> None:
+    """Run experiments.fig_per_layer into a temporary directory and copy the README's figures into docs/."""
     with tempfile.TemporaryDirectory() as tmp:
         fig_per_layer.run(tmp)
         for target, source in FIGURES.items():

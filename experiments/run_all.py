@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from codesign.hw import DEFAULT_ACCELERATOR, load_accelerator
 from experiments import compression_fit, dataflow_study, fig_per_layer, table1_variants
@@ -17,7 +19,7 @@ from experiments.common import out_dir
 
 def run_all(
     out: str | Path | None = None, quick: bool = False, verbose: bool = True, quiet: bool = False
-) -> dict[str, dict]:
+) -> dict[str, dict[str, Any]]:
     """Run the four experiments into `out` (default experiments/results); returns each one's result.
 
     Progress (each step and the elapsed time) goes to standard error when it is a terminal and not `quiet`;
@@ -27,8 +29,8 @@ def run_all(
 
     hw = load_accelerator(DEFAULT_ACCELERATOR)
     out = out_dir(out)
-    results: dict[str, dict] = {}
-    steps = (
+    results: dict[str, dict[str, Any]] = {}
+    steps: tuple[tuple[str, Callable[[], dict[str, Any]]], ...] = (
         ("table1", lambda: table1_variants.run(out, quick, hw)),
         (
             "per_layer",
@@ -50,6 +52,7 @@ def run_all(
 
 
 def main(argv: list[str] | None = None) -> None:
+    """`python -m experiments.run_all [--quick] [--out DIR] [--quiet]`: see `run_all`."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="reduced models and sweeps (for tests)")
     p.add_argument("--out", help="output directory (default: experiments/results)")

@@ -11,6 +11,7 @@ Run alone: ``python -m experiments.table1_variants [--quick] [--out DIR]``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from codesign.hw import DEFAULT_ACCELERATOR, load_accelerator
 from codesign.report.tables import Column, fixed, millions, percent, thousands
@@ -25,6 +26,9 @@ from experiments.common import (
     write_table,
     write_text,
 )
+
+if TYPE_CHECKING:
+    from codesign.hw.model import Accelerator
 
 MODELS = (
     "squeezenet_v1_0",
@@ -95,12 +99,12 @@ PAPER_COLUMNS = [
 ]
 
 
-def simulate_all(models: tuple[str, ...], hw: object) -> dict[str, NetworkResult]:
+def simulate_all(models: tuple[str, ...], hw: Accelerator) -> dict[str, NetworkResult]:
     """One auto-dataflow simulation per model on `hw`."""
     return {m: simulate(m, hw, dataflow="auto") for m in models}
 
 
-def table_rows(results: dict[str, NetworkResult]) -> list[dict]:
+def table_rows(results: dict[str, NetworkResult]) -> list[dict[str, Any]]:
     """One row per model; ratios are baseline / model (higher = better), blank if the baseline is absent."""
     base_s = results.get(BASE_SQUEEZENET)
     base_a = results.get(BASE_ALEXNET)
@@ -122,13 +126,13 @@ def table_rows(results: dict[str, NetworkResult]) -> list[dict]:
     return rows
 
 
-def best_variant(rows: list[dict]) -> dict:
+def best_variant(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The SqueezeNext variant with the fewest cycles (the paper's 'best variant' is the fastest)."""
     sqnxt = [r for r in rows if r["model"].startswith("squeezenext")]
     return min(sqnxt, key=lambda r: r["cycles"])
 
 
-def paper_rows(rows: list[dict]) -> list[dict]:
+def paper_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Our best variant's ratios beside the paper's headline ratios."""
     best = best_variant(rows)
     out = []
@@ -157,7 +161,7 @@ def _ws_share(r: NetworkResult) -> float:
     return sum(la.dataflow == "ws" for la in comp) / len(comp) if comp else 0.0
 
 
-def discussion(results: dict[str, NetworkResult], rows: list[dict], hw: object) -> str:
+def discussion(results: dict[str, NetworkResult], rows: list[dict[str, Any]], hw: Accelerator) -> str:
     """A paragraph, written from the numbers, on how and why our ratios differ from the paper's."""
     best = best_variant(rows)
     b = results[best["model"]]
@@ -204,7 +208,7 @@ def discussion(results: dict[str, NetworkResult], rows: list[dict], hw: object) 
     return " ".join(parts)
 
 
-def inter_layer_rows(hw: object) -> list[dict]:
+def inter_layer_rows(hw: Accelerator) -> list[dict[str, Any]]:
     """SqueezeNext v5 against SqueezeNet v1.0 and AlexNet with each inter-layer model (`per_layer`: every
     activation makes a DRAM round trip, SCALE-Sim's view; `fused`: activations stay on chip when they fit,
     pools/adds fused into their producers), beside the paper's ratios."""
@@ -231,7 +235,7 @@ def inter_layer_rows(hw: object) -> list[dict]:
     return rows
 
 
-def energy_level_rows(results: dict[str, NetworkResult]) -> list[dict]:
+def energy_level_rows(results: dict[str, NetworkResult]) -> list[dict[str, Any]]:
     """Energy per memory level per model (uJ), a companion to Table 1."""
     rows = []
     for name, r in results.items():
@@ -240,7 +244,7 @@ def energy_level_rows(results: dict[str, NetworkResult]) -> list[dict]:
     return rows
 
 
-def run(out: str | Path | None = None, quick: bool = False, hw: object | None = None) -> dict:
+def run(out: str | Path | None = None, quick: bool = False, hw: Accelerator | None = None) -> dict[str, Any]:
     """Simulate, write table1.{md,csv,tex}, table1_paper.*, table1_energy_levels.* and table1_discussion.md."""
     hw = hw or load_accelerator(DEFAULT_ACCELERATOR)
     out = out_dir(out)
@@ -298,6 +302,7 @@ def run(out: str | Path | None = None, quick: bool = False, hw: object | None = 
 
 
 def main(argv: list[str] | None = None) -> None:
+    """`python -m experiments.table1_variants [--quick] [--out DIR]`: run and print one 'wrote FILE' per output."""
     script_main(run, __doc__.splitlines()[0], "fewer models (for tests)", argv)
 
 

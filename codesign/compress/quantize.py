@@ -59,6 +59,9 @@ ROUNDING_MODES = (
 OVERFLOW_MODES = ("AP_WRAP", "AP_SAT", "AP_SAT_ZERO", "AP_SAT_SYM")
 MAX_WIDTH = 53  # float64 mantissa: every ap_fixed value and every wrapped word is exact below this
 
+#: One calibration batch: an input tensor, or an (inputs, labels, ...) tuple/list as a DataLoader yields.
+CalibrationBatch = torch.Tensor | tuple[torch.Tensor, ...] | list[torch.Tensor]
+
 
 def _mode(value: str, allowed: tuple[str, ...], what: str) -> str:
     """Normalise 'rnd_conv' / 'RND_CONV' / 'AP_RND_CONV' to the AP_ spelling, or raise."""
@@ -293,7 +296,7 @@ class _FakeQuantSTE(torch.autograd.Function):
     """Forward: exact fixed-point values. Backward: pass the gradient where the input was in range."""
 
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, prec: FixedPoint) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx: Any, x: torch.Tensor, prec: FixedPoint) -> torch.Tensor:
         saturating = prec.overflow != "AP_WRAP"
         ctx.save_for_backward(
             ((x >= prec.min) & (x <= prec.max)) if saturating else torch.ones_like(x, dtype=torch.bool)
@@ -301,7 +304,7 @@ class _FakeQuantSTE(torch.autograd.Function):
         return prec.quantize(x)
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         (inside,) = ctx.saved_tensors
         return grad * inside, None
 
@@ -337,7 +340,7 @@ def default_activation_layers(model: nn.Module) -> list[str]:
 
 @torch.no_grad()
 def observe_activation_ranges(
-    model: nn.Module, batches: Iterable[torch.Tensor], layers: Iterable[str] | None = None
+    model: nn.Module, batches: Iterable[CalibrationBatch], layers: Iterable[str] | None = None
 ) -> dict[str, tuple[float, float]]:
     """Run `model` (eval mode) over calibration `batches` (input tensors, or (inputs, labels) pairs as a
     DataLoader gives them); return (min, max) of each named layer's output.
@@ -378,7 +381,7 @@ def observe_activation_ranges(
 
 def calibrate_activations(
     model: nn.Module,
-    batches: Iterable[torch.Tensor],
+    batches: Iterable[CalibrationBatch],
     width: int = 16,
     rounding: str = "AP_RND_CONV",
     overflow: str = "AP_SAT",

@@ -189,7 +189,7 @@ class Accelerator:
     psum_bits: PsumBits
     rf_bytes: RfBytes
     gbuf: GlobalBuffer
-    dram_bytes_per_cycle: Bandwidth  # type: ignore[valid-type]
+    dram_bytes_per_cycle: Bandwidth
     clock_mhz: ClockMHz
     timing: Timing
     energy: EnergyTable

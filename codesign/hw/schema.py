@@ -15,7 +15,7 @@ ISSCC 2014: 1.3-2.6 nJ per 64-bit DRAM access), 100 GHz far above any clock.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -170,9 +170,14 @@ def _bandwidth(hi: float, unit: str, *, in_file: bool) -> Any:
 
 
 #: Bytes per cycle between DRAM and the global buffer; math.inf = unlimited (SCALE-Sim's CALC mode).
-Bandwidth = _bandwidth(MAX_BANDWIDTH, "bytes/cycle", in_file=False)
-_BandwidthInFile = _bandwidth(MAX_BANDWIDTH, "bytes/cycle", in_file=True)
-_GBpsInFile = _bandwidth(MAX_GBPS, "GB/s", in_file=True)
+if TYPE_CHECKING:  # built at run time by _bandwidth; to the type checker they are plain floats
+    Bandwidth = float
+    _BandwidthInFile = float
+    _GBpsInFile = float
+else:
+    Bandwidth = _bandwidth(MAX_BANDWIDTH, "bytes/cycle", in_file=False)
+    _BandwidthInFile = _bandwidth(MAX_BANDWIDTH, "bytes/cycle", in_file=True)
+    _GBpsInFile = _bandwidth(MAX_GBPS, "GB/s", in_file=True)
 
 
 def _whole_bytes(kib: float) -> float:
@@ -262,8 +267,8 @@ class GlobalBufferFile(StrictModel):
 class DramFile(StrictModel):
     """`dram:` the off-chip link, as `bytes_per_cycle` or `gbytes_per_s` (one of the two)."""
 
-    bytes_per_cycle: _BandwidthInFile | None = None  # type: ignore[valid-type]
-    gbytes_per_s: _GBpsInFile | None = None  # type: ignore[valid-type]
+    bytes_per_cycle: _BandwidthInFile | None = None
+    gbytes_per_s: _GBpsInFile | None = None
 
     @model_validator(mode="after")
     def _one_of_two(self) -> DramFile:

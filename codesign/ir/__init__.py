@@ -1,5 +1,7 @@
 """Hardware-neutral network IR: a DAG of frozen layer dataclasses with resolved shapes."""
 
+from typing import TYPE_CHECKING
+
 from codesign.ir.graph import LayerGraph
 from codesign.ir.layers import (
     Activation,
@@ -17,8 +19,11 @@ from codesign.ir.layers import (
     Shape,
 )
 
+if TYPE_CHECKING:
+    from codesign.ir.trace import trace_module
 
-def __getattr__(name: str):
+
+def __getattr__(name: str) -> object:
     """trace_module imports torch: load it only when asked for."""
     if name == "trace_module":
         from codesign.ir.trace import trace_module

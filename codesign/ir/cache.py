@@ -31,6 +31,8 @@ _KINDS = {
 
 
 def cache_dir() -> Path | None:
+    """The graph cache folder (``$CODESIGN_CACHE_DIR/graphs``, default ``~/.cache/codesign/graphs``), or None
+    when ``CODESIGN_NO_CACHE`` is set."""
     if os.environ.get("CODESIGN_NO_CACHE"):
         return None
     return Path(os.environ.get("CODESIGN_CACHE_DIR") or Path.home() / ".cache" / "codesign") / "graphs"
@@ -100,6 +102,8 @@ def graph_to_json(graph: LayerGraph) -> str:
 
 
 def graph_from_json(text: str) -> LayerGraph:
+    """The graph `graph_to_json` wrote. KeyError/TypeError/ValueError on a malformed or stale entry (the
+    caller, `load`, treats any error as a cache miss)."""
     data = json.loads(text)
     layers = []
     for item in data["layers"]:
@@ -117,9 +121,10 @@ def load_json(key: str) -> object | None:
     if folder is None:
         return None
     try:
-        return json.loads((folder / key).read_text())
+        value: object = json.loads((folder / key).read_text())
     except (OSError, ValueError):
         return None
+    return value
 
 
 def store_json(key: str, value: object) -> None:
@@ -136,6 +141,8 @@ def store_json(key: str, value: object) -> None:
 
 
 def load(name: str, input_shape: tuple[int, int, int] | None, num_classes: int) -> LayerGraph | None:
+    """The cached graph of zoo model `name` at `input_shape` (C, H, W; None: the model's default) with
+    `num_classes` outputs, or None when absent, stale, corrupt or caching is off."""
     folder = cache_dir()
     if folder is None:
         return None
@@ -147,6 +154,7 @@ def load(name: str, input_shape: tuple[int, int, int] | None, num_classes: int) 
 
 
 def store(name: str, input_shape: tuple[int, int, int] | None, num_classes: int, graph: LayerGraph) -> None:
+    """Cache `graph` under the key `load` reads; a read-only or full cache directory is silently skipped."""
     folder = cache_dir()
     if folder is None:
         return

@@ -79,15 +79,18 @@ class LayerGraph:
 
     @property
     def input_shape(self) -> Shape:
+        """Shape (C, H, W) of the network input (the first Input layer); IndexError if there is none."""
         inputs = [layer for layer in self._layers if isinstance(layer, Input)]
         return inputs[0].out_shape
 
     @property
     def params(self) -> int:
+        """Trainable weights and biases of the whole network, a count (Layer.params summed)."""
         return sum(layer.params for layer in self._layers)
 
     @property
     def macs(self) -> int:
+        """Multiply-accumulates per image (batch 1) of the whole network (Layer.macs summed)."""
         return sum(layer.macs for layer in self._layers)
 
     def successors(self, name: str) -> list[str]:

@@ -64,7 +64,13 @@ def _rows_for(layer: Layer) -> list[list[object]]:
 
 
 def write_topology(graph: LayerGraph, path: str | Path) -> Path:
-    """Write the conv and linear layers of `graph` as a SCALE-Sim topology CSV; returns the path."""
+    """Write the conv and linear layers of `graph` as a SCALE-Sim topology CSV; returns the path.
+
+    One row per layer in SCALE-Sim v2's column order (name, ifmap height, ifmap width, filter height, filter
+    width, channels, filters, stride; the padded ifmap size that yields the layer's output), a grouped conv
+    as one row per group (`<name>_g<i>`), a linear layer as a 1x1 conv over a 1x1 map. Raises TopologyError
+    for a non-square stride or a dilated conv (the format has neither).
+    """
     path = Path(path)
     rows = [row for layer in graph.compute_layers() for row in _rows_for(layer)]
     tmp = path.with_suffix(path.suffix + ".tmp")

@@ -418,7 +418,12 @@ def trace_module(
     input_shape: tuple[int, int, int] = (3, 224, 224),
     name: str | None = None,
 ) -> LayerGraph:
-    """Trace `module` with torch.fx, propagate shapes for one (C, H, W) sample, and return the IR graph."""
+    """Trace `module` with torch.fx, propagate shapes for one (C, H, W) sample, and return the IR graph.
+
+    The graph is named `name` (default the module's class name). Raises UnsupportedOpError when fx cannot
+    trace `forward` (data-dependent control flow), when an op has no IR layer, or when the module cannot run
+    at `input_shape` (e.g. a kernel larger than its input). The module's training flag is restored.
+    """
     model_name = name or type(module).__name__
     was_training = module.training
     module.eval()  # trace and propagate in inference mode (BatchNorm on a 1x1 map is fine there)

@@ -156,7 +156,7 @@ def design_file_model(family: str) -> type[BaseModel]:
 
     cls = _FAMILIES[family]
     hints = typing.get_type_hints(cls)
-    fields: dict[str, Any] = {"family": (Literal[family], ...)}  # type: ignore[valid-type]
+    fields: dict[str, Any] = {"family": (Literal[family], ...)}
     for f in dataclasses.fields(cls):
         if f.init:
             fields[f.name] = (_knob_type(f.name, hints[f.name]), f.default)

@@ -57,6 +57,7 @@ class Estimate:
 
     @property
     def bytes(self) -> int:
+        """Bytes held at once: 4 bytes (float32) per parameter and per activation value."""
         return _BYTES_PER_VALUE * (self.params + self.activations)
 
 

@@ -20,6 +20,10 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from codesign.sim.network import NetworkResult
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 COMPARE_MODELS = (
@@ -40,7 +44,7 @@ _BLOCK = re.compile(
 )
 
 
-def _results() -> list:
+def _results() -> list[NetworkResult]:
     from codesign.hw.cached import load_accelerator_cached
     from codesign.sim import simulate
 
@@ -101,6 +105,8 @@ def blocks(text: str) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`python -m codesign.report.readme [--check] [--readme PATH]`: rewrite the generated blocks of README.md
+    in place; with --check only compare. Returns the exit status (1: --check found stale blocks)."""
     parser = argparse.ArgumentParser(description="regenerate README.md's generated blocks")
     parser.add_argument("--check", action="store_true", help="only check; exit 1 if README.md is stale")
     parser.add_argument("--readme", default=str(README))

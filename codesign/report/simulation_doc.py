@@ -24,9 +24,14 @@ import hashlib
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from codesign import __version__
+from codesign.ir.layers import Shape
+
+if TYPE_CHECKING:
+    from codesign.hw.model import Accelerator
+    from codesign.sim.network import NetworkResult
 
 SCHEMA_VERSION = 1
 #: Path of the published JSON Schema, relative to the repository root.
@@ -78,7 +83,7 @@ def unit_of(field: str) -> str:
     return ""
 
 
-def layer_records(result: Any) -> list[dict[str, Any]]:
+def layer_records(result: NetworkResult) -> list[dict[str, Any]]:
     """One dict per simulated layer, with unit-suffixed access fields (dram_words ... rf_words)."""
     rows = []
     for rec in result.records():
@@ -86,7 +91,7 @@ def layer_records(result: Any) -> list[dict[str, Any]]:
         for key, value in rec.items():
             if key in ("dram", "gbuf", "inter_pe", "rf"):
                 key = f"{key}_words"
-            if key == "output" and hasattr(value, "c"):
+            if key == "output" and isinstance(value, Shape):
                 value = [value.c, value.h, value.w]
             elif key == "output" and isinstance(value, str):  # "CxHxW"
                 value = [int(v) for v in value.split("x")]
@@ -111,9 +116,14 @@ def file_sha256(path: str | None) -> str | None:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def simulation_document(result: Any, input_shape: tuple[int, int, int] | None = None) -> dict[str, Any]:
-    """The JSON document of one NetworkResult (see the module docstring and docs/simulate.schema.json)."""
-    hw = result.hw
+def simulation_document(
+    result: NetworkResult, input_shape: tuple[int, int, int] | None = None
+) -> dict[str, Any]:
+    """The JSON document of one NetworkResult (see the module docstring and docs/simulate.schema.json).
+
+    `input_shape` is the (C, H, W) the model was built at (None: its default); infinite rates are null.
+    """
+    hw: Accelerator = result.hw  # type: ignore[assignment]  # NetworkResult.hw is `object` until sim.network is typed
     source = getattr(hw, "source", "") or None
     layers = [{k: _finite(v) for k, v in row.items()} for row in layer_records(result)]
     totals = {k: _finite(v) for k, v in result.totals().items()}
@@ -152,6 +162,6 @@ def simulation_document(result: Any, input_shape: tuple[int, int, int] | None = 
     }
 
 
-def simulation_json(result: Any, input_shape: tuple[int, int, int] | None = None) -> str:
+def simulation_json(result: NetworkResult, input_shape: tuple[int, int, int] | None = None) -> str:
     """`simulation_document` as indented JSON text ending in a newline."""
     return json.dumps(simulation_document(result, input_shape), indent=2, allow_nan=False) + "\n"

@@ -10,11 +10,16 @@ import csv
 import io
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, SupportsFloat, SupportsInt
 
 FORMATS = ("table", "md", "csv", "json", "latex")
 _TABULATE = {"table": "simple", "md": "github"}
+
+#: One table row: column key -> raw value (numbers, text, None for "not applicable"; a column's `fmt` turns
+#: it into text). Values differ per column, hence Any.
+Record = Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -23,33 +28,41 @@ class Column:
 
     key: str
     header: str
-    fmt: Callable[[object], str] | None = None
+    fmt: Callable[[Any], str] | None = None
 
 
-def thousands(v: object) -> str:
+def thousands(v: SupportsInt) -> str:
+    """An integer with thousands separators: 1234567 -> '1,234,567' (a float is truncated)."""
     return f"{int(v):,}"
 
 
-def millions(v: object) -> str:
+def millions(v: SupportsFloat) -> str:
+    """A count in millions, one decimal: 1234567 -> '1.2M'."""
     return f"{float(v) / 1e6:,.1f}M"
 
 
-def percent(v: object) -> str:
+def percent(v: SupportsFloat) -> str:
+    """A fraction as a percentage, one decimal: 0.1234 -> '12.3%'."""
     return f"{100 * float(v):.1f}%"
 
 
-def fixed(digits: int) -> Callable[[object], str]:
+def fixed(digits: int) -> Callable[[SupportsFloat | None], str]:
+    """A formatter with `digits` decimals and thousands separators; None and NaN show as '-'."""
     return lambda v: (
         "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{float(v):,.{digits}f}"
     )
 
 
-def or_dash(fmt: Callable[[object], str]) -> Callable[[object], str]:
+def or_dash(fmt: Callable[[Any], str]) -> Callable[[Any], str]:
+    """`fmt`, except that None shows as '-'."""
     return lambda v: "-" if v is None else fmt(v)
 
 
-def render(records: Sequence[dict], columns: Sequence[Column], fmt: str = "table", title: str = "") -> str:
-    """Render records; machine formats (csv, json) keep raw values, text formats apply each column's fmt."""
+def render(records: Sequence[Record], columns: Sequence[Column], fmt: str = "table", title: str = "") -> str:
+    """Render records; machine formats (csv, json) keep raw values, text formats apply each column's fmt.
+
+    `fmt` is one of FORMATS; ValueError for another (the CLI's argparse choices refuse it first).
+    """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
     if fmt == "json":
@@ -66,7 +79,7 @@ def render(records: Sequence[dict], columns: Sequence[Column], fmt: str = "table
     from tabulate import tabulate  # imports importlib.metadata: only when a text table is drawn
 
     rows = [[(c.fmt(r.get(c.key)) if c.fmt else r.get(c.key)) for c in columns] for r in records]
-    text = tabulate(
+    text: str = tabulate(
         rows,
         headers=[c.header for c in columns],
         tablefmt=_TABULATE[fmt],
@@ -132,7 +145,7 @@ def _latex_header(header: str, suffix: str) -> str:
     return text + (f" ({unit})" if unit else "")
 
 
-def latex_table(records: Sequence[dict], columns: Sequence[Column]) -> str:
+def latex_table(records: Sequence[Record], columns: Sequence[Column]) -> str:
     """A booktabs table; numeric columns are siunitx `S` columns (decimal-aligned) with the unit in the header.
 
     Needs `\\usepackage{booktabs,siunitx}`. A column is numeric when every shown value is a number, possibly
@@ -140,7 +153,9 @@ def latex_table(records: Sequence[dict], columns: Sequence[Column]) -> str:
     empty cells are written as `{--}` / `{}` so siunitx leaves them alone.
     """
     shown = [[(c.fmt(r.get(c.key)) if c.fmt else r.get(c.key)) for c in columns] for r in records]
-    specs, headers, numeric = [], [], []
+    specs: list[str] = []
+    headers: list[str] = []
+    numeric: list[bool] = []
     for j, col in enumerate(columns):
         cells = [str(row[j]) if row[j] is not None else "" for row in shown]
         parsed = [_numeric_cell(c) for c in cells if c not in ("", "-")]
@@ -158,12 +173,12 @@ def latex_table(records: Sequence[dict], columns: Sequence[Column]) -> str:
         r"\midrule",
     ]
     for row in shown:
-        out = []
+        out: list[str] = []
         for j, value in enumerate(row):
             text = "" if value is None else str(value)
             if numeric[j]:
-                parsed = _numeric_cell(text) if text not in ("", "-") else None
-                out.append(parsed[0] if parsed else ("{--}" if text == "-" else "{}"))
+                cell = _numeric_cell(text) if text not in ("", "-") else None
+                out.append(cell[0] if cell else ("{--}" if text == "-" else "{}"))
             else:
                 out.append(_tex(text))
         lines.append(" & ".join(out) + r" \\")

@@ -4,11 +4,15 @@ and the CLI only renders it."""
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from codesign.ir.graph import LayerGraph
 from codesign.ir.layers import Conv, Layer, Linear, Pool
 from codesign.report.tables import Column, fixed, millions, or_dash, percent, thousands
 from codesign.sim.network import NetworkResult
+
+if TYPE_CHECKING:
+    from codesign.hw.model import Accelerator
 
 MB = 1e6
 
@@ -55,7 +59,7 @@ MODEL_COLUMNS = [
 ]
 
 
-def models_table(input_size: tuple[int, int, int] | None = None) -> tuple[list[dict], list[Column]]:
+def models_table(input_size: tuple[int, int, int] | None = None) -> tuple[list[dict[str, Any]], list[Column]]:
     """One row per registered zoo model.
 
     The rows are cached on disk with the traced graphs (codesign.ir.cache: keyed by the input size, the zoo
@@ -123,7 +127,7 @@ SHOW_COLUMNS = [
 ]
 
 
-def show_table(graph: LayerGraph, include_all: bool = False) -> tuple[list[dict], list[Column]]:
+def show_table(graph: LayerGraph, include_all: bool = False) -> tuple[list[dict[str, Any]], list[Column]]:
     """Per-layer table of a network (plumbing layers such as ReLU and BatchNorm only with include_all)."""
     plumbing = ("activation", "dropout", "flatten", "input", "output")
     rows = [_layer_record(la) for la in graph.layers if include_all or la.kind not in plumbing]
@@ -154,7 +158,7 @@ SIM_CSV_FIELDS = [
 ]  # fmt: skip
 
 
-def simulation_table(result: NetworkResult) -> tuple[list[dict], list[Column]]:
+def simulation_table(result: NetworkResult) -> tuple[list[dict[str, Any]], list[Column]]:
     """Per-layer simulation records (codesign.report.simulation_doc.layer_records) plus a TOTAL row for text
     tables; machine formats use simulation_doc / simulation_csv instead, which keep totals apart."""
     from codesign.report.simulation_doc import layer_records
@@ -202,7 +206,7 @@ def simulation_csv(result: NetworkResult) -> str:
 
 def totals_line(result: NetworkResult) -> str:
     """The one-paragraph summary printed under the per-layer table (timing: the model the run used)."""
-    hw = result.hw
+    hw: Accelerator = result.hw  # type: ignore[assignment]  # NetworkResult.hw is `object` until sim.network is typed
     return (
         f"{result.model} on {hw.name} ({hw.rows}x{hw.cols} PEs, {hw.clock_mhz:g} MHz, dataflow {result.dataflow}, "
         f"objective {result.objective}, batch {result.batch}, timing {hw.timing}): "
@@ -232,10 +236,10 @@ COMPARE_COLUMNS = [
 ]
 
 
-def compare_table(results: list[NetworkResult]) -> tuple[list[dict], list[Column]]:
+def compare_table(results: list[NetworkResult]) -> tuple[list[dict[str, Any]], list[Column]]:
     """Side by side, with speed-up and energy-efficiency ratios against the first result."""
     base = results[0]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for r in results:
         rows.append(
             {

@@ -31,6 +31,7 @@ Accesses, per group, with blocks of kr (<= R) rows and nc (<= C) columns summed 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from codesign.sim.counts import AccessCounts
@@ -41,14 +42,16 @@ TIMINGS = ("scalesim", "overlap")
 
 
 def fold_cycles(m: ArrayMapping) -> int:
-    """Cycles of one fold in the SCALE-Sim-compatible mode."""
+    """Cycles of one fold in the SCALE-Sim-compatible mode: WS/IS 2R + C + S - 2, OS R + C + S - 2 for an
+    R x C array and a stream of S (module docstring; checked against SCALE-Sim 3.0.0's cycle counts)."""
     if m.dataflow in ("ws", "is"):
         return 2 * m.rows + m.cols + m.stream - 2
     return m.rows + m.cols + m.stream - 2
 
 
 def compute_cycles(m: ArrayMapping, timing: str = "scalesim") -> int:
-    """Compute cycles of a layer (all groups) with unlimited bandwidth."""
+    """Compute cycles of a layer (all groups) with unlimited bandwidth, in `timing` mode ('scalesim' or
+    'overlap', module docstring); ValueError for another mode (the loader has already refused it)."""
     if timing == "scalesim":
         return m.folds * fold_cycles(m)
     if timing == "overlap":
@@ -58,7 +61,7 @@ def compute_cycles(m: ArrayMapping, timing: str = "scalesim") -> int:
     raise ValueError(f"unknown timing mode {timing!r} (choose from {', '.join(TIMINGS)})")
 
 
-def _block_sum(extent: int, size: int, f) -> int:
+def _block_sum(extent: int, size: int, f: Callable[[int], int]) -> int:
     """Sum of f(block) over the blocks of `extent` split into pieces of at most `size`."""
     full, rest = divmod(extent, size)
     return full * f(size) + (f(rest) if rest else 0)
@@ -75,7 +78,7 @@ class LayerCounts:
 
 
 def array_accesses(g: Gemm, m: ArrayMapping) -> AccessCounts:
-    """GB (array side), inter-PE and RF accesses for all groups."""
+    """GB (array side), inter-PE and RF word accesses for all groups (formulas in the module docstring)."""
     acc = AccessCounts()
     T, K, N = g.T, g.K, g.N
     R, C = m.rows, m.cols
@@ -127,7 +130,8 @@ def _times(acc: AccessCounts, k: int) -> AccessCounts:
 
 
 def analyze(g: Gemm, m: ArrayMapping, plan: MemoryPlan, timing: str = "scalesim") -> LayerCounts:
-    """All closed-form figures of one mapped layer."""
+    """All closed-form figures of one mapped layer: MACs, folds, compute cycles (no DRAM stalls) and the word
+    accesses at every level, the DRAM traffic of `plan` included."""
     return LayerCounts(
         macs=g.macs,
         folds=m.folds,

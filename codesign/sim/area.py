@@ -19,8 +19,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from codesign.hw.tech import Technology, load_technology
+
+if TYPE_CHECKING:
+    from codesign.hw.model import Accelerator
 
 UM2_PER_MM2 = 1e6
 
@@ -49,15 +53,17 @@ def sram_area_mm2(capacity_bytes: int, tech: Technology) -> float:
     return capacity_bytes * 8 * tech.sram_bitcell_um2 / tech.sram_array_efficiency / UM2_PER_MM2
 
 
-def pe_area_um2(hw, tech: Technology) -> tuple[float, float]:
-    """(MAC area, register-file area) of one PE in um^2."""
+def pe_area_um2(hw: Accelerator, tech: Technology) -> tuple[float, float]:
+    """(MAC area, register-file area) of one PE in um^2: the technology's 8x8 multiplier scaled by
+    weight_bits x act_bits / 64 plus its 32-bit adder scaled by psum_bits / 32, and rf_bytes x 8 flip-flops
+    with the read-multiplexer overhead (figures and their sources: hw_models/tech/<technology>.yaml)."""
     mac = tech.mult_8x8_um2 * hw.weight_bits * hw.act_bits / 64 + tech.add_32_um2 * hw.psum_bits / 32
     rf = hw.rf_bytes * 8 * tech.ff_um2_per_bit * (1 + tech.rf_mux_overhead)
     return mac, rf
 
 
 @lru_cache(maxsize=256)
-def accelerator_area(hw) -> AreaReport:
+def accelerator_area(hw: Accelerator) -> AreaReport:
     """Area (mm^2) and leakage (mW) per component of `hw` (an `Accelerator`).
 
     Raises HardwareConfigError if `hw.technology` names no table in hw_models/tech."""
@@ -79,12 +85,12 @@ def accelerator_area(hw) -> AreaReport:
     return AreaReport(technology=tech.name, area_mm2=area, static_mw=static)
 
 
-def static_energy_pj(hw, cycles: int) -> float:
+def static_energy_pj(hw: Accelerator, cycles: int) -> float:
     """Leakage energy of `hw` over `cycles` clock cycles, in pJ (mW x us x 1e3)."""
     return accelerator_area(hw).static_total_mw * cycles / hw.clock_mhz * 1e3
 
 
-def gbuf_pj_per_word(hw, operand: str, word_bits: int) -> float:
+def gbuf_pj_per_word(hw: Accelerator, operand: str, word_bits: int) -> float:
     """Global-buffer energy per access of a `word_bits` word of `operand`, in pJ.
 
     With `hw.gbuf.sized_energy` the technology's SRAM curve at the capacity of one bank of the

@@ -17,9 +17,11 @@ class AccessCounts:
     )
 
     def add(self, level: str, operand: str, n: int) -> None:
+        """Count `n` more word accesses of `operand` at `level` (KeyError for an unknown level/operand)."""
         self.words[level][operand] += int(n)
 
     def level_total(self, level: str) -> int:
+        """Word accesses at `level`, all operands together."""
         return sum(self.words[level].values())
 
     def __add__(self, other: AccessCounts) -> AccessCounts:
@@ -38,6 +40,7 @@ class AccessCounts:
         return out
 
     def as_flat(self) -> dict[str, int]:
+        """The counts keyed '<level>_<operand>' (e.g. 'dram_ifmap'), levels then operands in table order."""
         return {f"{lvl}_{op}": self.words[lvl][op] for lvl in LEVELS for op in OPERANDS}
 
 
@@ -63,10 +66,12 @@ class LayerResult:
 
     @property
     def cycles(self) -> int:
+        """Clock cycles of the layer: compute plus DRAM stall cycles."""
         return self.compute_cycles + self.stall_cycles
 
     @property
     def energy_total_pj(self) -> float:
+        """Energy of the layer in pJ, all components (MACs, every level and operand, leakage) together."""
         return float(sum(self.energy_pj.values()))
 
     @property
@@ -77,6 +82,7 @@ class LayerResult:
         return self.macs / (self.cycles * self.pe_count)
 
     def energy_by_level(self) -> dict[str, float]:
+        """pJ per level ('mac', 'dram', 'gbuf', 'inter_pe', 'rf', ...): `energy_pj` summed over operands."""
         out = {"mac": self.energy_pj.get("mac", 0.0)}
         for key, value in self.energy_pj.items():
             if key != "mac":

@@ -13,14 +13,18 @@ cost per access comes from the technology's SRAM curve at the buffer's bank size
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from codesign.sim.area import gbuf_pj_per_word
 from codesign.sim.counts import LEVELS, OPERANDS, AccessCounts
 
+if TYPE_CHECKING:
+    from codesign.hw.model import Accelerator
+
 _LEVEL_FIELD = {"dram": "dram_pj", "gbuf": "gbuf_pj", "inter_pe": "inter_pe_pj", "rf": "rf_pj"}
 
 
-def operand_bits(hw, level: str, operand: str) -> int:
+def operand_bits(hw: Accelerator, level: str, operand: str) -> int:
     """Width in bits of one counted word of `operand` at `level` (final outputs at act width off-array)."""
     if operand == "filter":
         return hw.weight_bits
@@ -30,10 +34,10 @@ def operand_bits(hw, level: str, operand: str) -> int:
 
 
 @lru_cache(maxsize=1024)
-def word_costs(hw) -> dict[tuple[str, str], float]:
+def word_costs(hw: Accelerator) -> dict[tuple[str, str], float]:
     """pJ per counted word of each (level, operand) on `hw` (cached: the search calls this per plan)."""
     table = hw.energy
-    out = {}
+    out: dict[tuple[str, str], float] = {}
     for level in LEVELS:
         for op in OPERANDS:
             bits = operand_bits(hw, level, op)
@@ -45,15 +49,18 @@ def word_costs(hw) -> dict[tuple[str, str], float]:
 
 
 def energy_breakdown(
-    macs: int, acc: AccessCounts, hw, psum_words: dict[str, int] | None = None
+    macs: int, acc: AccessCounts, hw: Accelerator, psum_words: dict[str, int] | None = None
 ) -> dict[str, float]:
     """pJ per component: 'mac' and '<level>_<operand>' for every level and operand.
+
+    `macs` is the layer's multiply-accumulate count, `acc` its word accesses per (level, operand); each is
+    charged at `word_costs` (the energy table's pJ per access, scaled by the operand's bit width).
 
     `psum_words` gives, per level ('gbuf', 'dram'), how many of the counted ofmap words are partial
     sums; those are charged at `psum_bits` instead of `act_bits`."""
     psum_words = psum_words or {}
     costs = word_costs(hw)
-    out = {"mac": macs * hw.energy.mac_pj}
+    out: dict[str, float] = {"mac": macs * hw.energy.mac_pj}
     for level in LEVELS:
         for op in OPERANDS:
             words = acc.words[level][op]

@@ -19,8 +19,13 @@ the planner's tiles); for a partitioned buffer, the ifmap and ofmap partitions t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from codesign.ir.graph import LayerGraph
+from codesign.ir.layers import Layer
+
+if TYPE_CHECKING:
+    from codesign.hw.model import Accelerator
 
 #: Layers that are views or pass-throughs of their input (no storage of their own).
 VIEW_KINDS = ("concat", "batchnorm", "activation", "dropout", "flatten")
@@ -40,16 +45,18 @@ class OnChip:
 PER_LAYER = OnChip()
 
 
-def activation_capacity(hw) -> int:
+def activation_capacity(hw: Accelerator) -> int:
     """Bytes of the global buffer that may hold inter-layer activations (half; see module docstring)."""
     gb = hw.gbuf
-    return (gb.total_bytes if gb.shared else gb.ifmap_bytes + gb.ofmap_bytes) // 2
+    if gb.ifmap_bytes is None or gb.ofmap_bytes is None:  # a shared pool
+        return gb.total_bytes // 2
+    return (gb.ifmap_bytes + gb.ofmap_bytes) // 2
 
 
 class ActivationTracker:
     """Walks a graph in execution order and decides, layer by layer, which activations stay on chip."""
 
-    def __init__(self, graph: LayerGraph, hw, batch: int) -> None:
+    def __init__(self, graph: LayerGraph, hw: Accelerator, batch: int) -> None:
         self.capacity = activation_capacity(hw)
         self.bytes_per_act = hw.act_bits / 8
         self.batch = batch
@@ -82,19 +89,20 @@ class ActivationTracker:
             and all(k in ("pool", "add") for k in kinds_)
         }
 
-    def act_bytes(self, layer) -> int:
+    def act_bytes(self, layer: Layer) -> int:
+        """Bytes of `layer`'s output for the whole batch (act_bits per value)."""
         return int(layer.out_shape.numel * self.batch * self.bytes_per_act)
 
-    def input_roots(self, layer) -> list[str]:
+    def input_roots(self, layer: Layer) -> list[str]:
         """The stored activations `layer` reads (views such as concat resolved to their producers)."""
         return [r for src in layer.inputs for r in self.roots.get(src, (src,))]
 
-    def inputs_on_chip(self, layer) -> bool:
+    def inputs_on_chip(self, layer: Layer) -> bool:
         """True when every input of `layer` is held in the global buffer."""
         roots = self.input_roots(layer)
         return bool(roots) and all(r in self.live for r in roots)
 
-    def offchip_input_words(self, layer) -> int:
+    def offchip_input_words(self, layer: Layer) -> int:
         """Words (x batch) of `layer`'s inputs that are not in the global buffer (read from DRAM)."""
         return sum(self.numel.get(r, 0) for r in self.input_roots(layer) if r not in self.live) * self.batch
 
@@ -103,7 +111,7 @@ class ActivationTracker:
         if self.live.pop(name, None) is not None:
             self.spilled.append(name)
 
-    def place_output(self, layer) -> bool:
+    def place_output(self, layer: Layer) -> bool:
         """Keep `layer`'s output on chip if it fits beside the live activations; else it spills."""
         if layer.name in self.streamed:
             self.live[layer.name] = 0
@@ -116,6 +124,7 @@ class ActivationTracker:
         return False
 
     def reserved(self) -> int:
+        """Bytes of the global buffer now held by live activations (what the memory planner cannot use)."""
         return int(sum(self.live.values()))
 
     def release(self, index: int) -> None:

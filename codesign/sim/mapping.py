@@ -40,6 +40,7 @@ class Gemm:
 
     @property
     def macs(self) -> int:
+        """Multiply-accumulates of all groups: T x K x N x groups."""
         return self.T * self.K * self.N * self.groups
 
 
@@ -59,6 +60,7 @@ class ArrayMapping:
 
     @property
     def folds(self) -> int:
+        """Array passes of the layer: row folds x column folds x groups."""
         return self.row_folds * self.col_folds * self.groups
 
 
@@ -84,7 +86,7 @@ def gemm_of(layer: Layer, batch: int = 1) -> Gemm:
 
 
 def map_gemm(gemm: Gemm, rows: int, cols: int, dataflow: str) -> ArrayMapping:
-    """Fold the GEMM onto an R x C array for `dataflow` ('ws' or 'os')."""
+    """Fold the GEMM onto an R x C array for `dataflow` ('ws', 'os' or 'is'; MappingError for another)."""
     if dataflow == "ws":
         row_extent, col_extent, stream = gemm.K, gemm.N, gemm.T
     elif dataflow == "os":

@@ -23,9 +23,14 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from codesign.errors import MappingError
 from codesign.sim.mapping import ArrayMapping, Gemm
+
+if TYPE_CHECKING:
+    from codesign.hw.model import Accelerator
+    from codesign.sim.interlayer import OnChip
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,7 @@ class MemoryPlan:
     dram_ofmap_final: int  # final outputs written (activation width)
     dram_psum_spill: int  # partial-sum words written out and read back (psum width), each direction
 
-    def dram_bytes(self, hw) -> int:
+    def dram_bytes(self, hw: Accelerator) -> int:
         """Bytes over the DRAM interface for one group (final outputs at act width, spills at psum width)."""
         return round(
             self.dram_ifmap * hw.act_bits / 8
@@ -51,6 +56,8 @@ class MemoryPlan:
         )
 
     def dram_words(self) -> dict[str, int]:
+        """DRAM words per operand for one group; 'ofmap' counts final outputs plus each spilled partial sum
+        twice (written out, read back)."""
         return {
             "ifmap": self.dram_ifmap,
             "filter": self.dram_filter,
@@ -66,7 +73,7 @@ def _deps(dataflow: str) -> dict[str, set[str]]:
     return {"ifmap": {"rows"}, "filter": {"cols"}, "ofmap": {"rows", "cols"}}
 
 
-def _bytes_per_word(hw, operand: str, partial: bool = False) -> float:
+def _bytes_per_word(hw: Accelerator, operand: str, partial: bool = False) -> float:
     if operand == "filter":
         return hw.weight_bits / 8
     if operand == "ofmap" and partial:
@@ -74,14 +81,16 @@ def _bytes_per_word(hw, operand: str, partial: bool = False) -> float:
     return hw.act_bits / 8
 
 
-def plan_memory(gemm: Gemm, m: ArrayMapping, hw, onchip=None) -> MemoryPlan:
+def plan_memory(gemm: Gemm, m: ArrayMapping, hw: Accelerator, onchip: OnChip | None = None) -> MemoryPlan:
     """The plan with the least DRAM bytes (ties: columns outer, fewer resident operands); raise
     MappingError if nothing fits. The simulator itself chooses among `plan_candidates` by the
     objective's own figure (`codesign.sim.network`)."""
     return plan_candidates(gemm, m, hw, onchip)[0]
 
 
-def plan_candidates(gemm: Gemm, m: ArrayMapping, hw, onchip=None) -> list[MemoryPlan]:
+def plan_candidates(
+    gemm: Gemm, m: ArrayMapping, hw: Accelerator, onchip: OnChip | None = None
+) -> list[MemoryPlan]:
     """Every loop order x residency choice that fits the buffer, least DRAM bytes first.
 
     A bigger buffer only adds candidates (the fit tests are monotone in capacity), which is what
@@ -96,20 +105,15 @@ def plan_candidates(gemm: Gemm, m: ArrayMapping, hw, onchip=None) -> list[Memory
     accumulates = m.dataflow in ("ws", "is") and m.row_folds > 1
     gbuf = hw.gbuf
     share = 0.5 if gbuf.double_buffered else 1.0
-    caps = (
-        None
-        if gbuf.shared
-        else {
-            "ifmap": gbuf.ifmap_bytes * share,
-            "filter": gbuf.filter_bytes * share,
-            "ofmap": gbuf.ofmap_bytes * share,
-        }
-    )
     reserve = onchip.reserve_bytes if onchip is not None else 0
-    if caps is not None and reserve:
-        scale = max(0.0, 1 - reserve / (gbuf.ifmap_bytes + gbuf.ofmap_bytes))
-        caps["ifmap"] *= scale
-        caps["ofmap"] *= scale
+    caps: dict[str, float] | None = None  # per-partition capacity in bytes; None for a shared pool
+    ifmap_b, filter_b, ofmap_b = gbuf.ifmap_bytes, gbuf.filter_bytes, gbuf.ofmap_bytes
+    if ifmap_b is not None and filter_b is not None and ofmap_b is not None:  # not gbuf.shared
+        caps = {"ifmap": ifmap_b * share, "filter": filter_b * share, "ofmap": ofmap_b * share}
+        if reserve:
+            scale = max(0.0, 1 - reserve / (ifmap_b + ofmap_b))
+            caps["ifmap"] *= scale
+            caps["ofmap"] *= scale
     total_cap = max(0.0, gbuf.total_bytes - reserve) * share
     input_on_chip = onchip is not None and onchip.ifmap
     output_on_chip = onchip is not None and onchip.ofmap
@@ -127,7 +131,7 @@ def plan_candidates(gemm: Gemm, m: ArrayMapping, hw, onchip=None) -> list[Memory
             f"one column of the {m.rows}x{m.cols} array; enlarge global_buffer in the hardware file"
         )
     folds = {"rows": m.row_folds, "cols": m.col_folds}
-    found: list[tuple[tuple, MemoryPlan]] = []
+    found: list[tuple[tuple[float, bool, int], MemoryPlan]] = []
     for order in ("cols_outer", "rows_outer"):
         outer, inner = ("cols", "rows") if order == "cols_outer" else ("rows", "cols")
         reusable = [op for op, d in deps.items() if len(d) == 1 and not (op == "ifmap" and input_on_chip)]

@@ -119,6 +119,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = ["ReferenceResult", "run_conv", "run_linear", "im2col"]
 
@@ -126,12 +127,17 @@ _DATAFLOWS = ("ws", "os")
 _TIMINGS = ("scalesim", "overlap")
 _OPERANDS = ("ifmap", "filter", "psum")
 
+#: Register and operand values (float64: exact for the integer test data used to check the counts).
+Floats = npt.NDArray[np.float64]
+#: Per-register flags: "holds a valid word", "is a padding zero".
+Mask = npt.NDArray[np.bool_]
+
 
 @dataclass
 class ReferenceResult:
     """Outputs and counters of one layer run on the register-level model (see module docstring)."""
 
-    output: np.ndarray  # (Cout, Hout, Wout), float64
+    output: Floats  # (Cout, Hout, Wout)
     cycles: int
     folds: int
     macs: int
@@ -157,13 +163,13 @@ def _pair(v: int | tuple[int, int]) -> tuple[int, int]:
 
 
 def im2col(
-    x: np.ndarray,
+    x: Floats,
     fh: int,
     fw: int,
     stride: tuple[int, int],
     padding: tuple[int, int],
     dilation: tuple[int, int],
-) -> tuple[np.ndarray, np.ndarray, int, int]:
+) -> tuple[Floats, Mask, int, int]:
     """Window matrix of a (C, H, W) map: ``(T, C*fh*fw)`` values, a same-shape "is padding" mask,
     and ``(Hout, Wout)``. Columns are ordered ``(c, i, j)`` like ``w.reshape(Cout, -1)``."""
     c, h, w = x.shape
@@ -200,7 +206,7 @@ class _Counters:
     hops: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_OPERANDS, 0))
     rf: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_OPERANDS, 0))
 
-    def count_macs(self, mac: np.ndarray, pad: np.ndarray) -> None:
+    def count_macs(self, mac: Mask, pad: Mask) -> None:
         n = int(mac.sum())
         self.macs += n
         self.padding_macs += int((mac & pad).sum())
@@ -220,11 +226,11 @@ class _Fold:
     """
 
     group: int
-    a: np.ndarray
-    a_valid: np.ndarray
-    a_pad: np.ndarray
-    b: np.ndarray
-    b_valid: np.ndarray
+    a: Floats
+    a_valid: Mask
+    a_pad: Mask
+    b: Floats
+    b_valid: Mask
     out_rows: slice
     out_cols: slice
     first: bool = True
@@ -265,10 +271,10 @@ class _WeightChain:
 
 def _ws_stream(
     fold: _Fold,
-    w: np.ndarray,
-    w_valid: np.ndarray,
+    w: Floats,
+    w_valid: Mask,
     chain: _WeightChain,
-    out: np.ndarray,
+    out: Floats,
     cnt: _Counters,
 ) -> int:
     """Stream one WS fold through the array with stationary weights ``w``; returns its cycles.
@@ -340,7 +346,7 @@ def _ws_stream(
 
 
 def _run_ws(
-    folds: list[_Fold], outs: list[np.ndarray], rows: int, cols: int, timing: str, cnt: _Counters
+    folds: list[_Fold], outs: list[Floats], rows: int, cols: int, timing: str, cnt: _Counters
 ) -> list[int]:
     """Run the WS folds in order (preload, swap, stream); returns the cycles of each fold."""
     chain = _WeightChain(rows, cols)
@@ -363,7 +369,7 @@ def _run_ws(
     return fold_cycles
 
 
-def _os_fold(fold: _Fold, out: np.ndarray, cnt: _Counters) -> int:
+def _os_fold(fold: _Fold, out: Floats, cnt: _Counters) -> int:
     """Run one OS fold (accumulate, then drain); returns its counted cycles."""
     rows, k_len = fold.a.shape
     cols = fold.b.shape[1]
@@ -427,8 +433,8 @@ def _os_fold(fold: _Fold, out: np.ndarray, cnt: _Counters) -> int:
 
 
 def run_conv(
-    x: np.ndarray,
-    w: np.ndarray,
+    x: npt.ArrayLike,
+    w: npt.ArrayLike,
     *,
     stride: int | tuple[int, int] = (1, 1),
     padding: int | tuple[int, int] = (0, 0),
@@ -443,7 +449,9 @@ def run_conv(
 
     ``x`` is ``(Cin, H, W)``, ``w`` is ``(Cout, Cin/groups, Fh, Fw)``; ``dataflow`` is ``"ws"`` or
     ``"os"``, ``timing`` is ``"scalesim"`` or ``"overlap"`` (see the module docstring for the exact
-    cycle conventions and counter definitions).
+    cycle conventions and counter definitions). Raises ValueError for another dataflow or timing, an
+    array under 1x1, operands of the wrong rank, `groups` inconsistent with the channel counts, or a kernel
+    that leaves an empty output (this is a test oracle: its callers pass arrays, not user input).
     """
     x = np.asarray(x, dtype=np.float64)
     w = np.asarray(w, dtype=np.float64)
@@ -464,7 +472,7 @@ def run_conv(
     cin_g, n_len = cin // groups, cout // groups
 
     folds: list[_Fold] = []
-    outs: list[np.ndarray] = []
+    outs: list[Floats] = []
     hout = wout = 0
     for g in range(groups):
         a, a_pad, hout, wout = im2col(x[g * cin_g : (g + 1) * cin_g], fh, fw, stride_, padding_, dilation_)
@@ -536,7 +544,7 @@ def run_conv(
 
 
 def run_linear(
-    x: np.ndarray, w: np.ndarray, *, rows: int, cols: int, dataflow: str, timing: str = "scalesim"
+    x: npt.ArrayLike, w: npt.ArrayLike, *, rows: int, cols: int, dataflow: str, timing: str = "scalesim"
 ) -> ReferenceResult:
     """A linear layer (no bias) as a 1x1 conv on a 1x1 map: ``x`` is ``(in,)``, ``w`` is
     ``(out, in)``; the result's ``output`` has shape ``(out, 1, 1)``."""

@@ -54,6 +54,7 @@ class RsShape:
 
     @property
     def macs(self) -> int:
+        """Multiply-accumulates of the layer: G x N x M x C x E x F x R x S."""
         return self.G * self.N * self.M * self.C * self.E * self.F * self.R * self.S
 
 
@@ -72,12 +73,13 @@ class RsMapping:
 
     @property
     def units(self) -> int:
+        """Processing units of one filter/channel block: strips x filter-row folds."""
         return self.strips * self.r_folds
 
 
 def rs_shape(layer: Layer, batch: int) -> RsShape:
     """The RS view of a conv or linear layer (a linear layer is a 1x1 conv on a 1x1 map, positions x batch
-    images)."""
+    images); TypeError for another kind (the caller maps only compute layers)."""
     if isinstance(layer, Conv):
         G = layer.groups
         return RsShape(
@@ -100,7 +102,8 @@ def rs_shape(layer: Layer, batch: int) -> RsShape:
 
 
 def rs_map(s: RsShape, rows: int, cols: int, rf_words: int) -> RsMapping:
-    """Fold the R x E logical set onto a rows x cols array and block the RF (see the module docstring)."""
+    """Fold the R x E logical set onto a rows x cols array and block an RF of `rf_words` words per PE, split
+    in Eyeriss's 12 : 224 : 24 ifmap : filter : psum proportions (see the module docstring)."""
     r_folds = math.ceil(s.R / rows)
     rows_used = math.ceil(s.R / r_folds)
     w = min(s.E, cols)
@@ -119,7 +122,8 @@ def rs_map(s: RsShape, rows: int, cols: int, rf_words: int) -> RsMapping:
 
 
 def rs_compute_cycles(s: RsShape, mp: RsMapping) -> int:
-    """Cycles of the layer: every PE runs F x S-cycle primitives; copies share the work units."""
+    """Compute cycles of the layer (no stalls): ceil(strips x r_folds x G x M x C x N / copies) x F x S, one
+    MAC per PE per cycle as in Eyeriss's PE (JSSC 2017); copies share the work units."""
     primitives = mp.units * s.G * s.M * s.C * s.N
     return math.ceil(primitives / mp.copies) * s.F * s.S
 
