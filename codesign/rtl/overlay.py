@@ -1,0 +1,190 @@
+"""Does the accelerator itself fit an FPGA part as an overlay? `codesign fit --overlay --hw FILE --part P`.
+
+An overlay is the generated PE array (`codesign.rtl.array`) plus its global buffer, configured by the
+hardware YAML, as opposed to an hls4ml dataflow design of one network (`codesign fit NAME`). The figures:
+
+* array LUT / FF / DSP / BRAM18K: Yosys ``synth_xilinx`` of the exact array (`codesign.rtl.resources`,
+  no event counters, shadow registers when the YAML's timing is ``overlap``), cached by Verilog hash;
+* global buffer BRAM18K: the explicit estimate of `codesign.sim.overlay_area.gbuf_bram18k` from the YAML's
+  buffer sizes (RAMB18 aspect ratios of AMD UG473 / UG573), since the array does not contain the buffer;
+* capacity: the part's datasheet counts (`codesign.fpga.parts`).
+
+Not included: the DRAM controller / AXI interconnect, the fold sequencer that plays the testbench's role, and
+the PS of a Zynq. Yosys figures are post-synthesis cell counts (no placement, no Vivado optimisation).
+The verdict is "fits" when every resource is within the part's capacity; the binding resource is the one
+with the highest utilisation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+
+from codesign.errors import CodesignError, FitError, UsageError
+
+RESOURCES = ("lut", "ff", "dsp", "bram18k")
+
+
+@dataclass(frozen=True)
+class OverlayFit:
+    """One accelerator x dataflow as an overlay on one part: what it uses, what the part has."""
+
+    hw: str
+    dataflow: str
+    part: str
+    design: str  # generated array's name
+    array: dict[str, int]  # Yosys: lut, ff, dsp, bram18k of the array
+    buffers: list  # codesign.sim.overlay_area.BufferBram
+    available: dict[str, int]
+    command: str
+    uram: int = 0  # the part's UltraRAM blocks (not used by the estimate)
+
+    @property
+    def used(self) -> dict[str, int]:
+        """Array + global buffer, per resource."""
+        out = dict(self.array)
+        out["bram18k"] += sum(b.bram18k for b in self.buffers)
+        return out
+
+    @property
+    def utilization(self) -> dict[str, float]:
+        return {k: self.used[k] / self.available[k] if self.available[k] else float("inf") for k in RESOURCES}
+
+    @property
+    def fits(self) -> bool:
+        return all(self.used[k] <= self.available[k] for k in RESOURCES)
+
+    @property
+    def binding(self) -> str:
+        """The resource with the highest utilisation (the first to run out)."""
+        u = self.utilization
+        return max(RESOURCES, key=lambda k: u[k])
+
+    def as_dict(self) -> dict:
+        return {
+            "hw": self.hw, "dataflow": self.dataflow, "part": self.part, "design": self.design,
+            "array": self.array, "buffers": [b.__dict__ for b in self.buffers], "used": self.used,
+            "available": self.available, "utilization": self.utilization, "fits": self.fits,
+            "binding": self.binding, "command": self.command,
+        }  # fmt: skip
+
+
+def overlay_fit(hw, dataflow: str, part_name: str, cache=None) -> OverlayFit:
+    """Synthesize `hw`'s array for `dataflow` on `part_name`'s family and add the buffer estimate.
+
+    Raises UnknownPartError for a part not in `codesign.fpga.parts`, RtlToolError if Yosys fails."""
+    from codesign.fpga.parts import get_part
+    from codesign.rtl.array import ArrayConfig
+    from codesign.rtl.resources import synth_resources
+    from codesign.sim.overlay_area import gbuf_bram18k
+
+    part = get_part(part_name)
+    shadow = dataflow in ("ws", "is") and hw.timing == "overlap"
+    cfg = ArrayConfig(hw.rows, hw.cols, hw.act_bits, hw.weight_bits, hw.psum_bits, dataflow=dataflow,
+                      shadow=shadow, counters=False)  # fmt: skip
+    res = synth_resources(cfg, part.name, cache=cache)
+    return OverlayFit(
+        hw=hw.name, dataflow=dataflow, part=part.name, design=cfg.name,
+        array={"lut": res.lut, "ff": res.ff, "dsp": res.dsp, "bram18k": res.bram18k},
+        buffers=gbuf_bram18k(hw, dataflow),
+        available={"lut": part.lut, "ff": part.ff, "dsp": part.dsp, "bram18k": part.bram18k},
+        command=res.command, uram=part.uram,
+    )  # fmt: skip
+
+
+def format_overlay(fits: list[OverlayFit]) -> str:
+    """Resource table (array, buffer, total, capacity, %) per design, then the buffer breakdown and verdicts."""
+    from tabulate import tabulate
+
+    rows = []
+    for f in fits:
+        for k in RESOURCES:
+            buf = sum(b.bram18k for b in f.buffers) if k == "bram18k" else 0
+            rows.append([f.design, f.part, k.upper() if k != "bram18k" else "BRAM18K", f"{f.array[k]:,}",
+                         f"{buf:,}", f"{f.used[k]:,}", f"{f.available[k]:,}", f"{100 * f.utilization[k]:.1f}"])  # fmt: skip
+    text = tabulate(rows, headers=["design", "part", "resource", "array (Yosys)", "global buffer (est.)",
+                                   "total", "available", "%"], tablefmt="github")  # fmt: skip
+    bufs = {b.name: b for f in fits for b in f.buffers}
+    text += "\n\nGlobal buffer estimate (RAMB18 aspect ratios, AMD UG473/UG573; not synthesized):\n"
+    text += tabulate(
+        [
+            [b.name, f"{b.bytes:,}", b.word_bits, b.line_words, b.banks, b.mode, b.bram18k]
+            for b in bufs.values()
+        ],
+        headers=["buffer", "bytes", "word bits", "words/cycle", "banks", "RAMB18 mode", "BRAM18K"],
+        tablefmt="github",
+    )
+    lines = [text, ""]
+    for f in fits:
+        verdict = "fits" if f.fits else "does NOT fit"
+        lines.append(f"{f.hw} ({f.dataflow.upper()}, {f.design}) {verdict} {f.part}: binding resource "
+                     f"{f.binding.upper()} at {100 * f.utilization[f.binding]:.1f}%")  # fmt: skip
+        if not f.fits and f.uram and f.utilization["bram18k"] > 1:
+            lines.append(
+                f"  (the part's {f.uram} UltraRAM blocks could hold large buffers; not estimated here)"
+            )
+    lines.append(f"array: {fits[0].command}")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_fit_overlay(args: argparse.Namespace) -> None:
+    """`codesign fit --overlay --hw FILE --part P [--rows R --cols C] [--dataflow D ...]`."""
+    from codesign.hw import load_accelerator
+    from codesign.report.output import emit
+    from codesign.rtl.verilator import default_build_root, require_tools
+
+    if args.name:
+        raise UsageError(f"--overlay fits the accelerator of --hw, not a model: drop {args.name!r}")
+    if not args.hw or not args.part:
+        raise UsageError("codesign fit --overlay needs --hw FILE and --part PART (e.g. --part xc7z020)")
+    require_tools()
+    acc = load_accelerator(args.hw)
+    if args.rows or args.cols:
+        acc = acc.with_overrides(rows=args.rows or acc.rows, cols=args.cols or acc.cols)
+    dataflows = tuple(dict.fromkeys(args.dataflow)) if args.dataflow else acc.dataflows
+    unsupported = [d for d in dataflows if d not in ("ws", "os", "is")]
+    if unsupported:
+        raise CodesignError(
+            f"{acc.name}: dataflow {', '.join(unsupported)} has no generated RTL (ws, os, is do); "
+            "choose one with --dataflow"
+        )
+    cache = default_build_root() / "yosys"
+    fits = [overlay_fit(acc, d, args.part, cache=cache) for d in dataflows]
+    if args.format == "json":
+        emit(json.dumps({"overlays": [f.as_dict() for f in fits]}, indent=1) + "\n", args.out)
+    else:
+        emit(format_overlay(fits), args.out)
+    bad = [f for f in fits if not f.fits]
+    if bad:
+        over = sorted({k for f in bad for k in RESOURCES if f.used[k] > f.available[k]})
+        raise FitError(
+            f"{acc.name} as an overlay ({', '.join(f.dataflow for f in bad)}) does not fit {bad[0].part}: needs "
+            f"more {', '.join(over)} than it has; try a smaller array (--rows/--cols), a smaller global buffer "
+            "in the YAML, or a larger --part"
+        )
+
+
+def extend_fit_parser(p: argparse.ArgumentParser) -> None:
+    """Add the overlay options to the `fit` verb's parser and route `--overlay` here (the hls4ml fit path,
+    `codesign.fpga.cli`, is unchanged and cannot import this layer)."""
+    g = p.add_argument_group("overlay (the generated PE array + global buffer, instead of an hls4ml design)")
+    g.add_argument("--overlay", action="store_true",
+                   help="fit the accelerator of --hw itself: Yosys synth_xilinx of its array + buffer BRAM18K")  # fmt: skip
+    g.add_argument("--hw", help="hardware: a name under hw_models/ or a YAML path (with --overlay)")
+    g.add_argument("--rows", type=int, help="override the YAML's array rows (with --overlay)")
+    g.add_argument("--cols", type=int, help="override the YAML's array columns (with --overlay)")
+    g.add_argument("--dataflow", action="append", choices=("ws", "os", "is"),
+                   help="override the YAML's dataflows (repeatable, with --overlay)")  # fmt: skip
+    hls_fit = p.get_default("func")
+
+    def dispatch(args: argparse.Namespace) -> None:
+        if args.overlay:
+            cmd_fit_overlay(args)
+            return
+        stray = [o for o in ("hw", "rows", "cols", "dataflow") if getattr(args, o)]
+        if stray:
+            raise UsageError(f"--{stray[0]} is only used with --overlay (the accelerator as an FPGA overlay)")
+        hls_fit(args)
+
+    p.set_defaults(func=dispatch)
