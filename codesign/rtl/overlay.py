@@ -105,14 +105,23 @@ def format_overlay(fits: list[OverlayFit]) -> str:
                          f"{buf:,}", f"{f.used[k]:,}", f"{f.available[k]:,}", f"{100 * f.utilization[k]:.1f}"])  # fmt: skip
     text = tabulate(rows, headers=["design", "part", "resource", "array (Yosys)", "global buffer (est.)",
                                    "total", "available", "%"], tablefmt="github")  # fmt: skip
-    bufs = {b.name: b for f in fits for b in f.buffers}
+    bufs = {(f.dataflow, b.name): b for f in fits for b in f.buffers}
     text += "\n\nGlobal buffer estimate (RAMB18 aspect ratios, AMD UG473/UG573; not synthesized):\n"
     text += tabulate(
         [
-            [b.name, f"{b.bytes:,}", b.word_bits, b.line_words, b.banks, b.mode, b.bram18k]
-            for b in bufs.values()
+            [df.upper(), b.name, f"{b.bytes:,}", b.word_bits, b.line_words, b.banks, b.mode, b.bram18k]
+            for (df, _), b in bufs.items()
         ],
-        headers=["buffer", "bytes", "word bits", "words/cycle", "banks", "RAMB18 mode", "BRAM18K"],
+        headers=[
+            "dataflow",
+            "buffer",
+            "bytes",
+            "word bits",
+            "words/cycle",
+            "banks",
+            "RAMB18 mode",
+            "BRAM18K",
+        ],
         tablefmt="github",
     )
     lines = [text, ""]
@@ -165,26 +174,49 @@ def cmd_fit_overlay(args: argparse.Namespace) -> None:
         )
 
 
+class _OverlayFlag(argparse.Action):
+    """``--overlay``: route this `fit` to `cmd_fit_overlay` (the hls4ml path keeps its own function)."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        namespace.overlay = True
+        namespace.func = cmd_fit_overlay
+
+
+class _OverlayOption(argparse.Action):
+    """An option that only means something with ``--overlay`` (stored, or appended when ``append``)."""
+
+    def __init__(self, *args, append: bool = False, **kwargs) -> None:
+        self.append = append
+        super().__init__(*args, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        if self.append:
+            setattr(namespace, self.dest, [*(getattr(namespace, self.dest) or []), values])
+        else:
+            setattr(namespace, self.dest, values)
+        if not getattr(namespace, "overlay", False):
+            namespace.stray_overlay_option = option_string
+            namespace.func = _needs_overlay
+
+
+def _needs_overlay(args: argparse.Namespace) -> None:
+    raise UsageError(
+        f"{args.stray_overlay_option} is only used with --overlay (the accelerator as an FPGA overlay)"
+    )
+
+
 def extend_fit_parser(p: argparse.ArgumentParser) -> None:
-    """Add the overlay options to the `fit` verb's parser and route `--overlay` here (the hls4ml fit path,
-    `codesign.fpga.cli`, is unchanged and cannot import this layer)."""
+    """Add the overlay options to the `fit` verb's parser; ``--overlay`` routes to `cmd_fit_overlay` (the
+    hls4ml fit path, `codesign.fpga.cli`, is unchanged and cannot import this layer)."""
     g = p.add_argument_group("overlay (the generated PE array + global buffer, instead of an hls4ml design)")
-    g.add_argument("--overlay", action="store_true",
-                   help="fit the accelerator of --hw itself: Yosys synth_xilinx of its array + buffer BRAM18K")  # fmt: skip
-    g.add_argument("--hw", help="hardware: a name under hw_models/ or a YAML path (with --overlay)")
-    g.add_argument("--rows", type=int, help="override the YAML's array rows (with --overlay)")
-    g.add_argument("--cols", type=int, help="override the YAML's array columns (with --overlay)")
-    g.add_argument("--dataflow", action="append", choices=("ws", "os", "is"),
-                   help="override the YAML's dataflows (repeatable, with --overlay)")  # fmt: skip
-    hls_fit = p.get_default("func")
-
-    def dispatch(args: argparse.Namespace) -> None:
-        if args.overlay:
-            cmd_fit_overlay(args)
-            return
-        stray = [o for o in ("hw", "rows", "cols", "dataflow") if getattr(args, o)]
-        if stray:
-            raise UsageError(f"--{stray[0]} is only used with --overlay (the accelerator as an FPGA overlay)")
-        hls_fit(args)
-
-    p.set_defaults(func=dispatch)
+    g.add_argument(
+        "--overlay", action=_OverlayFlag, nargs=0, default=False,
+        help="fit the accelerator of --hw itself: Yosys synth_xilinx of its array + buffer BRAM18K",
+    )  # fmt: skip
+    g.add_argument("--hw", action=_OverlayOption, help="hardware: a name under hw_models/ or a YAML path")
+    g.add_argument("--rows", type=int, action=_OverlayOption, help="override the YAML's array rows")
+    g.add_argument("--cols", type=int, action=_OverlayOption, help="override the YAML's array columns")
+    g.add_argument(
+        "--dataflow", action=_OverlayOption, append=True, choices=("ws", "os", "is"),
+        help="override the YAML's dataflows (repeatable)",
+    )  # fmt: skip
