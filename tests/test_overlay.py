@@ -191,3 +191,19 @@ def test_cli_fit_overlay_options_need_overlay(capsys) -> None:
     assert "--hw is only used with --overlay" in capsys.readouterr().err
     assert main(["fit", "--overlay", "--part", "xc7z020"]) == 2
     assert "needs --hw FILE and --part PART" in capsys.readouterr().err
+
+
+def test_cli_fit_overlay_estimate_uses_the_stored_table(capsys) -> None:
+    """Without synthesizing: a 16x16 8-bit OS array needs 256 DSP48E1, more than the xc7z020's 220 (DS190),
+    the verdict the direct 16x16 Yosys run gives; DSP binds, not the 96 BRAM18K of SCALE-Sim's buffers."""
+    from codesign.cli import main
+
+    argv = ["fit", "--overlay", "--estimate", "--hw", "scalesim_default", "--rows", "16", "--cols", "16"]
+    assert main([*argv, "--part", "xc7z020", "--format", "json"]) == 3
+    cap = capsys.readouterr()
+    (ov,) = json.loads(cap.out)["overlays"]
+    assert ov["fits"] is False and ov["binding"] == "dsp" and ov["used"]["dsp"] == 256
+    assert ov["used"]["bram18k"] == 96 and "stored table" in ov["command"]
+    assert "needs more dsp" in cap.err
+    assert main([*argv, "--part", "xczu7ev"]) == 0
+    assert "fits xczu7ev: binding resource BRAM18K" in capsys.readouterr().out

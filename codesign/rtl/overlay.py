@@ -70,11 +70,29 @@ class OverlayFit:
         }  # fmt: skip
 
 
-def overlay_fit(hw, dataflow: str, part_name: str, cache=None) -> OverlayFit:
+def overlay_fit(hw, dataflow: str, part_name: str, cache=None, estimate: bool = False) -> OverlayFit:
     """Synthesize `hw`'s array for `dataflow` on `part_name`'s family and add the buffer estimate.
 
-    Raises UnknownPartError for a part not in `codesign.fpga.parts`, RtlToolError if Yosys fails."""
+    `estimate`: take the array's LUT/FF/DSP from the stored Yosys table of the overlay area model
+    (`codesign.sim.overlay_area.overlay_resources`) instead of synthesizing (instant; no Yosys or amaranth).
+    Raises UnknownPartError for a part not in `codesign.fpga.parts`, RtlToolError if Yosys fails,
+    HardwareConfigError (estimate) for a configuration the table lacks."""
     from codesign.fpga.parts import get_part
+
+    if estimate:
+        from codesign.rtl.resources import family_of
+        from codesign.sim.overlay_area import load_pe_table, overlay_resources
+
+        part = get_part(part_name)
+        res = overlay_resources(hw, dataflow, family_of(part.name))
+        table = load_pe_table()
+        return OverlayFit(
+            hw=hw.name, dataflow=dataflow, part=part.name, design=f"{dataflow} {hw.rows}x{hw.cols} (stored model)",
+            array={**res.array, "bram18k": 0}, buffers=res.buffers,
+            available={"lut": part.lut, "ff": part.ff, "dsp": part.dsp, "bram18k": part.bram18k},
+            command=f"stored table hw_models/fpga/overlay_pe_yosys.yaml ({table['yosys']}; {table['command']})",
+            uram=part.uram,
+        )  # fmt: skip
     from codesign.rtl.array import ArrayConfig
     from codesign.rtl.resources import synth_resources
     from codesign.sim.overlay_area import gbuf_bram18k
@@ -147,7 +165,8 @@ def cmd_fit_overlay(args: argparse.Namespace) -> None:
         raise UsageError(f"--overlay fits the accelerator of --hw, not a model: drop {args.name!r}")
     if not args.hw or not args.part:
         raise UsageError("codesign fit --overlay needs --hw FILE and --part PART (e.g. --part xc7z020)")
-    require_tools()
+    if not args.estimate:
+        require_tools()
     acc = load_accelerator(args.hw)
     if args.rows or args.cols:
         acc = acc.with_overrides(rows=args.rows or acc.rows, cols=args.cols or acc.cols)
@@ -159,7 +178,7 @@ def cmd_fit_overlay(args: argparse.Namespace) -> None:
             "choose one with --dataflow"
         )
     cache = default_build_root() / "yosys"
-    fits = [overlay_fit(acc, d, args.part, cache=cache) for d in dataflows]
+    fits = [overlay_fit(acc, d, args.part, cache=cache, estimate=args.estimate) for d in dataflows]
     if args.format == "json":
         emit(json.dumps({"overlays": [f.as_dict() for f in fits]}, indent=1) + "\n", args.out)
     else:
@@ -190,7 +209,9 @@ class _OverlayOption(argparse.Action):
         super().__init__(*args, **kwargs)
 
     def __call__(self, parser, namespace, values, option_string=None) -> None:
-        if self.append:
+        if self.nargs == 0:
+            setattr(namespace, self.dest, self.const)
+        elif self.append:
             setattr(namespace, self.dest, [*(getattr(namespace, self.dest) or []), values])
         else:
             setattr(namespace, self.dest, values)
@@ -216,6 +237,10 @@ def extend_fit_parser(p: argparse.ArgumentParser) -> None:
     g.add_argument("--hw", action=_OverlayOption, help="hardware: a name under hw_models/ or a YAML path")
     g.add_argument("--rows", type=int, action=_OverlayOption, help="override the YAML's array rows")
     g.add_argument("--cols", type=int, action=_OverlayOption, help="override the YAML's array columns")
+    g.add_argument(
+        "--estimate", action=_OverlayOption, nargs=0, const=True, default=False,
+        help="array LUT/FF/DSP from the stored Yosys table (codesign.sim.overlay_area) instead of synthesizing",
+    )  # fmt: skip
     g.add_argument(
         "--dataflow", action=_OverlayOption, append=True, choices=("ws", "os", "is"),
         help="override the YAML's dataflows (repeatable)",

@@ -20,9 +20,12 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from codesign.rtl.array import ArrayConfig
 from codesign.rtl.verilator import RtlToolError, verilog_of
+
+if TYPE_CHECKING:  # amaranth is imported only when a design is generated
+    from codesign.rtl.array import ArrayConfig
 
 _LUTS = ("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6", "INV")  # INV is a LUT1 on AMD/Xilinx
 _FFS = ("FDRE", "FDSE", "FDCE", "FDPE")
@@ -112,7 +115,9 @@ def yosys_version() -> str:
     return subprocess.run([*_yosys(), "-V"], capture_output=True, text=True).stdout.strip()
 
 
-def synth_resources(cfg: ArrayConfig, part: str, workdir: Path | None = None, cache: Path | None = None) -> Resources:
+def synth_resources(
+    cfg: ArrayConfig, part: str, workdir: Path | None = None, cache: Path | None = None
+) -> Resources:
     """Synthesize the array with Yosys synth_xilinx for `part`'s family and count LUT/FF/DSP/BRAM.
 
     `cache`: a directory where the cell counts are kept, keyed by the Verilog, the script and the Yosys

@@ -16,9 +16,12 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codesign.errors import CodesignError
-from codesign.rtl.array import ArrayConfig
+
+if TYPE_CHECKING:  # amaranth is imported only when a design is generated
+    from codesign.rtl.array import ArrayConfig
 
 #: Verilator flags: no warnings-as-errors on generated code; one build thread on a shared machine.
 VERILATOR_ARGS = ("-Wno-fatal", "-Wno-WIDTH", "-O2")
