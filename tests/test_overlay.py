@@ -193,12 +193,17 @@ def test_cli_fit_overlay_options_need_overlay(capsys) -> None:
     assert "needs --hw FILE and --part PART" in capsys.readouterr().err
 
 
-def test_cli_fit_overlay_estimate_uses_the_stored_table(capsys) -> None:
+def test_cli_fit_overlay_estimate_uses_the_stored_table(capsys, tmp_path) -> None:
     """Without synthesizing: a 16x16 8-bit OS array needs 256 DSP48E1, more than the xc7z020's 220 (DS190),
     the verdict the direct 16x16 Yosys run gives; DSP binds, not the 96 BRAM18K of SCALE-Sim's buffers."""
     from codesign.cli import main
+    from codesign.resources import hw_models_dir
 
-    argv = ["fit", "--overlay", "--estimate", "--hw", "scalesim_default", "--rows", "16", "--cols", "16"]
+    text = (hw_models_dir() / "scalesim_default.yaml").read_text()
+    assert "psum_bits: 8\n" in text
+    hw = tmp_path / "scalesim_p32.yaml"  # 32-bit accumulators: the stored table's 8/8/32 configuration
+    hw.write_text(text.replace("psum_bits: 8\n", "psum_bits: 32\n"))
+    argv = ["fit", "--overlay", "--estimate", "--hw", str(hw), "--rows", "16", "--cols", "16"]
     assert main([*argv, "--part", "xc7z020", "--format", "json"]) == 3
     cap = capsys.readouterr()
     (ov,) = json.loads(cap.out)["overlays"]
