@@ -180,8 +180,10 @@ def cmd_rtl(args: argparse.Namespace) -> None:
 
     require_tools()
     acc = load_accelerator(args.hw)
-    if args.rows or args.cols:
-        acc = acc.with_overrides(rows=args.rows or acc.rows, cols=args.cols or acc.cols)
+    if args.rows is not None or args.cols is not None:  # 0 is refused by the schema, not ignored
+        acc = acc.with_overrides(
+            rows=acc.rows if args.rows is None else args.rows, cols=acc.cols if args.cols is None else args.cols
+        )
     if args.dataflow:
         acc = acc.with_overrides(dataflows=tuple(dict.fromkeys(args.dataflow)))
     pes = acc.rows * acc.cols
