@@ -191,7 +191,9 @@ def test_cli_fit_overlay_options_need_overlay(capsys) -> None:
     assert "--hw is only used with --overlay" in capsys.readouterr().err
     assert main(["fit", "--overlay", "--part", "xc7z020"]) == 2
     assert "needs --hw FILE and --part PART" in capsys.readouterr().err
-    assert main(["fit", "--overlay", "--estimate", "--hw", "tpu_like", "--rows", "0", "--part", "xc7z020"]) == 4
+    assert (
+        main(["fit", "--overlay", "--estimate", "--hw", "tpu_like", "--rows", "0", "--part", "xc7z020"]) == 4
+    )
     assert "rows = 0 is out of range" in capsys.readouterr().err
     assert main(["fit", "--overlay", "--estimate", "--hw", "tpu_like", "--part", "ep4ce115"]) != 0
     assert "unknown FPGA part 'ep4ce115'" in capsys.readouterr().err

@@ -170,7 +170,8 @@ def cmd_fit_overlay(args: argparse.Namespace) -> None:
     acc = load_accelerator(args.hw)
     if args.rows is not None or args.cols is not None:  # 0 is refused by the schema, not ignored
         acc = acc.with_overrides(
-            rows=acc.rows if args.rows is None else args.rows, cols=acc.cols if args.cols is None else args.cols
+            rows=acc.rows if args.rows is None else args.rows,
+            cols=acc.cols if args.cols is None else args.cols,
         )
     dataflows = tuple(dict.fromkeys(args.dataflow)) if args.dataflow else acc.dataflows
     unsupported = [d for d in dataflows if d not in ("ws", "os", "is")]
