@@ -147,18 +147,33 @@ def test_stored_table_still_holds_for_this_yosys() -> None:
 
 
 # -- codesign fit --overlay ----------------------------------------------------------------------------------
+@pytest.fixture
+def scalesim_p32(tmp_path):
+    """SCALE-Sim's default hardware (3 x 64 KiB buffers, 8-bit) with 32-bit accumulators, as a YAML path."""
+    from codesign.resources import hw_models_dir
+
+    text = (hw_models_dir() / "scalesim_default.yaml").read_text()
+    assert "psum_bits: 8\n" in text
+    hw = tmp_path / "scalesim_p32.yaml"
+    hw.write_text(text.replace("psum_bits: 8\n", "psum_bits: 32\n"))
+    return str(hw)
+
+
 @needs_yosys
-def test_cli_fit_overlay_fits_and_names_the_binding_resource(tmp_path, capsys, monkeypatch) -> None:
-    """SCALE-Sim's default buffers (96 BRAM18K) with a 4x4 OS array fit an xc7z020 (280 BRAM18K, 220 DSP,
-    DS190); BRAM18K binds."""
+def test_cli_fit_overlay_fits_and_names_the_binding_resource(
+    tmp_path, capsys, monkeypatch, scalesim_p32
+) -> None:
+    """SCALE-Sim's default buffers (96 BRAM18K) with a 4x4 OS array (one DSP48E1 per 8x8 product into a
+    32-bit accumulator) fit an xc7z020 (280 BRAM18K, 220 DSP, DS190); BRAM18K binds."""
     from codesign.cli import main
 
     monkeypatch.setenv("CODESIGN_RTL_BUILD", str(tmp_path))
-    argv = ["fit", "--overlay", "--hw", "scalesim_default", "--rows", "4", "--cols", "4", "--part", "xc7z020"]
+    argv = ["fit", "--overlay", "--hw", scalesim_p32, "--rows", "4", "--cols", "4", "--part", "xc7z020"]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert (
-        "scalesim_default (OS, systolic_os_4x4_a8w8p8) fits xc7z020: binding resource BRAM18K at 34.3%" in out
+        "scalesim_default (OS, systolic_os_4x4_a8w8p32) fits xc7z020: binding resource BRAM18K at 34.3%"
+        in out
     )
     assert "synth_xilinx -family xc7" in out
     # JSON, and the Yosys result now comes from the cache
@@ -199,17 +214,12 @@ def test_cli_fit_overlay_options_need_overlay(capsys) -> None:
     assert "unknown FPGA part 'ep4ce115'" in capsys.readouterr().err
 
 
-def test_cli_fit_overlay_estimate_uses_the_stored_table(capsys, tmp_path) -> None:
+def test_cli_fit_overlay_estimate_uses_the_stored_table(capsys, scalesim_p32) -> None:
     """Without synthesizing: a 16x16 8-bit OS array needs 256 DSP48E1, more than the xc7z020's 220 (DS190),
     the verdict the direct 16x16 Yosys run gives; DSP binds, not the 96 BRAM18K of SCALE-Sim's buffers."""
     from codesign.cli import main
-    from codesign.resources import hw_models_dir
 
-    text = (hw_models_dir() / "scalesim_default.yaml").read_text()
-    assert "psum_bits: 8\n" in text
-    hw = tmp_path / "scalesim_p32.yaml"  # 32-bit accumulators: the stored table's 8/8/32 configuration
-    hw.write_text(text.replace("psum_bits: 8\n", "psum_bits: 32\n"))
-    argv = ["fit", "--overlay", "--estimate", "--hw", str(hw), "--rows", "16", "--cols", "16"]
+    argv = ["fit", "--overlay", "--estimate", "--hw", scalesim_p32, "--rows", "16", "--cols", "16"]
     assert main([*argv, "--part", "xc7z020", "--format", "json"]) == 3
     cap = capsys.readouterr()
     (ov,) = json.loads(cap.out)["overlays"]
