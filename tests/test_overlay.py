@@ -107,6 +107,9 @@ def test_pe_table_predicts_the_16x16_synthesis() -> None:
         ("ws_shadow_a8w8p32", "xcup"): (13_747, 15_744, 256),
         ("ws_a8w8p32", "xc7"): (11_413, 12_926, 256),
         ("os_a8w8p32", "xc7"): (29_021, 23_022, 256),
+        # `codesign rtl --resources --hw tpu_like --rows 16 --cols 16 --dataflow is --part xc7z020 --part xczu7ev`
+        ("is_shadow_a8w8p32", "xc7"): (13_754, 13_440, 256),
+        ("is_shadow_a8w8p32", "xcup"): (13_747, 15_744, 256),
     }
     for (key, fam), (lut, ff, dsp) in measured.items():
         got = pe_figures(*_parse_key(key), fam).total(16, 16)
