@@ -118,6 +118,17 @@ def test_pe_table_predicts_the_16x16_synthesis() -> None:
         assert got["ff"] == pytest.approx(ff, rel=0.10), (key, fam, got)
 
 
+def test_pe_table_predicts_a_16bit_16x16_synthesis_less_well() -> None:
+    """16-bit operands (squeezelerator's WS array, no shadow registers), against `codesign fit --overlay --hw
+    squeezelerator --dataflow ws --part xc7z020` (Yosys 0.23: 8,964 LUT, 17,038 FF, 256 DSP): FF within 1%,
+    LUT 16% low (the 2x2..8x8 curve does not capture how Yosys splits 16-bit products at 16x16); the bound
+    here records that known error, the fit --overlay path synthesizes the exact array."""
+    got = pe_figures("ws", False, 16, 16, 32, "xc7").total(16, 16)
+    assert got["dsp"] == 256
+    assert got["ff"] == pytest.approx(17_038, rel=0.02)
+    assert got["lut"] == pytest.approx(8_964, rel=0.20)
+
+
 def test_overlay_resources_of_an_accelerator() -> None:
     hw = load_accelerator("tpu_like").with_overrides(rows=16, cols=16)
     res = overlay_resources(hw, "ws", "xc7")
