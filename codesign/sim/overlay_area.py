@@ -14,7 +14,9 @@ and would add a made-up figure to every ASIC result. So the two answer different
   ``python -m codesign.rtl.pe_table`` (which records the Yosys version and the command) and checked by
   ``tests/test_overlay.py``, which re-runs Yosys on a 4x4 array and compares the model's 16x16 prediction
   with direct 16x16 syntheses. For non-square arrays (R(R-1)/2 + C(C-1)/2 skew words) the model is an
-  approximation; `codesign fit --overlay` synthesizes the exact array instead.
+  approximation; `codesign fit --overlay` synthesizes the exact array instead. Measured against direct
+  16x16 syntheses (Yosys 0.23): 8-bit WS/OS/IS, both families, LUT -5.1% .. +0.1%, FF +0.0% .. +2.2%,
+  DSP exact; 16-bit WS (xc7) LUT -16%, FF +0.7%.
 * **Global buffer** (BRAM18K): not part of the generated array (the testbench plays it), so it is an
   explicit estimate from the hardware file's buffer sizes: every partition (or the shared pool) split into
   its ``banks``, each bank built from RAMB18 primitives in the aspect ratio that needs the fewest, for a
