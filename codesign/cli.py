@@ -308,6 +308,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
             # importing its module (codesign.hls pulls in torch and hls4ml).
             for verb, text in verbs.items():
                 sub.add_parser(verb, help=text)
+    if (
+        wanted is None or wanted == "fit"
+    ):  # `fit --overlay`: the accelerator itself (codesign.rtl sits above fpga)
+        importlib.import_module("codesign.rtl.overlay").extend_fit_parser(sub.choices["fit"])
     return parser
 
 

@@ -42,6 +42,20 @@ def _expected(K, N, T, R, C, dataflow, timing, groups) -> dict[str, int]:
             hop_ifmap=groups * nf * T * K * (C - 1), hop_psum=writes * (R - 1),
             hop_filter=groups * N * sum(kb * (kb - 1) // 2 for kb in kbs),
         )  # fmt: skip
+    if dataflow == "is":  # WS with T <-> N and ifmap <-> filter (SCALE-Sim's systolic_compute_is)
+        kf, tf = ceil(K / R), ceil(T / C)
+        folds = groups * kf * tf
+        per_fold = R + C + N - 2
+        cycles = folds * (R + per_fold) if timing == "scalesim" else R + folds * per_fold
+        kbs = [min(R, K - k0) for k0 in range(0, K, R)]
+        writes = groups * T * N * kf
+        return dict(
+            folds=folds, cycles=cycles,
+            ifmap_reads=groups * K * T, filter_reads=groups * tf * N * K,
+            psum_reads=groups * T * N * (kf - 1), ofmap_writes=writes,
+            hop_filter=groups * tf * N * K * (C - 1), hop_psum=writes * (R - 1),
+            hop_ifmap=groups * T * sum(kb * (kb - 1) // 2 for kb in kbs),
+        )  # fmt: skip
     tf, nf = ceil(T / R), ceil(N / C)
     folds = groups * tf * nf
     tbs = [min(R, T - t0) for t0 in range(0, T, R)]
@@ -103,7 +117,7 @@ ARRAYS = [(3, 5), (5, 3), (4, 4), (1, 1), (16, 16)]  # non-square, tiny, larger 
 
 
 @pytest.mark.parametrize("timing", ["scalesim", "overlap"])
-@pytest.mark.parametrize("dataflow", ["ws", "os"])
+@pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
 @pytest.mark.parametrize("array", ARRAYS, ids=lambda a: f"{a[0]}x{a[1]}")
 @pytest.mark.parametrize("case", list(CASES))
 def test_hand_picked_layers(case, array, dataflow, timing):
@@ -112,7 +126,7 @@ def test_hand_picked_layers(case, array, dataflow, timing):
 
 
 @pytest.mark.parametrize("timing", ["scalesim", "overlap"])
-@pytest.mark.parametrize("dataflow", ["ws", "os"])
+@pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
 @pytest.mark.parametrize("array", [(3, 5), (8, 8), (2, 1)], ids=lambda a: f"{a[0]}x{a[1]}")
 def test_linear_layer(array, dataflow, timing):
     x, w = _rand(10), _rand(6, 10)
@@ -169,6 +183,28 @@ def test_hand_worked_counts_os():
         assert res.rf_accesses == {"ifmap": 9, "filter": 9, "psum": 18}
 
 
+def test_hand_worked_counts_is():
+    """Same layer on a 2x2 IS array: rows hold K = 3 (blocks {0,1}, {2}), columns hold T = 3 pixels (blocks
+    {0,1}, {2}), the N = 1 filter streams -> folds 2 * 2 = 4, T-block outer.
+
+    * cycles: 4 * (2R + C + N - 2) = 4 * 5 = 20; overlap: R + 4 * (R + C + N - 2) = 2 + 12 = 14.
+    * ifmap_reads: every window word preloaded once = 9 (2 padding). filter_reads: K words per T-block = 6.
+    * hops: filter 6 words x (C-1) = 6; ifmap: the word preloaded into row 1 makes 1 hop, in K-block {0,1}
+      only: 2 + 1 pixels -> 3; psum: 3 + 3 psums x (R-1) = 6.
+    * writes: 3 partials (K-block {0,1}), read back (3) and 3 finals -> 6; macs 9 (2 on padding).
+    """
+    x, w = np.array([[[1.0, 2.0, 3.0]]]), np.array([[[[1.0, 10.0, 100.0]]]])
+    for timing, cycles, fold_cycles in (("scalesim", 20, [5, 5, 5, 5]), ("overlap", 14, [5, 3, 3, 3])):
+        res = run_conv(x, w, padding=(0, 1), rows=2, cols=2, dataflow="is", timing=timing)
+        np.testing.assert_array_equal(res.output, [[[210.0, 321.0, 32.0]]])
+        assert res.cycles == cycles and res.fold_cycles == fold_cycles and res.folds == 4
+        assert (res.ifmap_reads, res.ifmap_pad_reads, res.filter_reads) == (9, 2, 6)
+        assert res.inter_pe_hops == {"ifmap": 3, "filter": 6, "psum": 6}
+        assert (res.psum_reads, res.partial_writes, res.final_writes, res.ofmap_writes) == (3, 3, 3, 6)
+        assert (res.macs, res.padding_macs) == (9, 2)
+        assert res.rf_accesses == {"ifmap": 9, "filter": 9, "psum": 18}
+
+
 def test_result_type_and_int_args():
     x, w = _rand(2, 4, 4), _rand(2, 2, 3, 3)
     res = run_conv(x, w, stride=1, padding=1, dilation=1, rows=4, cols=4, dataflow="WS")
@@ -179,7 +215,7 @@ def test_result_type_and_int_args():
 @pytest.mark.parametrize(
     "kwargs",
     [
-        dict(dataflow="is"),
+        dict(dataflow="rs"),
         dict(dataflow="ws", timing="fast"),
         dict(dataflow="ws", rows=0),
         dict(dataflow="ws", groups=3),
@@ -208,7 +244,7 @@ def _layers(draw):
     kw = dict(
         stride=(draw(st.integers(1, 2)), draw(st.integers(1, 2))), padding=(ph, pw), groups=groups,
         dilation=(dh, dw), rows=draw(st.integers(1, 8)), cols=draw(st.integers(1, 8)),
-        dataflow=draw(st.sampled_from(["ws", "os"])), timing=draw(st.sampled_from(["scalesim", "overlap"])),
+        dataflow=draw(st.sampled_from(["ws", "os", "is"])), timing=draw(st.sampled_from(["scalesim", "overlap"])),
     )  # fmt: skip
     return x, w, kw
 

@@ -42,21 +42,26 @@ def _assert_agree(rows) -> None:
 
 
 # -- the adapter, without any tool -------------------------------------------------------------------------
-@pytest.mark.parametrize("dataflow", ["ws", "os"])
-def test_fold_program_reads_what_the_model_counts(dataflow) -> None:
+@pytest.mark.parametrize("order", ["cols_outer", "rows_outer"])
+@pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
+def test_fold_program_reads_what_the_model_counts(dataflow, order) -> None:
     """The GB program's valid words equal the simulator's GB read counts (so the testbench feeds the
-    model's fold order and nothing more)."""
+    model's fold order and nothing more); in IS the left edge carries the filter, the top edge the ifmap."""
     spec = ConvSpec("t", 5, 6, 5, 9, 3, 1, padding=(1, 0), groups=1)
     x, w = random_operands(spec, 8, 8, 32, seed=3)
-    prog = fold_program(spec, x, w, 4, 4, dataflow, 8, 8)
+    prog = fold_program(spec, x, w, 8, 4, dataflow, 8, 8, order)
     g = gemm_of(spec.layer())
-    acc = array_accesses(g, map_gemm(g, 4, 4, dataflow)).as_flat()
-    assert sum(bin(v).count("1") for v in prog.a_valid) == acc["gbuf_ifmap"]
-    assert sum(bin(v).count("1") for v in prog.w_valid) == acc["gbuf_filter"]
-    assert sum(len(s) for s in prog.out_slots) == g.T * g.N * (
-        map_gemm(g, 4, 4, dataflow).row_folds if dataflow == "ws" else 1
-    )
-    assert len(prog.cmds) == map_gemm(g, 4, 4, dataflow).folds
+    m = map_gemm(g, 8, 4, dataflow)
+    acc = array_accesses(g, m).as_flat()
+    left, top = ("gbuf_filter", "gbuf_ifmap") if dataflow == "is" else ("gbuf_ifmap", "gbuf_filter")
+    assert sum(bin(v).count("1") for v in prog.a_valid) == acc[left]
+    assert sum(bin(v).count("1") for v in prog.w_valid) == acc[top]
+    assert sum(len(s) for s in prog.out_slots) == g.T * g.N * (m.row_folds if dataflow != "os" else 1)
+    assert len(prog.cmds) == m.folds
+    # Every output slot is written exactly once per row fold, accumulating after the first one.
+    slots = sorted(s for col in prog.out_slots for s in col)
+    assert sorted({i for i, _ in slots}) == list(range(g.T * g.N))
+    assert sum(1 for _, acc_flag in slots if not acc_flag) == g.T * g.N
 
 
 def test_random_operands_fit_the_accumulator() -> None:
@@ -121,11 +126,26 @@ def test_rtl_check_catches_a_wrong_model(rtl_build, monkeypatch) -> None:
     assert not rows[0].ok and not rows[0].folds_equal and rows[0].outputs_equal
 
 
+@needs_rtl
+@pytest.mark.parametrize("order", ["cols_outer", "rows_outer"])
+def test_rtl_agrees_input_stationary(order, rtl_build) -> None:
+    """IS on a non-square 8x4 array (rows hold K, columns hold pixels; one build for both fold orders):
+    partial K and pixel folds, a strided and a depthwise layer; overlap saves the preload in the RTL too."""
+    from codesign.rtl.check import SMALL_LAYERS, check_array
+
+    rows_ = check_array(SMALL_LAYERS, 8, 4, "is", order=order, build_root=rtl_build)
+    assert len(rows_) == 2 * len(SMALL_LAYERS) and {r.order for r in rows_} == {order}
+    assert all(r.folds > 1 for r in rows_)
+    _assert_agree(rows_)
+    by = {(r.layer, r.timing): r.rtl_cycles for r in rows_}
+    assert all(by[(s.name, "overlap")] < by[(s.name, "scalesim")] for s in SMALL_LAYERS)
+
+
 # -- Verilator: the full agreement suite (slow) --------------------------------------------------------------
 @needs_rtl
 @pytest.mark.slow
 @pytest.mark.parametrize("rows,cols", [(4, 4), (8, 4), (16, 16)])
-@pytest.mark.parametrize("dataflow", ["ws", "os"])
+@pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
 def test_rtl_agrees_on_the_suite(rows, cols, dataflow, rtl_build) -> None:
     from codesign.rtl.check import LAYERS, check_array
 
@@ -136,11 +156,12 @@ def test_rtl_agrees_on_the_suite(rows, cols, dataflow, rtl_build) -> None:
 
 @needs_rtl
 @pytest.mark.slow
-def test_rtl_agrees_without_shadow_registers(rtl_build) -> None:
-    """The design `codesign rtl --out` writes for a scalesim-timing YAML has no shadow weight registers."""
+@pytest.mark.parametrize("dataflow", ["ws", "is"])
+def test_rtl_agrees_without_shadow_registers(dataflow, rtl_build) -> None:
+    """The design `codesign rtl --out` writes for a scalesim-timing YAML has no shadow registers."""
     from codesign.rtl.check import LAYERS, check_array
 
-    rows_ = check_array(LAYERS, 8, 4, "ws", timings=("scalesim",), shadow=False, build_root=rtl_build)
+    rows_ = check_array(LAYERS, 8, 4, dataflow, timings=("scalesim",), shadow=False, build_root=rtl_build)
     _assert_agree(rows_)
 
 

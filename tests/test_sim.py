@@ -97,7 +97,7 @@ layer_shapes = st.builds(
     shape=layer_shapes,
     rows=st.integers(1, 8),
     cols=st.integers(1, 8),
-    dataflow=st.sampled_from(["ws", "os"]),
+    dataflow=st.sampled_from(["ws", "os", "is"]),
     timing=st.sampled_from(["scalesim", "overlap"]),
 )
 def test_three_implementations_agree(shape, rows, cols, dataflow, timing) -> None:

@@ -1,10 +1,10 @@
-"""Amaranth generator of the R x C systolic PE array the simulator models (WS and OS dataflows).
+"""Amaranth generator of the R x C systolic PE array the simulator models (WS, OS and IS dataflows).
 
 The generated design is the register-level machine of `codesign.sim.reference` in hardware, with the
 global buffer (GB) left outside as line-wide read/write ports driven by a testbench or a memory system:
 
 * **Ports.** ``a_rd`` (out) asks for the next ifmap line this cycle; the GB answers in the same cycle on
-  ``a_in`` (R packed signed words, row r at bits ``r*act_bits``) with ``a_in_v`` (R valid bits; a null word of
+  ``a_in`` (R packed signed words, row r at bits ``r*act_bits``; IS: the filter, ``weight_bits``) with ``a_in_v`` (R valid bits; a null word of
   a partial fold has its bit clear). ``w_rd``/``w_row`` (out) ask for a weight line: WS, the weights of array
   row ``w_row`` (bottom row first, SCALE-Sim's preload order); OS, the next filter line ``B[k, n0:n0+C]``.
   The GB answers on ``w_in``/``w_in_v`` (C packed words). Outputs leave at the bottom edge: ``o_v`` (C bits)
@@ -24,6 +24,13 @@ global buffer (GB) left outside as line-wide read/write ports driven by a testbe
   ``shadow=True`` each PE also has an active weight register: in overlap timing the chain (shadow) takes the
   next fold's weights during the first R stream cycles and is copied into the active registers at the fold
   boundary, so only the layer's first fold pays the R-cycle preload.
+* **IS (input-stationary).** The WS datapath with the operands' roles swapped, as in the simulator
+  (`codesign.sim.mapping`): the stationary chain (``w_*`` ports, ``act_bits`` words) preloads the ifmap
+  window block, array column c holding the window of output pixel t0 + c, bottom row first; the left edge
+  (``a_*`` ports, ``weight_bits`` words) streams the N filters, one K-block line per filter (``cmd_len`` =
+  N); psums of pixel t0 + c leave the bottom of column c in filter order. Shadow registers and the overlap
+  timing work as for WS. The counters keep the simulator's operand names: stationary-chain reads and hops
+  count as ifmap, left-edge reads and hops as filter.
 * **OS drain.** At the fold end the accumulators are copied into drain registers that shift down one row per
   cycle into the GB (bottom row first), overlapping the next fold, as in the reference.
 * **Counters** (instrumentation, ``counters=True``): cycles in folds, MACs, GB words read/written per operand,
@@ -57,7 +64,8 @@ class ArrayConfig:
     """Static parameters of one generated array.
 
     rows, cols: PE array size (R, C). act_bits, weight_bits, psum_bits: signed operand and accumulator widths
-    in bits (a product or sum wider than psum_bits wraps around, as in a real accumulator). dataflow: 'ws' or 'os'. shadow: WS only, generate shadow weight registers (overlap timing).
+    in bits (a product or sum wider than psum_bits wraps around, as in a real accumulator). dataflow: 'ws', 'os'
+    or 'is'. shadow: WS and IS only, generate shadow registers for the stationary operand (overlap timing).
     counters: generate the event counters (off for resource figures of the bare array).
     """
 
@@ -71,20 +79,41 @@ class ArrayConfig:
     counters: bool = True
 
     def __post_init__(self) -> None:
-        if self.dataflow not in ("ws", "os"):
-            raise ValueError(f"dataflow must be 'ws' or 'os', got {self.dataflow!r}")
+        if self.dataflow not in ("ws", "os", "is"):
+            raise ValueError(f"dataflow must be 'ws', 'os' or 'is', got {self.dataflow!r}")
         if self.rows < 1 or self.cols < 1:
             raise ValueError(f"array must be at least 1x1, got {self.rows}x{self.cols}")
         if min(self.act_bits, self.weight_bits, self.psum_bits) < 2:
             raise ValueError("act_bits, weight_bits and psum_bits must be at least 2")
 
     @property
+    def stationary(self) -> bool:
+        """True for the dataflows with a preloaded stationary operand (WS, IS)."""
+        return self.dataflow in ("ws", "is")
+
+    @property
+    def stream_bits(self) -> int:
+        """Width of the words entering at the left edge (``a_in``): the filter in IS, the ifmap otherwise."""
+        return self.weight_bits if self.dataflow == "is" else self.act_bits
+
+    @property
+    def top_bits(self) -> int:
+        """Width of the words entering at the top edge (``w_in``): the ifmap in IS, the filter otherwise."""
+        return self.act_bits if self.dataflow == "is" else self.weight_bits
+
+    @property
     def name(self) -> str:
-        sh = "_shadow" if self.dataflow == "ws" and self.shadow else ""
+        sh = "_shadow" if self.stationary and self.shadow else ""
         return (
             f"systolic_{self.dataflow}_{self.rows}x{self.cols}_a{self.act_bits}w{self.weight_bits}"
             f"p{self.psum_bits}{sh}"
         )
+
+
+#: IS counter names: the left edge carries the filter and the stationary chain the ifmap (WS's roles swapped).
+_IS_NAMES = {
+    "gb_ifmap_rd": "gb_filter_rd", "gb_filter_rd": "gb_ifmap_rd", "hop_ifmap": "hop_filter", "hop_filter": "hop_ifmap",
+}  # fmt: skip
 
 
 def _popcount(bits: list) -> object:
@@ -114,11 +143,11 @@ class SystolicArray(Elaboratable):
         self.cmd_ready = Signal()
         self.clear = Signal()
         self.a_rd = Signal()
-        self.a_in = Signal(R * cfg.act_bits)
+        self.a_in = Signal(R * cfg.stream_bits)
         self.a_in_v = Signal(R)
         self.w_rd = Signal()
         self.w_row = Signal(range(max(R, 2)))
-        self.w_in = Signal(C * cfg.weight_bits)
+        self.w_in = Signal(C * cfg.top_bits)
         self.w_in_v = Signal(C)
         self.o_v = Signal(C)
         self.o_acc = Signal(C)
@@ -157,6 +186,8 @@ class SystolicArray(Elaboratable):
     def _count(self, m: Module, name: str, expr) -> None:
         if not self.cfg.counters:
             return
+        if self.cfg.dataflow == "is":  # left edge = filter, stationary chain = ifmap
+            name = _IS_NAMES.get(name, name)
         c = self.cnt[name]
         with m.If(self.clear):
             m.d.sync += c.eq(0)
@@ -189,9 +220,9 @@ class SystolicArray(Elaboratable):
         # Left edge: row r's ifmap word, valid bit and flags after r skew registers.
         ex, ev, etok, efirst, elast, eacc = [], [], [], [], [], []
         for r in range(R):
-            x0 = Signal(signed(cfg.act_bits), name=f"a_word{r}")
+            x0 = Signal(signed(cfg.stream_bits), name=f"a_word{r}")
             v0 = Signal(name=f"a_valid{r}")
-            m.d.comb += [x0.eq(self._word(self.a_in, r, cfg.act_bits)), v0.eq(self.a_in_v[r] & self.a_rd)]
+            m.d.comb += [x0.eq(self._word(self.a_in, r, cfg.stream_bits)), v0.eq(self.a_in_v[r] & self.a_rd)]
             ex.append(self._delay(m, x0, r, f"skew_x{r}"))
             ev.append(self._delay(m, v0, r, f"skew_v{r}"))
             etok.append(self._delay(m, self.a_rd, r, f"skew_tok{r}") if cfg.dataflow == "os" else None)
@@ -202,7 +233,7 @@ class SystolicArray(Elaboratable):
         eacc = acc_flag_in
 
         # ifmap registers (shift right every cycle) and the last flag along the bottom row.
-        x = [[Signal(signed(cfg.act_bits), name=f"x_{r}_{c}") for c in range(C)] for r in range(R)]
+        x = [[Signal(signed(cfg.stream_bits), name=f"x_{r}_{c}") for c in range(C)] for r in range(R)]
         xv = [[Signal(name=f"xv_{r}_{c}") for c in range(C)] for r in range(R)]
         xl = [Signal(name=f"xl_{c}") for c in range(C)]
         x_in = [[ex[r] if c == 0 else x[r][c - 1] for c in range(C)] for r in range(R)]
@@ -218,7 +249,7 @@ class SystolicArray(Elaboratable):
         self._count(m, "hop_ifmap", _popcount([xv[r][c] for r in range(R) for c in range(C - 1)]))
         self._count(m, "gb_ifmap_rd", Mux(self.a_rd, _popcount([self.a_in_v[r] for r in range(R)]), 0))
 
-        if cfg.dataflow == "ws":
+        if cfg.stationary:
             load_done, need_preload = self._ws(m, x_in, xv_in, eacc, state, has_next, fold_end)
         else:
             load_done = need_preload = None
@@ -233,7 +264,7 @@ class SystolicArray(Elaboratable):
         m.d.sync += self.fold_done.eq(fold_end)
         with m.If(fold_end):
             m.d.sync += self.fold_cycles.eq(cyc + 1)
-        if cfg.dataflow == "ws":
+        if cfg.stationary:
             with m.If((state == PRELOAD) & load_done):
                 m.d.sync += state.eq(STREAM)
         with m.If(accept):
@@ -241,7 +272,7 @@ class SystolicArray(Elaboratable):
                 length.eq(self.cmd_len), first.eq(self.cmd_first), has_next.eq(self.cmd_has_next),
                 cyc.eq(0), ucnt.eq(0),
             ]  # fmt: skip
-            if cfg.dataflow == "ws":
+            if cfg.stationary:
                 with m.If(need_preload):
                     m.d.sync += state.eq(PRELOAD)
                 with m.Else():
@@ -253,7 +284,7 @@ class SystolicArray(Elaboratable):
         return m
 
     def _ws(self, m: Module, x_in, xv_in, acc_flag_in, state, has_next, fold_end):
-        """WS datapath: weight chain (+ shadow), psums moving down, writes at the bottom edge."""
+        """WS (and IS) datapath: stationary chain (+ shadow), psums moving down, writes at the bottom edge."""
         cfg = self.cfg
         R, C = cfg.rows, cfg.cols
         PRELOAD, STREAM = 1, 2
@@ -295,18 +326,16 @@ class SystolicArray(Elaboratable):
             with m.If(overlap & nxt):
                 m.d.sync += [loading.eq(1), step.eq(0)]
 
-        chain = [
-            [Signal(signed(cfg.weight_bits), name=f"wchain_{r}_{c}") for c in range(C)] for r in range(R)
-        ]
+        chain = [[Signal(signed(cfg.top_bits), name=f"wchain_{r}_{c}") for c in range(C)] for r in range(R)]
         chain_v = [[Signal(name=f"wchain_v_{r}_{c}") for c in range(C)] for r in range(R)]
         fresh = step != 0  # the chain is cleared at the start of a load: stale words do not move
         nchain, nchain_v = [], []
         for r in range(R):
             row, row_v = [], []
             for c in range(C):
-                src = self._word(self.w_in, c, cfg.weight_bits) if r == 0 else chain[r - 1][c]
+                src = self._word(self.w_in, c, cfg.top_bits) if r == 0 else chain[r - 1][c]
                 src_v = self.w_in_v[c] if r == 0 else chain_v[r - 1][c] & fresh
-                nv = Signal(signed(cfg.weight_bits), name=f"wchain_n_{r}_{c}")
+                nv = Signal(signed(cfg.top_bits), name=f"wchain_n_{r}_{c}")
                 nvv = Signal(name=f"wchain_nv_{r}_{c}")
                 m.d.comb += [nv.eq(Mux(shift, src, chain[r][c])), nvv.eq(Mux(shift, src_v, chain_v[r][c]))]
                 m.d.sync += [chain[r][c].eq(nv), chain_v[r][c].eq(nvv)]
@@ -322,7 +351,7 @@ class SystolicArray(Elaboratable):
         )
 
         if cfg.shadow:
-            w = [[Signal(signed(cfg.weight_bits), name=f"w_{r}_{c}") for c in range(C)] for r in range(R)]
+            w = [[Signal(signed(cfg.top_bits), name=f"w_{r}_{c}") for c in range(C)] for r in range(R)]
             wv = [[Signal(name=f"wv_{r}_{c}") for c in range(C)] for r in range(R)]
             with m.If(swap_now):
                 for r in range(R):

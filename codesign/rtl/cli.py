@@ -30,7 +30,7 @@ class RtlMismatchError(CodesignError):
 def _config_of(acc, dataflow: str, counters: bool = True):
     from codesign.rtl.array import ArrayConfig
 
-    shadow = dataflow == "ws" and acc.timing == "overlap"
+    shadow = dataflow in ("ws", "is") and acc.timing == "overlap"
     return ArrayConfig(acc.rows, acc.cols, acc.act_bits, acc.weight_bits, acc.psum_bits, dataflow=dataflow,
                        shadow=shadow, counters=counters)  # fmt: skip
 
@@ -49,7 +49,7 @@ def _readme(acc, configs, source: str) -> str:
         f"- PE array: {acc.rows} x {acc.cols}; act {acc.act_bits} bit, weight {acc.weight_bits} bit, "
         f"accumulator {acc.psum_bits} bit (signed, two's complement)",
         f"- timing: {acc.timing} (WS fold: `2R + C + T - 2` cycles; overlap: only the first fold pays the "
-        "R-cycle preload; OS fold: `R + C + K - 2`)",
+        "R-cycle preload; OS fold: `R + C + K - 2`; IS fold: `2R + C + N - 2`)",
         "- files: " + ", ".join(f"`{c.name}.v` ({c.dataflow.upper()})" for c in configs),
         "- one module per file, named like the file; clock `clk`, synchronous reset `rst` (active high)",
         "",
@@ -180,8 +180,11 @@ def cmd_rtl(args: argparse.Namespace) -> None:
 
     require_tools()
     acc = load_accelerator(args.hw)
-    if args.rows or args.cols:
-        acc = acc.with_overrides(rows=args.rows or acc.rows, cols=args.cols or acc.cols)
+    if args.rows is not None or args.cols is not None:  # 0 is refused by the schema, not ignored
+        acc = acc.with_overrides(
+            rows=acc.rows if args.rows is None else args.rows,
+            cols=acc.cols if args.cols is None else args.cols,
+        )
     if args.dataflow:
         acc = acc.with_overrides(dataflows=tuple(dict.fromkeys(args.dataflow)))
     pes = acc.rows * acc.cols
@@ -206,7 +209,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hw", required=True, help="hardware: a name under hw_models/ or a YAML path")
     p.add_argument("--rows", type=int, help="override the YAML's array rows")
     p.add_argument("--cols", type=int, help="override the YAML's array columns")
-    p.add_argument("--dataflow", action="append", choices=("ws", "os"),
+    p.add_argument("--dataflow", action="append", choices=("ws", "os", "is"),
                    help="override the YAML's dataflows (repeatable)")  # fmt: skip
     p.add_argument(
         "--out", metavar="DIR", help="write the Verilog (one file per dataflow) and a README to DIR"

