@@ -44,7 +44,7 @@ from dataclasses import dataclass, field, replace
 from math import ceil
 from typing import Any
 
-from codesign.errors import CodesignError
+from codesign.errors import CodesignError, DoesNotFitError
 from codesign.fpga.cost import LOGIC, Cost, DesignEstimate, FifoCost, LayerCost, estimate, layer_cost
 from codesign.fpga.design import WEIGHT_KINDS, HlsDesign, Precision, StreamLayer
 from codesign.fpga.from_graph import graph_to_design
@@ -65,8 +65,8 @@ TARGET = "synth"  # verdicts are for what Vivado synthesis builds (cost module d
 FIFO_IMPLS = ("auto", "bram", "uram", "lutram", "srl")
 
 
-class PlanError(CodesignError):
-    """A request the planner cannot answer (bad settings, a frame rate no design can reach)."""
+class PlanError(DoesNotFitError):
+    """A frame rate no plan of this network can reach at this clock and input size (exit 3)."""
 
 
 @dataclass(frozen=True)
@@ -148,6 +148,15 @@ class PlanResult:
     def latency_ms(self) -> float:
         return self.latency_cycles / (self.clock_mhz * 1e3)
 
+    def breakdown(self, resource: str, top: int = 3) -> list[tuple[str, float]]:
+        """Where `resource` goes: the `top` largest users, by layer kind (weight layers apart) and stream FIFOs."""
+        acc: dict[str, float] = {}
+        for lc in self.estimate.layers:
+            key = f"{lc.kind} layers" if lc.kind not in WEIGHT_KINDS else f"{lc.kind} layers (weights, multipliers, line buffers)"
+            acc[key] = acc.get(key, 0.0) + _cost_vec(lc.cost)[resource]
+        acc["stream FIFOs"] = sum(_cost_vec(f.cost)[resource] for f in self.estimate.fifos)
+        return sorted(((k, v) for k, v in acc.items() if v > 0), key=lambda kv: -kv[1])[:top]
+
     def verdict(self) -> str:
         """One line: FITS/DOES NOT FIT, the binding resource with its share and margin, the frame rate."""
         b = self.binding
@@ -188,9 +197,8 @@ def plan_to_mapping(plan: Plan) -> dict[str, Any]:
         out["fifo_impl"] = dict(plan.fifo_impl)
     if plan.default_fifo_impl != "auto":
         out["default_fifo_impl"] = plan.default_fifo_impl
-    act = getattr(plan, "act_bits", None)
-    if act is not None:
-        out["act_bits"] = act
+    if plan.act_bits is not None:
+        out["act_bits"] = plan.act_bits
     return out
 
 
@@ -433,17 +441,18 @@ def plan_design(
     `act_bits`/`weight_bits`: widths tried, widest first; `index_bits`: codebook index width offered (None:
     dense only); `margin`: one safety margin for every resource instead of the model's error bands.
     Returns the fitting plan, or, when nothing fits, the closest one (smallest largest margin-adjusted
-    share) with `fits=False` and `reason`. Raises PlanError for bad settings or an unreachable frame rate.
+    share) with `fits=False` and `reason`. Raises CodesignError for bad settings and PlanError (exit 3)
+    for a frame rate that no reuse factor reaches.
     """
     fpga = get_part(part) if isinstance(part, str) else part
     if clock_mhz <= 0:
-        raise PlanError(f"clock must be a positive frequency in MHz, not {clock_mhz}")
+        raise CodesignError(f"clock must be a positive frequency in MHz, not {clock_mhz}")
     if target_fps is not None and target_fps <= 0:
-        raise PlanError(f"target frame rate must be positive, not {target_fps}")
+        raise CodesignError(f"target frame rate must be positive, not {target_fps}")
     if not act_bits or not weight_bits or min(*act_bits, *weight_bits) < 2:
-        raise PlanError("activation and weight widths must be lists of integers >= 2")
+        raise CodesignError("activation and weight widths must be lists of integers >= 2")
     if margin is not None and not 0 <= margin < 10:
-        raise PlanError(f"margin must be a fraction in [0, 10), not {margin}")
+        raise CodesignError(f"margin must be a fraction in [0, 10), not {margin}")
     bands = {r: (ERROR_BAND[r] if margin is None else float(margin)) for r in RESOURCES}
     sizer = _Sizer(graph)
     steps: list[str] = []
@@ -456,9 +465,7 @@ def plan_design(
         if isinstance(opts, str):
             return opts
         est, binding = evaluate(graph, fpga, opts, act_bits=a, weight_bits=w, **common)  # type: ignore[arg-type]
-        plan = Plan(layers={n: o.choice() for n, o in opts.items()}, fifo_impl=binding)  # type: ignore[arg-type]
-        if hasattr(plan, "act_bits"):
-            plan.act_bits = a  # type: ignore[attr-defined]
+        plan = Plan(layers={n: o.choice() for n, o in opts.items()}, fifo_impl=binding, act_bits=a)  # type: ignore[arg-type]
         res = _verdict_of(PlanResult(graph.name, fpga, clock_mhz, target_fps, a, w, budget, plan, est, opts,
                                      binding, bands))  # fmt: skip
         tried.append(res)
@@ -510,8 +517,9 @@ def plan_design(
     closest.steps = steps
     widths = f"{min(act_bits)}-{max(act_bits)}-bit activations" if len(set(act_bits)) > 1 else f"{act_bits[0]}-bit activations"
     when = f"at {target_fps:g} images/s" if target_fps is not None else "even at the slowest reuse factors"
-    closest.reason = (f"nothing fits {fpga.name} {when} with {widths}: {LABELS[closest.binding]} binds; closest: "
-                      f"{closest.act_bits}-bit activations, {closest.reason}")  # fmt: skip
+    where = ", ".join(f"{k} {v:,.0f}" for k, v in closest.breakdown(closest.binding))
+    closest.reason = (f"nothing fits {fpga.name} {when} with {widths}: {LABELS[closest.binding]} binds ({where}); "
+                      f"closest: {closest.act_bits}-bit activations, {closest.reason}")  # fmt: skip
     return closest
 
 

@@ -19,17 +19,18 @@ from codesign.ir.graph import LayerGraph
 
 def planning_graph(
     model: nn.Module | str, shape: tuple[int, int, int] = (3, 224, 224), *, num_classes: int = 1000,
-    pool_mode: str = "patch", name: str | None = None,
+    pool_mode: str = "patch", name: str | None = None, input_nonnegative: bool = False,
 ) -> LayerGraph:  # fmt: skip
     """The IR of the design `generate_hls` writes for `model` (a module or zoo name) at `shape` (C, H, W).
 
-    Raises CodesignError (from the rewrite) for a network hls4ml cannot take."""
+    `input_nonnegative` and `pool_mode` as in `generate_hls` (they change the rewrite). Raises CodesignError
+    (from the rewrite) for a network hls4ml cannot take."""
     if isinstance(model, str):
         from codesign.nets.registry import build_model
 
         name = name or model
         model = build_model(model, num_classes=num_classes)
-    rw = rewrite_for_hls(model, shape, pool_mode=pool_mode, seed=0)  # type: ignore[arg-type]
+    rw = rewrite_for_hls(model, shape, pool_mode=pool_mode, seed=0, input_nonnegative=input_nonnegative)  # type: ignore[arg-type]
     return hls_graph(rw.module, shape, name or type(model).__name__)
 
 
@@ -37,3 +38,39 @@ def plan_network(model: nn.Module | str, part: str, shape: tuple[int, int, int] 
     """`plan_design` on `planning_graph(model, shape)`; keywords go to `plan_design` (clock_mhz, target_fps, ...)."""
     num_classes = kw.pop("num_classes", 1000)
     return plan_design(planning_graph(model, shape, num_classes=num_classes), part, **kw)
+
+
+def act_widths(max_bits: int) -> tuple[int, ...]:
+    """Activation widths the planner tries for `--act-bits max_bits`: the default ladder up to it (widest first)."""
+    from codesign.fpga.planner import DEFAULT_ACT_BITS
+
+    return tuple(b for b in DEFAULT_ACT_BITS if b <= max_bits) or (max_bits,)
+
+
+def cmd_fit_plan(args: Any) -> None:
+    """`codesign fit NAME --part P --plan`: plan, print the table and verdict, save the plan (--save-plan)."""
+    import json
+
+    import yaml
+
+    from codesign.atomic import write_text_atomic
+    from codesign.errors import CodesignError, FitError
+    from codesign.fpga.planner import format_plan, plan_to_mapping
+    from codesign.report.output import emit
+
+    if ".py:" in args.name or args.name.endswith((".yaml", ".yml", ".json")):
+        raise CodesignError(f"--plan takes a zoo model name (see 'codesign models'), not {args.name!r}")
+    shape = args.input_size or (3, 224, 224)
+    res = plan_network(
+        args.name, args.part, shape, clock_mhz=args.clock, target_fps=args.target_fps,
+        act_bits=act_widths(args.act_bits), weight_bits=(args.bits,), density=args.density, backend=args.backend,
+        index_bits=args.index_bits or None,
+    )  # fmt: skip
+    if args.format == "json":
+        emit(json.dumps(res.as_dict(), indent=1) + "\n", args.out)
+    else:
+        emit(format_plan(res), args.out)
+    if not res.fits:
+        raise FitError(f"{res.reason}; no plan saved" if args.save_plan else res.reason)
+    if args.save_plan:
+        write_text_atomic(args.save_plan, yaml.safe_dump(plan_to_mapping(res.plan), sort_keys=False))

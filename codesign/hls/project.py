@@ -323,6 +323,7 @@ def size_design_fifos(
     port_streams = {n for n, (_, cname) in mapped_all.items() if cname in ports}
     mapped = {n: v for n, v in mapped_all.items() if n not in port_streams}
     cpp = apply_fifo_depths(hm, pipe, {n: d for n, d in depths.items() if n in mapped})
+    stream_map = {n: cname for n, (_, cname) in mapped.items()}  # our stream name -> C++ name
     by_name = {layer.name: layer for layer in hm.get_layers()}
     producers = {o: layer for layer in hm.get_layers() for o in layer.outputs}
     absorbed = {
@@ -338,6 +339,7 @@ def size_design_fifos(
         var = src.get_output_variable()
         var.pragma = ("stream", int(depths[n]))
         cpp[var.name] = int(depths[n])
+        stream_map[n] = var.name
     known = {f.name for f in stream_fifos(graph, act_bits)}
     before = auto_report or fit_report(graph, part, weight_bits=bits, act_bits=act_bits)
     after = fit_report(
@@ -350,6 +352,7 @@ def size_design_fifos(
         "depths": depths,
         "default_depths": defaults,
         "cpp_depths": cpp,
+        "stream_map": stream_map,
         "fit_part": before.part.name,
         "fifo_bits_default": before.fifo_bits,
         "fifo_bits_sized": after.fifo_bits,
@@ -796,6 +799,8 @@ def generate_hls(
     throughput at ``clock_period`` in the report (:func:`design_figures`).
     """
     plan = plan or Plan()
+    if plan.act_bits is not None:  # a planned design fixes the stream width it was costed at
+        act_bits = plan.act_bits
     say = progress or (lambda _msg: None)
     if fifo_depths not in ("sized", "default"):
         raise CodesignError(f"fifo_depths must be 'sized' or 'default', not {fifo_depths!r}")
@@ -907,7 +912,8 @@ def generate_hls(
         if codebooks:
             patches += patch_codebook_storage(tmp, hm, codebooks)
         streams = stream_names(tmp, pname)
-        wanted = resolve_streams(hm, plan.fifo_impl)
+        ours = fifos.get("stream_map", {})  # a planner's stream names (`X.clone1`, `X.pad`) -> C++ names
+        wanted = resolve_streams(hm, {ours.get(k, k): v for k, v in plan.fifo_impl.items()})
         binding = Plan(fifo_impl=wanted, default_fifo_impl=plan.default_fifo_impl).fifo_binding(streams)
         binding.update({k: v for k, v in wanted.items() if k not in binding and v != "auto"})
         if binding:
