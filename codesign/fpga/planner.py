@@ -82,8 +82,11 @@ class LayerOption:
     cycles: int
 
     def choice(self) -> LayerChoice:
-        return LayerChoice(reuse=self.reuse, weight_bits=self.weight_bits, storage=self.storage,  # type: ignore[arg-type]
-                           index_bits=self.index_bits or DEFAULT_INDEX_BITS)  # fmt: skip
+        """This option as a Plan entry (`codesign hls --plan`)."""
+        if self.storage == "codebook" and self.index_bits:
+            return LayerChoice(reuse=self.reuse, weight_bits=self.weight_bits, storage="codebook",
+                               index_bits=self.index_bits)  # fmt: skip
+        return LayerChoice(reuse=self.reuse, weight_bits=self.weight_bits, storage="dense")
 
 
 @dataclass

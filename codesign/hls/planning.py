@@ -35,9 +35,10 @@ def planning_graph(
 
 
 def plan_network(model: nn.Module | str, part: str, shape: tuple[int, int, int] = (3, 224, 224), **kw: Any) -> PlanResult:
-    """`plan_design` on `planning_graph(model, shape)`; keywords go to `plan_design` (clock_mhz, target_fps, ...)."""
-    num_classes = kw.pop("num_classes", 1000)
-    return plan_design(planning_graph(model, shape, num_classes=num_classes), part, **kw)
+    """`plan_design` on `planning_graph(model, shape)`. Keywords num_classes, pool_mode, input_nonnegative and
+    name go to `planning_graph`, the rest to `plan_design` (clock_mhz, target_fps, act_bits, ...)."""
+    graph_kw = {k: kw.pop(k) for k in ("num_classes", "pool_mode", "input_nonnegative", "name") if k in kw}
+    return plan_design(planning_graph(model, shape, **graph_kw), part, **kw)
 
 
 def act_widths(max_bits: int) -> tuple[int, ...]:
