@@ -1,4 +1,4 @@
-"""The HLS-ready graph of a network (as `codesign hls` converts it) and its planned design (`codesign.fpga.planner`).
+"""The HLS-ready graph of a network (as `codesign hls` converts it) and its planned design (`codesign.fpga.autoplan`).
 
 `codesign fit NAME --plan` and `codesign hls NAME --plan auto` both plan the graph that `generate_hls`
 converts: the network after the HLS rewrite (`rewrite_for_hls`: global pool, depthwise, pool paddings),
@@ -11,7 +11,7 @@ from typing import Any
 
 from torch import nn
 
-from codesign.fpga.planner import PlanResult, plan_design
+from codesign.fpga.autoplan import PlanResult, autoplan
 from codesign.hls.project import hls_graph
 from codesign.hls.rewrite import rewrite_for_hls
 from codesign.ir.graph import LayerGraph
@@ -34,16 +34,18 @@ def planning_graph(
     return hls_graph(rw.module, shape, name or type(model).__name__)
 
 
-def plan_network(model: nn.Module | str, part: str, shape: tuple[int, int, int] = (3, 224, 224), **kw: Any) -> PlanResult:
-    """`plan_design` on `planning_graph(model, shape)`. Keywords num_classes, pool_mode, input_nonnegative and
-    name go to `planning_graph`, the rest to `plan_design` (clock_mhz, target_fps, act_bits, ...)."""
+def plan_network(
+    model: nn.Module | str, part: str, shape: tuple[int, int, int] = (3, 224, 224), **kw: Any
+) -> PlanResult:
+    """`autoplan` on `planning_graph(model, shape)`. Keywords num_classes, pool_mode, input_nonnegative and
+    name go to `planning_graph`, the rest to `autoplan` (clock_mhz, target_fps, act_bits, ...)."""
     graph_kw = {k: kw.pop(k) for k in ("num_classes", "pool_mode", "input_nonnegative", "name") if k in kw}
-    return plan_design(planning_graph(model, shape, **graph_kw), part, **kw)
+    return autoplan(planning_graph(model, shape, **graph_kw), part, **kw)
 
 
 def act_widths(max_bits: int) -> tuple[int, ...]:
     """Activation widths the planner tries for `--act-bits max_bits`: the default ladder up to it (widest first)."""
-    from codesign.fpga.planner import DEFAULT_ACT_BITS
+    from codesign.fpga.autoplan import DEFAULT_ACT_BITS
 
     return tuple(b for b in DEFAULT_ACT_BITS if b <= max_bits) or (max_bits,)
 
@@ -56,7 +58,7 @@ def cmd_fit_plan(args: Any) -> None:
 
     from codesign.atomic import write_text_atomic
     from codesign.errors import CodesignError, FitError
-    from codesign.fpga.planner import format_plan, plan_to_mapping
+    from codesign.fpga.autoplan import format_plan, plan_to_mapping
     from codesign.report.output import emit
 
     if ".py:" in args.name or args.name.endswith((".yaml", ".yml", ".json")):

@@ -1,4 +1,4 @@
-"""The planner (codesign.fpga.planner): its verdicts, its refusals, and plan -> hls -> C-simulation.
+"""The planner (codesign.fpga.autoplan): its verdicts, its refusals, and plan -> hls -> C-simulation.
 
 Planning runs on the digits SqueezeNet (16x16, tests/helpers/digits.py; a planning pass takes ~2 s) and on
 the zoo SqueezeNet v1.1 at 64x64 through the CLI. One C-simulation build: `codesign hls --plan auto` on the
@@ -16,21 +16,21 @@ import pytest
 import torch
 
 from codesign.cli import main
-from codesign.fpga.cost import layer_cost
-from codesign.fpga.memory import bram18k_for
-from codesign.fpga.parts import FpgaPart, get_part
-from codesign.fpga.plan import Plan
-from codesign.fpga.planner import (
+from codesign.fpga.autoplan import (
     LABELS,
     RESOURCES,
     PlanError,
     _design,
+    autoplan,
     fifo_options,
     floor_interval,
     layer_option_cost,
-    plan_design,
     plan_to_mapping,
 )
+from codesign.fpga.cost import layer_cost
+from codesign.fpga.memory import bram18k_for
+from codesign.fpga.parts import FpgaPart, get_part
+from codesign.fpga.plan import Plan
 from codesign.fpga.report import ERROR_BAND
 from codesign.fpga.reuse import valid_reuse_factors
 
@@ -59,7 +59,7 @@ def _within(res) -> None:
 
 
 def test_fastest_plan_fits_and_faster_does_not(digits_graph) -> None:
-    res = plan_design(digits_graph, "xc7z020")
+    res = autoplan(digits_graph, "xc7z020")
     assert res.fits and res.reason == ""
     _within(res)
     # the design's estimate equals the sum of its rows (layers with the planned storage + bound FIFOs)
@@ -69,23 +69,25 @@ def test_fastest_plan_fits_and_faster_does_not(digits_graph) -> None:
     for name, o in res.options.items():
         lay = next(x for x in res.estimate.design.layers if x.name == name)
         n_in, n_out, copies = lay.mult_size
-        assert o.reuse in valid_reuse_factors(*((n_in * copies, copies) if lay.kind == "depthwise" else (n_in, n_out)))
+        assert o.reuse in valid_reuse_factors(
+            *((n_in * copies, copies) if lay.kind == "depthwise" else (n_in, n_out))
+        )
         assert o.interval <= res.budget
     assert res.interval_cycles <= res.budget + 1
     # "fastest that fits" at these widths: a 20% higher frame rate fits only with narrower activations
-    faster = plan_design(digits_graph, "xc7z020", target_fps=res.fps * 1.2, act_bits=(res.act_bits,))
+    faster = autoplan(digits_graph, "xc7z020", target_fps=res.fps * 1.2, act_bits=(res.act_bits,))
     assert not faster.fits and "nothing fits xc7z020 at" in faster.reason
-    narrower = plan_design(digits_graph, "xc7z020", target_fps=res.fps * 1.2)
+    narrower = autoplan(digits_graph, "xc7z020", target_fps=res.fps * 1.2)
     assert not narrower.fits or narrower.act_bits < res.act_bits
 
 
 def test_target_fps_is_met(digits_graph) -> None:
-    res = plan_design(digits_graph, "xc7z020", target_fps=20_000)
+    res = autoplan(digits_graph, "xc7z020", target_fps=20_000)
     assert res.fits and res.fps >= 20_000
     _within(res)
     assert "target 20000 met" in res.verdict()
     # a slower target leaves more cycles per pixel: fewer DSPs (products shared over more cycles)
-    slow = plan_design(digits_graph, "xc7z020", target_fps=2_000)
+    slow = autoplan(digits_graph, "xc7z020", target_fps=2_000)
     assert slow.fits and slow.used["dsp"] < res.used["dsp"]
 
 
@@ -95,20 +97,26 @@ def test_unreachable_fps_is_refused_with_the_true_reason(digits_graph) -> None:
     lay = next(x for x in design.layers if x.name == layer)
     assert floor == layer_cost(lay, design, "synth").interval  # the slowest layer without a reuse factor
     best = 200e6 / (floor + 1)
-    with pytest.raises(PlanError, match=rf"layer {layer} alone takes {floor:,} .*at most {best:,.1f} images/s"):
-        plan_design(digits_graph, "xc7z020", target_fps=best * 1.01)
+    with pytest.raises(
+        PlanError, match=rf"layer {layer} alone takes {floor:,} .*at most {best:,.1f} images/s"
+    ):
+        autoplan(digits_graph, "xc7z020", target_fps=best * 1.01)
 
 
 def test_nothing_fits_names_the_binding_resource(digits_graph) -> None:
     tiny = FpgaPart("tiny", "none", "zynq7000", bram36=2, uram=0, dsp=8, lut=3_000, ff=6_000, part="xc7z007s")
-    res = plan_design(digits_graph, tiny)
+    res = autoplan(digits_graph, tiny)
     assert not res.fits
     worst = max(RESOURCES, key=res.adjusted_share)
     assert res.binding == worst and res.adjusted_share(worst) > 1
     assert res.reason.startswith("nothing fits tiny even at the slowest reuse factors")
     assert f"{LABELS[worst]} binds" in res.reason
     # the closest plan is the one with the smallest worst share among those tried
-    assert "closest: 8-bit activations" in res.reason or "closest: 10-bit" in res.reason or "closest: 1" in res.reason
+    assert (
+        "closest: 8-bit activations" in res.reason
+        or "closest: 10-bit" in res.reason
+        or "closest: 1" in res.reason
+    )
 
 
 def test_codebook_rom_and_uram_rules(digits_graph) -> None:
@@ -118,22 +126,25 @@ def test_codebook_rom_and_uram_rules(digits_graph) -> None:
     rf = 18
     dense, _, _ = layer_option_cost(conv, design, rf, 8, None)
     coded, _, _ = layer_option_cost(conv, design, rf, 8, 6)
-    rom_dense, rom_coded = bram18k_for(rf, ceil(n_in * n_out / rf) * 8), bram18k_for(rf, ceil(n_in * n_out / rf) * 6)
+    rom_dense, rom_coded = (
+        bram18k_for(rf, ceil(n_in * n_out / rf) * 8),
+        bram18k_for(rf, ceil(n_in * n_out / rf) * 6),
+    )
     assert dense.bram18k - coded.bram18k == copies * (rom_dense - rom_coded)
     assert coded.dsp == dense.dsp and coded.lut > dense.lut  # same products, plus the table reads
     # URAM holds FIFOs only: a part without URAM offers no URAM binding, and no layer option uses URAM
-    res = plan_design(digits_graph, "xczu7ev", target_fps=20_000)
+    res = autoplan(digits_graph, "xczu7ev", target_fps=20_000)
     assert all(o.cost.uram == 0 for o in res.options.values())
     f = res.estimate.fifos[0]
     assert "uram" in fifo_options(f, get_part("xczu7ev"), "vitis")
     assert "uram" not in fifo_options(f, get_part("xc7z020"), "vitis")
-    assert all(impl != "uram" for impl in plan_design(digits_graph, "xc7z020").fifo_impl.values())
+    assert all(impl != "uram" for impl in autoplan(digits_graph, "xc7z020").fifo_impl.values())
 
 
 def test_plan_round_trips_through_yaml(digits_graph, tmp_path: Path) -> None:
     import yaml
 
-    res = plan_design(digits_graph, "xc7z020", target_fps=20_000)
+    res = autoplan(digits_graph, "xc7z020", target_fps=20_000)
     f = tmp_path / "plan.yaml"
     f.write_text(yaml.safe_dump(plan_to_mapping(res.plan)))
     back = Plan.from_file(f)
@@ -154,7 +165,9 @@ def test_fit_plan_cli(capsys, tmp_path: Path) -> None:
     code, out, err = run(capsys, "fit", "squeezenet_v1_1", "--part", "xc7z020", "--plan", "--input-size", "64x64",
                          "--save-plan", str(saved))  # fmt: skip
     assert code == 3 and len(err.strip().splitlines()) == 1, err
-    assert err.startswith("codesign: error: nothing fits xc7z020") and "binds" in err and "no plan saved" in err
+    assert (
+        err.startswith("codesign: error: nothing fits xc7z020") and "binds" in err and "no plan saved" in err
+    )
     assert "DOES NOT FIT xc7z020" in out and "reuse factor" in out and not saved.exists()
     code, out, err = run(capsys, "fit", "squeezenet_v1_1", "--part", "xczu7ev", "--plan", "--input-size", "64x64",
                          "--save-plan", str(saved), "--format", "json")  # fmt: skip
@@ -205,7 +218,9 @@ def test_hls_plan_auto_writes_the_planned_design_bit_exact(tiny: Path, capsys, t
     # the project is the planned design: same reuse factors, storage and stream width
     from codesign.hls.planning import act_widths, plan_network
 
-    planned = plan_network("tiny", "xc7z020", (3, 8, 8), target_fps=50_000, act_bits=act_widths(16), num_classes=10)
+    planned = plan_network(
+        "tiny", "xc7z020", (3, 8, 8), target_fps=50_000, act_bits=act_widths(16), num_classes=10
+    )
     written = {lp["name"]: lp for lp in rep["layers"] if lp.get("reuse")}
     assert set(written) == set(planned.plan.layers)
     for name, choice in planned.plan.layers.items():
@@ -221,7 +236,7 @@ def test_digits_plan_to_hls_csim_bit_exact(digits_graph, tmp_path: Path) -> None
     """The planner's digits plan (codebook layers, bound FIFOs, reuse factors) written and C-simulated."""
     from tests.helpers.digits import run_digits
 
-    res = plan_design(digits_graph, "xc7z020", target_fps=20_000)
+    res = autoplan(digits_graph, "xc7z020", target_fps=20_000)
     coded = {n for n, c in res.plan.layers.items() if c.storage == "codebook"}
     assert coded and res.plan.fifo_impl  # the plan exercises codebook storage and FIFO binding
     r = run_digits("squeezenet", schedule="ci", out_dir=tmp_path / "d", n_test=60, plan=res.plan,

@@ -1,6 +1,6 @@
 """The design planner: per-layer reuse factors, weight storage and per-stream FIFO memory that fit a part.
 
-`plan_design(graph, part, clock_mhz=, target_fps=)` chooses, for the io_stream hls4ml design of `graph`
+`autoplan(graph, part, clock_mhz=, target_fps=)` chooses, for the io_stream hls4ml design of `graph`
 (an HLS-ready IR whose layer names are hls4ml's, `codesign.hls.project.hls_graph`), a `Plan`
 (`codesign.fpga.plan`: what `codesign hls --plan` writes) and the activation width, costs it with the FPGA
 cost model (`codesign.fpga.cost`, post-synthesis target, logic LUT/FF counted) and says whether it fits,
@@ -155,7 +155,11 @@ class PlanResult:
         """Where `resource` goes: the `top` largest users, by layer kind (weight layers apart) and stream FIFOs."""
         acc: dict[str, float] = {}
         for lc in self.estimate.layers:
-            key = f"{lc.kind} layers" if lc.kind not in WEIGHT_KINDS else f"{lc.kind} layers (weights, multipliers, line buffers)"
+            key = (
+                f"{lc.kind} layers"
+                if lc.kind not in WEIGHT_KINDS
+                else f"{lc.kind} layers (weights, multipliers, line buffers)"
+            )
             acc[key] = acc.get(key, 0.0) + _cost_vec(lc.cost)[resource]
         acc["stream FIFOs"] = sum(_cost_vec(f.cost)[resource] for f in self.estimate.fifos)
         return sorted(((k, v) for k, v in acc.items() if v > 0), key=lambda kv: -kv[1])[:top]
@@ -164,7 +168,9 @@ class PlanResult:
         """One line: FITS/DOES NOT FIT, the binding resource with its share and margin, the frame rate."""
         b = self.binding
         head = "FITS" if self.fits else "DOES NOT FIT"
-        shares = ", ".join(f"{LABELS[r]} {self.share(r):.0%}" for r in RESOURCES if self.available[r] or self.used[r])
+        shares = ", ".join(
+            f"{LABELS[r]} {self.share(r):.0%}" for r in RESOURCES if self.available[r] or self.used[r]
+        )
         line = (f"{head} {self.part.name} ({self.part.board}) with {self.act_bits}-bit activations: {shares}; "
                 f"binding: {LABELS[b]} {self.share(b):.0%} (limit {1 / (1 + self.margin[b]):.0%} with the model's "
                 f"+/-{self.margin[b]:.0%}); {self.fps:,.2f} images/s at {self.clock_mhz:g} MHz "
@@ -223,11 +229,18 @@ def layer_option_cost(
     lay = replace(layer, reuse=reuse, weight=_fixed(weight_bits))
     row = layer_cost(lay, design, TARGET)
     cost = row.cost
-    if index_bits is not None and reuse > 1 and design.strategy == "resource" and (lay.strategy or "resource") == "resource":
+    if (
+        index_bits is not None
+        and reuse > 1
+        and design.strategy == "resource"
+        and (lay.strategy or "resource") == "resource"
+    ):
         n_in, n_out, copies = lay.mult_size
         rom = copies * bram18k_for(reuse, ceil(n_in * n_out / reuse) * index_bits)
         table_luts = row.multipliers * weight_bits * ceil(2**index_bits / 64)
-        cost = Cost(cost.bram18k - row.weight_bram18k + rom, cost.uram, cost.dsp, cost.lut + table_luts, cost.ff)
+        cost = Cost(
+            cost.bram18k - row.weight_bram18k + rom, cost.uram, cost.dsp, cost.lut + table_luts, cost.ff
+        )
     return cost, row.interval, row.cycles
 
 
@@ -289,7 +302,10 @@ def layer_candidates(
         opts = [(ib, *layer_option_cost(layer, design, rf, weight_bits, ib)) for ib in storages]
         if opts[0][2] > budget:
             break
-        out += [LayerOption(rf, "codebook" if ib else "dense", weight_bits, ib, c, iv, cy) for ib, c, iv, cy in opts]
+        out += [
+            LayerOption(rf, "codebook" if ib else "dense", weight_bits, ib, c, iv, cy)
+            for ib, c, iv, cy in opts
+        ]
     return out
 
 
@@ -339,8 +355,13 @@ def bind_fifos(
             base = {r: total[r] - cur[r] for r in RESOURCES}  # everything else
             load = {r: max(base[r] / caps[r], 0.05) if caps[r] else 0.0 for r in RESOURCES}
 
-            def score(impl: str, f: FifoCost = f, base: dict[str, float] = base, load: dict[str, float] = load,
-                      cur: dict[str, float] = cur) -> float:
+            def score(
+                impl: str,
+                f: FifoCost = f,
+                base: dict[str, float] = base,
+                load: dict[str, float] = load,
+                cur: dict[str, float] = cur,
+            ) -> float:
                 v = _cost_vec(opts[f.name][impl])
                 over = any(caps[r] and base[r] + v[r] > caps[r] >= base[r] + cur[r] for r in RESOURCES)
                 if any(v[r] > 0 and not caps[r] for r in RESOURCES) or over:
@@ -403,7 +424,9 @@ def evaluate(
             r = LayerCost(r.name, r.kind, o.cost, r.cycles, r.tail, r.interval, r.multipliers, r.dsp_multipliers,
                           r.weight_bram18k)  # fmt: skip
         rows.append(r)
-    est = DesignEstimate(design, TARGET, rows, list(base.fifos), base.io_cost, base.latency_cycles, base.interval_cycles)
+    est = DesignEstimate(
+        design, TARGET, rows, list(base.fifos), base.io_cost, base.latency_cycles, base.interval_cycles
+    )
     binding: dict[str, str] = {}
     if bind:
         binding, fifos = bind_fifos(est, part, margin)
@@ -424,7 +447,7 @@ def _verdict_of(res: PlanResult) -> PlanResult:
     return res
 
 
-def plan_design(
+def autoplan(
     graph: LayerGraph,
     part: str | FpgaPart,
     *,
@@ -518,7 +541,11 @@ def plan_design(
         raise PlanError("no plan could be costed (no weight layer meets any budget)")
     closest = min(tried, key=lambda r: max(r.adjusted_share(x) for x in RESOURCES))
     closest.steps = steps
-    widths = f"{min(act_bits)}-{max(act_bits)}-bit activations" if len(set(act_bits)) > 1 else f"{act_bits[0]}-bit activations"
+    widths = (
+        f"{min(act_bits)}-{max(act_bits)}-bit activations"
+        if len(set(act_bits)) > 1
+        else f"{act_bits[0]}-bit activations"
+    )
     when = f"at {target_fps:g} images/s" if target_fps is not None else "even at the slowest reuse factors"
     where = ", ".join(f"{k} {v:,.0f}" for k, v in closest.breakdown(closest.binding))
     closest.reason = (f"nothing fits {fpga.name} {when} with {widths}: {LABELS[closest.binding]} binds ({where}); "
@@ -560,7 +587,11 @@ def format_plan(res: PlanResult, before: DesignEstimate | None = None) -> str:
                                          if o.storage == "codebook" else f"dense {o.weight_bits}-bit")  # fmt: skip
         rows.append([lc.name, lc.kind, o.reuse if o else "-", storage, f"{lc.cost.bram18k:,.0f}", f"{lc.cost.dsp:,.0f}",
                      f"{lc.cost.lut:,.0f}", f"{lc.cost.ff:,.0f}", f"{lc.interval:,}"])  # fmt: skip
-    small = [lc for lc in est.layers if lc.name not in res.options and lc.kind in ("relu", "clone", "flatten", "pad")]
+    small = [
+        lc
+        for lc in est.layers
+        if lc.name not in res.options and lc.kind in ("relu", "clone", "flatten", "pad")
+    ]
     if small:
         s = sum((lc.cost for lc in small), Cost())
         rows.append([f"{len(small)} relu/pad/clone layers", "-", "-", "-", f"{s.bram18k:,.0f}", f"{s.dsp:,.0f}",
@@ -570,7 +601,11 @@ def format_plan(res: PlanResult, before: DesignEstimate | None = None) -> str:
         by_impl.setdefault(res.fifo_impl.get(f.name, "auto"), []).append(f)
     for impl, fs in sorted(by_impl.items()):
         s = sum((f.cost for f in fs), Cost())
-        what = "tool's choice" if impl == "auto" else f"bound to {impl.upper() if impl != 'lutram' else 'LUTRAM'}"
+        what = (
+            "tool's choice"
+            if impl == "auto"
+            else f"bound to {impl.upper() if impl != 'lutram' else 'LUTRAM'}"
+        )
         rows.append([f"{len(fs)} stream FIFOs", what, "-", "-", f"{s.bram18k + s.uram * 0:,.0f}"
                      + (f" (+{s.uram:,.0f} URAM)" if s.uram else ""), "0", f"{s.lut:,.0f}", f"{s.ff:,.0f}", "-"])  # fmt: skip
     table = tabulate(rows, headers=["layer", "kind", "reuse factor", "weights", "BRAM18K", "DSP", "LUT", "FF", "interval"],
