@@ -9,8 +9,8 @@ indices; biases fp32). Two fit columns:
 
 * "weights on chip": the smallest part whose BRAM + URAM bits hold the compressed weights (a plain
   capacity check, as for a weight-stationary accelerator holding the whole model on chip);
-* "hls4ml design": the smallest part on which `codesign.fpga.fit_report` says the whole hls4ml io_stream
-  design fits (weights, stream FIFOs, line buffers, DSPs). hls4ml stores pruned weights as zeros, so
+* "hls4ml design": the smallest part on which `codesign.fpga.plan_design` (the cost model with its reuse
+  planner, post-synthesis estimate) says the whole hls4ml io_stream design fits (BRAM18K, URAM, DSP, LUT, FF). hls4ml stores pruned weights as zeros, so
   its memory does not depend on density; it is evaluated at density 1.0 for each bit width, with hls4ml's
   default stream FIFO depths (H*W);
 * "hls4ml, sized FIFOs": the same with every FIFO at the depth the pipeline model says never stalls
@@ -125,41 +125,53 @@ def smallest_on_chip(size_bytes: int) -> str:
     return "none"
 
 
+def _settings(bits: int) -> dict:
+    return dict(weight_precision=f"ap_fixed<{bits},{max(1, bits // 2 - 1)}>", result_precision="ap_fixed<16,6>")
+
+
 @cache
 def _largest_part_report(name: str, bits: int):
-    """The model's IR and its hls4ml fit report on the largest part, shared by both fit columns."""
-    from codesign.fpga import PARTS, fit_report
+    """The model's IR and its planned hls4ml design on the largest part, shared by both fit columns."""
+    from codesign.fpga import PARTS, plan_design
 
     graph = trace_model(name)
-    return graph, fit_report(graph, PARTS[-1], weight_bits=bits)
+    return graph, plan_design(graph, PARTS[-1], sized_fifos=False, **_settings(bits))
+
+
+def _fits_on(planned, part) -> bool:
+    from codesign.fpga.report import fit_summary
+
+    return fit_summary(planned.estimate, part).fits
 
 
 def hls4ml_fit(name: str, bits: int) -> tuple[str, int]:
     """Smallest part on which the hls4ml design fits ('none' if not even the largest), and its BRAM18K
     need on the largest part."""
-    from codesign.fpga import PARTS, fit_report
+    from codesign.fpga import PARTS, plan_design
 
     graph, largest = _largest_part_report(name, bits)
-    if not largest.fits:
-        return "none", largest.bram18k
+    need = round(largest.estimate.total.bram18k)
+    if not _fits_on(largest, PARTS[-1]):
+        return "none", need
     for part in PARTS[:-1]:
-        if fit_report(graph, part, weight_bits=bits).fits:
-            return part.name, largest.bram18k
-    return PARTS[-1].name, largest.bram18k
+        if _fits_on(plan_design(graph, part, sized_fifos=False, **_settings(bits)), part):
+            return part.name, need
+    return PARTS[-1].name, need
 
 
 def hls4ml_fit_sized(name: str, bits: int) -> tuple[str, int]:
     """Like `hls4ml_fit`, with stream FIFOs at the pipeline model's non-stalling depths."""
-    from codesign.fpga import PARTS, fit_report
-    from codesign.fpga.fifo_sizing import sized_fifo_depths
+    from codesign.fpga import PARTS, plan_design
 
-    graph, largest = _largest_part_report(name, bits)
-    depths = sized_fifo_depths(graph, largest)
-    sized = fit_report(graph, PARTS[-1], weight_bits=bits, fifo_depths=depths)
+    graph, _ = _largest_part_report(name, bits)
+    largest = plan_design(graph, PARTS[-1], **_settings(bits))
+    depths = largest.fifo_depths
+    need = round(largest.estimate.total.bram18k)
     for part in PARTS:
-        if fit_report(graph, part, weight_bits=bits, fifo_depths=depths).fits:
-            return part.name, sized.bram18k
-    return "none", sized.bram18k
+        planned = plan_design(graph, part, sized_fifos=False, fifo_depths=depths, **_settings(bits))
+        if _fits_on(planned, part):
+            return part.name, need
+    return "none", need
 
 
 def size_figure(rows: list[dict]) -> plt.Figure:
@@ -251,7 +263,7 @@ def run(out: str | Path | None = None, quick: bool = False) -> dict:
             else f"sizes: SIMPLE ACCOUNTING (codesign.compress unusable: {compress_err}); see simple_sizes()"
         ),
         (
-            "hls4ml design fit: codesign.fpga.fit_report (io_stream, Resource, reuse auto, 16-bit activations, "
+            "hls4ml design fit: codesign.fpga.plan_design (Vitis, io_stream, Resource, reuse auto, 16-bit activations, "
             "224x224 input), evaluated at density 1.0; '-' = not evaluated for this model"
             if not fpga_err
             else f"FPGA fit: PENDING (codesign.fpga unusable: {fpga_err})"

@@ -11,9 +11,10 @@ import torch.nn as nn
 
 from codesign.errors import HardwareConfigError
 from codesign.fpga.dataflow import _window_outputs, build_pipeline, min_depths, simulate
-from codesign.fpga.fifo_sizing import choose_reuse, evaluate_design, reuse_for_budget, size_fifos
-from codesign.fpga.fit import fit_report, stream_fifos
+from codesign.fpga.fifo_sizing import choose_reuse, evaluate_design, size_fifos
+from codesign.fpga.planner import plan_design
 from codesign.fpga.reuse import is_valid_reuse_factor, mult_size
+from codesign.fpga.streams import stream_fifos
 from codesign.ir.layers import Conv, Linear
 from codesign.ir.trace import trace_module
 
@@ -129,21 +130,27 @@ def test_two_images_interval_is_slowest_stage() -> None:
 def test_sizing_shrinks_memory() -> None:
     g = _graph(Fire(16), 32)
     d = min_depths(build_pipeline(g, 4))
-    before = fit_report(g, "xcu250", reuse=4)
-    after = fit_report(g, "xcu250", reuse=4, fifo_depths=d)
-    assert after.fifo_bits < before.fifo_bits / 4
+    before = plan_design(g, "xcu250", reuse=4, sized_fifos=False).estimate
+    after = plan_design(g, "xcu250", reuse=4, sized_fifos=False, fifo_depths=d).estimate
+
+    def bits(est) -> int:
+        return sum(f.count * f.depth * f.width for f in est.fifos)
+
+    assert bits(after) < bits(before) / 4
 
 
 def test_reuse_choice_is_valid_and_balanced() -> None:
+    """A frame-rate budget: every layer's interval (the cost model's) within it, RFs valid for hls4ml."""
     g = _graph(Fire(16), 32)
     budget = 32 * 32 * 16
-    rfs = reuse_for_budget(g, budget)
+    planned = plan_design(g, "xc7z020", max_interval=budget, sized_fifos=False)
+    rows = {r.name: r for r in planned.estimate.layers}
     for lay in g.layers:
         if isinstance(lay, Conv | Linear):
             n_in, n_out, _ = mult_size(lay)
-            assert is_valid_reuse_factor(n_in, n_out, rfs[lay.name])
-            assert lay.out_shape.h * lay.out_shape.w * rfs[lay.name] <= budget
-    fig = evaluate_design(g, "xc7z020", rfs)
+            assert is_valid_reuse_factor(n_in, n_out, planned.reuse[lay.name])
+            assert rows[lay.name].interval <= budget
+    fig = evaluate_design(g, "xc7z020", planned.reuse)
     assert fig.interval_cycles <= 1.2 * max(fig.stage_cycles.values())
     best = choose_reuse(g, "xc7z020")
     assert best.fits and best.images_per_s > 0

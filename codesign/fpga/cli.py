@@ -139,11 +139,8 @@ def cmd_validate(args: argparse.Namespace) -> None:
 
 def cmd_fit(args: argparse.Namespace) -> None:
     from codesign.errors import CodesignError, FitError
-    from codesign.fpga.cost import estimate
-    from codesign.fpga.fifo_sizing import sized_fifo_depths
-    from codesign.fpga.fit import fit_report
-    from codesign.fpga.from_graph import graph_to_design
     from codesign.fpga.parts import get_part
+    from codesign.fpga.planner import plan_design
     from codesign.fpga.report import fit_summary
     from codesign.report.output import emit
 
@@ -174,23 +171,17 @@ def cmd_fit(args: argparse.Namespace) -> None:
 
     wprec = args.precision or f"ap_fixed<{args.bits},{max(1, args.bits // 2 - 1)}>"
     aprec = args.precision or f"ap_fixed<{args.act_bits},{max(1, min(6, args.act_bits - 2))}>"
-    wbits, abits = parse_precision(wprec).width, parse_precision(aprec).width
-    kw = dict(weight_bits=wbits, act_bits=abits, density=args.density, reuse=reuse,
-              fifo_memory=args.fifo_memory)  # fmt: skip
-    # The reuse planner and the pipeline model (FIFO depths) that `codesign hls` uses.
-    memory = fit_report(graph, part, **kw)
-    rfs = {lf.name: lf.reuse_factor for lf in memory.layers if lf.reuse_factor}
+    parse_precision(wprec), parse_precision(aprec)  # a bad --precision is one clear error here
     sized = args.io_type == "io_stream" and not args.default_fifos
-    depths = sized_fifo_depths(graph, memory) if sized else {}
-
-    def design_at(fifo_depths: dict[str, int]) -> Any:
-        return graph_to_design(
-            graph, backend=args.backend, strategy=args.strategy, io_type=args.io_type, weight_precision=wprec,
-            result_precision=aprec, reuse=rfs, layer_config=_layer_config(args.layer_config),
-            fifo_depths=fifo_depths, clock_mhz=args.clock, density=args.density, fifo_memory=args.fifo_memory,
-        )  # fmt: skip
-
-    est = estimate(design_at(depths), "synth")
+    # The reuse planner, FIFO sizing and estimate `codesign hls` uses (codesign.fpga.planner, one cost model).
+    planned = plan_design(
+        graph, part, reuse=reuse, sized_fifos=sized, backend=args.backend, strategy=args.strategy,
+        io_type=args.io_type, weight_precision=wprec, result_precision=aprec,
+        layer_config=_layer_config(args.layer_config), clock_mhz=args.clock, density=args.density,
+        fifo_memory=args.fifo_memory,
+    )  # fmt: skip
+    rfs = planned.reuse
+    est = planned.estimate
     summary = fit_summary(est, part)
     if args.format == "json":
         out = summary.as_dict() | {"network": graph.name, "backend": args.backend, "strategy": args.strategy,
@@ -199,8 +190,8 @@ def cmd_fit(args: argparse.Namespace) -> None:
         emit(json.dumps(out, indent=1) + "\n", args.out)
     else:
         note = ""
-        if sized:
-            default = estimate(design_at({}), "synth")
+        if sized and planned.default_fifo_estimate is not None:
+            default = planned.default_fifo_estimate
             d_bram = sum(f.cost.bram18k for f in default.fifos)
             note = (f"Sized FIFOs (the pipeline model's depths at these reuse factors, as `codesign hls` writes them): FIFO "
                     f"BRAM18K {d_bram:,.0f} with hls4ml's H*W depths -> {sum(f.cost.bram18k for f in est.fifos):,.0f}.")  # fmt: skip

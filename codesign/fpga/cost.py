@@ -10,11 +10,12 @@ fit verdicts). Every rule below names the hls4ml template or the report lines it
 are stored in tests/data/fpga_reports/ (manifest.yaml gives their sources).
 
 Timing (io_stream; hls4ml puts every layer function in one DATAFLOW region):
-  * conv/depthwise read one input pixel per `RF` cycles (nnet_conv2d_stream.h: the pixel loop is
-    pipelined with II = reuse factor; tutorial csynth: conv config2 1,027 cycles for 32x32 = 1,024 input
-    pixels, config7 229 for 15x15, config12 40 for 6x6). Vitis HLS with the Resource strategy needs
-    RF + 1 cycles per input pixel (cnn_large csynth: conv config2 302 cycles for 150 pixels, config6 98 for
-    48); with the Latency strategy Vitis keeps 1 (CI depthwise2d: 1,028 cycles for 1,024 pixels).
+  * conv/depthwise: cycles per input pixel by `conv_step_cycles` (Latency: RF per pixel, nnet_conv2d_stream.h
+    pipelines the pixel loop with II = reuse factor; tutorial csynth: conv config2 1,027 cycles for 32x32 =
+    1,024 input pixels, config7 229 for 15x15, config12 40 for 6x6; Vitis keeps it, CI depthwise2d: 1,028
+    for 1,024. Resource: RF on a window-completing pixel, little on the others; Vitis RF 1: 2 per pixel,
+    cnn_large csynth conv config2 302 cycles for 150 pixels). csynth states the worst case (every pixel
+    completing a window); the "synth" target counts the out_pixels windows.
   * pooling reads one pixel per cycle: its channel loop is unrolled inside the pipelined pixel loop
     (nnet_pooling_stream.h; tutorial csynth: pool config6 903 cycles for 30x30 = 900 pixels). Same for
     ReLU (relu config5 902 for 900) and zero padding (one output pixel per cycle; Vitis adds a fixed 13).
@@ -71,8 +72,9 @@ from dataclasses import dataclass, field
 from math import ceil, log2
 
 from codesign.errors import HardwareConfigError
-from codesign.fpga.design import TABLE_ACTIVATIONS, WEIGHT_KINDS, HlsDesign, StreamLayer
-from codesign.fpga.memory import bram18k_for, uram_for
+from codesign.fpga.design import TABLE_ACTIVATIONS, WEIGHT_KINDS, HlsDesign, StreamLayer, consumers, with_plan
+from codesign.fpga.memory import bram18k_for, lutram_luts, srl_luts, uram_for
+from codesign.fpga.plan import Plan
 
 TARGETS = ("csynth", "synth")
 
@@ -91,6 +93,12 @@ SYNTH_BRAM_MIN_BITS = 1024
 #: Table BRAM18K per activation (see module doc).
 TABLE_BRAM = {"softmax": 4}
 TABLE_BRAM_DEFAULT = 1
+
+#: Entries of one LUT6 used as a ROM (64 x 1; UG574): a codebook table of 2^b values of w bits read by one
+#: multiplier costs w * ceil(2^b / 64) LUTs (one LUT per value bit up to 6-bit indices).
+LUT_ROM_ENTRIES = 64
+#: FIFO memories a Plan can bind (`#pragma HLS bind_storage variable=... type=fifo impl=...`, UG1399).
+FIFO_IMPLS = ("bram", "uram", "lutram", "srl")
 
 #: LUT/FF coefficients. Each is per unit of a feature computed from the layer (see `layer_cost`), read off
 #: the calibration reports' per-instance rows (tutorial csynth, Vivado HLS 2020.1) and CI baseline totals:
@@ -302,7 +310,29 @@ def _line_buffer_bits(layer: StreamLayer) -> int:
     return max(kh - 1, 0) * layer.in_shape[1] * layer.in_shape[2] * layer.input.width
 
 
-def _weight_layer(layer: StreamLayer, design: HlsDesign) -> tuple[Cost, float, float, _Timing]:
+def conv_step_cycles(rf: int, backend: str, strategy: str) -> tuple[int, int]:
+    """Cycles an io_stream conv/depthwise layer spends on one input pixel: (a pixel that completes an output
+    window, a pixel that does not). The one rule both this cost model and the FIFO-sizing pipeline model
+    (`codesign.fpga.dataflow`) use.
+
+    * Latency strategy: the pixel loop is pipelined at II = RF (nnet_conv2d_stream.h `conv_2d_buffer_cl`:
+      `#pragma HLS PIPELINE II=CONFIG_T::reuse_factor`): (RF, RF) (tutorial csynth: 1,027 for 1,024 pixels).
+    * Resource strategy, Vivado HLS: the loop is not pipelined; `dense_resource` (RF iterations at II = 1,
+      nnet_dense_resource.h) runs only on a complete window: (RF, 1).
+    * Resource strategy, Vitis HLS: RF 1: (2, 2) (cnn_large csynth: conv config2 302 cycles for 150 pixels,
+      config6 98 for 48); RF > 1: (RF + 5, 4) (cnn_small csynth at RF 36: 601 = 150 x 4 + 1 to
+      6,151 = 150 x 41 + 1; at RF 252: 193 = 48 x 4 + 1 to 12,337 = 48 x 257 + 1).
+    """
+    if strategy == "latency":
+        return rf, rf
+    if backend == "vivado":
+        return rf, 1
+    return (2, 2) if rf == 1 else (rf + 5, 4)
+
+
+def _weight_layer(
+    layer: StreamLayer, design: HlsDesign, target: str = "csynth"
+) -> tuple[Cost, float, float, _Timing]:
     """(cost, multipliers, DSP-mapped multipliers, timing) of a conv/depthwise/dense layer (module doc)."""
     assert layer.weight is not None
     rf = max(1, layer.reuse)
@@ -311,23 +341,31 @@ def _weight_layer(layer: StreamLayer, design: HlsDesign) -> tuple[Cost, float, f
     strategy = _strategy(layer, design)
     vitis = design.backend == "vitis"
     weight_bram = 0.0
+    codebook = layer.storage == "codebook"
+    table_lut = 0.0
     if rf == 1:
         mults = float(nz)
         per = constant_product_dsp(wb, ab, strategy)
         dsp = float(ceil(nz * per))  # whole slices per layer (CI dense 1x2: 2 DSP for 2 products)
         dsp_mults = nz * _clamp01(per)
     else:
-        mults = float(ceil(layer.multipliers / rf))  # block factor: stored zeros are multiplied too
+        # block factor per copy (nnet_dense_resource.h; depthwise: ceil(kh*kw*C / RF),
+        # nnet_depthwise_product.h `block_factor`): stored zeros are multiplied too
+        mults = float(layer.copies * ceil(layer.weights_per_copy / rf))
         dsp = mults * variable_product_dsp(wb, ab)
         dsp_mults = mults if dsp else 0.0
         if strategy == "resource":
-            n_in, n_out, copies = layer.mult_size
-            weight_bram = copies * bram18k_for(rf, ceil(n_in * n_out / rf) * wb)
+            # the ROM: RF words deep, block x stored bits wide per copy; codebook storage stores an index
+            stored = layer.index_bits if codebook else wb
+            weight_bram = layer.copies * bram18k_for(rf, ceil(layer.weights_per_copy / rf) * stored)
+            if codebook:  # every multiplier decodes table[index]: a 2^b-entry LUT ROM per value bit
+                table_lut = mults * wb * ceil(2**layer.index_bits / LUT_ROM_ENTRIES)
     adder_bits = mults * _acc_bits(layer)
     lut_product_bits = (mults - dsp_mults) * wb * ab
     lut = (
         LOGIC["mult.lut_per_adder_bit"] * adder_bits
         + LOGIC["mult.lut_per_lut_product_bit"] * lut_product_bits
+        + table_lut
     )
     ff = LOGIC["mult.ff_per_adder_bit.vitis" if vitis else "mult.ff_per_adder_bit.vivado"] * adder_bits
     stream = design.io_type == "io_stream"
@@ -339,10 +377,13 @@ def _weight_layer(layer: StreamLayer, design: HlsDesign) -> tuple[Cost, float, f
             # 7/3/2; hls4ml test_report dense: 7/7); Vitis runs it in RF - 1 (cnn_large: 0, cnn_small: RF).
             cycles = rf + 2 if not vitis else max(rf - 1, 0)
             timing = _Timing(cycles, cycles, cycles if not vitis else rf)
-        else:  # one input pixel per RF cycles (RF + 1 on Vitis with the Resource strategy)
-            per_pixel = rf + 1 if vitis and strategy == "resource" else rf
+        else:  # per input pixel, by whether it completes an output window (`conv_step_cycles`)
+            window, other = conv_step_cycles(rf, design.backend, strategy)
             extra = 2 if vitis else 3
-            cycles = layer.in_pixels * per_pixel + extra
+            # csynth states the worst case (every pixel taking the window branch: cnn_small 6,151 = 150 x 41
+            # + 1); the design runs `window` cycles on the out_pixels windows and `other` on the rest
+            n_win = layer.in_pixels if target == "csynth" else layer.out_pixels
+            cycles = n_win * window + (layer.in_pixels - n_win) * other + extra
             timing = _Timing(cycles, extra, cycles)
     elif layer.kind == "dense":  # nnet_dense_latency.h, fully pipelined at II = RF
         cycles = rf if strategy == "latency" else rf + 1
@@ -367,7 +408,7 @@ def layer_cost(layer: StreamLayer, design: HlsDesign, target: str = "csynth") ->
     mults = dsp_mults = 0.0
     weight_bram = 0.0
     if layer.kind in WEIGHT_KINDS:
-        cost, mults, dsp_mults, timing = _weight_layer(layer, design)
+        cost, mults, dsp_mults, timing = _weight_layer(layer, design, target)
         weight_bram = cost.bram18k
     elif layer.kind in ("global_maxpool", "global_avgpool"):
         # nnet_pooling_stream.h global pooling: one accumulator (or running max) per channel, one pixel per cycle.
@@ -434,6 +475,14 @@ def layer_cost(layer: StreamLayer, design: HlsDesign, target: str = "csynth") ->
             if layer.out_pixels == 1
             else _Timing(layer.out_pixels + 2, 2, layer.out_pixels + 2)
         )
+    elif layer.kind == "transpose":
+        # nnet_transpose_stream.h: `data_array[N]` fully partitioned (N registers of the input type), written one
+        # input pixel per cycle, then read out one output word (W elements) per cycle. LUT: a write-enable per
+        # register bit (our assumption; no stored report has a transpose).
+        n_bits = h * w * c * bits
+        cost = Cost(0, 0, 0, n_bits, n_bits)
+        n_out = layer.out_shape[0] * layer.out_shape[1]
+        timing = _Timing(layer.in_pixels + n_out + 2, n_out + 1, layer.in_pixels + n_out + 2)
     elif layer.kind == "flatten":  # a reshape of the stream: no hardware
         cost, timing = Cost(), _Timing(0, 0, 1)
     else:  # clone, add: a copy or an adder per element per pixel
@@ -446,16 +495,59 @@ def layer_cost(layer: StreamLayer, design: HlsDesign, target: str = "csynth") ->
 
 
 def fifo_cost(
-    width: int, depth: int, channels: int, backend: str, target: str = "csynth", memory: str = "bram"
+    width: int,
+    depth: int,
+    channels: int,
+    backend: str,
+    target: str = "csynth",
+    memory: str = "bram",
+    impl: str | None = None,
 ) -> FifoCost:
     """Cost of one io_stream stream of `channels` elements of `width` bits, `depth` deep (module doc).
 
     `memory="uram"`: the FIFOs that would take block RAM take URAM instead, 4096 x 72 per block (UG573).
+    `impl` (a Plan's binding, `bind_storage ... type=fifo impl=`, UG1399) forces the memory of every FIFO
+    of the stream: "bram" (Vivado HLS: the best BRAM18K tiling per FIFO; Vitis: its 1K x 18 tiles),
+    "uram" (4096 x 72 blocks), "lutram" (RAM32M/RAM64M, 4 LUTs per 32 x 6 or 64 x 3, UG574) or "srl"
+    (SRL32: one LUT per 32 entries per bit, UG574); None or "auto" keeps the tool's own rule.
+    Raises HardwareConfigError for another `impl`.
     """
+    if impl not in (None, "auto", *FIFO_IMPLS):
+        raise HardwareConfigError(f"FIFO memory must be one of auto, {', '.join(FIFO_IMPLS)}; got {impl!r}")
     if backend == "vivado":
         count, fw = channels, width
     else:
         count, fw = 1, channels * width
+    if impl in (None, "auto"):
+        one = _auto_fifo(fw, depth, backend, target)
+    else:
+        lut = LOGIC["fifo.lut"] if backend == "vivado" else LOGIC["fifo.lut_vitis"]
+        ff = LOGIC["fifo.ff_srl"] if backend == "vivado" else LOGIC["fifo.ff_vitis_reg"]
+        if impl in ("bram", "uram"):
+            ff = (
+                LOGIC["fifo.ff_bram_per_addr_bit"] * ceil(log2(depth + 1)) + 5
+                if backend == "vivado"
+                else LOGIC["fifo.ff_vitis_bram"]
+            )
+        if impl == "bram":
+            blocks = bram18k_for(depth, fw) if backend == "vivado" else ceil(depth / 1024) * ceil(fw / 18)
+            one = Cost(blocks, 0, 0, lut, ff)
+        elif impl == "uram":
+            one = Cost(0, uram_for(depth, fw), 0, lut, ff)
+        elif impl == "lutram":
+            one = Cost(0, 0, 0, lut + lutram_luts(depth, fw), ff)
+        else:
+            one = Cost(0, 0, 0, lut + srl_luts(depth, fw), ff)
+    total = Cost(one.bram18k * count, one.uram * count, 0, one.lut * count, one.ff * count)
+    if impl in (None, "auto") and memory == "uram" and total.bram18k:
+        total = Cost(0, uram_for(depth, fw) * count, 0, total.lut, total.ff)
+    if target == "synth":  # control logic shrinks in synthesis like the layers' logic does
+        total = total.scaled(LOGIC["synth.lut_factor"], LOGIC["synth.ff_factor"])
+    return FifoCost("", count, depth, fw, total)
+
+
+def _auto_fifo(fw: int, depth: int, backend: str, target: str) -> Cost:
+    """One FIFO of `fw` bits x `depth` where the HLS tool and synthesis choose the memory (module doc)."""
     bits = depth * fw
     if backend == "vivado":
         if depth <= REG_FIFO_MAX_DEPTH:
@@ -469,19 +561,12 @@ def fifo_cost(
             )
         if target == "synth" and one.bram18k and bits <= SYNTH_BRAM_MIN_BITS:
             one = Cost(0, 0, 0, LOGIC["fifo.lut"] + fw * ceil(depth / 32), one.ff)
-    else:
-        if depth <= VITIS_SRL_MAX_DEPTH or bits <= SRL_MAX_BITS:
-            one = Cost(0, 0, 0, LOGIC["fifo.lut_vitis"], LOGIC["fifo.ff_vitis_reg"])
-        else:
-            one = Cost(
-                ceil(depth / 1024) * ceil(fw / 18), 0, 0, LOGIC["fifo.lut_vitis"], LOGIC["fifo.ff_vitis_bram"]
-            )
-    total = Cost(one.bram18k * count, 0, 0, one.lut * count, one.ff * count)
-    if memory == "uram" and total.bram18k:
-        total = Cost(0, uram_for(depth, fw) * count, 0, total.lut, total.ff)
-    if target == "synth":  # control logic shrinks in synthesis like the layers' logic does
-        total = total.scaled(LOGIC["synth.lut_factor"], LOGIC["synth.ff_factor"])
-    return FifoCost("", count, depth, fw, total)
+        return one
+    if depth <= VITIS_SRL_MAX_DEPTH or bits <= SRL_MAX_BITS:
+        return Cost(0, 0, 0, LOGIC["fifo.lut_vitis"], LOGIC["fifo.ff_vitis_reg"])
+    return Cost(
+        ceil(depth / 1024) * ceil(fw / 18), 0, 0, LOGIC["fifo.lut_vitis"], LOGIC["fifo.ff_vitis_bram"]
+    )
 
 
 def _dag_latency(design: HlsDesign, rows: list[LayerCost]) -> int:
@@ -499,17 +584,6 @@ def _dag_latency(design: HlsDesign, rows: list[LayerCost]) -> int:
     return max(finish.values())
 
 
-def consumers(design: HlsDesign) -> dict[str, list[str]]:
-    """Producer name ("input" for the network input) -> the layers that read it, in order."""
-    out: dict[str, list[str]] = {}
-    prev = "input"
-    for lay in design.layers:
-        for src in lay.inputs or (prev,):
-            out.setdefault(src, []).append(lay.name)
-        prev = lay.name
-    return out
-
-
 def _stream_fifos(design: HlsDesign, target: str) -> tuple[list[FifoCost], list[LayerCost]]:
     """Every io_stream FIFO and the Clone layers hls4ml inserts (nnet_stream.h `clone_stream`).
 
@@ -517,7 +591,18 @@ def _stream_fifos(design: HlsDesign, target: str) -> tuple[list[FifoCost], list[
     through a Clone layer writing k more streams `<name>.clone<i>`; that holds for the network input too
     (its Clone reads the input port and writes k FIFOs).
     """
-    readers = consumers(design)
+    direct = consumers(design)
+    kinds = {lay.name: lay.kind for lay in design.layers}
+
+    def through_reshapes(name: str) -> list[str]:
+        """Readers of a stream, a flatten (a reshape of the same stream) replaced by its own readers: a tensor
+        whose only reader is a final flatten is the output port (hls4ml's GlobalPooling2D absorbs it)."""
+        out: list[str] = []
+        for r in direct.get(name, []):
+            out += through_reshapes(r) if kinds.get(r) == "flatten" else [r]
+        return out
+
+    readers = {name: through_reshapes(name) for name in ["input", *kinds]}
     fifos: list[FifoCost] = []
     clones: list[LayerCost] = []
     streams: list[tuple[str, tuple[int, int, int], int, bool]] = [
@@ -531,7 +616,9 @@ def _stream_fifos(design: HlsDesign, target: str) -> tuple[list[FifoCost], list[
         h, w, c = shape
         depth = int(design.fifo_depths.get(name, h * w))
         if own_fifo:
-            f = fifo_cost(bits, depth, c, design.backend, target, design.fifo_memory)
+            f = fifo_cost(
+                bits, depth, c, design.backend, target, design.fifo_memory, design.fifo_impl.get(name)
+            )
             fifos.append(FifoCost(name, f.count, f.depth, f.width, f.cost))
         if k > 1:
             for i in range(1, k + 1):
@@ -543,6 +630,7 @@ def _stream_fifos(design: HlsDesign, target: str) -> tuple[list[FifoCost], list[
                     design.backend,
                     target,
                     design.fifo_memory,
+                    design.fifo_impl.get(cname),
                 )
                 fifos.append(FifoCost(cname, f.count, f.depth, f.width, f.cost))
             lut = c * bits * k * (LOGIC["synth.lut_factor"] if target == "synth" else 1.0)
@@ -550,12 +638,16 @@ def _stream_fifos(design: HlsDesign, target: str) -> tuple[list[FifoCost], list[
     return fifos, clones
 
 
-def estimate(design: HlsDesign, target: str = "csynth") -> DesignEstimate:
+def estimate(design: HlsDesign, target: str = "csynth", plan: Plan | None = None) -> DesignEstimate:
     """Every layer's and stream's cost, the totals, latency and interval of `design` (module doc).
 
     io_stream: every layer output read by another layer is one stream (`_stream_fifos`), at the design's
-    depth for it (hls4ml's default H*W unless set in `fifo_depths`).
+    depth for it (hls4ml's default H*W unless set in `fifo_depths`). `plan` (per-layer reuse factor,
+    weight width, dense/codebook storage; per-stream FIFO memory) is applied first
+    (`codesign.fpga.design.with_plan`); the returned `.design` is the planned one. Raises
+    HardwareConfigError for a bad target or a plan naming unknown layers or streams.
     """
+    design = with_plan(design, plan)
     rows = [layer_cost(lay, design, target) for lay in design.layers]
     fifos: list[FifoCost] = []
     io = Cost()

@@ -6,14 +6,16 @@ generated dataflow pipeline token by token (one token = one pixel word of all ch
 an io_stream FIFO) and computes when every token is written and read, so that FIFO occupancy,
 latency and throughput follow.
 
-Stages (one per hls4ml layer, in the naming of `codesign.fpga.fit.stream_fifos`):
+Stages (one per hls4ml layer, in the naming of `codesign.fpga.streams.stream_fifos`):
   * source: the AXI input port, one pixel per cycle.
   * pad (`ZeroPadding2D`, stream `<layer>.pad`): one padded pixel per cycle, reads only interior ones.
   * conv (`conv_2d_buffer_cl`, nnet_conv2d_stream.h, Resource strategy): one step per (padded) input
     pixel; `compute_output_buffer_2d` shifts it into the line buffer ((k_h-1) rows) and, when the
     k x k window is complete and stride-aligned (its sX/sY counters), runs `dense_resource`: an
-    inner loop pipelined at II=1 over RF iterations, so that step takes RF cycles, latency RF + 4;
-    other steps take 1 cycle. 1x1 convs (pointwise) output at every stride-aligned pixel alike.
+    inner loop pipelined at II=1 over RF iterations. Cycles per step come from the cost model's rule
+    (`codesign.fpga.cost.conv_step_cycles`: Vivado HLS Resource RF on a window step, 1 otherwise; Vitis
+    HLS RF + 5 and 4 at RF > 1, 2 and 2 at RF 1; Latency RF on every step); latency of a window step
+    + 4. 1x1 convs (pointwise) output at every stride-aligned pixel alike.
   * pool (`pooling2d_buffer_cl`, nnet_pooling_stream.h): 1 cycle per input pixel, window-completing
     ones included: the channel loop is unrolled inside the pipelined pixel loop (tutorial csynth: a 2x2
     pool of 16 channels on 30x30 takes 903 cycles, not 225 x 16 + 675 = 4,275).
@@ -48,8 +50,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from codesign.fpga.fit import _resolver, ceil_pool_extra, stream_fifos
+from codesign.fpga.cost import conv_step_cycles
 from codesign.fpga.reuse import mult_size, nearest_valid_reuse_factor
+from codesign.fpga.streams import ceil_pool_extra, physical_layers, stream_fifos
 from codesign.ir.graph import LayerGraph
 from codesign.ir.layers import Conv, Layer, Linear, Pool
 
@@ -188,13 +191,18 @@ def layer_reuse(layer: Layer, reuse: Reuse) -> int:
     return nearest_valid_reuse_factor(n_in, n_out, int(reuse))
 
 
-def build_pipeline(graph: LayerGraph, reuse: Reuse = 1, act_bits: int = 16, n_images: int = 1) -> Pipeline:
+def build_pipeline(
+    graph: LayerGraph, reuse: Reuse = 1, act_bits: int = 16, n_images: int = 1, *,
+    backend: str = "vivado", strategy: str = "resource",
+) -> Pipeline:  # fmt: skip
     """The io_stream stage graph of `graph` (an HLS-ready IR: BN folded, no grouped convs).
 
     `reuse`: one target RF for every weight layer (snapped to a valid one) or a mapping layer -> RF.
-    Stream names are those of `stream_fifos`, so depths from here feed `fit_report(fifo_depths=...)`.
+    `backend`/`strategy`: the HLS tool and hls4ml strategy, which set a conv's cycles per input pixel
+    (`codesign.fpga.cost.conv_step_cycles`, the cost model's rule). Stream names are those of
+    `codesign.fpga.streams.stream_fifos`, so depths from here feed `HlsDesign.fifo_depths` by name.
     """
-    phys = _resolver(graph)
+    phys = physical_layers(graph)
     fit_names = {f.name for f in stream_fifos(graph, act_bits)}
     # Consumers of each physical layer, in fit's order: (consumer layer, port).
     consumers: dict[str, list[tuple[str, int]]] = {}
@@ -249,7 +257,7 @@ def build_pipeline(graph: LayerGraph, reuse: Reuse = 1, act_bits: int = 16, n_im
                 interior[layer.pad_h : layer.pad_h + s_in.h, layer.pad_w : layer.pad_w + s_in.w] = 1
                 pname = f"{name}.pad"
                 # A ceil-mode pool's bottom/right pad (the rewrite's ConstantPad2d -> ZeroPadding2D)
-                # is a real FIFO; fit.stream_fifos books it under the same name.
+                # is a real FIFO; streams.stream_fifos books it under the same name.
                 add_stream(pname, pname, hp * wp, s_in.c * act_bits, hp * wp, True)
                 add_stage(Stage(pname, "pad", name, ins, [pname], interior.reshape(1, -1),
                                 np.ones((1, hp * wp), np.int8), _ones(hp * wp), _ones(hp * wp)))  # fmt: skip
@@ -261,7 +269,9 @@ def build_pipeline(graph: LayerGraph, reuse: Reuse = 1, act_bits: int = 16, n_im
             n_out_tok = out.h * out.w
             is_fifo = name in fit_names
             add_stream(name, name, 0, width(layer), n_out_tok, is_fifo)
-            st = _layer_stage(layer, ins, name, h, w, tokens[ins[0]] if ins else 0, reuse, act_bits)
+            st = _layer_stage(
+                layer, ins, name, h, w, tokens[ins[0]] if ins else 0, reuse, act_bits, backend, strategy
+            )
             streams[name].tokens = int(st.writes.sum())
             tokens[name] = streams[name].tokens
             if layer.kind == "flatten":
@@ -298,8 +308,9 @@ def build_pipeline(graph: LayerGraph, reuse: Reuse = 1, act_bits: int = 16, n_im
 
 
 def _layer_stage(
-    layer: Layer, ins: list[str], out: str, h: int, w: int, n_in_tok: int, reuse: Reuse, act_bits: int
-) -> Stage:
+    layer: Layer, ins: list[str], out: str, h: int, w: int, n_in_tok: int, reuse: Reuse, act_bits: int,
+    backend: str = "vivado", strategy: str = "resource",
+) -> Stage:  # fmt: skip
     """The step program of one hls4ml layer reading an h x w (already padded) stream."""
     name = layer.name
     n = h * w
@@ -311,9 +322,10 @@ def _layer_stage(
             kh, kw = (kh - 1) * layer.dilation_h + 1, (kw - 1) * layer.dilation_w + 1
         emit = _window_outputs(h, w, kh, kw, layer.stride_h, layer.stride_w)
         rf = layer_reuse(layer, reuse) if isinstance(layer, Conv) else 0
-        cost = rf if isinstance(layer, Conv) else 1  # pool: one pixel per cycle (module doc)
-        ii = np.where(emit == 1, max(cost, 1), 1).astype(np.int64)
-        lat = np.where(emit == 1, max(cost, 1) + (DENSE_EXTRA_LATENCY if rf else 1), 1).astype(np.int64)
+        # conv: the cost model's rule (codesign.fpga.cost.conv_step_cycles); pool: one pixel per cycle
+        win, other = conv_step_cycles(rf, backend, strategy) if isinstance(layer, Conv) else (1, 1)
+        ii = np.where(emit == 1, max(win, 1), other).astype(np.int64)
+        lat = np.where(emit == 1, max(win, 1) + (DENSE_EXTRA_LATENCY if rf else 1), other).astype(np.int64)
         chans = layer.in_shape.c
         lb_words = (kh - 1) * w if kh > 1 else 0
         return Stage(name, layer.kind, name, ins, [out], np.ones((1, n), np.int8), emit.reshape(1, -1), ii, lat,

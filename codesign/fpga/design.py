@@ -20,6 +20,7 @@ from math import ceil
 from typing import Any
 
 from codesign.errors import HardwareConfigError
+from codesign.fpga.plan import Plan
 
 BACKENDS = ("vivado", "vitis")
 STRATEGIES = ("latency", "resource")
@@ -29,7 +30,8 @@ WEIGHT_KINDS = ("conv", "depthwise", "dense")
 #: Activations hls4ml computes from lookup tables (nnet_activation.h: softmax/sigmoid/tanh/elu tables).
 TABLE_ACTIVATIONS = ("softmax", "sigmoid", "tanh", "elu", "selu", "softplus", "softsign")
 KINDS = WEIGHT_KINDS + TABLE_ACTIVATIONS + ("relu", "maxpool", "avgpool", "bn", "pad", "concat", "add",
-                                           "flatten", "clone", "global_avgpool", "global_maxpool")  # fmt: skip
+                                           "flatten", "clone", "global_avgpool", "global_maxpool",
+                                           "transpose")  # fmt: skip
 
 _PREC = re.compile(r"^\s*(ap_)?(u?fixed|u?int)\s*<\s*(\d+)\s*(?:,\s*(-?\d+))?[^>]*>\s*$")
 
@@ -71,7 +73,9 @@ class StreamLayer:
     the dense product of a weight layer as hls4ml counts it (`get_layer_mult_size`): conv n_in =
     kh*kw*cin, n_out = filters; depthwise n_in = kh*kw, n_out = 1 per channel (C channels); dense n_in, n_out.
     `density`: fraction of nonzero weights (pruning); `reuse`: this layer's reuse factor; `result`,
-    `weight`: precisions; `input`: the precision of what it reads.
+    `weight`: precisions (for codebook storage `weight` is the width of a codebook value); `input`: the
+    precision of what it reads. `storage`: "dense" (one `weight` word per weight) or "codebook" (one
+    `index_bits`-bit index per weight plus a 2^index_bits-entry table; `codesign.hls.storage`).
     """
 
     name: str
@@ -89,6 +93,8 @@ class StreamLayer:
     strategy: str | None = None  # per-layer override of the design's strategy
     inputs: tuple[str, ...] = ()  # producer layer names; "input" is the network input
     groups: int = 1  # grouped conv: `groups` separate convs (hls4ml has no grouped conv)
+    storage: str = "dense"  # "dense" | "codebook" (a Plan's weight storage)
+    index_bits: int = 0  # codebook storage: bits of one stored index
 
     @property
     def in_pixels(self) -> int:
@@ -110,6 +116,30 @@ class StreamLayer:
         if self.kind == "dense":
             return self.in_shape[0] * self.in_shape[1] * self.in_shape[2], self.out_shape[2], 1
         return 0, 0, 0
+
+    @property
+    def hls_mult_size(self) -> tuple[int, int]:
+        """(n_in, n_out) as hls4ml's `FPGABackend.get_layer_mult_size` counts them, per copy: the pair its reuse
+        factor is validated against. A depthwise conv is a `Conv2D` there: n_in = kh*kw*C, n_out = C (filters);
+        a grouped conv is `groups` convs of kh*kw*cin/groups x cout/groups."""
+        kh, kw = self.kernel
+        if self.kind == "depthwise":
+            return kh * kw * self.in_shape[2], self.out_shape[2]
+        n_in, n_out, _ = self.mult_size
+        return n_in, n_out
+
+    @property
+    def weights_per_copy(self) -> int:
+        """Weights of one copy (one group of a grouped conv; the whole layer otherwise): the array hls4ml
+        reshapes into the Resource strategy's ROM (nnet_dense_resource.h; depthwise: kh*kw*C,
+        nnet_depthwise_product.h)."""
+        n_in, n_out, copies = self.mult_size
+        return n_in * n_out * copies // self.copies
+
+    @property
+    def copies(self) -> int:
+        """Separate hls4ml layer functions this layer is made of (`groups` for a grouped conv, else 1)."""
+        return self.groups if self.kind == "conv" else 1
 
     @property
     def multipliers(self) -> int:
@@ -143,6 +173,8 @@ class HlsDesign:
     fifo_memory: str = (
         "bram"  # "uram": block-RAM FIFOs bound to URAM (Vitis `config_storage fifo -impl uram`)
     )
+    #: stream name -> memory bound by a Plan (bram | uram | lutram | srl; `bind_storage ... impl=`, UG1399).
+    fifo_impl: Mapping[str, str] = field(default_factory=dict)
 
     def fifo_depth(self, layer: StreamLayer) -> int:
         h, w, _ = layer.out_shape
@@ -255,6 +287,81 @@ def design_from_dict(data: Mapping[str, Any], name: str = "design") -> HlsDesign
         name, tuple(layers), backend, strategy, io_type, (shape[0], shape[1], shape[2]), in_prec,
         float(data.get("clock_mhz", 200.0)), depths,
     )  # fmt: skip
+
+
+def consumers(design: HlsDesign) -> dict[str, list[str]]:
+    """Producer name ("input" for the network input) -> the layers that read it, in order."""
+    out: dict[str, list[str]] = {}
+    prev = "input"
+    for lay in design.layers:
+        for src in lay.inputs or (prev,):
+            out.setdefault(src, []).append(lay.name)
+        prev = lay.name
+    return out
+
+
+def plan_key(name: str) -> str:
+    """A layer or stream name as hls4ml spells it: fx node names, '.' -> '_' ('features.0' -> 'features_0')."""
+    return name.replace(".", "_")
+
+
+def stream_names(design: HlsDesign) -> list[str]:
+    """Names of the design's io_stream streams: 'input', every layer's output, '<name>.clone<i>' copies and
+    the '<layer>.pad' outputs (zero-padding layers), in layer order."""
+    readers = consumers(design)
+    names: list[str] = []
+    for name in ["input", *(lay.name for lay in design.layers)]:
+        k = len(readers.get(name, []))
+        if k:
+            names.append(name)
+        if k > 1:
+            names += [f"{name}.clone{i}" for i in range(1, k + 1)]
+    return names
+
+
+def with_plan(design: HlsDesign, plan: Plan | None) -> HlsDesign:
+    """`design` with a :class:`codesign.fpga.plan.Plan` applied: per weight layer its reuse factor, weight
+    width (integer bits kept, capped at the width) and storage (dense | codebook with `index_bits`); per
+    stream the FIFO memory (bram | uram | lutram | srl; 'auto' leaves it to the tool's rule).
+
+    Plan names are hls4ml layer names (fx node names, `plan_key`) or the design's own names; a FIFO is
+    named by the stream it carries (the writing layer's name, '<layer>.clone<i>', '<layer>.pad').
+    Raises HardwareConfigError naming a plan entry that matches no layer or stream.
+    """
+    if plan is None:
+        return design
+    by_key = {plan_key(lay.name): lay.name for lay in design.layers}
+    by_key |= {lay.name: lay.name for lay in design.layers}
+    unknown = sorted(k for k in plan.layers if k not in by_key)
+    if unknown:
+        sample = ", ".join(plan_key(lay.name) for lay in design.layers if lay.kind in WEIGHT_KINDS)
+        raise HardwareConfigError(f"plan names unknown layers {unknown[:5]}; weight layers: {sample[:200]}")
+    chosen = {by_key[k]: c for k, c in plan.layers.items()}
+    layers = []
+    for lay in design.layers:
+        c = chosen.get(lay.name) or plan.default
+        if c is None or lay.kind not in WEIGHT_KINDS or lay.weight is None:
+            layers.append(lay)
+            continue
+        weight = lay.weight
+        if c.weight_bits is not None:
+            weight = Precision(c.weight_bits, min(weight.integer, c.weight_bits), weight.signed)
+        layers.append(replace(
+            lay, weight=weight, reuse=int(c.reuse) if c.reuse is not None else lay.reuse, storage=c.storage,
+            index_bits=c.index_bits if c.storage == "codebook" else 0,
+        ))  # fmt: skip
+    streams = stream_names(design)
+    s_key = {plan_key(n): n for n in streams} | {n: n for n in streams}
+    bad = sorted(k for k in plan.fifo_impl if k not in s_key)
+    if bad:
+        raise HardwareConfigError(
+            f"plan binds unknown streams {bad[:5]}; streams are named by the layer writing them "
+            f"(e.g. {', '.join(plan_key(n) for n in streams[:6])})"
+        )
+    impl = {n: plan.default_fifo_impl for n in streams}
+    impl |= {s_key[k]: v for k, v in plan.fifo_impl.items()}
+    impl = {n: v for n, v in impl.items() if v != "auto"}
+    return replace(design, layers=tuple(layers), fifo_impl=impl)
 
 
 def with_settings(design: HlsDesign, **changes: Any) -> HlsDesign:

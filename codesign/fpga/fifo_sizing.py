@@ -1,13 +1,14 @@
-"""FIFO depths, reuse factors and design-level figures from the pipeline model (`dataflow`).
+"""FIFO depths, reuse factors and design-level figures from the pipeline model (`dataflow`) and the cost model.
 
 * `size_fifos`: per FIFO the depth that never stalls (max occupancy with unbounded FIFOs), checked by
-  rerunning with those bounds, and the memory before/after through `fit_report(fifo_depths=...)`.
+  rerunning with those bounds; `sized_fifo_depths(graph, reuse)` does it for a traced network at given
+  reuse factors (the depths `codesign hls` writes).
 * `shrink_for_interval`: smaller depths that keep a chosen images/s (greedy bisection per FIFO,
   largest first, each checked by a bounded two-image simulation; deadlock counts as failure).
-* `choose_reuse`: per-layer valid RFs for a target part and frame rate: every weight layer gets the
-  largest valid RF whose cycles per image stay within the budget (fewest multipliers, fullest
-  BRAMs), so no stage is much slower than the slowest; the budget is the frame-rate cycle count, or,
-  without one, the fastest budget whose weights + sized FIFOs + line buffers fit the part.
+* `evaluate_design` / `choose_reuse`: latency and interval of two back-to-back images through the pipeline
+  model, resources from `codesign.fpga.cost.estimate` (the one cost model) at sized depths; `choose_reuse`
+  takes its reuse factors from `codesign.fpga.planner.plan_reuse` (for a frame rate: the cheapest design
+  within clock / fps cycles; without one: the fastest design that fits).
 * `apply_fifo_depths`: writes depths into an hls4ml ModelGraph (`var.pragma = ('stream', depth)`).
 """
 
@@ -17,18 +18,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from codesign.fpga import fit as fit_mod
+from codesign.fpga.cost import DesignEstimate, estimate
 from codesign.fpga.dataflow import Pipeline, build_pipeline, min_depths, simulate
-from codesign.fpga.fit import fit_report
+from codesign.fpga.from_graph import graph_to_design
 from codesign.fpga.parts import PARTS, FpgaPart, get_part
-from codesign.fpga.reuse import mult_size, valid_reuse_factors
+from codesign.fpga.streams import stream_fifos
 from codesign.ir.graph import LayerGraph
-from codesign.ir.layers import Conv, Linear
 
 
 @dataclass
 class DesignFigures:
-    """Design-level figures of one (graph, part, RFs, depths) point."""
+    """Design-level figures of one (graph, part, RFs, depths) point (resources: `codesign.fpga.cost`, synth)."""
 
     part: str
     clock_mhz: float
@@ -48,10 +48,13 @@ class DesignFigures:
     fits: bool
     slowest_stage: str = ""
     stage_cycles: dict[str, int] = field(default_factory=dict)
+    lut: int = 0
+    ff: int = 0
+    bram18k_total: int = 0  # everything the cost model books in BRAM18K (weights, FIFOs, tables)
 
     @property
     def bram18k(self) -> int:
-        return self.weight_bram18k + self.fifo_bram18k + self.line_buffer_bram18k
+        return self.bram18k_total or self.weight_bram18k + self.fifo_bram18k + self.line_buffer_bram18k
 
     @property
     def latency_ms(self) -> float:
@@ -62,17 +65,19 @@ class DesignFigures:
         return self.clock_mhz * 1e6 / self.interval_cycles if self.interval_cycles > 0 else 0.0
 
 
-def weight_costs(
-    graph: LayerGraph, part: FpgaPart, reuse: Mapping[str, int], weight_bits: int, act_bits: int
-) -> dict[str, Any]:
-    """Per weight layer (BRAM18K, multipliers, DSP) at the given RFs, from fit's cost model."""
-    s = fit_mod._Settings(weight_bits, act_bits, 1.0, 1, None, "bram", "srl")
-    out = {}
-    for layer in graph.layers:
-        if isinstance(layer, Conv | Linear):
-            opt = fit_mod._weight_options(layer, fit_mod._with(s, reuse=int(reuse[layer.name])), part)[0]
-            out[layer.name] = opt
-    return out
+def sized_fifo_depths(
+    graph: LayerGraph,
+    reuse: Mapping[str, int],
+    act_bits: int = 16,
+    *,
+    backend: str = "vitis",
+    strategy: str = "resource",
+) -> dict[str, int]:
+    """Depths that never stall (`size_fifos`) at per-layer reuse factors `reuse`, for every FIFO hls4ml
+    instantiates (`codesign.fpga.streams.stream_fifos` names), under the backend's and strategy's conv timing."""
+    depths = size_fifos(build_pipeline(graph, dict(reuse), act_bits, backend=backend, strategy=strategy))
+    known = {f.name for f in stream_fifos(graph, act_bits)}
+    return {n: d for n, d in depths.items() if n in known}
 
 
 def size_fifos(pipe: Pipeline) -> dict[str, int]:
@@ -113,17 +118,17 @@ def shrink_for_interval(
     return cur
 
 
-def _budget_rf(layer: Any, budget: int) -> int:
-    n_in, n_out, _ = mult_size(layer)
-    pixels = layer.out_shape.h * layer.out_shape.w
-    rfs = valid_reuse_factors(n_in, n_out)
-    fitting = [rf for rf in rfs if pixels * rf <= budget]
-    return fitting[-1] if fitting else rfs[0]
+def _design(graph: LayerGraph, reuse: Mapping[str, int], weight_bits: int, act_bits: int,
+            depths: Mapping[str, int], clock_mhz: float, backend: str) -> Any:  # fmt: skip
+    return graph_to_design(
+        graph, backend=backend, weight_precision=f"ap_fixed<{weight_bits},{max(1, weight_bits // 2 - 1)}>",
+        result_precision=f"ap_fixed<{act_bits},{max(1, min(6, act_bits - 2))}>", reuse=dict(reuse),
+        fifo_depths=dict(depths), clock_mhz=clock_mhz,
+    )  # fmt: skip
 
 
-def reuse_for_budget(graph: LayerGraph, budget: int) -> dict[str, int]:
-    """Largest valid RF per weight layer whose cycles per image (pixels x RF) stay within `budget`."""
-    return {lay.name: _budget_rf(lay, budget) for lay in graph.layers if isinstance(lay, Conv | Linear)}
+def _fifo_bits(est: DesignEstimate) -> int:
+    return sum(f.count * f.depth * f.width for f in est.fifos)
 
 
 def evaluate_design(
@@ -135,34 +140,30 @@ def evaluate_design(
     weight_bits: int = 8,
     act_bits: int = 16,
     depths: Mapping[str, int] | None = None,
+    backend: str = "vitis",
 ) -> DesignFigures:
-    """Latency, throughput and resources of `graph` at per-layer RFs, with sized (or given) FIFO depths."""
+    """Latency, throughput and resources of `graph` at per-layer RFs, with sized (or given) FIFO depths.
+
+    Timing: two back-to-back images through the pipeline model; resources: `codesign.fpga.cost.estimate`
+    (target "synth") of the Resource-strategy io_stream design at those depths, and at hls4ml's H*W depths
+    for the "default" figures."""
     fpga = get_part(part)
-    pipe2 = build_pipeline(graph, dict(reuse), act_bits, n_images=2)
+    pipe2 = build_pipeline(graph, dict(reuse), act_bits, n_images=2, backend=backend)
     sim2 = simulate(pipe2)
     if not sim2.finished:
         raise RuntimeError(f"{graph.name}: the unbounded pipeline did not finish: {sim2.deadlock[:5]}")
+    known = {f.name for f in stream_fifos(graph, act_bits)}
     if depths is None:
         occ = sim2.max_occupancy()  # two back-to-back images: includes the overlap between images
         depths = {n: max(1, occ[n]) for n, s in pipe2.streams.items() if s.fifo}
-    default = fit_report(graph, fpga, weight_bits=weight_bits, act_bits=act_bits, reuse=1)
-    # fit's memory totals cover its own stream list (every modelled FIFO, ceil-mode pool pads included).
-    known = {f.name for f in fit_mod.stream_fifos(graph, act_bits)}
-    sized = fit_report(
-        graph, fpga, weight_bits=weight_bits, act_bits=act_bits, reuse=1,
-        fifo_depths={n: d for n, d in depths.items() if n in known},
-    )  # fmt: skip
-    w = weight_costs(graph, fpga, reuse, weight_bits, act_bits)
-    w_bram = sum(o.bram18k for o in w.values())
-    dsp = sum(o.dsp for o in w.values())
-    fifo_b, lb_b = sized.fifo_bram18k, sized.line_buffer_bram18k
-    fits = (
-        w_bram + fifo_b + lb_b <= fpga.bram18k
-        and sized.uram <= fpga.uram
-        and dsp <= fpga.dsp
-        and sized.mem_luts <= fpga.lut
-        and sized.mem_ffs <= fpga.ff
-    )
+    depths = {n: d for n, d in depths.items() if n in known}
+    sized = estimate(_design(graph, reuse, weight_bits, act_bits, depths, clock_mhz, backend), "synth")
+    default = estimate(_design(graph, reuse, weight_bits, act_bits, {}, clock_mhz, backend), "synth")
+    t, t0 = sized.total, default.total
+    w_bram = round(sum(r.weight_bram18k for r in sized.layers))
+    fifo_bram = round(sum(f.cost.bram18k for f in sized.fifos))
+    used = (t.bram18k, t.uram, t.dsp, t.lut, t.ff)
+    cap = (fpga.bram18k, fpga.uram, fpga.dsp, fpga.lut, fpga.ff)
     stage_cycles = {st.name: st.cycles // 2 for st in pipe2.stages if st.kind not in ("source", "sink")}
     slowest = max(stage_cycles, key=stage_cycles.get)
     return DesignFigures(
@@ -173,17 +174,20 @@ def evaluate_design(
         latency_cycles=sim2.image_done()[0],
         interval_cycles=sim2.interval_cycles,
         weight_bram18k=w_bram,
-        fifo_bram18k=fifo_b,
-        line_buffer_bram18k=lb_b,
-        uram=sized.uram,
-        dsp=dsp,
-        multipliers=sum(o.multipliers for o in w.values()),
-        fifo_bits_default=default.fifo_bits,
-        fifo_bits_sized=sized.fifo_bits,
-        bram18k_default=w_bram + default.fifo_bram18k + default.line_buffer_bram18k,
-        fits=fits,
+        fifo_bram18k=fifo_bram,
+        line_buffer_bram18k=0,  # line buffers are shift registers (SRL/FF), costed as logic
+        uram=round(t.uram),
+        dsp=round(t.dsp),
+        multipliers=sum(r.multipliers for r in sized.layers),
+        fifo_bits_default=_fifo_bits(default),
+        fifo_bits_sized=_fifo_bits(sized),
+        bram18k_default=round(t0.bram18k),
+        fits=all(u <= c for u, c in zip(used, cap, strict=True)),
         slowest_stage=slowest,
         stage_cycles=stage_cycles,
+        lut=round(t.lut),
+        ff=round(t.ff),
+        bram18k_total=round(t.bram18k),
     )
 
 
@@ -195,49 +199,20 @@ def choose_reuse(
     clock_mhz: float = 200.0,
     weight_bits: int = 8,
     act_bits: int = 16,
+    backend: str = "vitis",
 ) -> DesignFigures:
-    """Per-layer RFs for `part`: for `fps`, the budget clock/fps; else the fastest budget that fits.
+    """Per-layer RFs for `part` from the planner (`codesign.fpga.planner.plan_design`): for `fps`, the cheapest
+    design within clock / fps cycles per image; else the fastest that fits. The result says whether it fits."""
+    from codesign.fpga.planner import plan_design
 
-    Budgets scanned are every layer's pixels x RF over its valid RFs, ascending from the slowest
-    weight-free stage; the result says whether it fits (`fits`).
-    """
-    fpga = get_part(part)
-    if fps is not None:
-        budget = int(clock_mhz * 1e6 / fps)
-        return evaluate_design(graph, fpga, reuse_for_budget(graph, budget), clock_mhz=clock_mhz,
-                               weight_bits=weight_bits, act_bits=act_bits)  # fmt: skip
-    pipe = build_pipeline(graph, 1, act_bits)
-    floor = max(st.cycles for st in pipe.stages if st.kind not in ("conv", "linear", "source", "sink"))
-    cands = sorted(
-        {floor}
-        | {
-            lay.out_shape.h * lay.out_shape.w * rf
-            for lay in graph.layers
-            if isinstance(lay, Conv | Linear)
-            for rf in valid_reuse_factors(*mult_size(lay)[:2])
-            if lay.out_shape.h * lay.out_shape.w * rf > floor
-        }
-    )
-    # Resources fall as the budget grows: bisect for the smallest budget that fits.
-    lo, hi = 0, len(cands) - 1
-    last = None
-    while lo < hi:
-        mid = (lo + hi) // 2
-        fig = evaluate_design(graph, fpga, reuse_for_budget(graph, cands[mid]), clock_mhz=clock_mhz,
-                              weight_bits=weight_bits, act_bits=act_bits)  # fmt: skip
-        if fig.fits:
-            hi, last = mid, fig
-        else:
-            lo = mid + 1
-    if (
-        last is None
-        or cands.index(cands[lo]) != lo
-        or not last.fits
-        or last.reuse != reuse_for_budget(graph, cands[lo])
-    ):
-        last = evaluate_design(graph, fpga, reuse_for_budget(graph, cands[lo]), clock_mhz=clock_mhz,
-                               weight_bits=weight_bits, act_bits=act_bits)  # fmt: skip
-    return last
+    budget = int(clock_mhz * 1e6 / fps) if fps else None
+    planned = plan_design(
+        graph, part, max_interval=budget, backend=backend, clock_mhz=clock_mhz,
+        weight_precision=f"ap_fixed<{weight_bits},{max(1, weight_bits // 2 - 1)}>",
+        result_precision=f"ap_fixed<{act_bits},{max(1, min(6, act_bits - 2))}>",
+    )  # fmt: skip
+    return evaluate_design(graph, part, planned.reuse, clock_mhz=clock_mhz, weight_bits=weight_bits,
+                           act_bits=act_bits, backend=backend)  # fmt: skip
 
 
 def parts_that_fit(
@@ -316,7 +291,7 @@ def memory_summary(fig: DesignFigures) -> str:
     return (
         f"FIFOs {fig.fifo_bits_default / 1e6:.2f} -> {fig.fifo_bits_sized / 1e6:.3f} Mbit; "
         f"BRAM18K {fig.bram18k_default:,} -> {fig.bram18k:,} (weights {fig.weight_bram18k:,}, "
-        f"FIFOs {fig.fifo_bram18k:,}, line buffers {fig.line_buffer_bram18k:,}), URAM {fig.uram}, DSP {fig.dsp:,}"
+        f"FIFOs {fig.fifo_bram18k:,}), URAM {fig.uram}, DSP {fig.dsp:,}, LUT {fig.lut:,}, FF {fig.ff:,}"
     )
 
 
@@ -328,20 +303,7 @@ __all__ = [
     "hls_stream_map",
     "memory_summary",
     "parts_that_fit",
-    "reuse_for_budget",
     "shrink_for_interval",
     "size_fifos",
     "sized_fifo_depths",
-    "weight_costs",
 ]
-
-
-def sized_fifo_depths(graph, report) -> dict[str, int]:
-    """Depths that never stall (`size_fifos`) at the report's per-layer RFs, for the streams fit books."""
-    from codesign.fpga.dataflow import build_pipeline
-    from codesign.fpga.fit import stream_fifos
-
-    reuse = {lf.name: lf.reuse_factor for lf in report.layers if lf.reuse_factor}
-    depths = size_fifos(build_pipeline(graph, reuse, report.act_bits))
-    known = {f.name for f in stream_fifos(graph, report.act_bits)}
-    return {n: d for n, d in depths.items() if n in known}

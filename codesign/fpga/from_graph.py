@@ -5,10 +5,11 @@ What hls4ml does to a PyTorch graph before writing it (and so what `graph_to_des
     into it (hls4ml's `FuseBatchNormalization` pass); any other BatchNorm stays a `normalize` layer.
   * io_stream: a padded conv or pool gets a ZeroPadding2D layer in front (the Vivado/Vitis backends insert
     it: `nnet_padding_stream.h`; hls4ml's test_keras_api notes the extra layer), named `<layer>.pad`, and so
-    does a ceil-mode pool (our HLS rewrite pads explicitly, `codesign.fpga.fit.ceil_pool_extra`).
+    does a ceil-mode pool (our HLS rewrite pads explicitly, `codesign.fpga.streams.ceil_pool_extra`).
   * A grouped conv is `groups` convs (the HLS rewrite splits it), a depthwise conv hls4ml's depthwise layer.
-  * Flatten of a channels-last stream is a reshape (no layer function).
-Stream names follow `codesign.fpga.fit.stream_fifos`, so depths sized by the pipeline model
+  * Flatten of a vector (1 x 1 spatial, e.g. after a global pool) is a reshape (no layer function); of a
+    feature map it is hls4ml's Transpose layer (channels-last back to PyTorch's order), `transpose`.
+Stream names follow `codesign.fpga.streams.stream_fifos`, so depths sized by the pipeline model
 (`codesign.fpga.fifo_sizing.sized_fifo_depths`, what `codesign hls` writes) apply by name.
 """
 
@@ -27,7 +28,7 @@ from codesign.fpga.design import (
     StreamLayer,
     parse_precision,
 )
-from codesign.fpga.fit import ceil_pool_extra
+from codesign.fpga.streams import ceil_pool_extra
 from codesign.ir.graph import LayerGraph
 from codesign.ir.layers import Activation, Conv, Layer, Linear, Pool
 
@@ -136,6 +137,11 @@ def graph_to_design(
             sl = StreamLayer(name, kind, in_hwc, out_hwc, **base)
         elif layer.kind == "batchnorm":
             sl = StreamLayer(name, "bn", in_hwc, out_hwc, **base)
+        elif layer.kind == "flatten" and stream and in_hwc[0] * in_hwc[1] > 1:
+            # PyTorch (channels first) flatten of a feature map: hls4ml inserts a Transpose back to CHW
+            # (nnet_transpose_stream.h); its stream is C*H words of W elements (`streams.stream_fifos`)
+            base["result"] = src_prec
+            sl = StreamLayer(name, "transpose", in_hwc, (1, in_hwc[2] * in_hwc[0], in_hwc[1]), **base)
         elif layer.kind in ("add", "concat", "flatten"):
             if layer.kind == "flatten":
                 base["result"] = src_prec
@@ -149,6 +155,8 @@ def graph_to_design(
             prec_of[name] = src_prec
     if not layers:
         raise HardwareConfigError(f"{graph.name}: no layers to estimate")
+    if not 0.0 < density <= 1.0:
+        raise HardwareConfigError(f"density must be in (0, 1], got {density}")
     if fifo_memory not in ("bram", "uram"):
         raise HardwareConfigError(f"fifo_memory must be 'bram' or 'uram', got {fifo_memory!r}")
     return HlsDesign(graph.name, tuple(layers), backend, strategy, io_type, _hwc(inp), in_prec, clock_mhz,

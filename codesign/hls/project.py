@@ -279,20 +279,36 @@ def hls_graph(gm: fx.GraphModule, shape: tuple[int, int, int], name: str) -> Lay
 
 
 def fit_planned_reuse(
-    graph: LayerGraph, *, part: str, bits: int, act_bits: int
+    graph: LayerGraph, *, part: str, bits: int, act_bits: int, backend: str = "vitis", plan: Plan | None = None
 ) -> tuple[dict[str, int], Any]:
     """Per-layer reuse factors from `codesign fit`'s planner for ``part`` (the same choice `codesign fit`
-    reports), keyed by hls4ml layer name, so the project written is the design whose memory fit counted;
-    also returns that fit report."""
-    from codesign.fpga.fit import fit_report
+    reports: ``codesign.fpga.planner.plan_design`` on the one cost model), keyed by hls4ml layer name, so
+    the project written is the design fit costed; also returns that planned design (``PlannedDesign``).
+    ``plan``'s per-layer choices (weight width, codebook storage, fixed reuse factors) are costed too."""
+    from codesign.fpga.planner import plan_design
 
-    report = fit_report(graph, part, weight_bits=bits, act_bits=act_bits, reuse="auto")
-    return {lf.name: int(lf.reuse_factor) for lf in report.layers if lf.reuse_factor}, report
+    planned = plan_design(graph, part, plan=plan, **_design_settings(bits, act_bits, backend))
+    return dict(planned.reuse), planned
+
+
+def _design_settings(bits: int, act_bits: int, backend: str) -> dict[str, Any]:
+    """The `codesign.fpga.from_graph.graph_to_design` settings of the design `codesign hls` writes."""
+    return dict(
+        backend=backend, strategy="resource", io_type="io_stream",
+        weight_precision=f"ap_fixed<{bits},{max(1, bits // 2 - 1)}>",
+        result_precision=f"ap_fixed<{act_bits},{max(1, min(6, act_bits - 2))}>",
+    )  # fmt: skip
+
+
+def _layer_plan(plan: Plan | None) -> Plan | None:
+    """The per-layer part of a plan (its FIFO binding names C++ streams, which the cost model does not know)."""
+    return None if plan is None else Plan(layers=dict(plan.layers), default=plan.default)
 
 
 def size_design_fifos(
     hm: Any, graph: LayerGraph, plans: dict[str, cv.LayerPlan], *,
     part: str, bits: int, act_bits: int, interval_slack: float | None = None, auto_report: Any = None,
+    backend: str = "vitis",
 ) -> dict[str, Any]:  # fmt: skip
     """Model the converted design's pipeline (per-layer RFs of ``plans``), size its FIFOs (depths that never
     stall), write the depths into ``hm`` (before ``write()``), and return depths and FIFO memory before/after.
@@ -302,12 +318,14 @@ def size_design_fifos(
     ``interval_slack`` (e.g. 1.1) trades throughput for memory: FIFOs are then shrunk, one by one, as long as
     two back-to-back images keep an interval within that factor of the non-stalling design's (slow on large
     nets: each candidate depth is one pipeline simulation)."""
+    from codesign.fpga.cost import estimate
     from codesign.fpga.dataflow import build_pipeline, simulate
     from codesign.fpga.fifo_sizing import apply_fifo_depths, hls_stream_map, shrink_for_interval, size_fifos
-    from codesign.fpga.fit import fit_report, stream_fifos
+    from codesign.fpga.from_graph import graph_to_design
+    from codesign.fpga.streams import stream_fifos
 
     reuse = {p.name: int(p.reuse) for p in plans.values() if p.reuse}
-    pipe = build_pipeline(graph, reuse, act_bits, n_images=2 if interval_slack else 1)
+    pipe = build_pipeline(graph, reuse, act_bits, n_images=2 if interval_slack else 1, backend=backend)
     depths = size_fifos(pipe)
     interval = None
     if interval_slack:
@@ -341,11 +359,14 @@ def size_design_fifos(
         cpp[var.name] = int(depths[n])
         stream_map[n] = var.name
     known = {f.name for f in stream_fifos(graph, act_bits)}
-    before = auto_report or fit_report(graph, part, weight_bits=bits, act_bits=act_bits)
-    after = fit_report(
-        graph, part, weight_bits=bits, act_bits=act_bits,
-        fifo_depths={n: d for n, d in depths.items() if n in known},
-    )  # fmt: skip
+    settings = _design_settings(bits, act_bits, backend)
+    before = estimate(graph_to_design(graph, reuse=reuse, **settings), "synth")
+    sized = {n: d for n, d in depths.items() if n in known}
+    after = estimate(graph_to_design(graph, reuse=reuse, fifo_depths=sized, **settings), "synth")
+
+    def bits_of(est: Any) -> int:
+        return sum(f.count * f.depth * f.width for f in est.fifos)
+
     defaults = {n: s.default_depth for n, s in pipe.streams.items() if s.fifo}
     return {
         "mode": "sized" if not interval_slack else f"sized for interval <= {interval} cycles/image",
@@ -353,13 +374,13 @@ def size_design_fifos(
         "default_depths": defaults,
         "cpp_depths": cpp,
         "stream_map": stream_map,
-        "fit_part": before.part.name,
-        "fifo_bits_default": before.fifo_bits,
-        "fifo_bits_sized": after.fifo_bits,
-        "fifo_bram18k_default": before.fifo_bram18k,
-        "fifo_bram18k_sized": after.fifo_bram18k,
+        "fit_part": part,
+        "fifo_bits_default": bits_of(before),
+        "fifo_bits_sized": bits_of(after),
+        "fifo_bram18k_default": round(sum(f.cost.bram18k for f in before.fifos)),
+        "fifo_bram18k_sized": round(sum(f.cost.bram18k for f in after.fifos)),
         "note": "depths from the codesign.fpga.dataflow cycle model (max occupancy, one image); memory from "
-        "codesign fit's model",
+        "codesign.fpga.cost (codesign fit's model)",
     }
 
 
@@ -373,6 +394,7 @@ def compiler_errors(output: str, limit: int = 12) -> str:
 def design_figures(
     graph: LayerGraph | None, plans: dict[str, cv.LayerPlan], *, part: str, bits: int, act_bits: int,
     clock_period: float, fifo_depths: dict[str, int] | None = None, target_fps: float | None = None,
+    backend: str = "vitis", plan: Plan | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Latency, throughput and resources of the written design by codesign.fpga's current model.
 
@@ -380,49 +402,47 @@ def design_figures(
     (``codesign.fpga.dataflow.simulate`` at the written reuse factors, FIFOs at ``fifo_depths``): latency is
     the first input word to the first image's last output word, the interval the cycles between the two
     images' completions; images/s = clock / interval.
-    Resources: ``codesign.fpga.fit.fit_report`` with the sized FIFO depths at fit's own automatic reuse
-    factors (with sized FIFOs fit may pick faster ones than the written, which were planned at hls4ml's
-    default depths); the binding resource is the most utilized one. That model counts dense ``bits``-bit
-    weights (codebook storage is not in it yet) and is being corrected (issue 14); the planner that makes
-    both agree comes with it.
+    Resources: ``codesign.fpga.cost.estimate`` (post-synthesis target, logic LUT/FF counted) of the written
+    design: its reuse factors, FIFO depths and ``plan``'s per-layer weight widths and storage (codebook ROMs);
+    verdict and binding resource by ``codesign.fpga.report.fit_summary``, as `codesign fit` prints them.
     """
+    from codesign.fpga.cost import estimate
     from codesign.fpga.dataflow import build_pipeline, simulate
-    from codesign.fpga.fit import fit_report, stream_fifos
+    from codesign.fpga.from_graph import graph_to_design
+    from codesign.fpga.parts import get_part
+    from codesign.fpga.report import LABELS, RESOURCES, fit_summary
+    from codesign.fpga.streams import stream_fifos
 
     mhz = 1000.0 / clock_period
-    out: dict[str, Any] = {"clock_mhz": mhz, "model": "codesign.fpga (pipeline model + fit_report)"}
+    out: dict[str, Any] = {"clock_mhz": mhz, "model": "codesign.fpga (pipeline model + cost model)"}
     if target_fps is not None:
         out["target_fps"] = target_fps
     try:
         if graph is None:
             raise CodesignError("the network could not be traced to the IR")
         reuse = {p.name: int(p.reuse) for p in plans.values() if p.reuse}
-        pipe = build_pipeline(graph, reuse, act_bits, n_images=2)
+        pipe = build_pipeline(graph, reuse, act_bits, n_images=2, backend=backend)
         sim = simulate(pipe, fifo_depths)
         known = {f.name for f in stream_fifos(graph, act_bits)}
-        depths = {n: d for n, d in (fifo_depths or {}).items() if n in known} or None
-        rep = fit_report(graph, part, weight_bits=bits, act_bits=act_bits, fifo_depths=depths)
+        depths = {n: d for n, d in (fifo_depths or {}).items() if n in known}
+        design = graph_to_design(graph, reuse=reuse, fifo_depths=depths, clock_mhz=mhz,
+                                 **_design_settings(bits, act_bits, backend))  # fmt: skip
+        summary = fit_summary(estimate(design, "synth", plan=_layer_plan(plan)), get_part(part))
     except Exception as exc:  # the model does not cover every graph the converter takes
         out["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         return out
     interval = int(sim.interval_cycles) if sim.finished else -1
-    util = rep.utilization()
+    util = {LABELS[r]: summary.share(r) for r in RESOURCES}
     out.update(
         latency_cycles=int(sim.latency_cycles),
         latency_ms=sim.latency_cycles / (mhz * 1e3),
         interval_cycles=interval,
         images_per_s=(mhz * 1e6 / interval) if interval > 0 else None,
-        part=rep.part.name,
-        fits=bool(rep.fits),
-        verdict=rep.verdict,
-        resources={
-            "BRAM18K": (rep.bram18k, rep.part.bram18k),
-            "URAM": (rep.uram, rep.part.uram),
-            "DSP": (rep.dsp, rep.part.dsp),
-            "LUT (memory)": (rep.mem_luts, rep.part.lut),
-            "FF (memory)": (rep.mem_ffs, rep.part.ff),
-        },
-        binding=max(util, key=lambda k: util[k]),
+        part=summary.part.name,
+        fits=bool(summary.fits),
+        verdict=summary.verdict,
+        resources={LABELS[r]: (summary.used[r], summary.available[r]) for r in RESOURCES},
+        binding=LABELS[summary.binding],
         utilization=util,
     )
     if target_fps is not None:
@@ -614,8 +634,8 @@ def _figures_md(f: dict[str, Any]) -> list[str]:
         lines.append(f"| {k} | {used:,} | {cap:,} | {util} |")
     lines += [
         "",
-        f"Binding resource: **{f['binding']}**. LUT/FF count memory only (no logic). The model counts dense "
-        "weights at the project's bit width (codebook storage not yet) and is being corrected (issue 14).",
+        f"Binding resource: **{f['binding']}** (codesign.fpga.cost, post-synthesis estimate with logic LUT/FF; "
+        "`codesign fit --validate` gives its error against stored synthesis reports).",
     ]
     return lines
 
@@ -852,7 +872,9 @@ def generate_hls(
     auto_report = None
     if reuse == "auto":
         say("plan reuse factors (codesign fit)")
-        reuse, auto_report = fit_planned_reuse(graph, part=part, bits=bits, act_bits=act_bits)
+        reuse, auto_report = fit_planned_reuse(
+            graph, part=part, bits=bits, act_bits=act_bits, backend=backend, plan=_layer_plan(plan)
+        )
     plans = cv.plan_layers(
         gq, ranges, wtypes, act_bits=act_bits, margin=act_margin, reuse=reuse, backend=backend,
         codebooks=codebooks, reuse_overrides=plan.reuse_overrides(),
@@ -896,7 +918,7 @@ def generate_hls(
             t = time.perf_counter()
             fifos = size_design_fifos(
                 hm, graph, plans, part=part, bits=bits, act_bits=act_bits,
-                interval_slack=fifo_interval_slack, auto_report=auto_report,
+                interval_slack=fifo_interval_slack, auto_report=auto_report, backend=backend,
             )  # fmt: skip
             timings["fifos"] = time.perf_counter() - t
 
@@ -949,7 +971,7 @@ def generate_hls(
         figures = design_figures(
             graph, plans, part=part, bits=bits, act_bits=act_bits, clock_period=clock_period,
             fifo_depths=fifos.get("depths") if fifos.get("mode", "").startswith("sized") else None,
-            target_fps=target_fps,
+            target_fps=target_fps, backend=backend, plan=plan,
         )  # fmt: skip
         timings["total"] = time.perf_counter() - t_all
         result = HlsResult(

@@ -1,0 +1,121 @@
+"""The cost model sees what `codesign hls` writes: a Plan's reuse factors, weight widths, codebook storage and
+FIFO binding; hls4ml's streaming global pool and native depthwise conv (rules cite the hls4ml templates)."""
+
+from __future__ import annotations
+
+from math import ceil, log2
+
+import pytest
+from torch import nn
+
+from codesign.errors import HardwareConfigError
+from codesign.fpga.cost import estimate, fifo_cost, layer_cost
+from codesign.fpga.design import HlsDesign, StreamLayer, parse_precision, stream_names, with_plan
+from codesign.fpga.from_graph import graph_to_design
+from codesign.fpga.memory import bram18k_for, lutram_luts, srl_luts, uram_for
+from codesign.fpga.plan import LayerChoice, Plan
+from codesign.ir.trace import trace_module
+
+P16, P8 = parse_precision("ap_fixed<16,6>"), parse_precision("ap_fixed<8,3>")
+
+
+def _conv_design(**kw) -> HlsDesign:
+    conv = StreamLayer("features.0", "conv", (16, 16, 64), (14, 14, 64), P16, P16, P8, kernel=(3, 3),
+                       reuse=64, inputs=("input",), **kw)  # fmt: skip
+    relu = StreamLayer("features.1", "relu", (14, 14, 64), (14, 14, 64), P16, P16, inputs=("features.0",))
+    return HlsDesign("t", (conv, relu), "vitis", "resource", "io_stream", (16, 16, 64), P16)
+
+
+def test_codebook_rom_holds_indices_and_each_multiplier_decodes_a_table() -> None:
+    """Resource RF 64 of a 3x3x64x64 conv: ROM 64 deep x ceil(36,864/64) = 576 weights wide
+    (nnet_dense_resource.h ARRAY_RESHAPE block factor); codebook storage stores 4-bit indices in it, not
+    8-bit values (nnet_codebook.h: `a * table[index]`), and each of the 576 multipliers reads a 16-entry
+    table of 8-bit values: 8 LUT6 ROMs. DSPs are unchanged (the product is still a * 8-bit value)."""
+    d = _conv_design()
+    dense = layer_cost(d.layers[0], d)
+    cb_design = with_plan(d, Plan(layers={"features_0": LayerChoice(storage="codebook", index_bits=4)}))
+    cb = layer_cost(cb_design.layers[0], cb_design)
+    assert dense.multipliers == cb.multipliers == 576
+    assert dense.weight_bram18k == bram18k_for(64, 576 * 8) == 128
+    assert cb.weight_bram18k == bram18k_for(64, 576 * 4) == 64
+    assert cb.cost.dsp == dense.cost.dsp
+    assert cb.cost.lut - dense.cost.lut == pytest.approx(576 * 8 * 1)
+    # 7-bit indices: 128 entries, two LUT6 per value bit
+    cb7 = with_plan(d, Plan(default=LayerChoice(storage="codebook", index_bits=7)))
+    assert layer_cost(cb7.layers[0], cb7).cost.lut - dense.cost.lut == pytest.approx(576 * 8 * 2)
+
+
+def test_plan_sets_reuse_and_weight_width_per_layer() -> None:
+    d = _conv_design()
+    est = estimate(d, plan=Plan(layers={"features_0": LayerChoice(reuse=576, weight_bits=4)}))
+    lay = est.design.layers[0]
+    assert (lay.reuse, lay.weight.width, lay.weight.integer) == (576, 4, 3)
+    assert est.layers[0].multipliers == 64  # ceil(36,864 / 576)
+    # Vitis Resource at RF > 1 (conv_step_cycles, cnn_small csynth): csynth's worst case RF + 5 per input
+    # pixel; the design itself RF + 5 on the 14 x 14 window pixels and 4 on the other 60
+    assert est.layers[0].cycles == 16 * 16 * 581 + 2
+    assert estimate(d, "synth", plan=Plan(layers={"features_0": LayerChoice(reuse=576)})).layers[
+        0
+    ].cycles == (14 * 14 * 581 + 60 * 4 + 2)
+    with pytest.raises(HardwareConfigError, match="plan names unknown layers"):
+        estimate(d, plan=Plan(layers={"conv9": LayerChoice(reuse=2)}))
+
+
+@pytest.mark.parametrize(
+    ("impl", "expect"),
+    [
+        ("bram", (ceil(196 / 1024) * ceil(64 * 16 / 18), 0, 0)),  # Vitis 1K x 18 tiles: 57
+        ("uram", (0, uram_for(196, 1024), 0)),
+        ("lutram", (0, 0, lutram_luts(196, 1024))),
+        ("srl", (0, 0, srl_luts(196, 1024))),
+    ],
+)
+def test_plan_binds_a_stream_fifo(impl, expect) -> None:
+    """`bind_storage variable=... type=fifo impl=` (UG1399) decides the memory of the 196 x 1,024-bit FIFO."""
+    d = _conv_design()
+    assert "features.0" in stream_names(d)
+    est = estimate(d, "csynth", plan=Plan(fifo_impl={"features_0": impl}))
+    f = next(f for f in est.fifos if f.name == "features.0")
+    bram, uram, mem_lut = expect
+    assert (f.cost.bram18k, f.cost.uram) == (bram, uram)
+    assert f.cost.lut == pytest.approx(56 + mem_lut)  # control (cnn_large FIFO rows: 56 LUT) + memory
+    with pytest.raises(HardwareConfigError, match="unknown streams"):
+        estimate(d, plan=Plan(fifo_impl={"layer2_out": "srl"}))
+    with pytest.raises(HardwareConfigError, match="FIFO memory must be one of"):
+        fifo_cost(16, 196, 64, "vitis", impl="flipflop")
+
+
+def test_vivado_hls_binding_applies_to_each_per_channel_fifo() -> None:
+    """Vivado HLS splits the stream into C FIFOs of T bits (tutorial csynth FIFO rows): each takes the binding."""
+    f = fifo_cost(16, 900, 16, "vivado", "csynth", impl="uram")
+    assert (f.count, f.cost.uram, f.cost.bram18k) == (16, 16, 0)
+
+
+def test_global_average_pool_is_one_accumulator_per_channel() -> None:
+    """hls4ml's GlobalPooling2D (nnet_pooling_stream.h `global_pooling2d_cl`): `accum_t data_window[n_filt]`,
+    one input pixel per cycle; SqueezeNet v1.1's 13x13x1000 global pool holds 1,000 accumulators, not a
+    13x13x1000 window (2.7 Mbit of registers in the AvgPool2d(13) form)."""
+    net = nn.Sequential(nn.Conv2d(3, 1000, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    d = graph_to_design(trace_module(net, (3, 13, 13)))
+    pool = next(lay for lay in d.layers if lay.kind == "global_avgpool")
+    c = layer_cost(pool, d, "csynth")
+    acc = 16 + ceil(log2(13 * 13))  # input bits + log2(pixels summed)
+    assert c.cost.ff == 1000 * acc  # the accumulators, nothing per window pixel
+    assert c.cycles == 13 * 13 + 3
+
+
+def test_depthwise_conv_has_kh_kw_c_weights_and_one_rom() -> None:
+    """hls4ml's DepthwiseConv2D: n_in = kh*kw*C, n_out = C for its reuse factor (get_layer_mult_size: a
+    'Conv2D'), one product per window input (nnet_depthwise_product.h: `block_factor = ceil(n_in / RF)`),
+    one ROM of the kh*kw*C weights RF deep. Traced from a MobileNet-style block, not split into convs."""
+    net = nn.Sequential(nn.Conv2d(32, 32, 3, padding=1, groups=32), nn.BatchNorm2d(32), nn.ReLU(),
+                        nn.Conv2d(32, 64, 1))  # fmt: skip
+    d = graph_to_design(trace_module(net.eval(), (32, 16, 16)), reuse=9)
+    dw = next(lay for lay in d.layers if lay.kind == "depthwise")
+    assert dw.multipliers == 9 * 32 and dw.hls_mult_size == (9 * 32, 32) and dw.copies == 1
+    c = layer_cost(dw, d)
+    assert c.multipliers == 32  # ceil(288 / 9)
+    assert c.weight_bram18k == bram18k_for(9, 32 * 8) == 8
+    d1 = with_plan(d, Plan(layers={dw.name: LayerChoice(reuse=1)}))
+    at1 = layer_cost(next(lay for lay in d1.layers if lay.kind == "depthwise"), d1)
+    assert at1.multipliers == 288 and at1.weight_bram18k == 0
