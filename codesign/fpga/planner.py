@@ -109,7 +109,7 @@ def plan_reuse(
         base = base + f.cost
     base = base + est.io_cost
     if not free:
-        return {}
+        return dict(fixed)  # every weight layer fixed by the plan
     options = {lay.name: sorted(reuse_options(lay, design, target), key=lambda o: (o.interval, o.rf)) for lay in free}
     intervals = {n: [o.interval for o in opts] for n, opts in options.items()}
     vecs = {n: [_vec(o.cost) for o in opts] for n, opts in options.items()}
