@@ -65,6 +65,10 @@ def test_fastest_plan_fits_and_faster_does_not(digits_graph) -> None:
     # the design's estimate equals the sum of its rows (layers with the planned storage + bound FIFOs)
     total = sum(lc.cost.lut for lc in res.estimate.layers) + sum(f.cost.lut for f in res.estimate.fifos)
     assert res.used["lut"] == pytest.approx(total + res.estimate.io_cost.lut)
+    # the cost model's estimate of the whole plan (cost.estimate(plan=)) agrees with the per-layer candidates
+    rows = {lc.name: lc for lc in res.estimate.layers}
+    for name, o in res.options.items():
+        assert rows[name].cost == o.cost and rows[name].interval == o.interval
     # every weight layer got a valid reuse factor within the chosen interval budget
     for name, o in res.options.items():
         lay = next(x for x in res.estimate.design.layers if x.name == name)

@@ -32,23 +32,22 @@ The algorithm (greedy, in this order; every step is a small exhaustive choice):
 5. Widths, accuracy first: activation widths are tried widest first (`act_bits`, default 16, 12, 10, 8),
    and weight widths widest first (`weight_bits`); the first that fits is taken.
 
-The cost of codebook storage and of a bound FIFO are computed here (`layer_option_cost`,
-`fifo_options`) from the cost model's public rules (`memory.bram18k_for`, `memory.lutram_luts`,
-`memory.srl_luts`, `memory.uram_for`, `cost.LOGIC`) until `cost.estimate` costs a Plan itself.
+Every figure is the cost model's: a layer option is `cost.layer_cost` of the layer with that reuse
+factor, width and storage; a FIFO binding is `cost.fifo_cost(..., impl=)`; the final plan is costed whole
+by `cost.estimate(design, plan=)` (the candidates' sum is checked against it in the tests).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from math import ceil
 from typing import Any
 
 from codesign.errors import CodesignError, DoesNotFitError
-from codesign.fpga.cost import LOGIC, Cost, DesignEstimate, FifoCost, LayerCost, estimate, layer_cost
+from codesign.fpga.cost import FIFO_IMPLS, Cost, DesignEstimate, FifoCost, estimate, fifo_cost, layer_cost
 from codesign.fpga.design import WEIGHT_KINDS, HlsDesign, Precision, StreamLayer
+from codesign.fpga.fifo_sizing import sized_fifo_depths
 from codesign.fpga.from_graph import graph_to_design
-from codesign.fpga.memory import bram18k_for, lutram_luts, srl_luts, uram_for
 from codesign.fpga.parts import FpgaPart, get_part
 from codesign.fpga.plan import LayerChoice, Plan
 from codesign.fpga.report import ERROR_BAND, LABELS, RESOURCES
@@ -62,7 +61,6 @@ DEFAULT_ACT_BITS = (16, 12, 10, 8)
 #: (Iandola et al. 2016, Table 2: 57.5% at 6 bits as uncompressed); fewer bits need centroid fine-tuning.
 DEFAULT_INDEX_BITS = 6
 TARGET = "synth"  # verdicts are for what Vivado synthesis builds (cost module doc)
-FIFO_IMPLS = ("auto", "bram", "uram", "lutram", "srl")
 
 
 class PlanError(DoesNotFitError):
@@ -218,56 +216,28 @@ def _fixed(width: int) -> Precision:
 def layer_option_cost(
     layer: StreamLayer, design: HlsDesign, reuse: int, weight_bits: int, index_bits: int | None
 ) -> tuple[Cost, int, int]:
-    """(cost, interval, cycles) of weight layer `layer` at `reuse` with dense (`index_bits` None) or codebook storage.
-
-    Dense: `cost.layer_cost` with `weight_bits`-bit weights. Codebook: the products are those of
-    `weight_bits`-bit values (same DSP/LUT as dense), the Resource-strategy ROM holds `index_bits` per
-    weight (`memory.bram18k_for(RF, ceil(n/RF) x index_bits)` per copy, as hls4ml shapes it) and every
-    multiplier reads its value from a 2^b-entry table: one LUT6 per value bit per 64 entries (a LUT6 is a
-    64 x 1 ROM, UG574). At RF 1 the weights are fabric constants either way, so codebook changes nothing.
-    """
-    lay = replace(layer, reuse=reuse, weight=_fixed(weight_bits))
+    """(cost, interval, cycles) of weight layer `layer` at `reuse`, `weight_bits`-bit weights (codebook: values)
+    stored dense (`index_bits` None) or as `index_bits`-bit codebook indices: `cost.layer_cost` of that layer."""
+    lay = replace(
+        layer, reuse=reuse, weight=_fixed(weight_bits), storage="codebook" if index_bits else "dense",
+        index_bits=index_bits or 0,
+    )  # fmt: skip
     row = layer_cost(lay, design, TARGET)
-    cost = row.cost
-    if (
-        index_bits is not None
-        and reuse > 1
-        and design.strategy == "resource"
-        and (lay.strategy or "resource") == "resource"
-    ):
-        n_in, n_out, copies = lay.mult_size
-        rom = copies * bram18k_for(reuse, ceil(n_in * n_out / reuse) * index_bits)
-        table_luts = row.multipliers * weight_bits * ceil(2**index_bits / 64)
-        cost = Cost(
-            cost.bram18k - row.weight_bram18k + rom, cost.uram, cost.dsp, cost.lut + table_luts, cost.ff
-        )
-    return cost, row.interval, row.cycles
+    return row.cost, row.interval, row.cycles
 
 
 def fifo_options(f: FifoCost, part: FpgaPart, backend: str) -> dict[str, Cost]:
-    """Cost of stream `f` (count FIFOs of `depth` x `width` bits) in each memory; 'auto' = the tool's choice.
+    """Cost of stream `f` in each memory the part offers (`cost.fifo_cost(..., impl=)`); 'auto' = the tool's rule.
 
-    'auto' is `cost.fifo_cost`'s (the HLS tool's default binding). Bound ones: BRAM 'bram18k_for' tiling
-    (Vitis: 1K x 18 tiles, ceil(depth/1024) x ceil(width/18)), URAM 4K x 72 blocks (UltraScale+ only),
-    LUTRAM 4 LUTs per RAM32M (32 x 6) / RAM64M (64 x 3) (UG574), SRL one LUT per 32 entries per bit, each
-    plus the BRAM-FIFO control logic (`cost.LOGIC` fifo.*, scaled to synthesis).
-    """
-    vitis = backend == "vitis"
-    if vitis:
-        ctl = Cost(0, 0, 0, LOGIC["fifo.lut_vitis"] * LOGIC["synth.lut_factor"],
-                   LOGIC["fifo.ff_vitis_bram"] * LOGIC["synth.ff_factor"])  # fmt: skip
-    else:
-        ctl = Cost(0, 0, 0, LOGIC["fifo.lut"] * LOGIC["synth.lut_factor"], 30 * LOGIC["synth.ff_factor"])
-    d, w, n = f.depth, f.width, f.count
-    bram = ceil(d / 1024) * ceil(w / 18) if vitis else bram18k_for(d, w)
-    out = {
-        "auto": f.cost,
-        "bram": Cost(n * bram, 0, 0, n * ctl.lut, n * ctl.ff),
-        "lutram": Cost(0, 0, 0, n * (lutram_luts(d, w) + ctl.lut), n * ctl.ff),
-        "srl": Cost(0, 0, 0, n * (srl_luts(d, w) + ctl.lut), n * ctl.ff),
-    }
-    if part.uram:
-        out["uram"] = Cost(0, n * uram_for(d, w), 0, n * ctl.lut, n * ctl.ff)
+    URAM only on parts that have it; a FIFO is the only thing URAM may hold (it cannot be initialised, so
+    no weight ROM goes there; UG573)."""
+    # estimate's FifoCost: Vivado HLS `count` FIFOs of `width` bits; Vitis one packed FIFO of `width` bits
+    width, channels = (f.width, f.count) if backend == "vivado" else (f.width, 1)
+    out = {"auto": f.cost}
+    for impl in FIFO_IMPLS:
+        if impl == "uram" and not part.uram:
+            continue
+        out[impl] = fifo_cost(width, f.depth, channels, backend, TARGET, impl=impl).cost
     return out
 
 
@@ -341,8 +311,8 @@ def floor_interval(design: HlsDesign) -> tuple[int, str]:
 
 def bind_fifos(
     est: DesignEstimate, part: FpgaPart, margin: Mapping[str, float], passes: int = 3
-) -> tuple[dict[str, str], list[FifoCost]]:
-    """Step 4: per stream the memory with the smallest load-weighted cost (module doc). Returns (binding, costed FIFOs)."""
+) -> dict[str, str]:
+    """Step 4: per stream the memory with the smallest load-weighted cost (module doc): stream -> impl ('auto' left out)."""
     caps = _caps(part, margin)
     opts = {f.name: fifo_options(f, part, est.design.backend) for f in est.fifos}
     pick = {f.name: "auto" for f in est.fifos}
@@ -376,24 +346,21 @@ def bind_fifos(
                 changed = True
         if not changed:
             break
-    fifos = [FifoCost(f.name, f.count, f.depth, f.width, opts[f.name][pick[f.name]]) for f in est.fifos]
-    return {n: i for n, i in pick.items() if i != "auto"}, fifos
+    return {n: i for n, i in pick.items() if i != "auto"}
 
 
 class _Sizer:
-    """Step 3 with a cache: sized FIFO depths per (reuse factors, activation width)."""
+    """Step 3 with a cache: `fifo_sizing.sized_fifo_depths` per (reuse factors, activation width)."""
 
-    def __init__(self, graph: LayerGraph) -> None:
+    def __init__(self, graph: LayerGraph, backend: str = "vitis") -> None:
         self.graph = graph
+        self.backend = backend
         self.cache: dict[tuple[Any, ...], dict[str, int]] = {}
 
     def depths(self, reuse: Mapping[str, int], act_bits: int) -> dict[str, int]:
         key = (tuple(sorted(reuse.items())), act_bits)
         if key not in self.cache:
-            from codesign.fpga.dataflow import build_pipeline
-            from codesign.fpga.fifo_sizing import size_fifos
-
-            self.cache[key] = size_fifos(build_pipeline(self.graph, dict(reuse), act_bits))
+            self.cache[key] = sized_fifo_depths(self.graph, reuse, act_bits, backend=self.backend)
         return self.cache[key]
 
 
@@ -410,28 +377,22 @@ def evaluate(
     graph: LayerGraph, part: FpgaPart, options: Mapping[str, LayerOption], *, act_bits: int, weight_bits: int,
     clock_mhz: float, backend: str, density: float, margin: Mapping[str, float], sizer: _Sizer | None = None,
     depths: Mapping[str, int] | None = None, bind: bool = True,
-) -> tuple[DesignEstimate, dict[str, str]]:  # fmt: skip
-    """Steps 3-4 and the full cost of one choice of layer options: (estimate with storage and binding, FIFO binding)."""
+) -> tuple[DesignEstimate, Plan]:  # fmt: skip
+    """Steps 3-4 for one choice of layer options; returns the cost model's estimate of the plan and the plan.
+
+    `cost.estimate(design, plan=)` costs the plan (its reuse factors, widths, storage and FIFO binding)."""
     reuse = {n: o.reuse for n, o in options.items()}
     if depths is None:
-        depths = (sizer or _Sizer(graph)).depths(reuse, act_bits)
+        depths = (sizer or _Sizer(graph, backend)).depths(reuse, act_bits)
     design = _design(graph, act_bits, weight_bits, clock_mhz, backend, density, reuse, depths)
-    base = estimate(design, TARGET)
-    rows = []
-    for r in base.layers:
-        o = options.get(r.name)
-        if o is not None:
-            r = LayerCost(r.name, r.kind, o.cost, r.cycles, r.tail, r.interval, r.multipliers, r.dsp_multipliers,
-                          r.weight_bram18k)  # fmt: skip
-        rows.append(r)
-    est = DesignEstimate(
-        design, TARGET, rows, list(base.fifos), base.io_cost, base.latency_cycles, base.interval_cycles
-    )
-    binding: dict[str, str] = {}
+    plan = Plan(layers={n: o.choice() for n, o in options.items()}, act_bits=act_bits)
+    est = estimate(design, TARGET, plan=plan)
     if bind:
-        binding, fifos = bind_fifos(est, part, margin)
-        est = replace(est, fifos=fifos)
-    return est, binding
+        binding = bind_fifos(est, part, margin)
+        if binding:
+            plan = replace(plan, fifo_impl=binding)  # type: ignore[arg-type]
+            est = estimate(design, TARGET, plan=plan)
+    return est, plan
 
 
 def _verdict_of(res: PlanResult) -> PlanResult:
@@ -480,7 +441,7 @@ def autoplan(
     if margin is not None and not 0 <= margin < 10:
         raise CodesignError(f"margin must be a fraction in [0, 10), not {margin}")
     bands = {r: (ERROR_BAND[r] if margin is None else float(margin)) for r in RESOURCES}
-    sizer = _Sizer(graph)
+    sizer = _Sizer(graph, backend)
     steps: list[str] = []
     tried: list[PlanResult] = []
     common = dict(clock_mhz=clock_mhz, backend=backend, density=density, margin=bands, sizer=sizer)
@@ -490,8 +451,8 @@ def autoplan(
         opts = choose_layers(design, fpga, budget, w, index_bits, bands)
         if isinstance(opts, str):
             return opts
-        est, binding = evaluate(graph, fpga, opts, act_bits=a, weight_bits=w, **common)  # type: ignore[arg-type]
-        plan = Plan(layers={n: o.choice() for n, o in opts.items()}, fifo_impl=binding, act_bits=a)  # type: ignore[arg-type]
+        est, plan = evaluate(graph, fpga, opts, act_bits=a, weight_bits=w, **common)  # type: ignore[arg-type]
+        binding = dict(plan.fifo_impl)
         res = _verdict_of(PlanResult(graph.name, fpga, clock_mhz, target_fps, a, w, budget, plan, est, opts,
                                      binding, bands))  # fmt: skip
         tried.append(res)

@@ -45,7 +45,7 @@ import numpy as np
 import torch
 from torch import fx, nn
 
-from codesign.errors import CodesignError, OutputExistsError
+from codesign.errors import CodesignError, HardwareConfigError, OutputExistsError
 from codesign.fpga.plan import Plan
 from codesign.hls import convert as cv
 from codesign.hls.binding import patch_fifo_binding, resolve_streams, stream_names
@@ -427,7 +427,11 @@ def design_figures(
         depths = {n: d for n, d in (fifo_depths or {}).items() if n in known}
         design = graph_to_design(graph, reuse=reuse, fifo_depths=depths, clock_mhz=mhz,
                                  **_design_settings(bits, act_bits, backend))  # fmt: skip
-        summary = fit_summary(estimate(design, "synth", plan=_layer_plan(plan)), get_part(part))
+        try:  # a planner's plan binds FIFOs by the cost model's stream names: cost the binding too
+            est = estimate(design, "synth", plan=plan)
+        except HardwareConfigError:  # a user's plan naming C++ streams: the per-layer part only
+            est = estimate(design, "synth", plan=_layer_plan(plan))
+        summary = fit_summary(est, get_part(part))
     except Exception as exc:  # the model does not cover every graph the converter takes
         out["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         return out
