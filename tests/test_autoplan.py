@@ -269,7 +269,8 @@ def test_pynq_z2_cannot_hold_the_compressed_weights(model: str) -> None:
     part = get_part("xc7z020")
     limit_bits = part.bram18k * 18 * 1024 / (1 + ERROR_BAND["bram18k"])
     assert _weights(model) * 6 > limit_bits
-    if model == "squeezenet_v1_1":  # (the planner on SqueezeNext takes ~4x longer: its verdict is in the slow test)
+    # the planner on SqueezeNext takes ~4x longer: its verdict is in the slow test
+    if model == "squeezenet_v1_1":
         assert _weights(model) * 4 > limit_bits  # 1.23 M weights x 4 bits = 4.94 Mbit
         res = autoplan(_planning(model, 32), "xc7z020")
         assert not res.fits and res.reason.startswith("nothing fits xc7z020")
