@@ -126,7 +126,9 @@ def smallest_on_chip(size_bytes: int) -> str:
 
 
 def _settings(bits: int) -> dict:
-    return dict(weight_precision=f"ap_fixed<{bits},{max(1, bits // 2 - 1)}>", result_precision="ap_fixed<16,6>")
+    return dict(
+        weight_precision=f"ap_fixed<{bits},{max(1, bits // 2 - 1)}>", result_precision="ap_fixed<16,6>"
+    )
 
 
 @cache

@@ -257,7 +257,11 @@ def test_unknown_part_error() -> None:
 
 def test_dsp_rule() -> None:
     """Run-time products (RF > 1): ceil(wide/27) * ceil(narrow/18) DSP48E2 slices, none below 11 x 4 bits."""
-    assert variable_product_dsp(8, 16) == 1 and variable_product_dsp(8, 8) == 0 and variable_product_dsp(3, 16) == 0
+    assert (
+        variable_product_dsp(8, 16) == 1
+        and variable_product_dsp(8, 8) == 0
+        and variable_product_dsp(3, 16) == 0
+    )
     assert variable_product_dsp(16, 32) == 2  # 32 > 27-bit A port: two slices
     assert variable_product_dsp(6, 6) == 0
 
@@ -507,5 +511,7 @@ def test_squeezenet_fifo_figures(squeezenet_224) -> None:
     fifo64 = sum(f.bits for f in stream_fifos(_squeezenet_v1_1(64), act_bits=16))
     assert fifo64 == 8_509_952 - 32_000
     est = plan_design(squeezenet_224, "xcvu9p", reuse=2048, sized_fifos=False, **_W8).estimate
-    assert sum(f.depth * f.width for f in est.fifos if f.name != "input") == fifo  # the cost model's FIFOs too
+    assert (
+        sum(f.depth * f.width for f in est.fifos if f.name != "input") == fifo
+    )  # the cost model's FIFOs too
     assert ceil(fifo / (18 * 1024)) > get_part("xcvu9p").bram18k  # more than any BRAM in the table holds

@@ -9,7 +9,7 @@ import pytest
 from torch import nn
 
 from codesign.errors import HardwareConfigError
-from codesign.fpga.cost import estimate, fifo_cost, layer_cost
+from codesign.fpga.cost import constant_product_dsp, estimate, fifo_cost, layer_cost
 from codesign.fpga.design import HlsDesign, StreamLayer, parse_precision, stream_names, with_plan
 from codesign.fpga.from_graph import graph_to_design
 from codesign.fpga.memory import bram18k_for, lutram_luts, srl_luts, uram_for
@@ -102,6 +102,11 @@ def test_global_average_pool_is_one_accumulator_per_channel() -> None:
     acc = 16 + ceil(log2(13 * 13))  # input bits + log2(pixels summed)
     assert c.cost.ff == 1000 * acc  # the accumulators, nothing per window pixel
     assert c.cycles == 13 * 13 + 3
+    # `AvgPoolRes`: all 1,000 divisions by 169 in one iteration: constant products at the accumulator width
+    assert c.cost.dsp == ceil(1000 * constant_product_dsp(acc, acc, "latency")) > 0
+    d16 = graph_to_design(trace_module(net, (3, 16, 16)))
+    pool16 = next(lay for lay in d16.layers if lay.kind == "global_avgpool")
+    assert layer_cost(pool16, d16).cost.dsp == 0  # / 256 is a shift
 
 
 def test_depthwise_conv_has_kh_kw_c_weights_and_one_rom() -> None:
@@ -119,3 +124,15 @@ def test_depthwise_conv_has_kh_kw_c_weights_and_one_rom() -> None:
     d1 = with_plan(d, Plan(layers={dw.name: LayerChoice(reuse=1)}))
     at1 = layer_cost(next(lay for lay in d1.layers if lay.kind == "depthwise"), d1)
     assert at1.multipliers == 288 and at1.weight_bram18k == 0
+
+
+def test_plan_design_keeps_reuse_factors_a_plan_fixes() -> None:
+    """A plan fixing every weight layer's RF: the planner keeps them all (and the FIFOs are sized at them)."""
+    from codesign.fpga.planner import plan_design
+
+    net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 4, 1))
+    g = trace_module(net, (3, 10, 10))
+    names = [lay.name for lay in g.layers if lay.kind == "conv"]
+    plan = Plan(layers={n: LayerChoice(reuse=27 if i == 0 else 8) for i, n in enumerate(names)})
+    p = plan_design(g, "xc7z020", plan=plan)
+    assert p.reuse == {names[0]: 27, names[1]: 8} and p.fifo_depths

@@ -79,6 +79,12 @@ def test_wheel_contains_hardware_files_and_py_typed(wheel: Path) -> None:
     # test-only code lives in tests/helpers/; the register-level reference stays: `codesign rtl --check` uses it
     assert "codesign/fpga/instrument.py" not in names and "codesign/hls/digits.py" not in names
     assert "codesign/sim/reference.py" in names
+    reports = {
+        f"codesign/fpga_reports/{p.relative_to(ROOT / 'tests/data/fpga_reports').as_posix()}"
+        for p in (ROOT / "tests/data/fpga_reports").rglob("*")
+        if p.is_file()
+    }
+    assert "codesign/fpga_reports/manifest.yaml" in reports and reports <= names  # `codesign fit --validate`
 
 
 def test_wheel_installs_and_simulates_outside_the_source_tree(wheel: Path, tmp_path: Path) -> None:
@@ -110,3 +116,6 @@ def test_wheel_installs_and_simulates_outside_the_source_tree(wheel: Path, tmp_p
     assert all(Path(p).is_relative_to(venv) for p in where), where
     out = _run([str(venv / "bin" / "codesign"), "simulate", "squeezenext_v5"], cwd=work, env=env).stdout
     assert "squeezenext_v5 on squeezelerator" in out
+    # the stored synthesis reports travel with the wheel: the accuracy table runs outside the source tree
+    out = _run([str(venv / "bin" / "codesign"), "fit", "--validate"], cwd=work, env=env).stdout
+    assert "heldout" in out and "bram18k" in out

@@ -3,8 +3,13 @@
 Public API:
   * `layer_estimate(layer, backend=, strategy=, io_type=, reuse=, precision=, target=)` -> `LayerCost`
     for one layer under given settings; `layer_cost(layer, design, target)` for a layer of a design;
-  * `fifo_cost(width, depth, channels, backend, target, memory)` -> `FifoCost` of one io_stream stream;
-  * `estimate(design, target)` -> `DesignEstimate`: per-layer rows, FIFOs, totals, latency and interval.
+  * `fifo_cost(width, depth, channels, backend, target, memory, impl)` -> `FifoCost` of one io_stream stream
+    (`impl`: a Plan's binding bram | uram | lutram | srl);
+  * `estimate(design, target, plan=None)` -> `DesignEstimate`: per-layer rows, FIFOs, totals, latency and
+    interval; `plan` (`codesign.fpga.plan.Plan`: per-layer reuse factor, weight width, dense/codebook
+    storage; per-stream FIFO memory) is applied first;
+  * `conv_step_cycles(rf, backend, strategy)`: the conv timing rule the FIFO-sizing pipeline model shares.
+The reuse planner on top of this model is `codesign.fpga.planner`.
 `target` is "csynth" (what the HLS report states) or "synth" (what Vivado synthesis builds; default for
 fit verdicts). Every rule below names the hls4ml template or the report lines it comes from; the reports
 are stored in tests/data/fpga_reports/ (manifest.yaml gives their sources).
@@ -42,8 +47,15 @@ Memory:
     Vivado synthesis then rebuilds block-RAM FIFOs of <= 1,024 bits as SRLs (tutorial: csynth 100 BRAM18K,
     synthesis 84 and 68: exactly the 36 x 16 and 169 x 6 FIFOs left block RAM).
   * Weights: Resource strategy at RF > 1 keeps them in a ROM RF deep and ceil(n_in*n_out/RF)*bits wide
-    (nnet_dense_resource.h) -> bram18k_for(RF, width) per layer. At RF 1 or with the Latency strategy they
-    are constants in the fabric (nnet_dense_latency.h): no BRAM.
+    (nnet_dense_resource.h) -> bram18k_for(RF, width) per layer (per group of a grouped conv; a depthwise
+    conv's kh*kw*C weights are one array, nnet_depthwise_product.h). At RF 1 or with the Latency strategy
+    they are constants in the fabric (nnet_dense_latency.h): no BRAM.
+  * Codebook storage (a Plan's `storage: codebook`, `codesign.hls.storage`'s nnet_codebook.h: the weight
+    is an `index_bits`-bit index, the product `a * table[index]`): the ROM holds indices (index_bits wide
+    per weight instead of the value width); every multiplier decodes a 2^b-entry table of value-width
+    words as a LUT ROM, value bits x ceil(2^b / 64) LUT6s (UG574). DSPs unchanged (still a x value). At
+    RF 1 the index is a constant and the layer costs what the dense layer of that value width costs.
+    Not checked against synthesis (no report of the codebook layer exists).
   * Table activations (nnet_activation.h, 1,024-entry tables of 18 bits): softmax 4 BRAM18K (exp and
     inverse tables; tutorial and jet-tagger csynth: 4), sigmoid/tanh/ELU 1 (cnn_large sigmoid, CI dense+ELU).
 
@@ -411,16 +423,29 @@ def layer_cost(layer: StreamLayer, design: HlsDesign, target: str = "csynth") ->
         cost, mults, dsp_mults, timing = _weight_layer(layer, design, target)
         weight_bram = cost.bram18k
     elif layer.kind in ("global_maxpool", "global_avgpool"):
-        # nnet_pooling_stream.h global pooling: one accumulator (or running max) per channel, one pixel per cycle.
+        # nnet_pooling_stream.h `global_pooling2d_cl`: `accum_t data_window[n_filt]` (ARRAY_PARTITION complete),
+        # one accumulator (or running max) per channel updated once per input pixel; then `AvgPoolRes`
+        # computes every channel's `data_window[i] / (in_height * in_width)` in one pipelined iteration
+        # (res_T::size = n_filt). A division by a constant that is not a power of two is a product by a
+        # constant (HLS lowers it to multiply and shift), costed by the constant-product rule at the
+        # accumulator width; a power of two is a shift. No stored report has a global pool: this rule is
+        # read off the template, not checked against synthesis.
         acc = bits + ceil(log2(max(h * w, 2)))
-        lut = (
-            LOGIC["pool_stream.lut_per_op_bit"] * c * acc
-            if stream
-            else LOGIC["avgpool.lut_per_op_bit"] * c * (h * w - 1) * bits
-        )
-        ff = c * acc if stream else 0.0
-        timing = _Timing(layer.in_pixels + 3, 3, layer.in_pixels + 3) if stream else _Timing(0, 0, 1)
-        cost = Cost(0, 0, 0, lut, ff)
+        if stream:
+            lut = LOGIC["avgpool.lut_per_op_bit"] * c * acc  # one adder (comparator) per channel
+            ff = float(c * acc)
+            timing = _Timing(layer.in_pixels + 3, 3, layer.in_pixels + 3)
+        else:
+            lut, ff = LOGIC["avgpool.lut_per_op_bit"] * c * (h * w - 1) * bits, 0.0
+            timing = _Timing(0, 0, 1)
+        dsp = 0.0
+        n = h * w
+        if layer.kind == "global_avgpool" and n & (n - 1):
+            per = constant_product_dsp(acc, acc, "latency")
+            dsp = float(ceil(c * per))
+            mults, dsp_mults = float(c), c * _clamp01(per)
+            lut += LOGIC["mult.lut_per_lut_product_bit"] * (c - dsp_mults) * acc * acc
+        cost = Cost(0, 0, dsp, lut, ff)
     elif layer.kind in ("maxpool", "avgpool"):
         kh, kw = layer.kernel
         op = layer.kind

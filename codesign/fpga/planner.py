@@ -26,7 +26,7 @@ from typing import Any
 
 from codesign.errors import HardwareConfigError
 from codesign.fpga.cost import Cost, DesignEstimate, estimate, layer_cost
-from codesign.fpga.design import WEIGHT_KINDS, HlsDesign, StreamLayer, with_plan
+from codesign.fpga.design import WEIGHT_KINDS, HlsDesign, StreamLayer, plan_key, with_plan
 from codesign.fpga.parts import FpgaPart, get_part
 from codesign.fpga.plan import Plan
 from codesign.fpga.reuse import nearest_valid_reuse_factor, valid_reuse_factors
@@ -207,9 +207,13 @@ def plan_design(
 
     fpga = get_part(part)
     if not (reuse == "auto" or isinstance(reuse, Mapping) or (isinstance(reuse, int) and reuse >= 1)):
-        raise HardwareConfigError(f"reuse must be 'auto', an integer >= 1 or a per-layer mapping, got {reuse!r}")
+        raise HardwareConfigError(
+            f"reuse must be 'auto', an integer >= 1 or a per-layer mapping, got {reuse!r}"
+        )
     design = with_plan(graph_to_design(graph, **design_settings), plan)
-    plan_rf = {lay.name: lay.reuse for lay in design.layers if plan is not None and _plan_fixes_reuse(plan, lay)}
+    plan_rf = {
+        lay.name: lay.reuse for lay in design.layers if plan is not None and _plan_fixes_reuse(plan, lay)
+    }
     layer_config = design_settings.get("layer_config") or {}
     plan_rf |= {  # a per-layer config's reuse factor is the user's choice too
         lay.name: lay.reuse for lay in design.layers if "reuse" in (layer_config.get(lay.name) or {})
@@ -218,8 +222,9 @@ def plan_design(
     def choose(d: HlsDesign) -> dict[str, int]:
         if reuse == "auto":
             return plan_reuse(d, fpga, target=target, max_interval=max_interval, fixed=plan_rf)
-        if isinstance(reuse, Mapping):
-            return {**{k: int(v) for k, v in reuse.items()}, **plan_rf}
+        if isinstance(reuse, Mapping):  # layers it leaves out keep the design's own reuse factor
+            own = {lay.name: lay.reuse for lay in d.layers if lay.kind in WEIGHT_KINDS}
+            return {**own, **{k: int(v) for k, v in reuse.items()}, **plan_rf}
         return {**snap_reuse(d, int(reuse)), **plan_rf}
 
     def at(d: HlsDesign, rfs: Mapping[str, int], depths: Mapping[str, int]) -> HlsDesign:
@@ -242,7 +247,5 @@ def plan_design(
 
 
 def _plan_fixes_reuse(plan: Plan, layer: StreamLayer) -> bool:
-    from codesign.fpga.design import plan_key
-
     c = plan.layers.get(plan_key(layer.name)) or plan.layers.get(layer.name) or plan.default
     return layer.kind in WEIGHT_KINDS and c is not None and c.reuse is not None

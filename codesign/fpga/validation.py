@@ -23,9 +23,10 @@ from codesign.errors import CodesignError
 from codesign.fpga.cost import DesignEstimate, estimate
 from codesign.fpga.design import HlsDesign, design_from_dict
 from codesign.fpga.reports import SynthReport, read_report
+from codesign.resources import fpga_reports_dir
 
-#: The stored reports and their manifest (repository test data).
-REPORTS_DIR = Path(__file__).resolve().parents[2] / "tests" / "data" / "fpga_reports"
+#: The stored reports and their manifest (repository test data, shipped in the wheel: `codesign.resources`).
+REPORTS_DIR = fpga_reports_dir()
 FIGURES = ("bram18k", "dsp", "lut", "ff", "latency", "interval")
 
 

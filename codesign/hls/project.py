@@ -279,7 +279,13 @@ def hls_graph(gm: fx.GraphModule, shape: tuple[int, int, int], name: str) -> Lay
 
 
 def fit_planned_reuse(
-    graph: LayerGraph, *, part: str, bits: int, act_bits: int, backend: str = "vitis", plan: Plan | None = None
+    graph: LayerGraph,
+    *,
+    part: str,
+    bits: int,
+    act_bits: int,
+    backend: str = "vitis",
+    plan: Plan | None = None,
 ) -> tuple[dict[str, int], Any]:
     """Per-layer reuse factors from `codesign fit`'s planner for ``part`` (the same choice `codesign fit`
     reports: ``codesign.fpga.planner.plan_design`` on the one cost model), keyed by hls4ml layer name, so
