@@ -53,9 +53,7 @@ def _within(res) -> None:
     for r in RESOURCES:
         assert res.used[r] * (1 + ERROR_BAND[r]) <= avail[r] + 1e-9, (r, res.used[r], avail[r])
     shares = {r: res.used[r] / avail[r] if avail[r] else 0.0 for r in RESOURCES}
-    assert shares[res.binding] * (1 + ERROR_BAND[res.binding]) == pytest.approx(
-        max(shares[r] * (1 + ERROR_BAND[r]) for r in RESOURCES)
-    )
+    assert shares[res.binding] == pytest.approx(max(shares.values()))  # as codesign fit names it
 
 
 def test_fastest_plan_fits_and_faster_does_not(digits_graph) -> None:
@@ -111,7 +109,7 @@ def test_nothing_fits_names_the_binding_resource(digits_graph) -> None:
     tiny = FpgaPart("tiny", "none", "zynq7000", bram36=2, uram=0, dsp=8, lut=3_000, ff=6_000, part="xc7z007s")
     res = autoplan(digits_graph, tiny)
     assert not res.fits
-    worst = max(RESOURCES, key=res.adjusted_share)
+    worst = max(RESOURCES, key=res.share)
     assert res.binding == worst and res.adjusted_share(worst) > 1
     assert res.reason.startswith("nothing fits tiny even at the slowest reuse factors")
     assert f"{LABELS[worst]} binds" in res.reason
@@ -301,3 +299,21 @@ def test_squeezenext_v5_224_does_not_fit_zcu104_lut_binds() -> None:
     assert not res.fits and res.binding == "lut"
     assert res.breakdown("lut")[0][0] == "relu layers"
     assert res.share("lut") > 1.0  # over the part even without the error band
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_GXX, reason="g++ not installed")
+def test_squeezenet_v1_1_224_plan_auto_builds_and_csim_matches(capsys, tmp_path: Path) -> None:
+    """The planned full-size design written, compiled and C-simulated (measured: 138 s CPU, 610 MB peak):
+    bit-exact against the compressed model's fixed-point emulation; its report costs the written design."""
+    import json
+
+    out = tmp_path / "sq"
+    code, o, err = run(capsys, "hls", "squeezenet_v1_1", "--part", "xczu7ev", "--plan", "auto", "--n-check", "2",
+                       "--min-agreement", "1.0", "--out-dir", str(out), "--quiet")  # fmt: skip
+    assert code == 0, err
+    rep = json.loads((out / "codesign_report.json").read_text())
+    assert rep["comparison"]["max_abs_err_emulated"] == 0.0 and rep["comparison"]["top1_agreement"] == 1.0
+    assert any(lp.get("storage", "").startswith("codebook") for lp in rep["layers"])
+    fig = rep["figures"]
+    assert fig["fits"] and all(used <= cap for used, cap in fig["resources"].values())

@@ -91,8 +91,8 @@ class LayerOption:
 class PlanResult:
     """A planned design: the Plan, its widths, the cost estimate with the chosen storage and binding, and the verdict.
 
-    `fits`: every resource within the part after the margin. `binding`: the resource with the largest
-    margin-adjusted share. `reason`: one line, why it does not fit (empty when it fits). `steps`: what
+    `fits`: every resource within the part after the margin. `binding`: the resource with the largest share
+    of the part (as `codesign.fpga.report.fit_summary` names it); `verdict()` gives its margin-adjusted limit. `reason`: one line, why it does not fit (empty when it fits). `steps`: what
     the planner tried, in order (one line each).
     """
 
@@ -169,9 +169,14 @@ class PlanResult:
         shares = ", ".join(
             f"{LABELS[r]} {self.share(r):.0%}" for r in RESOURCES if self.available[r] or self.used[r]
         )
+
+        def limit(r: str) -> str:
+            return f"{LABELS[r]} {self.share(r):.0%} (limit {1 / (1 + self.margin[r]):.0%} with the model's +/-{self.margin[r]:.0%})"
+
+        tight = max(RESOURCES, key=self.adjusted_share)
+        closest = f"; closest to its limit: {limit(tight)}" if tight != b else ""
         line = (f"{head} {self.part.name} ({self.part.board}) with {self.act_bits}-bit activations: {shares}; "
-                f"binding: {LABELS[b]} {self.share(b):.0%} (limit {1 / (1 + self.margin[b]):.0%} with the model's "
-                f"+/-{self.margin[b]:.0%}); {self.fps:,.2f} images/s at {self.clock_mhz:g} MHz "
+                f"binding: {limit(b)}{closest}; {self.fps:,.2f} images/s at {self.clock_mhz:g} MHz "
                 f"(interval {self.interval_cycles:,} cycles, latency {self.latency_ms:,.2f} ms)")  # fmt: skip
         if self.target_fps is not None:
             line += f", target {self.target_fps:g} {'met' if self.fps >= self.target_fps else 'NOT met'}"
@@ -397,7 +402,7 @@ def evaluate(
 
 def _verdict_of(res: PlanResult) -> PlanResult:
     shares = {r: res.adjusted_share(r) for r in RESOURCES}
-    res.binding = max(RESOURCES, key=lambda r: shares[r])
+    res.binding = max(RESOURCES, key=res.share)  # the most used resource, as `report.fit_summary` names it
     res.fits = all(s <= 1.0 for s in shares.values())
     if not res.fits:
         over = [r for r in RESOURCES if shares[r] > 1.0]
