@@ -136,3 +136,23 @@ def test_plan_design_keeps_reuse_factors_a_plan_fixes() -> None:
     plan = Plan(layers={n: LayerChoice(reuse=27 if i == 0 else 8) for i, n in enumerate(names)})
     p = plan_design(g, "xc7z020", plan=plan)
     assert p.reuse == {names[0]: 27, names[1]: 8} and p.fifo_depths
+
+
+def test_pipeline_model_and_cost_model_share_the_conv_timing() -> None:
+    """The FIFO-sizing pipeline model takes a conv's cycles per input pixel from `conv_step_cycles` (cnn_small
+    csynth: Vitis Resource RF > 1 is RF + 5 on a window pixel, 4 on another), so its stage time is the cost
+    model's post-synthesis conv time."""
+    from codesign.fpga.cost import conv_step_cycles
+    from codesign.fpga.dataflow import build_pipeline
+
+    net = nn.Sequential(nn.Conv2d(4, 8, 3, stride=2))
+    g = trace_module(net, (4, 9, 9))
+    conv = next(lay for lay in g.layers if lay.kind == "conv")
+    stage = next(st for st in build_pipeline(g, {conv.name: 36}, backend="vitis").stages if st.kind == "conv")
+    assert conv_step_cycles(36, "vitis", "resource") == (41, 4)
+    assert stage.cycles == 4 * 4 * 41 + (81 - 16) * 4  # 4 x 4 windows of the 9 x 9 input
+    d = graph_to_design(g, reuse=36)
+    assert layer_cost(d.layers[0], d, "synth").cycles == stage.cycles + 2  # + the layer's fixed overhead
+    assert conv_step_cycles(36, "vivado", "resource") == (36, 1) and conv_step_cycles(
+        4, "vitis", "latency"
+    ) == (4, 4)

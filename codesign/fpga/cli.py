@@ -103,8 +103,10 @@ def format_estimate(est: Any, args: argparse.Namespace, wprec: str, aprec: str, 
     """Per-layer table (post-synthesis estimate) and the totals line of `codesign fit`."""
     from tabulate import tabulate
 
+    from codesign.fpga.design import WEIGHT_KINDS
+
     d = est.design
-    rows = [[lc.name, lc.kind, next((lay.reuse for lay in d.layers if lay.name == lc.name), "-") if lc.multipliers else "-",
+    rows = [[lc.name, lc.kind, next((lay.reuse for lay in d.layers if lay.name == lc.name), "-") if lc.kind in WEIGHT_KINDS else "-",
              f"{lc.cost.bram18k:,.0f}", f"{lc.cost.dsp:,.0f}", f"{lc.cost.lut:,.0f}", f"{lc.cost.ff:,.0f}",
              f"{lc.cycles:,}"] for lc in est.layers]  # fmt: skip
     fifo = est.fifos
