@@ -4,7 +4,8 @@
 (an HLS-ready IR whose layer names are hls4ml's, `codesign.hls.project.hls_graph`), a `Plan`
 (`codesign.fpga.plan`: what `codesign hls --plan` writes) and the activation width, costs it with the FPGA
 cost model (`codesign.fpga.cost`, post-synthesis target, logic LUT/FF counted) and says whether it fits,
-which resource binds and, when nothing fits, why and what came closest.
+which resource binds (the most used one, as `codesign fit` names it) and, when nothing fits, why and
+what came closest.
 
 What "fits" means here: every resource's estimate, enlarged by the model's error band for that resource
 (`codesign.fpga.report.ERROR_BAND`: median error over the stored synthesis reports, e.g. LUT 25%), stays
@@ -24,13 +25,18 @@ The algorithm (greedy, in this order; every step is a small exhaustive choice):
    the layer takes the option with the smallest sum of its shares of the part (BRAM18K/cap + DSP/cap +
    LUT/cap + FF/cap, caps reduced by the error bands).
 3. Stream FIFO depths: the pipeline model's depths that never stall at those reuse factors
-   (`codesign.fpga.fifo_sizing.size_fifos`), as `codesign hls` writes them.
+   (`codesign.fpga.fifo_sizing.sized_fifo_depths`), as `codesign hls` writes them.
 4. Per stream FIFO memory: starting from the HLS tool's own choice ('auto'), each stream (largest first)
    takes the memory (BRAM, URAM, LUTRAM, SRL) with the smallest load-weighted cost, a resource's weight
    being its current utilisation; a move that would push a resource over its cap is refused; three
    passes. URAM holds FIFOs only (it cannot be initialised, so weight ROMs stay in BRAM; UG573).
 5. Widths, accuracy first: activation widths are tried widest first (`act_bits`, default 16, 12, 10, 8),
-   and weight widths widest first (`weight_bits`); the first that fits is taken.
+   and weight widths widest first (`weight_bits`); the first that fits is taken (so a narrower width
+   that would be faster is not tried once a wider one fits: ask for a `target_fps` to trade).
+
+Not chosen here: pruning (hls4ml's Resource ROMs store the zeros, so it saves no memory; `density` is
+passed through to the DSP count) and FIFO depths below the never-stall ones (`fifo_sizing.shrink_for_interval`
+is too slow to run per candidate on full-size nets).
 
 Every figure is the cost model's: a layer option is `cost.layer_cost` of the layer with that reuse
 factor, width and storage; a FIFO binding is `cost.fifo_cost(..., impl=)`; the final plan is costed whole
