@@ -149,6 +149,15 @@ def cmd_fit(args: argparse.Namespace) -> None:
     if args.validate:
         cmd_validate(args)
         return
+    if getattr(args, "plan", False):  # the planner (issue 15): reuse, storage, FIFO memory, widths
+        if not args.name or not args.part:
+            from codesign.errors import UsageError
+
+            raise UsageError("codesign fit --plan needs NAME and --part; see 'codesign fit --help'")
+        from codesign.hls.planning import cmd_fit_plan
+
+        cmd_fit_plan(args)
+        return
     if not args.name or not args.part:
         from codesign.errors import UsageError
 
@@ -243,6 +252,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--out", metavar="FILE", type=cli_types.file_path, help="write the report to FILE (atomically)"
     )
+    p.add_argument("--plan", action="store_true",
+                   help="plan per-layer reuse factors, weight storage (dense/codebook), FIFO memory and the activation "
+                   "width so the design fits --part (zoo models); prints the plan and its verdict")  # fmt: skip
+    p.add_argument("--target-fps", type=cli_types.float_range(1e-6, 1e9, what="a frame rate"), default=None,
+                   help="with --plan: images/s to meet at --clock (default: the fastest design that fits)")  # fmt: skip
+    p.add_argument("--index-bits", type=cli_types.nonnegative_int(8), default=6,
+                   help="with --plan: codebook index width offered per layer, 0..8 (default 6, SqueezeNet's Deep "
+                   "Compression setting; 0: dense weights only)")  # fmt: skip
+    p.add_argument("--save-plan", metavar="FILE", type=cli_types.file_path,
+                   help="with --plan: write the plan (YAML) for 'codesign hls --plan FILE' (atomically)")  # fmt: skip
     p.set_defaults(func=cmd_fit)
 
 

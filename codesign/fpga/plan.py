@@ -17,6 +17,7 @@ A plan file is YAML or JSON (read with ``yaml.safe_load``), validated by pydanti
       features_0: {weight_bits: 8, storage: dense, reuse: 27}
     default_fifo_impl: bram
     fifo_impl: {layer2_out: srl}                      # by the C++ stream name in firmware/<project>.cpp
+    act_bits: 10                                      # activation (stream) width of the design
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class Plan:
     default: LayerChoice | None = None
     fifo_impl: dict[str, MemoryImpl] = field(default_factory=dict)
     default_fifo_impl: MemoryImpl = "auto"
+    act_bits: int | None = None  # activation (stream) width of the whole design; None: generate_hls's act_bits
 
     def choice(self, layer: str) -> LayerChoice:
         """The choice for ``layer``: its own entry, else ``default``, else all-automatic."""
@@ -80,6 +82,7 @@ class Plan:
             default=LayerChoice(**m.default.model_dump()) if m.default is not None else None,
             fifo_impl=dict(m.fifo_impl),
             default_fifo_impl=m.default_fifo_impl,
+            act_bits=m.act_bits,
         )
 
     @classmethod
@@ -113,3 +116,4 @@ class _PlanModel(BaseModel):
     default: _ChoiceModel | None = None
     fifo_impl: dict[str, MemoryImpl] = {}
     default_fifo_impl: MemoryImpl = "auto"
+    act_bits: int | None = Field(default=None, ge=2, le=32)

@@ -37,8 +37,21 @@ def cmd_hls(args: argparse.Namespace) -> None:
         raise CodesignError(f"--clock must be a positive frequency in MHz, not {args.clock}")
     if args.target_fps is not None and args.target_fps <= 0:
         raise CodesignError(f"--target-fps must be positive, not {args.target_fps}")
-    plan = Plan.from_file(args.plan) if args.plan else None
+    plan = Plan.from_file(args.plan) if args.plan and args.plan != "auto" else None
     model = build_model(args.name, num_classes=args.num_classes)
+    if args.plan == "auto":  # the planner (codesign fit --plan) for this part, clock and frame rate
+        from codesign.errors import FitError
+        from codesign.hls.planning import act_widths, plan_network
+
+        planned = plan_network(
+            model, args.part, shape, clock_mhz=args.clock or 200.0, target_fps=args.target_fps,
+            act_bits=act_widths(args.act_bits), weight_bits=(args.bits,), density=args.density or 1.0,
+            backend=args.backend, num_classes=args.num_classes, pool_mode=args.pool_mode,
+        )  # fmt: skip
+        if not planned.fits:
+            raise FitError(f"{planned.reason}; nothing written ('codesign fit {args.name} --part {args.part} --plan' shows the closest plan)")
+        print(f"plan: {planned.verdict()}")
+        plan = planned.plan
     if args.weights:
         load_checkpoint(model, args.weights)
     calib = load_calibration(args.calibration, shape) if args.calibration else None
@@ -113,8 +126,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=1000,
         help="classifier outputs (default 1000)",
     )
-    p.add_argument("--plan", metavar="FILE",
-                   help="per-layer plan (YAML/JSON): reuse, weight_bits, storage dense|codebook, FIFO memory")  # fmt: skip
+    p.add_argument("--plan", metavar="FILE|auto",
+                   help="per-layer plan (YAML/JSON): reuse, weight_bits, storage dense|codebook, FIFO memory, act_bits; "
+                   "'auto' plans it for --part, --clock and --target-fps (as 'codesign fit --plan')")  # fmt: skip
     p.add_argument("--bits", type=cli_types.bit_width, default=8, help="weight bits, 1..32 (default 8)")
     p.add_argument(
         "--act-bits", type=cli_types.bit_width, default=16, help="activation bits, 1..32 (default 16)"

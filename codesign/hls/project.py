@@ -45,7 +45,7 @@ import numpy as np
 import torch
 from torch import fx, nn
 
-from codesign.errors import CodesignError, OutputExistsError
+from codesign.errors import CodesignError, HardwareConfigError, OutputExistsError
 from codesign.fpga.plan import Plan
 from codesign.hls import convert as cv
 from codesign.hls.binding import patch_fifo_binding, resolve_streams, stream_names
@@ -347,6 +347,7 @@ def size_design_fifos(
     port_streams = {n for n, (_, cname) in mapped_all.items() if cname in ports}
     mapped = {n: v for n, v in mapped_all.items() if n not in port_streams}
     cpp = apply_fifo_depths(hm, pipe, {n: d for n, d in depths.items() if n in mapped})
+    stream_map = {n: cname for n, (_, cname) in mapped.items()}  # our stream name -> C++ name
     by_name = {layer.name: layer for layer in hm.get_layers()}
     producers = {o: layer for layer in hm.get_layers() for o in layer.outputs}
     absorbed = {
@@ -362,6 +363,7 @@ def size_design_fifos(
         var = src.get_output_variable()
         var.pragma = ("stream", int(depths[n]))
         cpp[var.name] = int(depths[n])
+        stream_map[n] = var.name
     known = {f.name for f in stream_fifos(graph, act_bits)}
     settings = _design_settings(bits, act_bits, backend)
     before = estimate(graph_to_design(graph, reuse=reuse, **settings), "synth")
@@ -377,6 +379,7 @@ def size_design_fifos(
         "depths": depths,
         "default_depths": defaults,
         "cpp_depths": cpp,
+        "stream_map": stream_map,
         "fit_part": part,
         "fifo_bits_default": bits_of(before),
         "fifo_bits_sized": bits_of(after),
@@ -430,7 +433,11 @@ def design_figures(
         depths = {n: d for n, d in (fifo_depths or {}).items() if n in known}
         design = graph_to_design(graph, reuse=reuse, fifo_depths=depths, clock_mhz=mhz,
                                  **_design_settings(bits, act_bits, backend))  # fmt: skip
-        summary = fit_summary(estimate(design, "synth", plan=_layer_plan(plan)), get_part(part))
+        try:  # a planner's plan binds FIFOs by the cost model's stream names: cost the binding too
+            est = estimate(design, "synth", plan=plan)
+        except HardwareConfigError:  # a user's plan naming C++ streams: the per-layer part only
+            est = estimate(design, "synth", plan=_layer_plan(plan))
+        summary = fit_summary(est, get_part(part))
     except Exception as exc:  # the model does not cover every graph the converter takes
         out["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         return out
@@ -822,6 +829,8 @@ def generate_hls(
     throughput at ``clock_period`` in the report (:func:`design_figures`).
     """
     plan = plan or Plan()
+    if plan.act_bits is not None:  # a planned design fixes the stream width it was costed at
+        act_bits = plan.act_bits
     say = progress or (lambda _msg: None)
     if fifo_depths not in ("sized", "default"):
         raise CodesignError(f"fifo_depths must be 'sized' or 'default', not {fifo_depths!r}")
@@ -935,7 +944,8 @@ def generate_hls(
         if codebooks:
             patches += patch_codebook_storage(tmp, hm, codebooks)
         streams = stream_names(tmp, pname)
-        wanted = resolve_streams(hm, plan.fifo_impl)
+        ours = fifos.get("stream_map", {})  # a planner's stream names (`X.clone1`, `X.pad`) -> C++ names
+        wanted = resolve_streams(hm, {ours.get(k, k): v for k, v in plan.fifo_impl.items()})
         binding = Plan(fifo_impl=wanted, default_fifo_impl=plan.default_fifo_impl).fifo_binding(streams)
         binding.update({k: v for k, v in wanted.items() if k not in binding and v != "auto"})
         if binding:
