@@ -85,6 +85,17 @@ def test_plan_binds_a_stream_fifo(impl, expect) -> None:
         fifo_cost(16, 196, 64, "vitis", impl="flipflop")
 
 
+@pytest.mark.parametrize("impl", ["lutram", "srl"])
+def test_forced_lut_fifo_storage_is_not_shrunk_by_the_synthesis_factor(impl) -> None:
+    """Post-synthesis, a LUTRAM/SRL FIFO still needs its RAM64M/SRL32 primitives (UG574): only its control
+    logic takes the csynth -> synthesis factor, so its memory LUTs are the same at both targets."""
+    mem = {"lutram": lutram_luts, "srl": srl_luts}[impl](196, 1024)
+    csynth = fifo_cost(16, 196, 64, "vitis", "csynth", impl=impl)
+    synth = fifo_cost(16, 196, 64, "vitis", "synth", impl=impl)
+    assert csynth.cost.lut - 56 == pytest.approx(mem)
+    assert synth.cost.lut - 56 * 0.48 == pytest.approx(mem)
+
+
 def test_vivado_hls_binding_applies_to_each_per_channel_fifo() -> None:
     """Vivado HLS splits the stream into C FIFOs of T bits (tutorial csynth FIFO rows): each takes the binding."""
     f = fifo_cost(16, 900, 16, "vivado", "csynth", impl="uram")

@@ -543,6 +543,7 @@ def fifo_cost(
         count, fw = channels, width
     else:
         count, fw = 1, channels * width
+    memory_luts = 0
     if impl in (None, "auto"):
         one = _auto_fifo(fw, depth, backend, target)
     else:
@@ -560,14 +561,17 @@ def fifo_cost(
         elif impl == "uram":
             one = Cost(0, uram_for(depth, fw), 0, lut, ff)
         elif impl == "lutram":
-            one = Cost(0, 0, 0, lut + lutram_luts(depth, fw), ff)
+            one, memory_luts = Cost(0, 0, 0, lut, ff), lutram_luts(depth, fw)
         else:
-            one = Cost(0, 0, 0, lut + srl_luts(depth, fw), ff)
+            one, memory_luts = Cost(0, 0, 0, lut, ff), srl_luts(depth, fw)
     total = Cost(one.bram18k * count, one.uram * count, 0, one.lut * count, one.ff * count)
     if impl in (None, "auto") and memory == "uram" and total.bram18k:
         total = Cost(0, uram_for(depth, fw) * count, 0, total.lut, total.ff)
     if target == "synth":  # control logic shrinks in synthesis like the layers' logic does
         total = total.scaled(LOGIC["synth.lut_factor"], LOGIC["synth.ff_factor"])
+    # A forced LUTRAM/SRL FIFO's storage is counted in primitives (UG574), as many after synthesis as before: it is
+    # added after the csynth -> synthesis factor, which applies to control logic only.
+    total = Cost(total.bram18k, total.uram, total.dsp, total.lut + memory_luts * count, total.ff)
     return FifoCost("", count, depth, fw, total)
 
 

@@ -53,7 +53,9 @@ class Plan:
     default: LayerChoice | None = None
     fifo_impl: dict[str, MemoryImpl] = field(default_factory=dict)
     default_fifo_impl: MemoryImpl = "auto"
-    act_bits: int | None = None  # activation (stream) width of the whole design; None: generate_hls's act_bits
+    act_bits: int | None = (
+        None  # activation (stream) width of the whole design; None: generate_hls's act_bits
+    )
 
     def choice(self, layer: str) -> LayerChoice:
         """The choice for ``layer``: its own entry, else ``default``, else all-automatic."""

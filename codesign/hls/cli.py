@@ -49,7 +49,9 @@ def cmd_hls(args: argparse.Namespace) -> None:
             backend=args.backend, num_classes=args.num_classes, pool_mode=args.pool_mode,
         )  # fmt: skip
         if not planned.fits:
-            raise FitError(f"{planned.reason}; nothing written ('codesign fit {args.name} --part {args.part} --plan' shows the closest plan)")
+            raise FitError(
+                f"{planned.reason}; nothing written ('codesign fit {args.name} --part {args.part} --plan' shows the closest plan)"
+            )
         print(f"plan: {planned.verdict()}")
         plan = planned.plan
     if args.weights:
