@@ -101,6 +101,9 @@ def largest_fitting_size(
 
 
 def run(out: str | Path | None = None, quick: bool = False) -> dict[str, Any]:
+    """Plan each model for the ZCU104 (xczu7ev) at 224x224 and find the largest input that fits the PYNQ-Z2
+    (xc7z020); write the table (resources by kind before/after planning, latency, images/s at CLOCK_MHZ, binding
+    resource) and the verdicts to `out`, and return the verdicts per model. `quick`: one model, one PYNQ size."""
     from tabulate import tabulate
 
     from codesign.atomic import write_text_atomic
