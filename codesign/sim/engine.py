@@ -35,14 +35,6 @@ class EngineResult:
     tiles: int
 
 
-def _split(total: int, parts: int) -> np.ndarray:
-    """`total` integer words spread over `parts` tiles as evenly as possible (exact sum)."""
-    base, extra = divmod(total, parts)
-    out = np.full(parts, base, dtype=np.int64)
-    out[:extra] += 1
-    return out
-
-
 def _blocks(extent: int, size: int) -> np.ndarray:
     n = math.ceil(extent / size)
     out = np.full(n, size, dtype=np.int64)
@@ -97,6 +89,153 @@ def _psum_gbuf(stream: int, row_index: np.ndarray, col_blocks: np.ndarray) -> in
     return writes + reads
 
 
+@dataclass(frozen=True)
+class ArraySide:
+    """The part of a mapped layer that no memory plan changes (all groups): the folds' compute cycles and
+    the array-side accesses (global-buffer reads/writes by the array, inter-PE hops, register file).
+
+    Every loop order runs the same folds, so `compute_cycles` = folds x `fold_cycles` (+ `first_extra`, the
+    first fold's exposed weight preload under `overlap` timing) whatever the plan."""
+
+    fold_cycles: int  # cycles of one fold as scheduled (preload hidden under `overlap`)
+    first_extra: int  # cycles added to the first fold only
+    compute_cycles: int
+    accesses: AccessCounts
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """DRAM side of a mapped layer under one memory plan (all groups): bytes fetched before each tile and
+    written back after it (tile = one outer-loop iteration, in execution order), and DRAM words per operand."""
+
+    loads: list[float]
+    stores: list[float]
+    words: dict[str, int]
+    dram_bytes: int
+
+
+def array_side(g: Gemm, m: ArrayMapping, timing: str = "scalesim") -> ArraySide:
+    """Compute cycles and array-side accesses of every (row block, column block) fold of `m`, all groups."""
+    row_blocks = _blocks(m.row_extent, m.rows)
+    col_blocks = _blocks(m.col_extent, m.cols)
+    per_fold = fold_cycles(m)
+    extra = 0
+    if timing == "overlap" and m.dataflow in ("ws", "is"):
+        per_fold -= m.rows  # preload hidden behind the previous fold
+        extra = m.rows  # only the first fold's preload is exposed
+    acc = _tile_array_counts(g, m, row_blocks, col_blocks)
+    if m.dataflow in ("ws", "is"):
+        acc.add("gbuf", "ofmap", _psum_gbuf(m.stream, np.arange(len(row_blocks)), col_blocks))
+    for lvl in acc.words:
+        for op in acc.words[lvl]:
+            acc.words[lvl][op] *= g.groups
+    return ArraySide(per_fold, extra, m.folds * per_fold + extra, acc)
+
+
+_DEPS = {
+    "ws": {"ifmap": "rows", "filter": "both", "ofmap": "cols"},
+    "os": {"ifmap": "rows", "filter": "cols", "ofmap": "both"},
+    "is": {"ifmap": "both", "filter": "rows", "ofmap": "cols"},
+}
+
+
+def _split_list(total: int, parts: int) -> list[int]:
+    """`total` integer words spread over `parts` tiles as evenly as possible (exact sum)."""
+    base, extra = divmod(total, parts)
+    return [base + 1] * extra + [base] * (parts - extra)
+
+
+def dram_traffic(g: Gemm, m: ArrayMapping, plan: MemoryPlan, hw, onchip=None) -> Traffic:
+    """Per-tile DRAM transfers of `plan` (see `run_layer`). Byte counts are multiples of 1/8 (widths in
+    bits), so they are exact in floating point and their sums do not depend on the order of addition."""
+    outer_n = plan.outer_folds
+    outer_is_cols = plan.order == "cols_outer"
+    wbytes, abytes, pbytes = hw.weight_bits / 8, hw.act_bits / 8, hw.psum_bits / 8
+    sizes = {"ifmap": g.ifmap_words, "filter": g.filter_words, "ofmap": g.ofmap_words}
+    deps = _DEPS[m.dataflow]
+    outer_dim = "cols" if outer_is_cols else "rows"
+    resident = plan.resident
+
+    # DRAM words fetched before each outer iteration (one group; groups repeat the pattern).
+    load_words = {}
+    for op in ("ifmap", "filter"):
+        dep = deps[op]
+        if dep == "both" or dep == outer_dim:
+            per_tile = _split_list(sizes[op], outer_n)
+            if dep == outer_dim and op not in resident:
+                per_tile = [w * plan.inner_folds for w in per_tile]  # slice re-streamed for every inner fold
+        elif op in resident:
+            per_tile = [sizes[op]] + [0] * (outer_n - 1)
+        else:
+            per_tile = [sizes[op]] * outer_n
+        load_words[op] = per_tile
+    if onchip is not None and onchip.ifmap:
+        load_words["ifmap"] = [0] * outer_n
+    zeros = [0] * outer_n
+    spill_out = spill_in = zeros  # partial sums written to DRAM and read back, psum width
+    if deps["ofmap"] == "both" or outer_is_cols:
+        store_words = _split_list(sizes["ofmap"], outer_n)  # final outputs, activation width
+    else:
+        store_words = [0] * (outer_n - 1) + [sizes["ofmap"]]
+    if onchip is not None and onchip.ofmap:
+        store_words = zeros
+    if plan.dram_psum_spill:
+        if outer_is_cols:  # each column block spills and reloads its slice once per extra row block
+            spill_out = [w * (m.row_folds - 1) for w in _split_list(sizes["ofmap"], outer_n)]
+            spill_in = spill_out
+        else:  # rows outer: every row iteration but the last writes all psums; all but the first read them
+            spill_out = [sizes["ofmap"]] * (outer_n - 1) + [0]
+            spill_in = [0] + [sizes["ofmap"]] * (outer_n - 1)
+
+    loads = [
+        i * abytes + f * wbytes + s * pbytes
+        for i, f, s in zip(load_words["ifmap"], load_words["filter"], spill_in, strict=True)
+    ]
+    stores = [o * abytes + s * pbytes for o, s in zip(store_words, spill_out, strict=True)]
+    words = {
+        "ifmap": sum(load_words["ifmap"]) * g.groups,
+        "filter": sum(load_words["filter"]) * g.groups,
+        "ofmap": (sum(store_words) + sum(spill_out) + sum(spill_in)) * g.groups,
+    }
+    loads, stores = loads * g.groups, stores * g.groups
+    return Traffic(loads, stores, words, int(round(sum(loads) + sum(stores))))
+
+
+def stall_cycles(side: ArraySide, plan: MemoryPlan, traffic: Traffic, hw, onchip=None) -> int:
+    """Cycles the array waits for the DRAM channel under `plan` (layer cycles - compute cycles)."""
+    compute = [float(plan.inner_folds * side.fold_cycles)] * len(traffic.loads)
+    compute[0] += side.first_extra
+    head_start = onchip.prefetch if onchip is not None else 0
+    end = _dram_schedule(
+        compute, traffic.loads, traffic.stores, hw.dram_bytes_per_cycle, hw.gbuf.double_buffered, head_start
+    )
+    return max(0, math.ceil(end - 1e-9) - side.compute_cycles)
+
+
+def stall_lower_bound(side: ArraySide, traffic: Traffic, hw, onchip=None) -> int:
+    """A lower bound on `stall_cycles` without running the schedule: the channel moves every byte one after
+    another from at most `prefetch` cycles before time 0, and the first tile cannot start before its own
+    fetch nor the last write-back before the array is done. Float margins keep it a bound (tested)."""
+    bw = hw.dram_bytes_per_cycle
+    if math.isinf(bw):
+        return 0
+    head = onchip.prefetch if onchip is not None else 0
+    total = (sum(traffic.loads) + sum(traffic.stores)) / bw - head
+    exposed = max(0.0, traffic.loads[0] / bw - head) + side.compute_cycles + traffic.stores[-1] / bw
+    end = max(total, exposed) * (1 - 1e-9) - 1e-6
+    return max(0, math.ceil(end - 1e-9) - side.compute_cycles)
+
+
+def with_dram(side: ArraySide, traffic: Traffic) -> AccessCounts:
+    """All accesses of a layer: the array side plus the DRAM words, each also counted once in the global
+    buffer (written on a fetch, read on a write-back)."""
+    acc = AccessCounts({lvl: dict(ops) for lvl, ops in side.accesses.words.items()})
+    for op, n in traffic.words.items():
+        acc.add("dram", op, n)
+        acc.add("gbuf", op, n)
+    return acc
+
+
 def run_layer(
     g: Gemm, m: ArrayMapping, plan: MemoryPlan, hw, timing: str = "scalesim", onchip=None
 ) -> EngineResult:
@@ -105,101 +244,27 @@ def run_layer(
     `onchip` (`codesign.sim.interlayer.OnChip`, fused inter-layer model): an input already in the
     global buffer is not fetched, an output kept there is not written back, and up to `prefetch` cycles of
     the first tile's fetch overlap the previous layer (the DRAM channel's idle time there)."""
-    row_blocks = _blocks(m.row_extent, m.rows)
-    col_blocks = _blocks(m.col_extent, m.cols)
-    outer_is_cols = plan.order == "cols_outer"
-    outer_n = plan.outer_folds
-    n_tiles = g.groups * outer_n
-
-    wbytes, abytes, pbytes = hw.weight_bits / 8, hw.act_bits / 8, hw.psum_bits / 8
-    sizes = {"ifmap": g.ifmap_words, "filter": g.filter_words, "ofmap": g.ofmap_words}
-    deps = {
-        "ws": {"ifmap": "rows", "filter": "both", "ofmap": "cols"},
-        "os": {"ifmap": "rows", "filter": "cols", "ofmap": "both"},
-        "is": {"ifmap": "both", "filter": "rows", "ofmap": "cols"},
-    }[m.dataflow]
-    outer_dim = "cols" if outer_is_cols else "rows"
-    resident = set(plan.resident)
-
-    # DRAM words fetched before each outer iteration (one group; groups repeat the pattern).
-    load_words = {op: np.zeros(outer_n, dtype=np.int64) for op in ("ifmap", "filter")}
-    for op in ("ifmap", "filter"):
-        dep = deps[op]
-        if dep == "both" or dep == outer_dim:
-            per_tile = _split(sizes[op], outer_n)
-            if dep == outer_dim and op not in resident:
-                per_tile = per_tile * plan.inner_folds  # slice re-streamed for every inner fold
-            load_words[op] = per_tile
-        elif op in resident:
-            load_words[op][0] = sizes[op]
-        else:
-            load_words[op][:] = sizes[op]
-    if onchip is not None and onchip.ifmap:
-        load_words["ifmap"][:] = 0
-    store_words = np.zeros(outer_n, dtype=np.int64)  # final outputs, activation width
-    spill_out = np.zeros(outer_n, dtype=np.int64)  # partial sums written to DRAM, psum width
-    spill_in = np.zeros(outer_n, dtype=np.int64)  # and read back
-    if deps["ofmap"] == "both" or outer_is_cols:
-        store_words[:] = _split(sizes["ofmap"], outer_n)
-    else:
-        store_words[-1] = sizes["ofmap"]
-    if onchip is not None and onchip.ofmap:
-        store_words[:] = 0
-    if plan.dram_psum_spill:
-        if outer_is_cols:  # each column block spills and reloads its slice once per extra row block
-            spill_out[:] = _split(sizes["ofmap"], outer_n) * (m.row_folds - 1)
-            spill_in[:] = spill_out
-        else:  # rows outer: every row iteration but the last writes all psums; all but the first read them
-            spill_out[:-1] = sizes["ofmap"]
-            spill_in[1:] = sizes["ofmap"]
-
-    # Array-side counts: every (row block, column block) fold of one group, then x groups.
-    per_fold = fold_cycles(m)
-    if timing == "overlap" and m.dataflow in ("ws", "is"):
-        per_fold -= m.rows  # preload hidden behind the previous fold
-    acc = _tile_array_counts(g, m, row_blocks, col_blocks)
-    if m.dataflow in ("ws", "is"):
-        acc.add("gbuf", "ofmap", _psum_gbuf(m.stream, np.arange(len(row_blocks)), col_blocks))
-    for lvl in acc.words:
-        for op in acc.words[lvl]:
-            acc.words[lvl][op] *= g.groups
-    compute = np.full(outer_n, plan.inner_folds * per_fold, dtype=np.int64)
-
-    load_bytes = load_words["ifmap"] * abytes + load_words["filter"] * wbytes + spill_in * pbytes
-    store_bytes = store_words * abytes + spill_out * pbytes
-    comp_all = np.tile(compute, g.groups).astype(float)
-    if timing == "overlap" and m.dataflow in ("ws", "is"):
-        comp_all[0] += m.rows  # only the first fold's preload is exposed
-    loads_all = np.tile(load_bytes, g.groups)
-    stores_all = np.tile(store_bytes, g.groups)
-    head_start = onchip.prefetch if onchip is not None else 0
-    end = _dram_schedule(
-        comp_all, loads_all, stores_all, hw.dram_bytes_per_cycle, hw.gbuf.double_buffered, head_start
+    side = array_side(g, m, timing)
+    traffic = dram_traffic(g, m, plan, hw, onchip)
+    stall = stall_cycles(side, plan, traffic, hw, onchip)
+    return EngineResult(
+        side.compute_cycles, stall, with_dram(side, traffic), traffic.dram_bytes, g.groups * plan.outer_folds
     )
-    compute_total = int(comp_all.sum())
-    stall = max(0, math.ceil(end - 1e-9) - compute_total)
-
-    dram = {
-        "ifmap": int(load_words["ifmap"].sum()) * g.groups,
-        "filter": int(load_words["filter"].sum()) * g.groups,
-        "ofmap": int(store_words.sum() + spill_out.sum() + spill_in.sum()) * g.groups,
-    }
-    for op, n in dram.items():
-        acc.add("dram", op, n)
-        acc.add("gbuf", op, n)
-    dram_bytes = int(round(float(loads_all.sum() + stores_all.sum())))
-    return EngineResult(compute_total, stall, acc, dram_bytes, n_tiles)
 
 
 def _dram_schedule(
-    compute: np.ndarray, loads: np.ndarray, stores: np.ndarray, bw: float, double: bool, head_start: float = 0
+    compute: list[float],
+    loads: list[float],
+    stores: list[float],
+    bw: float,
+    double: bool,
+    head_start: float = 0,
 ) -> float:
     """Finish time of a sequence of tiles sharing one DRAM channel of `bw` bytes per cycle; the first
     tile's fetch may start up to `head_start` cycles before time 0 (the channel's idle time during the
     previous layer)."""
     if math.isinf(bw):
-        return float(compute.sum())
-    compute, loads, stores = compute.tolist(), loads.tolist(), stores.tolist()
+        return float(sum(compute))
     chan = 0.0  # time the channel becomes free
     cs_prev = ce_prev = 0.0  # previous tile's compute start / end
     for i in range(len(compute)):

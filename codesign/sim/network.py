@@ -15,7 +15,14 @@ from codesign.sim import analytical
 from codesign.sim.area import accelerator_area, static_energy_pj
 from codesign.sim.counts import AccessCounts, LayerResult
 from codesign.sim.energy import energy_breakdown
-from codesign.sim.engine import run_layer
+from codesign.sim.engine import (
+    array_side,
+    dram_traffic,
+    run_layer,
+    stall_cycles,
+    stall_lower_bound,
+    with_dram,
+)
 from codesign.sim.interlayer import PER_LAYER, ActivationTracker, OnChip
 from codesign.sim.mapping import Gemm, gemm_of, map_gemm, split_stream
 from codesign.sim.memory import plan_candidates
@@ -238,20 +245,52 @@ def _cost(cycles: int, dynamic_pj: float, hw, objective: str) -> tuple:
 def _best_plan(
     g: Gemm, hw, dataflow: str, timing: str, fast: bool, objective: str, onchip: OnChip = PER_LAYER
 ) -> _Pass:
-    """Every loop order x residency that fits, run and scored by the objective (not by DRAM bytes)."""
+    """Every loop order x residency that fits, scored by the objective (not by DRAM bytes); the first of
+    the best (candidates come least DRAM bytes first).
+
+    Full mode runs the cycle engine's plan-independent array side once, then each candidate's DRAM side
+    (`engine.dram_traffic`, closed form); the DRAM schedule, the only costly step, runs only for a
+    candidate whose cost with `engine.stall_lower_bound` in place of its stalls could still beat the
+    best so far (a lower bound of every term of the key, so the choice is exactly the one that running
+    the engine on every candidate makes; tested against that)."""
     m = map_gemm(g, hw.rows, hw.cols, dataflow)
     plans = plan_candidates(g, m, hw, onchip)
     if fast:
         # In the closed form every plan has the same compute cycles and array-side counts; the estimated
         # stall (DRAM bytes / bandwidth - compute) and the DRAM energy both grow with the DRAM bytes, so the
         # least-bytes plan (the first) is the objective's best: evaluate only it.
-        plans = plans[:1]
-    array = analytical.array_accesses(g, m) if fast else None
-    options = [_run_plan(g, m, plan, hw, timing, fast, onchip, array) for plan in plans]
-    return min(
-        options,
-        key=lambda o: _cost(o.compute + o.est_stall, sum(o.energy.values()), hw, objective) + (o.dram_bytes,),
+        array = analytical.array_accesses(g, m)
+        return _run_plan(g, m, plans[0], hw, timing, fast, onchip, array)
+    side = array_side(g, m, timing)
+    best: _Pass | None = None
+    best_key: tuple = ()
+    for plan in plans:
+        traffic = dram_traffic(g, m, plan, hw, onchip)
+        acc = with_dram(side, traffic)
+        psums = psum_words(g, m, plan)
+        energy = energy_breakdown(g.macs, acc, hw, psums)
+        dynamic = sum(energy.values())
+        if best is not None:
+            bound = side.compute_cycles + stall_lower_bound(side, traffic, hw, onchip)
+            if _cost(bound, dynamic, hw, objective) + (traffic.dram_bytes,) >= best_key:
+                continue  # cannot be strictly better than the best so far
+        stall = stall_cycles(side, plan, traffic, hw, onchip)
+        key = _cost(side.compute_cycles + stall, dynamic, hw, objective) + (traffic.dram_bytes,)
+        if best is None or key < best_key:
+            best_key = key
+            best = _Pass(m, plan, side.compute_cycles, stall, acc, traffic.dram_bytes, psums, energy, stall)
+    assert best is not None
+    return best
+
+
+def _pass_bound(g: Gemm, hw, dataflow: str, timing: str, passes: int, objective: str) -> tuple:
+    """A lower bound of `_core`'s key for `passes` T-passes: their compute cycles with no stall, MAC
+    energy only (every other energy term is >= 0) and no DRAM bytes."""
+    compute = sum(
+        count * analytical.compute_cycles(map_gemm(sub, hw.rows, hw.cols, dataflow), timing)
+        for count, sub in split_stream(g, passes)
     )
+    return _cost(compute, g.macs * hw.energy.mac_pj, hw, objective) + (0,)
 
 
 def _pass_counts(g: Gemm, hw, dataflow: str) -> list[int]:
@@ -278,6 +317,12 @@ def _core(
 ) -> _Core:
     best: tuple[tuple, _Core] | None = None
     for passes in _pass_counts(g, hw, dataflow):
+        if (
+            best is not None
+            and not fast
+            and _pass_bound(g, hw, dataflow, timing, passes, objective) >= best[0]
+        ):
+            continue  # even stall-free, these passes cannot beat the best so far
         folds = compute = stall = est = dram_bytes = 0
         acc = AccessCounts()
         psums = {"gbuf": 0, "dram": 0}
