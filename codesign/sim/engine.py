@@ -18,8 +18,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
 from codesign.sim.analytical import fold_cycles
 from codesign.sim.counts import AccessCounts
 from codesign.sim.mapping import ArrayMapping, Gemm
@@ -35,57 +33,72 @@ class EngineResult:
     tiles: int
 
 
-def _blocks(extent: int, size: int) -> np.ndarray:
-    n = math.ceil(extent / size)
-    out = np.full(n, size, dtype=np.int64)
-    out[-1] = extent - size * (n - 1)
+def _blocks(extent: int, size: int) -> list[tuple[int, int]]:
+    """The blocks of `extent` cut into pieces of at most `size`, as (block size, how many) pairs: the
+    full blocks, then the partial last one."""
+    full, rest = divmod(extent, size)
+    out = [(size, full)] if full else []
+    if rest:
+        out.append((rest, 1))
     return out
 
 
+def _over_folds(row_blocks: list[tuple[int, int]], col_blocks: list[tuple[int, int]], f) -> int:
+    """Sum of f(kr, nc) over every fold, a fold being one (row block, column block) pair."""
+    return sum(a * b * f(kr, nc) for kr, a in row_blocks for nc, b in col_blocks)
+
+
 def _tile_array_counts(
-    g: Gemm, m: ArrayMapping, row_blocks: np.ndarray, col_blocks: np.ndarray
+    g: Gemm, m: ArrayMapping, row_blocks: list[tuple[int, int]], col_blocks: list[tuple[int, int]]
 ) -> AccessCounts:
     """Array-side accesses of the folds formed by every (row block, column block) pair given."""
     acc = AccessCounts()
-    kr = row_blocks[:, None]
-    nc = col_blocks[None, :]
-    ones = np.ones_like(kr * nc)
     R, C = m.rows, m.cols
+
+    def folds(f) -> int:
+        return _over_folds(row_blocks, col_blocks, f)
+
     if m.dataflow == "ws":
         T = g.T
-        macs = int((T * kr * nc).sum())
-        acc.add("gbuf", "ifmap", int((T * kr * ones).sum()))
-        acc.add("gbuf", "filter", int((kr * nc).sum()))
-        acc.add("inter_pe", "ifmap", int((T * kr * ones).sum()) * (C - 1))  # streamed across the full width
-        acc.add("inter_pe", "ofmap", int((T * nc * ones).sum()) * (R - 1))  # psums down the full height
-        acc.add("inter_pe", "filter", int((nc * kr * (kr - 1) // 2).sum()))  # weight for row r: r hops
+        macs = folds(lambda kr, nc: T * kr * nc)
+        acc.add("gbuf", "ifmap", folds(lambda kr, nc: T * kr))
+        acc.add("gbuf", "filter", folds(lambda kr, nc: kr * nc))
+        acc.add("inter_pe", "ifmap", folds(lambda kr, nc: T * kr) * (C - 1))  # streamed across the full width
+        acc.add("inter_pe", "ofmap", folds(lambda kr, nc: T * nc) * (R - 1))  # psums down the full height
+        acc.add(
+            "inter_pe", "filter", folds(lambda kr, nc: nc * kr * (kr - 1) // 2)
+        )  # weight for row r: r hops
     elif m.dataflow == "is":  # columns hold output pixels; the N filters stream
         N = g.N
-        macs = int((N * kr * nc).sum())
-        acc.add("gbuf", "filter", int((N * kr * ones).sum()))
-        acc.add("gbuf", "ifmap", int((kr * nc).sum()))
-        acc.add("inter_pe", "filter", int((N * kr * ones).sum()) * (C - 1))
-        acc.add("inter_pe", "ofmap", int((N * nc * ones).sum()) * (R - 1))
-        acc.add("inter_pe", "ifmap", int((nc * kr * (kr - 1) // 2).sum()))
+        macs = folds(lambda kr, nc: N * kr * nc)
+        acc.add("gbuf", "filter", folds(lambda kr, nc: N * kr))
+        acc.add("gbuf", "ifmap", folds(lambda kr, nc: kr * nc))
+        acc.add("inter_pe", "filter", folds(lambda kr, nc: N * kr) * (C - 1))
+        acc.add("inter_pe", "ofmap", folds(lambda kr, nc: N * nc) * (R - 1))
+        acc.add("inter_pe", "ifmap", folds(lambda kr, nc: nc * kr * (kr - 1) // 2))
     else:
         K = g.K
-        macs = int((K * kr * nc).sum())
-        acc.add("gbuf", "ifmap", int((K * kr * ones).sum()))
-        acc.add("gbuf", "filter", int((K * nc * ones).sum()))
-        acc.add("gbuf", "ofmap", int((kr * nc).sum()))
-        acc.add("inter_pe", "ifmap", int((K * kr * ones).sum()) * (C - 1))
-        acc.add("inter_pe", "filter", int((K * nc * ones).sum()) * (R - 1))
-        acc.add("inter_pe", "ofmap", int((nc * (kr * (R - 1) - kr * (kr - 1) // 2)).sum()))  # drain to bottom
+        macs = folds(lambda kr, nc: K * kr * nc)
+        acc.add("gbuf", "ifmap", folds(lambda kr, nc: K * kr))
+        acc.add("gbuf", "filter", folds(lambda kr, nc: K * nc))
+        acc.add("gbuf", "ofmap", folds(lambda kr, nc: kr * nc))
+        acc.add("inter_pe", "ifmap", folds(lambda kr, nc: K * kr) * (C - 1))
+        acc.add("inter_pe", "filter", folds(lambda kr, nc: K * nc) * (R - 1))
+        acc.add(
+            "inter_pe", "ofmap", folds(lambda kr, nc: nc * (kr * (R - 1) - kr * (kr - 1) // 2))
+        )  # drain to bottom
     acc.add("rf", "filter", macs)
     acc.add("rf", "ifmap", macs)
     acc.add("rf", "ofmap", 2 * macs)
     return acc
 
 
-def _psum_gbuf(stream: int, row_index: np.ndarray, col_blocks: np.ndarray) -> int:
+def _psum_gbuf(stream: int, row_blocks: list[tuple[int, int]], col_blocks: list[tuple[int, int]]) -> int:
     """WS/IS: outputs written by each fold, plus partial sums read back by every fold after the first row block."""
-    writes = stream * int(col_blocks.sum()) * len(row_index)
-    reads = stream * int(col_blocks.sum()) * int((row_index > 0).sum())
+    row_folds = sum(n for _, n in row_blocks)
+    columns = sum(nc * n for nc, n in col_blocks)
+    writes = stream * columns * row_folds
+    reads = stream * columns * (row_folds - 1)
     return writes + reads
 
 
@@ -125,7 +138,7 @@ def array_side(g: Gemm, m: ArrayMapping, timing: str = "scalesim") -> ArraySide:
         extra = m.rows  # only the first fold's preload is exposed
     acc = _tile_array_counts(g, m, row_blocks, col_blocks)
     if m.dataflow in ("ws", "is"):
-        acc.add("gbuf", "ofmap", _psum_gbuf(m.stream, np.arange(len(row_blocks)), col_blocks))
+        acc.add("gbuf", "ofmap", _psum_gbuf(m.stream, row_blocks, col_blocks))
     for lvl in acc.words:
         for op in acc.words[lvl]:
             acc.words[lvl][op] *= g.groups
@@ -212,25 +225,86 @@ def stall_cycles(side: ArraySide, plan: MemoryPlan, traffic: Traffic, hw, onchip
     return max(0, math.ceil(end - 1e-9) - side.compute_cycles)
 
 
-def stall_lower_bound(side: ArraySide, traffic: Traffic, hw, onchip=None) -> int:
-    """A lower bound on `stall_cycles` without running the schedule: the channel moves every byte one after
-    another from at most `prefetch` cycles before time 0, and the first tile cannot start before its own
-    fetch nor the last write-back before the array is done. Float margins keep it a bound (tested)."""
+@dataclass(frozen=True)
+class TrafficEnds:
+    """A plan's DRAM side in closed form: bytes moved in all, fetched before the first tile, written back
+    after the last one, and DRAM words per operand (all equal to `dram_traffic`'s, tested)."""
+
+    total: float
+    first_load: float
+    last_store: float
+    words: dict[str, int]
+
+    @property
+    def dram_bytes(self) -> int:
+        return int(round(self.total))
+
+
+def traffic_ends(g: Gemm, m: ArrayMapping, plan: MemoryPlan, hw, onchip=None) -> TrafficEnds:
+    """`dram_traffic`'s total, first fetch and last write-back from the plan's counts alone (no tile lists)."""
+    abytes, wbytes, pbytes = hw.act_bits / 8, hw.weight_bits / 8, hw.psum_bits / 8
+    deps = _DEPS[m.dataflow]
+    outer_n = plan.outer_folds
+    outer_is_cols = plan.order == "cols_outer"
+    outer_dim = "cols" if outer_is_cols else "rows"
+    first = {}
+    for op, size in (("ifmap", g.ifmap_words), ("filter", g.filter_words)):
+        dep = deps[op]
+        if dep == "both" or dep == outer_dim:
+            first[op] = -(-size // outer_n)  # the first of an even split takes the remainder's extra word
+            if dep == outer_dim and op not in plan.resident:
+                first[op] *= plan.inner_folds
+        else:  # depends on the inner dim only: all of it before the first tile, resident or not
+            first[op] = size
+    if onchip is not None and onchip.ifmap:
+        first["ifmap"] = 0
+    ofmap = g.ofmap_words
+    last_out = ofmap // outer_n if deps["ofmap"] == "both" or outer_is_cols else ofmap
+    if onchip is not None and onchip.ofmap:
+        last_out = 0
+    spill_first = spill_last = 0
+    if plan.dram_psum_spill and outer_is_cols:
+        spill_first = -(-ofmap // outer_n) * (m.row_folds - 1)
+        spill_last = ofmap // outer_n * (m.row_folds - 1)
+    total = g.groups * (
+        plan.dram_ifmap * abytes
+        + plan.dram_filter * wbytes
+        + plan.dram_ofmap_final * abytes
+        + 2 * plan.dram_psum_spill * pbytes
+    )
+    words = {
+        "ifmap": plan.dram_ifmap * g.groups,
+        "filter": plan.dram_filter * g.groups,
+        "ofmap": (plan.dram_ofmap_final + 2 * plan.dram_psum_spill) * g.groups,
+    }
+    return TrafficEnds(
+        total,
+        first["ifmap"] * abytes + first["filter"] * wbytes + spill_first * pbytes,
+        last_out * abytes + spill_last * pbytes,
+        words,
+    )
+
+
+def stall_lower_bound(side: ArraySide, ends: TrafficEnds, hw, onchip=None) -> int:
+    """A lower bound on `stall_cycles` without running the schedule: one channel moves every byte, one
+    transfer after another, from at most `prefetch` cycles before time 0; the first tile cannot start
+    before its own fetch, nor the last write-back before the array is done. Float margins keep it a
+    bound (tested against the schedule)."""
     bw = hw.dram_bytes_per_cycle
     if math.isinf(bw):
         return 0
     head = onchip.prefetch if onchip is not None else 0
-    total = (sum(traffic.loads) + sum(traffic.stores)) / bw - head
-    exposed = max(0.0, traffic.loads[0] / bw - head) + side.compute_cycles + traffic.stores[-1] / bw
-    end = max(total, exposed) * (1 - 1e-9) - 1e-6
+    serial = ends.total / bw - head
+    exposed = max(0.0, ends.first_load / bw - head) + side.compute_cycles + ends.last_store / bw
+    end = max(serial, exposed) * (1 - 1e-9) - 1e-6
     return max(0, math.ceil(end - 1e-9) - side.compute_cycles)
 
 
-def with_dram(side: ArraySide, traffic: Traffic) -> AccessCounts:
-    """All accesses of a layer: the array side plus the DRAM words, each also counted once in the global
-    buffer (written on a fetch, read on a write-back)."""
+def with_dram(side: ArraySide, dram_words: dict[str, int]) -> AccessCounts:
+    """All accesses of a layer: the array side plus the DRAM words per operand, each also counted once in
+    the global buffer (written on a fetch, read on a write-back)."""
     acc = AccessCounts({lvl: dict(ops) for lvl, ops in side.accesses.words.items()})
-    for op, n in traffic.words.items():
+    for op, n in dram_words.items():
         acc.add("dram", op, n)
         acc.add("gbuf", op, n)
     return acc
@@ -248,7 +322,11 @@ def run_layer(
     traffic = dram_traffic(g, m, plan, hw, onchip)
     stall = stall_cycles(side, plan, traffic, hw, onchip)
     return EngineResult(
-        side.compute_cycles, stall, with_dram(side, traffic), traffic.dram_bytes, g.groups * plan.outer_folds
+        side.compute_cycles,
+        stall,
+        with_dram(side, traffic.words),
+        traffic.dram_bytes,
+        g.groups * plan.outer_folds,
     )
 
 

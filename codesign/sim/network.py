@@ -13,14 +13,15 @@ from codesign.ir.graph import LayerGraph
 from codesign.ir.layers import Layer
 from codesign.sim import analytical
 from codesign.sim.area import accelerator_area, static_energy_pj
-from codesign.sim.counts import AccessCounts, LayerResult
-from codesign.sim.energy import energy_breakdown
+from codesign.sim.counts import OPERANDS, AccessCounts, LayerResult
+from codesign.sim.energy import energy_breakdown, word_costs
 from codesign.sim.engine import (
     array_side,
     dram_traffic,
     run_layer,
     stall_cycles,
     stall_lower_bound,
+    traffic_ends,
     with_dram,
 )
 from codesign.sim.interlayer import PER_LAYER, ActivationTracker, OnChip
@@ -262,25 +263,54 @@ def _best_plan(
         array = analytical.array_accesses(g, m)
         return _run_plan(g, m, plans[0], hw, timing, fast, onchip, array)
     side = array_side(g, m, timing)
+    floor = _dynamic_floor(g, side, hw)
+    # Branch and bound: each candidate's key with a stall lower bound and an energy floor, from the plan's
+    # counts alone; candidates are then taken in that order, refined, and run only while they can win.
+    options = []
+    for index, plan in enumerate(plans):
+        ends = traffic_ends(g, m, plan, hw, onchip)
+        bound = side.compute_cycles + stall_lower_bound(side, ends, hw, onchip)
+        key = _cost(bound, floor, hw, objective) + (ends.dram_bytes,)
+        options.append((key, index, plan, ends, bound))
+    options.sort(key=lambda o: o[:2])
     best: _Pass | None = None
     best_key: tuple = ()
-    for plan in plans:
-        traffic = dram_traffic(g, m, plan, hw, onchip)
-        acc = with_dram(side, traffic)
+    best_index = -1
+    for key, index, plan, ends, bound in options:
+        if best is not None and key > best_key:
+            break  # neither this candidate nor any after it can win
+        if best is not None and (key, index) > (best_key, best_index):
+            continue  # at best a tie with an earlier candidate (min() keeps the first of equals)
+        acc = with_dram(side, ends.words)
         psums = psum_words(g, m, plan)
         energy = energy_breakdown(g.macs, acc, hw, psums)
         dynamic = sum(energy.values())
-        if best is not None:
-            bound = side.compute_cycles + stall_lower_bound(side, traffic, hw, onchip)
-            if _cost(bound, dynamic, hw, objective) + (traffic.dram_bytes,) >= best_key:
-                continue  # cannot be strictly better than the best so far
+        key = _cost(bound, dynamic, hw, objective) + (ends.dram_bytes,)
+        if best is not None and (key, index) > (best_key, best_index):
+            continue  # the same test with the plan's own energy
+        traffic = dram_traffic(g, m, plan, hw, onchip)
+        assert traffic.words == ends.words and traffic.dram_bytes == ends.dram_bytes
         stall = stall_cycles(side, plan, traffic, hw, onchip)
         key = _cost(side.compute_cycles + stall, dynamic, hw, objective) + (traffic.dram_bytes,)
-        if best is None or key < best_key:
-            best_key = key
+        if best is None or (key, index) < (best_key, best_index):
+            best_key, best_index = key, index
             best = _Pass(m, plan, side.compute_cycles, stall, acc, traffic.dram_bytes, psums, energy, stall)
     assert best is not None
     return best
+
+
+def _dynamic_floor(g: Gemm, side, hw) -> float:
+    """A lower bound of every plan's dynamic energy (pJ): the MACs, and the array-side accesses of every
+    level and operand whose count no plan changes (the register file, the inter-PE hops, the global
+    buffer's array-side ifmap and filter reads), which are terms of the plan's own sum; every other
+    term is >= 0. Shaved by 1e-12 so that the order of float additions cannot lift it above that sum."""
+    words = side.accesses.words
+    costs = word_costs(hw)
+    total = g.macs * hw.energy.mac_pj
+    for level, ops in (("gbuf", ("ifmap", "filter")), ("inter_pe", OPERANDS), ("rf", OPERANDS)):
+        for op in ops:
+            total += words[level][op] * costs[(level, op)]
+    return total * (1 - 1e-12)
 
 
 def _pass_bound(g: Gemm, hw, dataflow: str, timing: str, passes: int, objective: str) -> tuple:
