@@ -313,14 +313,25 @@ def _dynamic_floor(g: Gemm, side, hw) -> float:
     return total * (1 - 1e-12)
 
 
-def _pass_bound(g: Gemm, hw, dataflow: str, timing: str, passes: int, objective: str) -> tuple:
-    """A lower bound of `_core`'s key for `passes` T-passes: their compute cycles with no stall, MAC
-    energy only (every other energy term is >= 0) and no DRAM bytes."""
-    compute = sum(
-        count * analytical.compute_cycles(map_gemm(sub, hw.rows, hw.cols, dataflow), timing)
-        for count, sub in split_stream(g, passes)
-    )
-    return _cost(compute, g.macs * hw.energy.mac_pj, hw, objective) + (0,)
+def _pass_bound(
+    g: Gemm, hw, dataflow: str, timing: str, passes: int, objective: str, onchip: OnChip = PER_LAYER
+) -> tuple:
+    """A lower bound of `_core`'s key for `passes` T-passes: per pass, its compute cycles or the time the
+    DRAM channel needs for the words every plan moves (each operand once, weights once per pass: the
+    price of the passes), whichever is longer; MAC energy only (every other energy term is >= 0); no
+    DRAM bytes."""
+    bw = hw.dram_bytes_per_cycle
+    cycles = 0
+    for count, sub in split_stream(g, passes):
+        compute = analytical.compute_cycles(map_gemm(sub, hw.rows, hw.cols, dataflow), timing)
+        if not math.isinf(bw):
+            moved = sub.filter_words * hw.weight_bits
+            moved += 0 if onchip.ifmap else sub.ifmap_words * hw.act_bits
+            moved += 0 if onchip.ofmap else sub.ofmap_words * hw.act_bits
+            channel = (sub.groups * moved / 8 / bw - onchip.prefetch) * (1 - 1e-9) - 1e-6
+            compute = max(compute, math.ceil(channel - 1e-9))
+        cycles += count * compute
+    return _cost(cycles, g.macs * hw.energy.mac_pj, hw, objective) + (0,)
 
 
 def _pass_counts(g: Gemm, hw, dataflow: str) -> list[int]:
@@ -350,7 +361,7 @@ def _core(
         if (
             best is not None
             and not fast
-            and _pass_bound(g, hw, dataflow, timing, passes, objective) >= best[0]
+            and _pass_bound(g, hw, dataflow, timing, passes, objective, onchip) >= best[0]
         ):
             continue  # even stall-free, these passes cannot beat the best so far
         folds = compute = stall = est = dram_bytes = 0
@@ -397,6 +408,11 @@ def psum_words(g: Gemm, m, plan) -> dict[str, int]:
 
 
 _cached_core = lru_cache(maxsize=65536)(_core)
+
+
+def clear_cache() -> None:
+    """Forget the per-GEMM-shape results cached in this process (benchmarks of a cold simulator)."""
+    _cached_core.cache_clear()
 
 
 def _compute_layer(
