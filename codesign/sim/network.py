@@ -263,13 +263,21 @@ def _best_plan(
         array = analytical.array_accesses(g, m)
         return _run_plan(g, m, plans[0], hw, timing, fast, onchip, array)
     side = array_side(g, m, timing)
-    floor = _dynamic_floor(g, side, hw)
+    fixed, per_word = _dynamic_floor(g, side, hw)
     # Branch and bound: each candidate's key with a stall lower bound and an energy floor, from the plan's
     # counts alone; candidates are then taken in that order, refined, and run only while they can win.
     options = []
+    seen = set()
     for index, plan in enumerate(plans):
+        # Plans with the same loop order and DRAM words differ only in the residency of an operand whose
+        # reuse factor is 1 (one inner or outer fold): same tiles, same figures; the first one wins ties.
+        same = (plan.order, plan.dram_ifmap, plan.dram_filter, plan.dram_ofmap_final, plan.dram_psum_spill)
+        if same in seen:
+            continue
+        seen.add(same)
         ends = traffic_ends(g, m, plan, hw, onchip)
         bound = side.compute_cycles + stall_lower_bound(side, ends, hw, onchip)
+        floor = (fixed + sum(n * per_word[op] for op, n in ends.words.items())) * (1 - 1e-9)
         key = _cost(bound, floor, hw, objective) + (ends.dram_bytes,)
         options.append((key, index, plan, ends, bound))
     options.sort(key=lambda o: o[:2])
@@ -299,18 +307,23 @@ def _best_plan(
     return best
 
 
-def _dynamic_floor(g: Gemm, side, hw) -> float:
-    """A lower bound of every plan's dynamic energy (pJ): the MACs, and the array-side accesses of every
-    level and operand whose count no plan changes (the register file, the inter-PE hops, the global
-    buffer's array-side ifmap and filter reads), which are terms of the plan's own sum; every other
-    term is >= 0. Shaved by 1e-12 so that the order of float additions cannot lift it above that sum."""
+def _dynamic_floor(g: Gemm, side, hw) -> tuple[float, dict[str, float]]:
+    """A lower bound of a plan's dynamic energy (pJ), as (what no plan changes, pJ per DRAM word of each
+    operand): the energy breakdown's terms are words x pJ per word, >= 0, and partial sums among the
+    output words are charged x psum_bits / act_bits, so x min(1, that) is never more. A plan's bound is
+    the first part + its DRAM words x the second (each DRAM word is also a global-buffer access), shaved
+    by 1e-9 so that the order of float additions cannot lift it above the plan's own sum."""
     words = side.accesses.words
     costs = word_costs(hw)
+    psum_share = min(1.0, hw.psum_bits / hw.act_bits)
     total = g.macs * hw.energy.mac_pj
     for level, ops in (("gbuf", ("ifmap", "filter")), ("inter_pe", OPERANDS), ("rf", OPERANDS)):
         for op in ops:
             total += words[level][op] * costs[(level, op)]
-    return total * (1 - 1e-12)
+    total += words["gbuf"]["ofmap"] * costs[("gbuf", "ofmap")] * psum_share
+    per_word = {op: costs[("dram", op)] + costs[("gbuf", op)] for op in OPERANDS}
+    per_word["ofmap"] *= psum_share
+    return total, per_word
 
 
 def _pass_bound(
@@ -369,7 +382,8 @@ def _core(
         psums = {"gbuf": 0, "dram": 0}
         order, resident = "", ()
         for i, (count, sub) in enumerate(split_stream(g, passes)):
-            here = onchip if i == 0 else replace(onchip, prefetch=0)  # only the first tile is prefetched
+            # only the first tile is prefetched
+            here = onchip if i == 0 or not onchip.prefetch else replace(onchip, prefetch=0)
             first = _best_plan(sub, hw, dataflow, timing, fast, objective, here)
             p = first
             if here.prefetch and count > 1:
@@ -389,6 +403,11 @@ def _core(
             order, resident = p.plan.order, p.plan.resident
         if passes > 1:
             order = f"{order}, {passes} T-passes"
+        if (
+            best is not None
+            and _cost(compute + est, g.macs * hw.energy.mac_pj, hw, objective) + (dram_bytes,) >= best[0]
+        ):
+            continue  # loses with the MAC energy alone (every other energy term is >= 0)
         energy = energy_breakdown(g.macs, acc, hw, psums)
         key = _cost(compute + est, sum(energy.values()), hw, objective) + (dram_bytes,)
         if best is None or key < best[0]:
