@@ -203,7 +203,6 @@ class _Pass:
     acc: AccessCounts
     dram_bytes: int
     psums: dict
-    energy: dict  # dynamic pJ per component
     est_stall: int = (
         0  # fast mode: DRAM-bound estimate max(0, bytes / bandwidth - compute), for planning only
     )
@@ -230,7 +229,7 @@ def _run_plan(
     est = stall
     if fast and not math.isinf(hw.dram_bytes_per_cycle):
         est = max(0, math.ceil(dram / hw.dram_bytes_per_cycle) - compute)
-    return _Pass(m, plan, compute, stall, acc, dram, psums, energy_breakdown(g.macs, acc, hw, psums), est)
+    return _Pass(m, plan, compute, stall, acc, dram, psums, est)
 
 
 def _cost(cycles: int, dynamic_pj: float, hw, objective: str) -> tuple:
@@ -281,30 +280,50 @@ def _best_plan(
         key = _cost(bound, floor, hw, objective) + (ends.dram_bytes,)
         options.append((key, index, plan, ends, bound))
     options.sort(key=lambda o: o[:2])
-    best: _Pass | None = None
-    best_key: tuple = ()
-    best_index = -1
-    for key, index, plan, ends, bound in options:
-        if best is not None and key > best_key:
-            break  # neither this candidate nor any after it can win
-        if best is not None and (key, index) > (best_key, best_index):
-            continue  # at best a tie with an earlier candidate (min() keeps the first of equals)
+
+    def exact_energy(plan, ends) -> tuple[AccessCounts, dict, float]:
         acc = with_dram(side, ends.words)
         psums = psum_words(g, m, plan)
-        energy = energy_breakdown(g.macs, acc, hw, psums)
-        dynamic = sum(energy.values())
-        key = _cost(bound, dynamic, hw, objective) + (ends.dram_bytes,)
-        if best is not None and (key, index) > (best_key, best_index):
-            continue  # the same test with the plan's own energy
+        return acc, psums, sum(energy_breakdown(g.macs, acc, hw, psums).values())
+
+    best = None  # (index, plan, ends, stall, cycles, energy or None)
+    best_key: tuple | None = None  # known once the best's energy is
+    for key, index, plan, ends, bound in options:
+        if best is not None:
+            if objective == "latency" and key[0] > best[4]:
+                break  # more cycles than the best, whatever its energy
+            if best_key is None:
+                best = best[:5] + (exact_energy(best[1], best[2]),)
+                best_key = _cost(best[4], best[5][2], hw, objective) + (best[2].dram_bytes,)
+            if key > best_key:
+                break  # neither this candidate nor any after it can win
+            if (key, index) > (best_key, best[0]):
+                continue  # at best a tie with an earlier candidate (min() keeps the first of equals)
+        energy = None
+        if objective != "latency" or best is not None:
+            energy = exact_energy(plan, ends)
+            key = _cost(bound, energy[2], hw, objective) + (ends.dram_bytes,)
+            if best is not None and (key, index) > (best_key, best[0]):
+                continue  # the same test with the plan's own energy
         traffic = dram_traffic(g, m, plan, hw, onchip)
         assert traffic.words == ends.words and traffic.dram_bytes == ends.dram_bytes
         stall = stall_cycles(side, plan, traffic, hw, onchip)
-        key = _cost(side.compute_cycles + stall, dynamic, hw, objective) + (traffic.dram_bytes,)
-        if best is None or (key, index) < (best_key, best_index):
-            best_key, best_index = key, index
-            best = _Pass(m, plan, side.compute_cycles, stall, acc, traffic.dram_bytes, psums, energy, stall)
+        cycles = side.compute_cycles + stall
+        if best is None:
+            best = (index, plan, ends, stall, cycles, energy)
+            if energy is not None:
+                best_key = _cost(cycles, energy[2], hw, objective) + (ends.dram_bytes,)
+            continue
+        key = _cost(cycles, energy[2], hw, objective) + (ends.dram_bytes,)
+        if (key, index) < (best_key, best[0]):
+            best, best_key = (index, plan, ends, stall, cycles, energy), key
     assert best is not None
-    return best
+    index, plan, ends, stall, cycles, energy = best
+    if energy is None:  # won on cycles alone: its energy was never needed
+        acc, psums = with_dram(side, ends.words), psum_words(g, m, plan)
+    else:
+        acc, psums, _ = energy
+    return _Pass(m, plan, side.compute_cycles, stall, acc, ends.dram_bytes, psums, stall)
 
 
 def _dynamic_floor(g: Gemm, side, hw) -> tuple[float, dict[str, float]]:
