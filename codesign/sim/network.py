@@ -18,7 +18,6 @@ from codesign.sim.energy import energy_breakdown, word_costs
 from codesign.sim.engine import (
     array_side,
     dram_traffic,
-    run_layer,
     stall_cycles,
     stall_lower_bound,
     traffic_ends,
@@ -208,28 +207,18 @@ class _Pass:
     )
 
 
-def _run_plan(
-    g: Gemm,
-    m,
-    plan,
-    hw,
-    timing: str,
-    fast: bool,
-    onchip: OnChip = PER_LAYER,
-    array: AccessCounts | None = None,
-) -> _Pass:
-    if fast:  # closed form; the array-side counts do not depend on the plan and may be passed in
-        array = array if array is not None else analytical.array_accesses(g, m)
-        compute, stall = analytical.compute_cycles(m, timing), 0
-        acc, dram = array + analytical.dram_accesses(g, plan), plan.dram_bytes(hw)
-    else:
-        res = run_layer(g, m, plan, hw, timing, onchip)
-        compute, stall, acc, dram = res.compute_cycles, res.stall_cycles, res.accesses, res.dram_bytes
-    psums = psum_words(g, m, plan)
-    est = stall
-    if fast and not math.isinf(hw.dram_bytes_per_cycle):
-        est = max(0, math.ceil(dram / hw.dram_bytes_per_cycle) - compute)
-    return _Pass(m, plan, compute, stall, acc, dram, psums, est)
+def _closed_form_pass(g: Gemm, m, plan, hw, timing: str) -> _Pass:
+    """The fast path's pass: closed-form counts, no stalls; `est_stall` = max(0, DRAM bytes / bandwidth -
+    compute), for planning only."""
+    compute = analytical.compute_cycles(m, timing)
+    acc = analytical.array_accesses(g, m) + analytical.dram_accesses(g, plan)
+    dram = plan.dram_bytes(hw)
+    est = (
+        0
+        if math.isinf(hw.dram_bytes_per_cycle)
+        else max(0, math.ceil(dram / hw.dram_bytes_per_cycle) - compute)
+    )
+    return _Pass(m, plan, compute, 0, acc, dram, psum_words(g, m, plan), est)
 
 
 def _cost(cycles: int, dynamic_pj: float, hw, objective: str) -> tuple:
@@ -259,8 +248,7 @@ def _best_plan(
         # In the closed form every plan has the same compute cycles and array-side counts; the estimated
         # stall (DRAM bytes / bandwidth - compute) and the DRAM energy both grow with the DRAM bytes, so the
         # least-bytes plan (the first) is the objective's best: evaluate only it.
-        array = analytical.array_accesses(g, m)
-        return _run_plan(g, m, plans[0], hw, timing, fast, onchip, array)
+        return _closed_form_pass(g, m, plans[0], hw, timing)
     side = array_side(g, m, timing)
     fixed, per_word = _dynamic_floor(g, side, hw)
     # Branch and bound: each candidate's key with a stall lower bound and an energy floor, from the plan's
