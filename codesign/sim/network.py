@@ -336,22 +336,27 @@ def _dynamic_floor(g: Gemm, side, hw) -> tuple[float, dict[str, float]]:
 def _pass_bound(
     g: Gemm, hw, dataflow: str, timing: str, passes: int, objective: str, onchip: OnChip = PER_LAYER
 ) -> tuple:
-    """A lower bound of `_core`'s key for `passes` T-passes: per pass, its compute cycles or the time the
-    DRAM channel needs for the words every plan moves (each operand once, weights once per pass: the
-    price of the passes), whichever is longer; MAC energy only (every other energy term is >= 0); no
-    DRAM bytes."""
-    bw = hw.dram_bytes_per_cycle
-    cycles = 0
-    for count, sub in split_stream(g, passes):
-        compute = analytical.compute_cycles(map_gemm(sub, hw.rows, hw.cols, dataflow), timing)
-        if not math.isinf(bw):
-            moved = sub.filter_words * hw.weight_bits
-            moved += 0 if onchip.ifmap else sub.ifmap_words * hw.act_bits
-            moved += 0 if onchip.ofmap else sub.ofmap_words * hw.act_bits
-            channel = (sub.groups * moved / 8 / bw - onchip.prefetch) * (1 - 1e-9) - 1e-6
-            compute = max(compute, math.ceil(channel - 1e-9))
-        cycles += count * compute
+    """A lower bound of `_core`'s key for `passes` T-passes: per pass, `_sub_cycles_bound`; MAC energy
+    only (every other energy term is >= 0); no DRAM bytes."""
+    cycles = sum(
+        count * _sub_cycles_bound(sub, hw, dataflow, timing, onchip) for count, sub in split_stream(g, passes)
+    )
     return _cost(cycles, g.macs * hw.energy.mac_pj, hw, objective) + (0,)
+
+
+def _sub_cycles_bound(sub: Gemm, hw, dataflow: str, timing: str, onchip: OnChip) -> int:
+    """A lower bound of one pass's cycles: its compute cycles or the time the DRAM channel needs for the
+    words every plan moves (each operand once; the weights once per pass: the price of the passes),
+    whichever is longer."""
+    compute = analytical.compute_cycles(map_gemm(sub, hw.rows, hw.cols, dataflow), timing)
+    bw = hw.dram_bytes_per_cycle
+    if math.isinf(bw):
+        return compute
+    moved = sub.filter_words * hw.weight_bits
+    moved += 0 if onchip.ifmap else sub.ifmap_words * hw.act_bits
+    moved += 0 if onchip.ofmap else sub.ofmap_words * hw.act_bits
+    channel = (sub.groups * moved / 8 / bw - onchip.prefetch) * (1 - 1e-9) - 1e-6
+    return max(compute, math.ceil(channel - 1e-9))
 
 
 def _pass_counts(g: Gemm, hw, dataflow: str) -> list[int]:
@@ -388,7 +393,14 @@ def _core(
         acc = AccessCounts()
         psums = {"gbuf": 0, "dram": 0}
         order, resident = "", ()
-        for i, (count, sub) in enumerate(split_stream(g, passes)):
+        subs = split_stream(g, passes)
+        beaten = False
+        for i, (count, sub) in enumerate(subs):
+            if i and best is not None and not fast:  # the passes done so far and a bound of the rest
+                rest = sum(c * _sub_cycles_bound(s, hw, dataflow, timing, onchip) for c, s in subs[i:])
+                if _cost(compute + est + rest, g.macs * hw.energy.mac_pj, hw, objective) + (0,) >= best[0]:
+                    beaten = True
+                    break
             # only the first tile is prefetched
             here = onchip if i == 0 or not onchip.prefetch else replace(onchip, prefetch=0)
             first = _best_plan(sub, hw, dataflow, timing, fast, objective, here)
@@ -408,6 +420,8 @@ def _core(
             dram_bytes += count * p.dram_bytes
             acc = acc + p.acc.scaled(count)
             order, resident = p.plan.order, p.plan.resident
+        if beaten:
+            continue
         if passes > 1:
             order = f"{order}, {passes} T-passes"
         if (
