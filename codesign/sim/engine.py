@@ -11,6 +11,11 @@ closed form exactly (tested). With finite bandwidth a tile cannot start before i
 
 The first tile's fetch is exposed (no prefetch across layers) in the per-layer model, which is where most of a small
 layer's stall cycles come from. Stall cycles = layer cycles - compute cycles.
+
+`run_layer` is two parts that the memory planner also calls one by one: `array_side` (compute cycles and
+array-side counts, the same for every memory plan) and, per plan, `dram_traffic` + `stall_cycles` (the
+DRAM side and the schedule); `traffic_ends` and `stall_lower_bound` bound a plan's stalls without the
+schedule.
 """
 
 from __future__ import annotations

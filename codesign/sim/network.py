@@ -237,11 +237,13 @@ def _best_plan(
     """Every loop order x residency that fits, scored by the objective (not by DRAM bytes); the first of
     the best (candidates come least DRAM bytes first).
 
-    Full mode runs the cycle engine's plan-independent array side once, then each candidate's DRAM side
-    (`engine.dram_traffic`, closed form); the DRAM schedule, the only costly step, runs only for a
-    candidate whose cost with `engine.stall_lower_bound` in place of its stalls could still beat the
-    best so far (a lower bound of every term of the key, so the choice is exactly the one that running
-    the engine on every candidate makes; tested against that)."""
+    Full mode (branch and bound): the cycle engine's plan-independent array side runs once
+    (`engine.array_side`); each candidate gets a lower bound of its key from its counts alone (stalls:
+    `engine.stall_lower_bound` on `engine.traffic_ends`; energy: `_dynamic_floor`); candidates are taken
+    in bound order and the engine's DRAM side and schedule (`engine.dram_traffic`, `engine.stall_cycles`)
+    run only while a candidate can still beat the best so far. Every bound is below the exact key term by
+    term, so the choice is the one running the engine on every candidate makes, bit for bit
+    (tests/test_sim_planner.py). Raises MappingError when the buffer cannot stage one fold."""
     m = map_gemm(g, hw.rows, hw.cols, dataflow)
     plans = plan_candidates(g, m, hw, onchip)
     if fast:
