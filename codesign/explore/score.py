@@ -18,7 +18,14 @@ from dataclasses import dataclass
 
 from codesign.ir.graph import LayerGraph
 from codesign.nets.design import Design, design_layers
-from codesign.sim.network import OBJECTIVES, NetworkResult, layer_shape_key, simulate_graph, simulate_layer
+from codesign.sim.network import (
+    OBJECTIVES,
+    NetworkResult,
+    clear_cache,
+    layer_shape_key,
+    simulate_graph,
+    simulate_layer,
+)
 
 #: Entries kept per process before the cache is cleared (one entry is one layer shape on one machine).
 CACHE_LIMIT = 200_000
@@ -161,6 +168,7 @@ def score_of(result: NetworkResult) -> Score:
 
 
 def cache_clear() -> None:
-    """Forget every cached layer result (for benchmarks measuring a cold cache)."""
+    """Forget every cached layer result, here and in the simulator (for benchmarks measuring a cold cache)."""
     _TABLES.clear()
     _SIZE[0] = 0
+    clear_cache()

@@ -90,7 +90,13 @@ def accelerator_area(hw: Accelerator) -> AreaReport:
 
 def static_energy_pj(hw: Accelerator, cycles: int) -> float:
     """Leakage energy of `hw` over `cycles` clock cycles, in pJ (mW x us x 1e3)."""
-    return accelerator_area(hw).static_total_mw * cycles / hw.clock_mhz * 1e3
+    return _static_total_mw(hw) * cycles / hw.clock_mhz * 1e3
+
+
+@lru_cache(maxsize=256)
+def _static_total_mw(hw: Accelerator) -> float:
+    """`accelerator_area(hw).static_total_mw`, cached (the memory planner asks for it per candidate)."""
+    return accelerator_area(hw).static_total_mw
 
 
 def gbuf_pj_per_word(hw: Accelerator, operand: str, word_bits: int) -> float:

@@ -61,14 +61,17 @@ def energy_breakdown(
     psum_words = psum_words or {}
     costs = word_costs(hw)
     out: dict[str, float] = {"mac": macs * hw.energy.mac_pj}
-    for level in LEVELS:
-        for op in OPERANDS:
-            words = acc.words[level][op]
-            cost = costs[(level, op)]
-            if op == "ofmap" and level in ("gbuf", "dram") and psum_words.get(level):
-                psums = min(words, psum_words[level])
-                bits = operand_bits(hw, level, op)
-                out[f"{level}_{op}"] = (words - psums) * cost + psums * cost * hw.psum_bits / bits
-            else:
-                out[f"{level}_{op}"] = words * cost
+    for level, op, key in _KEYS:
+        words = acc.words[level][op]
+        cost = costs[(level, op)]
+        if op == "ofmap" and level in ("gbuf", "dram") and psum_words.get(level):
+            psums = min(words, psum_words[level])
+            bits = operand_bits(hw, level, op)
+            out[key] = (words - psums) * cost + psums * cost * hw.psum_bits / bits
+        else:
+            out[key] = words * cost
     return out
+
+
+#: (level, operand, breakdown key) in the breakdown's order.
+_KEYS = tuple((level, op, f"{level}_{op}") for level in LEVELS for op in OPERANDS)

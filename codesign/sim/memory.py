@@ -131,49 +131,54 @@ def plan_candidates(
             f"one column of the {m.rows}x{m.cols} array; enlarge global_buffer in the hardware file"
         )
     folds = {"rows": m.row_folds, "cols": m.col_folds}
+    reusable = [op for op, d in deps.items() if len(d) == 1 and not (op == "ifmap" and input_on_chip)]
+    act, weight, psum = (
+        _bytes_per_word(hw, "ifmap"),
+        _bytes_per_word(hw, "filter"),
+        _bytes_per_word(hw, "ofmap", True),
+    )
+    final = 0 if output_on_chip else sizes["ofmap"]
+    spill_words = sizes["ofmap"] * (m.row_folds - 1) if accumulates else 0
     found: list[tuple[tuple[float, bool, int], MemoryPlan]] = []
     for order in ("cols_outer", "rows_outer"):
         outer, inner = ("cols", "rows") if order == "cols_outer" else ("rows", "cols")
-        reusable = [op for op, d in deps.items() if len(d) == 1 and not (op == "ifmap" and input_on_chip)]
+        # Per reusable operand: its buffer need when resident (what must stay on chip to be reused: the
+        # whole tensor if it depends on the inner dim only, the current outer slice if on the outer dim
+        # only), and its DRAM words when streamed.
+        kept: dict[str, float] = {}
+        streamed: dict[str, int] = {}
+        for op in reusable:
+            (dim,) = deps[op]
+            keep_words = sizes[op] if dim == inner else sizes[op] / folds[outer]
+            kept[op] = max(staging[op], keep_words * _bytes_per_word(hw, op, op == "ofmap" and accumulates))
+            streamed[op] = sizes[op] * (folds[outer] if dim == inner else folds[inner])
         for choice in itertools.product((True, False), repeat=len(reusable)):
-            resident = {op for op, keep in zip(reusable, choice, strict=True) if keep}
-            need = dict(staging)
+            resident = [op for op, keep in zip(reusable, choice, strict=True) if keep]
+            need: dict[str, float] = dict(staging)
             dram = dict(sizes)
             spill = 0
             for op in reusable:
-                (dim,) = deps[op]
-                partial = op == "ofmap" and accumulates
-                bpw = _bytes_per_word(hw, op, partial)
-                # What must stay on chip to be reused: the whole tensor if it depends on the inner dim only,
-                # the current outer slice if it depends on the outer dim only.
-                keep_words = sizes[op] if dim == inner else sizes[op] / folds[outer]
                 if op in resident:
-                    need[op] = max(need[op], keep_words * bpw)
-                    continue
-                if op == "ofmap":
-                    if accumulates:
-                        spill = sizes["ofmap"] * (m.row_folds - 1)
-                    continue  # final outputs are written once whatever the residency
-                dram[op] = sizes[op] * (folds[outer] if dim == inner else folds[inner])
+                    need[op] = kept[op]
+                elif op == "ofmap":
+                    spill = spill_words  # final outputs are written once whatever the residency
+                else:
+                    dram[op] = streamed[op]
             fits = all(need[op] <= caps[op] for op in need) if caps else sum(need.values()) <= total_cap
             if not fits:
                 continue
+            dram_ifmap = 0 if input_on_chip else dram["ifmap"]
             plan = MemoryPlan(
                 order=order,
                 outer_folds=folds[outer],
                 inner_folds=folds[inner],
                 resident=tuple(sorted(resident)),
-                dram_ifmap=0 if input_on_chip else dram["ifmap"],
+                dram_ifmap=dram_ifmap,
                 dram_filter=dram["filter"],
-                dram_ofmap_final=0 if output_on_chip else sizes["ofmap"],
+                dram_ofmap_final=final,
                 dram_psum_spill=spill,
             )
-            traffic = (
-                plan.dram_ifmap * _bytes_per_word(hw, "ifmap")
-                + plan.dram_filter * _bytes_per_word(hw, "filter")
-                + plan.dram_ofmap_final * _bytes_per_word(hw, "ofmap")
-                + 2 * spill * _bytes_per_word(hw, "ofmap", True)
-            )
+            traffic = dram_ifmap * act + dram["filter"] * weight + final * act + 2 * spill * psum
             found.append(((traffic, order != "cols_outer", len(resident)), plan))
     assert found  # the all-streamed plan always fits once staging fits
     return [plan for _, plan in sorted(found, key=lambda item: item[0])]

@@ -13,9 +13,16 @@ from codesign.ir.graph import LayerGraph
 from codesign.ir.layers import Layer
 from codesign.sim import analytical
 from codesign.sim.area import accelerator_area, static_energy_pj
-from codesign.sim.counts import AccessCounts, LayerResult
-from codesign.sim.energy import energy_breakdown
-from codesign.sim.engine import run_layer
+from codesign.sim.counts import OPERANDS, AccessCounts, LayerResult
+from codesign.sim.energy import energy_breakdown, word_costs
+from codesign.sim.engine import (
+    array_side,
+    dram_traffic,
+    stall_cycles,
+    stall_lower_bound,
+    traffic_ends,
+    with_dram,
+)
 from codesign.sim.interlayer import PER_LAYER, ActivationTracker, OnChip
 from codesign.sim.mapping import Gemm, gemm_of, map_gemm, split_stream
 from codesign.sim.memory import plan_candidates
@@ -195,34 +202,23 @@ class _Pass:
     acc: AccessCounts
     dram_bytes: int
     psums: dict
-    energy: dict  # dynamic pJ per component
     est_stall: int = (
         0  # fast mode: DRAM-bound estimate max(0, bytes / bandwidth - compute), for planning only
     )
 
 
-def _run_plan(
-    g: Gemm,
-    m,
-    plan,
-    hw,
-    timing: str,
-    fast: bool,
-    onchip: OnChip = PER_LAYER,
-    array: AccessCounts | None = None,
-) -> _Pass:
-    if fast:  # closed form; the array-side counts do not depend on the plan and may be passed in
-        array = array if array is not None else analytical.array_accesses(g, m)
-        compute, stall = analytical.compute_cycles(m, timing), 0
-        acc, dram = array + analytical.dram_accesses(g, plan), plan.dram_bytes(hw)
-    else:
-        res = run_layer(g, m, plan, hw, timing, onchip)
-        compute, stall, acc, dram = res.compute_cycles, res.stall_cycles, res.accesses, res.dram_bytes
-    psums = psum_words(g, m, plan)
-    est = stall
-    if fast and not math.isinf(hw.dram_bytes_per_cycle):
-        est = max(0, math.ceil(dram / hw.dram_bytes_per_cycle) - compute)
-    return _Pass(m, plan, compute, stall, acc, dram, psums, energy_breakdown(g.macs, acc, hw, psums), est)
+def _closed_form_pass(g: Gemm, m, plan, hw, timing: str) -> _Pass:
+    """The fast path's pass: closed-form counts, no stalls; `est_stall` = max(0, DRAM bytes / bandwidth -
+    compute), for planning only."""
+    compute = analytical.compute_cycles(m, timing)
+    acc = analytical.array_accesses(g, m) + analytical.dram_accesses(g, plan)
+    dram = plan.dram_bytes(hw)
+    est = (
+        0
+        if math.isinf(hw.dram_bytes_per_cycle)
+        else max(0, math.ceil(dram / hw.dram_bytes_per_cycle) - compute)
+    )
+    return _Pass(m, plan, compute, 0, acc, dram, psum_words(g, m, plan), est)
 
 
 def _cost(cycles: int, dynamic_pj: float, hw, objective: str) -> tuple:
@@ -238,20 +234,131 @@ def _cost(cycles: int, dynamic_pj: float, hw, objective: str) -> tuple:
 def _best_plan(
     g: Gemm, hw, dataflow: str, timing: str, fast: bool, objective: str, onchip: OnChip = PER_LAYER
 ) -> _Pass:
-    """Every loop order x residency that fits, run and scored by the objective (not by DRAM bytes)."""
+    """Every loop order x residency that fits, scored by the objective (not by DRAM bytes); the first of
+    the best (candidates come least DRAM bytes first).
+
+    Full mode (branch and bound): the cycle engine's plan-independent array side runs once
+    (`engine.array_side`); each candidate gets a lower bound of its key from its counts alone (stalls:
+    `engine.stall_lower_bound` on `engine.traffic_ends`; energy: `_dynamic_floor`); candidates are taken
+    in bound order and the engine's DRAM side and schedule (`engine.dram_traffic`, `engine.stall_cycles`)
+    run only while a candidate can still beat the best so far. Every bound is below the exact key term by
+    term, so the choice is the one running the engine on every candidate makes, bit for bit
+    (tests/test_sim_planner.py). Raises MappingError when the buffer cannot stage one fold."""
     m = map_gemm(g, hw.rows, hw.cols, dataflow)
     plans = plan_candidates(g, m, hw, onchip)
     if fast:
         # In the closed form every plan has the same compute cycles and array-side counts; the estimated
         # stall (DRAM bytes / bandwidth - compute) and the DRAM energy both grow with the DRAM bytes, so the
         # least-bytes plan (the first) is the objective's best: evaluate only it.
-        plans = plans[:1]
-    array = analytical.array_accesses(g, m) if fast else None
-    options = [_run_plan(g, m, plan, hw, timing, fast, onchip, array) for plan in plans]
-    return min(
-        options,
-        key=lambda o: _cost(o.compute + o.est_stall, sum(o.energy.values()), hw, objective) + (o.dram_bytes,),
+        return _closed_form_pass(g, m, plans[0], hw, timing)
+    side = array_side(g, m, timing)
+    fixed, per_word = _dynamic_floor(g, side, hw)
+    # Branch and bound: each candidate's key with a stall lower bound and an energy floor, from the plan's
+    # counts alone; candidates are then taken in that order, refined, and run only while they can win.
+    options = []
+    seen = set()
+    for index, plan in enumerate(plans):
+        # Plans with the same loop order and DRAM words differ only in the residency of an operand whose
+        # reuse factor is 1 (one inner or outer fold): same tiles, same figures; the first one wins ties.
+        same = (plan.order, plan.dram_ifmap, plan.dram_filter, plan.dram_ofmap_final, plan.dram_psum_spill)
+        if same in seen:
+            continue
+        seen.add(same)
+        ends = traffic_ends(g, m, plan, hw, onchip)
+        bound = side.compute_cycles + stall_lower_bound(side, ends, hw, onchip)
+        floor = (fixed + sum(n * per_word[op] for op, n in ends.words.items())) * (1 - 1e-9)
+        key = _cost(bound, floor, hw, objective) + (ends.dram_bytes,)
+        options.append((key, index, plan, ends, bound))
+    options.sort(key=lambda o: o[:2])
+
+    def exact_energy(plan, ends) -> tuple[AccessCounts, dict, float]:
+        acc = with_dram(side, ends.words)
+        psums = psum_words(g, m, plan)
+        return acc, psums, sum(energy_breakdown(g.macs, acc, hw, psums).values())
+
+    best = None  # (index, plan, ends, stall, cycles, energy or None)
+    best_key: tuple | None = None  # known once the best's energy is
+    for key, index, plan, ends, bound in options:
+        if best is not None:
+            if objective == "latency" and key[0] > best[4]:
+                break  # more cycles than the best, whatever its energy
+            if best_key is None:
+                best = best[:5] + (exact_energy(best[1], best[2]),)
+                best_key = _cost(best[4], best[5][2], hw, objective) + (best[2].dram_bytes,)
+            if key > best_key:
+                break  # neither this candidate nor any after it can win
+            if (key, index) > (best_key, best[0]):
+                continue  # at best a tie with an earlier candidate (min() keeps the first of equals)
+        energy = None
+        if objective != "latency" or best is not None:
+            energy = exact_energy(plan, ends)
+            key = _cost(bound, energy[2], hw, objective) + (ends.dram_bytes,)
+            if best is not None and (key, index) > (best_key, best[0]):
+                continue  # the same test with the plan's own energy
+        traffic = dram_traffic(g, m, plan, hw, onchip)
+        assert traffic.words == ends.words and traffic.dram_bytes == ends.dram_bytes
+        stall = stall_cycles(side, plan, traffic, hw, onchip)
+        cycles = side.compute_cycles + stall
+        if best is None:
+            best = (index, plan, ends, stall, cycles, energy)
+            if energy is not None:
+                best_key = _cost(cycles, energy[2], hw, objective) + (ends.dram_bytes,)
+            continue
+        key = _cost(cycles, energy[2], hw, objective) + (ends.dram_bytes,)
+        if (key, index) < (best_key, best[0]):
+            best, best_key = (index, plan, ends, stall, cycles, energy), key
+    assert best is not None
+    index, plan, ends, stall, cycles, energy = best
+    if energy is None:  # won on cycles alone: its energy was never needed
+        acc, psums = with_dram(side, ends.words), psum_words(g, m, plan)
+    else:
+        acc, psums, _ = energy
+    return _Pass(m, plan, side.compute_cycles, stall, acc, ends.dram_bytes, psums, stall)
+
+
+def _dynamic_floor(g: Gemm, side, hw) -> tuple[float, dict[str, float]]:
+    """A lower bound of a plan's dynamic energy (pJ), as (what no plan changes, pJ per DRAM word of each
+    operand): the energy breakdown's terms are words x pJ per word, >= 0, and partial sums among the
+    output words are charged x psum_bits / act_bits, so x min(1, that) is never more. A plan's bound is
+    the first part + its DRAM words x the second (each DRAM word is also a global-buffer access), shaved
+    by 1e-9 so that the order of float additions cannot lift it above the plan's own sum."""
+    words = side.accesses.words
+    costs = word_costs(hw)
+    psum_share = min(1.0, hw.psum_bits / hw.act_bits)
+    total = g.macs * hw.energy.mac_pj
+    for level, ops in (("gbuf", ("ifmap", "filter")), ("inter_pe", OPERANDS), ("rf", OPERANDS)):
+        for op in ops:
+            total += words[level][op] * costs[(level, op)]
+    total += words["gbuf"]["ofmap"] * costs[("gbuf", "ofmap")] * psum_share
+    per_word = {op: costs[("dram", op)] + costs[("gbuf", op)] for op in OPERANDS}
+    per_word["ofmap"] *= psum_share
+    return total, per_word
+
+
+def _pass_bound(
+    g: Gemm, hw, dataflow: str, timing: str, passes: int, objective: str, onchip: OnChip = PER_LAYER
+) -> tuple:
+    """A lower bound of `_core`'s key for `passes` T-passes: per pass, `_sub_cycles_bound`; MAC energy
+    only (every other energy term is >= 0); no DRAM bytes."""
+    cycles = sum(
+        count * _sub_cycles_bound(sub, hw, dataflow, timing, onchip) for count, sub in split_stream(g, passes)
     )
+    return _cost(cycles, g.macs * hw.energy.mac_pj, hw, objective) + (0,)
+
+
+def _sub_cycles_bound(sub: Gemm, hw, dataflow: str, timing: str, onchip: OnChip) -> int:
+    """A lower bound of one pass's cycles: its compute cycles or the time the DRAM channel needs for the
+    words every plan moves (each operand once; the weights once per pass: the price of the passes),
+    whichever is longer."""
+    compute = analytical.compute_cycles(map_gemm(sub, hw.rows, hw.cols, dataflow), timing)
+    bw = hw.dram_bytes_per_cycle
+    if math.isinf(bw):
+        return compute
+    moved = sub.filter_words * hw.weight_bits
+    moved += 0 if onchip.ifmap else sub.ifmap_words * hw.act_bits
+    moved += 0 if onchip.ofmap else sub.ofmap_words * hw.act_bits
+    channel = (sub.groups * moved / 8 / bw - onchip.prefetch) * (1 - 1e-9) - 1e-6
+    return max(compute, math.ceil(channel - 1e-9))
 
 
 def _pass_counts(g: Gemm, hw, dataflow: str) -> list[int]:
@@ -278,12 +385,26 @@ def _core(
 ) -> _Core:
     best: tuple[tuple, _Core] | None = None
     for passes in _pass_counts(g, hw, dataflow):
+        if (
+            best is not None
+            and not fast
+            and _pass_bound(g, hw, dataflow, timing, passes, objective, onchip) >= best[0]
+        ):
+            continue  # even stall-free, these passes cannot beat the best so far
         folds = compute = stall = est = dram_bytes = 0
         acc = AccessCounts()
         psums = {"gbuf": 0, "dram": 0}
         order, resident = "", ()
-        for i, (count, sub) in enumerate(split_stream(g, passes)):
-            here = onchip if i == 0 else replace(onchip, prefetch=0)  # only the first tile is prefetched
+        subs = split_stream(g, passes)
+        beaten = False
+        for i, (count, sub) in enumerate(subs):
+            if i and best is not None and not fast:  # the passes done so far and a bound of the rest
+                rest = sum(c * _sub_cycles_bound(s, hw, dataflow, timing, onchip) for c, s in subs[i:])
+                if _cost(compute + est + rest, g.macs * hw.energy.mac_pj, hw, objective) + (0,) >= best[0]:
+                    beaten = True
+                    break
+            # only the first tile is prefetched
+            here = onchip if i == 0 or not onchip.prefetch else replace(onchip, prefetch=0)
             first = _best_plan(sub, hw, dataflow, timing, fast, objective, here)
             p = first
             if here.prefetch and count > 1:
@@ -301,8 +422,15 @@ def _core(
             dram_bytes += count * p.dram_bytes
             acc = acc + p.acc.scaled(count)
             order, resident = p.plan.order, p.plan.resident
+        if beaten:
+            continue
         if passes > 1:
             order = f"{order}, {passes} T-passes"
+        if (
+            best is not None
+            and _cost(compute + est, g.macs * hw.energy.mac_pj, hw, objective) + (dram_bytes,) >= best[0]
+        ):
+            continue  # loses with the MAC energy alone (every other energy term is >= 0)
         energy = energy_breakdown(g.macs, acc, hw, psums)
         key = _cost(compute + est, sum(energy.values()), hw, objective) + (dram_bytes,)
         if best is None or key < best[0]:
@@ -322,6 +450,11 @@ def psum_words(g: Gemm, m, plan) -> dict[str, int]:
 
 
 _cached_core = lru_cache(maxsize=65536)(_core)
+
+
+def clear_cache() -> None:
+    """Forget the per-GEMM-shape results cached in this process (benchmarks of a cold simulator)."""
+    _cached_core.cache_clear()
 
 
 def _compute_layer(
@@ -488,15 +621,53 @@ def simulate_layer(
     """
     timing = timing or hw.timing
     if layer.kind in ("conv", "linear"):
-        options = [
-            _compute_layer(layer, hw, df, batch, timing, fast, objective, PER_LAYER) for df in candidates
-        ]
-        return min(options, key=lambda r: _score(r, objective))
+        if fast or len(candidates) == 1:
+            options = [
+                _compute_layer(layer, hw, df, batch, timing, fast, objective, PER_LAYER) for df in candidates
+            ]
+            return min(options, key=lambda r: _score(r, objective))
+        return _best_dataflow(layer, hw, candidates, objective, batch, timing)
     if layer.kind in ("pool", "add", "concat"):
         return _vector_layer(layer, hw, batch)
     if layer.kind in FUSED_KINDS:
         return None
     raise MappingError(f"layer {layer.name}: kind '{layer.kind}' has no simulator model")
+
+
+def _best_dataflow(
+    layer: Layer, hw, candidates: tuple[str, ...], objective: str, batch: int, timing: str
+) -> LayerResult:
+    """`min(results of every candidate dataflow, key=_score)`, the first of equals, without simulating a
+    dataflow that cannot win: the candidates are first checked in their order (what would raise, raises
+    the same error), then simulated best-first by a lower bound of their `_score` (the least over their
+    T-pass counts of `_pass_bound`: compute cycles or compulsory DRAM time, MAC energy plus leakage) and
+    skipped once the bound reaches the best so far. Row stationary is simulated outright (closed form)."""
+    g = None
+    bounds = []
+    for index, df in enumerate(candidates):
+        if df == "rs":
+            r = _compute_layer(layer, hw, df, batch, timing, False, objective, PER_LAYER)
+            bounds.append((_score(r, objective), index, df, r))
+            continue
+        g = g or gemm_of(layer, batch)
+        _check_registers(layer, hw, df)
+        plan_candidates(g, map_gemm(g, hw.rows, hw.cols, df), hw)  # raises if the buffer cannot stage a fold
+        bound = min(_pass_bound(g, hw, df, timing, p, objective)[:2] for p in _pass_counts(g, hw, df))
+        bounds.append((bound, index, df, None))
+    bounds.sort(key=lambda b: b[:2])
+    best: tuple | None = None
+    for bound, index, df, r in bounds:
+        if best is not None and (bound, index) > best[:2]:
+            if bound > best[0]:
+                break
+            continue
+        if r is None:
+            r = _compute_layer(layer, hw, df, batch, timing, False, objective, PER_LAYER)
+        key = _score(r, objective)
+        if best is None or (key, index) < best[:2]:
+            best = (key, index, r)
+    assert best is not None
+    return best[2]
 
 
 def layer_shape_key(layer: Layer) -> tuple:

@@ -31,5 +31,6 @@ def run_until_then_kill(
     try:
         wait_for(predicate, proc, what)
     finally:
-        os.kill(proc.pid, signal.SIGKILL)
+        if proc.poll() is None:  # else it already exited: let wait_for's error (with its stderr) through
+            os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
