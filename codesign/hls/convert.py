@@ -32,21 +32,20 @@ import torch.nn.functional as F
 from torch import fx, nn
 
 from codesign.compress.prune import apply_masks, magnitude_masks
-from codesign.compress.quantize import FixedPoint, integer_bits_for_range
+from codesign.compress.quantize import FixedPoint
 from codesign.errors import CodesignError, HardwareConfigError
 from codesign.fpga.plan import Plan
 from codesign.fpga.reuse import divisors
+from codesign.hls.precision import MAX_ACCUM_WIDTH, accum_for, fixed_for_range, union
 from codesign.hls.rewrite import is_depthwise
 from codesign.hls.storage import Codebook
 
 Backend = Literal["vitis", "vivado"]
 ReuseSpec = Literal["auto"] | int | Mapping[str, int]
 
-RND, SAT = "AP_RND_CONV", "AP_SAT"
 # Extra fractional bits of an average-pooling accumulator: hls4ml divides the sum by N in that type, so
 # the quotient is truncated there before the (rounded) cast to the result type.
 AVG_EXTRA_FRAC = 8
-MAX_ACCUM_WIDTH = 53  # FixedPoint's limit (exact float64 emulation); far below ap_fixed's 1024
 
 _BACKENDS = {"vitis": "Vitis", "vivado": "Vivado"}
 
@@ -57,39 +56,6 @@ def backend_name(backend: str) -> str:
     if key not in _BACKENDS:
         raise HardwareConfigError(f"unknown HLS backend {backend!r}; use 'vitis' or 'vivado'")
     return _BACKENDS[key]
-
-
-def fixed(width: int, integer: int) -> FixedPoint:
-    """``ap_fixed<width, integer, AP_RND_CONV, AP_SAT>``: the only rounding/overflow used for layer outputs."""
-    return FixedPoint(width, integer, RND, SAT)
-
-
-def fixed_for_range(max_abs: float, width: int, margin: int = 0) -> FixedPoint:
-    """Rounded, saturating type of ``width`` bits holding [-max_abs, max_abs] (+ ``margin`` integer bits)."""
-    m = float(max_abs)
-    integer = integer_bits_for_range(-m, m, width, RND) if m > 0 else 1
-    return fixed(width, integer + margin)
-
-
-def union(a: FixedPoint, b: FixedPoint) -> FixedPoint:
-    """Smallest rounded/saturating type holding every value of ``a`` and of ``b`` exactly."""
-    integer = max(a.integer, b.integer)
-    frac = max(a.fractional, b.fractional)
-    return fixed(integer + frac, integer)
-
-
-def accum_for(x: FixedPoint, w: FixedPoint, b: FixedPoint | None, n_in: int) -> FixedPoint:
-    """Exact accumulator for sum_{n_in} x*w + b (truncating type; no value is ever rounded or wrapped)."""
-    bound = n_in * 2.0 ** (x.integer - 1) * 2.0 ** (w.integer - 1)
-    frac = x.fractional + w.fractional
-    if b is not None:
-        bound += 2.0 ** (b.integer - 1)
-        frac = max(frac, b.fractional)
-    integer = math.floor(math.log2(bound)) + 2
-    width = integer + frac
-    if width > MAX_ACCUM_WIDTH:  # keep the integer bits (no wrap), drop far-below-result fraction bits
-        width = MAX_ACCUM_WIDTH
-    return FixedPoint(width, integer)
 
 
 # --------------------------------------------------------------------------------------------------------------
