@@ -130,6 +130,7 @@ class LayerPlan:
         return -(-(self.n_in * self.n_out) // self.reuse)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields: precisions as ``ap_fixed<...>`` strings, plus ``multipliers``."""
         d = asdict(self)
         for k in ("result", "accum", "weight", "bias"):
             v = getattr(self, k)
@@ -142,10 +143,10 @@ def _kind(gm: fx.GraphModule, node: fx.Node) -> str:
     if node.op == "placeholder":
         return "input"
     if node.op == "call_module":
-        mod = gm.get_submodule(node.target)
+        mod = gm.get_submodule(str(node.target))
         if isinstance(mod, nn.Conv2d) and mod.groups > 1 and is_depthwise(mod):
             return "dwconv"
-        kinds: list[tuple[type, str]] = [
+        kinds: list[tuple[type | tuple[type, ...], str]] = [
             (nn.Conv2d, "conv"),
             (nn.AdaptiveAvgPool2d, "globalpool"),
             (nn.Linear, "dense"),
@@ -291,10 +292,11 @@ def plan_layers(
         if kind == "input":
             pass
         elif kind in ("conv", "dense", "dwconv"):
-            mod = gm.get_submodule(node.target)
+            mod = gm.get_submodule(str(node.target))
+            assert isinstance(mod, (nn.Conv2d, nn.Linear))  # by _kind
             wt, bt = weight_types[node.name]
             terms = 0  # products summed into one output
-            if kind in ("conv", "dwconv"):
+            if isinstance(mod, nn.Conv2d):
                 kh, kw = mod.kernel_size
                 # hls4ml's multiplication size (get_layer_mult_size), also for DepthwiseConv2D: kh*kw*C x C*m
                 p.n_in, p.n_out = kh * kw * mod.in_channels, mod.out_channels
@@ -329,11 +331,12 @@ def plan_layers(
             if kind == "maxpool":
                 p.accum = in_types[0]
         elif kind in ("avgpool", "globalpool"):
-            mod = gm.get_submodule(node.target)
+            mod = gm.get_submodule(str(node.target))
             if kind == "globalpool":  # the sum over the whole input map, one accumulator per channel
                 shape = ins[0].meta["tensor_meta"].shape
                 kh, kw = int(shape[2]), int(shape[3])
             else:
+                assert isinstance(mod, nn.AvgPool2d)  # by _kind
                 kh, kw = (
                     (mod.kernel_size, mod.kernel_size)
                     if isinstance(mod.kernel_size, int)
@@ -382,7 +385,7 @@ def build_config(
 
     gm, _ = for_conversion(gm)
 
-    cfg = hls4ml.utils.config_from_pytorch_model(
+    cfg: dict[str, Any] = hls4ml.utils.config_from_pytorch_model(
         gm,
         tuple(int(d) for d in input_shape),
         granularity="name",

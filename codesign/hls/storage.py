@@ -183,7 +183,11 @@ def patch_codebook_storage(project_dir: str | Path, hm: object, codebooks: dict[
             f"}};\n"
             f"typedef nnet::cb_weight<{cbname}> {tname};"
         )
-        dtext = pat.sub(lambda _m, s=struct: s, dtext, count=1)
+
+        def literal(_m: re.Match[str], s: str = struct) -> str:  # a function: no backslash escapes in `s`
+            return s
+
+        dtext = pat.sub(literal, dtext, count=1)
         index_of = cb.index_of
         for path in (fw / "weights" / f"{var}.txt", fw / "weights" / f"{var}.h"):
             if not path.exists():

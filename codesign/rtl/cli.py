@@ -204,7 +204,7 @@ def cmd_rtl(args: argparse.Namespace) -> None:
         cmd_write(args, acc)
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("rtl", help="generated PE-array RTL: write it, check it in Verilator, synthesize it")
     p.add_argument("--hw", required=True, help="hardware: a name under hw_models/ or a YAML path")
     p.add_argument("--rows", type=int, help="override the YAML's array rows")
