@@ -518,7 +518,7 @@ class HlsResult:
         return from_hls_layout(csim_predict(self.hls_model, to_nhwc(x)), self.output_shape)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (the ``hls.json`` of the project): shapes (C, H, W), clock period (ns), layer plans,
+        """JSON-ready summary (the project's ``codesign_report.json``): shapes (C, H, W), clock period (ns), layer plans,
         the C-simulation comparison, stage times (s) and the FIFO sizing figures."""
         return {
             "name": self.name,
