@@ -60,7 +60,11 @@ def build_table(
     from codesign.sim.overlay_area import config_key
 
     cache = default_build_root() / "yosys"
-    table: dict[str, Any] = {"yosys": yosys_version(), "command": "python -m codesign.rtl.pe_table", "configs": {}}
+    table: dict[str, Any] = {
+        "yosys": yosys_version(),
+        "command": "python -m codesign.rtl.pe_table",
+        "configs": {},
+    }
     for df, sh, a, w, p in configs:
         key = config_key(df, sh, a, w, p)
         for family, part in families.items():
