@@ -51,7 +51,7 @@ _BACKENDS = {"vitis": "Vitis", "vivado": "Vivado"}
 
 
 def backend_name(backend: str) -> str:
-    """hls4ml's spelling of a backend name ('vitis' -> 'Vitis')."""
+    """hls4ml's spelling of a backend name ('vitis' -> 'Vitis'); raises HardwareConfigError for another name."""
     key = backend.lower()
     if key not in _BACKENDS:
         raise HardwareConfigError(f"unknown HLS backend {backend!r}; use 'vitis' or 'vivado'")

@@ -147,7 +147,10 @@ class Simulator:
 
     def run(self, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Run the cases (each: program, overlap, max_cycles) in one simulator process; returns the
-        testbench's results (fold_cycles, span, counters, output, errors) in the same order."""
+        testbench's results (fold_cycles, span, counters, output, errors, cpu_s in CPU seconds) in the
+        same order.
+
+        Raises RtlToolError (with the end of the simulator log) when the simulation fails or writes no results."""
         from cocotb_tools.runner import get_runner
 
         with tempfile.TemporaryDirectory(prefix="codesign-rtl-") as tmp:
