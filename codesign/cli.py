@@ -308,11 +308,19 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
             # importing its module (codesign.hls pulls in torch and hls4ml).
             for verb, text in verbs.items():
                 sub.add_parser(verb, help=text)
-    if (
-        wanted is None or wanted == "fit"
-    ):  # `fit --overlay`: the accelerator itself (codesign.rtl sits above fpga)
+    if wanted is None or wanted == "fit":
+        # `fit --overlay`: the accelerator itself; `fit --plan`: the planner plans the graph `codesign hls`
+        # converts. Both live above codesign.fpga in the import layers, so they are wired in here.
         importlib.import_module("codesign.rtl.overlay").extend_fit_parser(sub.choices["fit"])
+        sub.choices["fit"].set_defaults(plan_handler=_fit_plan)
     return parser
+
+
+def _fit_plan(args: argparse.Namespace) -> None:
+    """`codesign fit NAME --part P --plan`: the embedded-fit planner (codesign.hls.planning)."""
+    from codesign.hls.planning import cmd_fit_plan
+
+    cmd_fit_plan(args)
 
 
 def _command_in(argv: Sequence[str] | None) -> str | None:
