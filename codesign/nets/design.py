@@ -15,6 +15,7 @@ import dataclasses
 import functools
 import os
 import typing
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -164,22 +165,31 @@ def design_file_model(family: str) -> type[BaseModel]:
     return create_model(f"{cls.__name__}File", __config__=STRICT, __doc__=doc, **fields)
 
 
-def design_file_schema() -> dict[str, Any]:
-    """JSON Schema of a design file: `design:` holding one family's knobs (other top-level sections, such
-    as the `hardware` and `metrics` that `codesign explore` writes, are informational), or the knobs alone."""
+def design_file_schema(sections: Mapping[str, type[BaseModel]] | None = None) -> dict[str, Any]:
+    """JSON Schema of a design file: `design:` holding one family's knobs, or the knobs alone.
+
+    `sections` maps other top-level keys of the `design:` form to the models that validate them where
+    they are read (`codesign schema design` passes ``hardware``: `codesign.explore.hardware.HardwareSection`,
+    a layer above this one); any other top-level section (such as the `metrics` and `lineage` that
+    `codesign explore` writes) is informational and not constrained.
+    """
     from pydantic.json_schema import models_json_schema
 
     models = [design_file_model(f) for f in _FAMILIES]
-    refs, top = models_json_schema([(m, "validation") for m in models], ref_template="#/$defs/{model}")
+    extra = dict(sections or {})
+    inputs = [(m, "validation") for m in [*models, *extra.values()]]
+    refs, top = models_json_schema(inputs, ref_template="#/$defs/{model}")  # type: ignore[arg-type]
     defs = top.get("$defs", {})
     one_of = [refs[(m, "validation")] for m in models]
+    properties: dict[str, Any] = {"design": {"anyOf": one_of}}
+    properties.update({key: refs[(model, "validation")] for key, model in extra.items()})
     return {
         "title": "codesign design file",
         "description": "`design:` with one family's knobs (other top-level sections, such as hardware and "
         "metrics, are informational), or the knobs alone",
         "$defs": defs,
         "anyOf": [
-            {"type": "object", "properties": {"design": {"anyOf": one_of}}, "required": ["design"]},
+            {"type": "object", "properties": properties, "required": ["design"]},
             *one_of,
         ],
     }
