@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from codesign.errors import CodesignError
+from codesign.errors import HardwareConfigError
 from codesign.hw.model import Accelerator, EnergyTable, GlobalBuffer
 from codesign.hw.schema import HardwareRef
 from codesign.schema import STRICT, StrictModel, issue, missing_key, validate
@@ -152,13 +152,13 @@ def from_embedded(section: Any, where: str) -> Accelerator | None:
     """The accelerator a design file's `hardware:` section describes; None when there is none.
 
     Accepts `{base, overrides}` (written by reshape/explore) or `{name: NAME}` (a plain hardware name),
-    validated by `HardwareSection`. `where` names the file in messages. Raises CodesignError (one line
-    naming ``hardware.<key>``) for a malformed section, HardwareConfigError for an unknown base or an
-    override the accelerator refuses (e.g. partitions that do not add up).
+    validated by `HardwareSection`. `where` names the file in messages. Raises HardwareConfigError (one
+    line; exit status 4, a bad input file) naming ``hardware.<key>`` for a malformed section, and for an
+    unknown base or an override the accelerator refuses (e.g. partitions that do not add up).
     """
     if section is None:
         return None
-    checked = validate(HardwareSection, section, where, CodesignError, key="hardware")
+    checked = validate(HardwareSection, section, where, HardwareConfigError, key="hardware")
     if checked.base is not None:
         overrides = section.get("overrides") or {}  # the values as written (ints stay ints in the label)
         return variant(checked.base, overrides)
