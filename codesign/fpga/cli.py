@@ -13,7 +13,11 @@ import importlib.util
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from codesign.fpga.cost import DesignEstimate
+    from codesign.ir.graph import LayerGraph
 
 
 def _shape(text: str | None, option: str) -> tuple[int, ...] | None:
@@ -30,7 +34,7 @@ def _shape(text: str | None, option: str) -> tuple[int, ...] | None:
     return parts
 
 
-def _load_class(spec_text: str, shape: tuple[int, ...] | None) -> Any:
+def _load_class(spec_text: str, shape: tuple[int, ...] | None) -> LayerGraph:
     """Trace `path.py:ClassName` (the class built with no arguments) at `shape`."""
     from codesign.errors import CodesignError
     from codesign.ir.trace import trace_module
@@ -63,7 +67,7 @@ def _load_class(spec_text: str, shape: tuple[int, ...] | None) -> Any:
     return trace_module(net, full, name=cls_name)  # type: ignore[arg-type]
 
 
-def _graph(args: argparse.Namespace) -> Any:
+def _graph(args: argparse.Namespace) -> LayerGraph:
     from codesign.zoo import trace_model
 
     shape = _shape(args.input_shape, "--input-shape")
@@ -75,7 +79,7 @@ def _graph(args: argparse.Namespace) -> Any:
             from codesign.errors import CodesignError
 
             raise CodesignError("--input-shape N (a vector) needs a model file: path/to/model.py:ClassName")
-        return trace_model(args.name, full)  # type: ignore[arg-type]
+        return trace_model(args.name, full)
     return trace_model(args.name, args.input_size)  # (C, H, W) from cli_types.input_size, or None
 
 
@@ -99,8 +103,15 @@ def _layer_config(path: str | None) -> dict[str, Any] | None:
     return data
 
 
-def format_estimate(est: Any, args: argparse.Namespace, wprec: str, aprec: str, sized: bool) -> str:
-    """Per-layer table (post-synthesis estimate) and the totals line of `codesign fit`."""
+def format_estimate(
+    est: DesignEstimate, args: argparse.Namespace, wprec: str, aprec: str, sized: bool
+) -> str:
+    """Per-layer table (post-synthesis estimate) and the totals line of `codesign fit`.
+
+    `est`: the cost model's estimate (`codesign.fpga.cost.estimate`); resources in BRAM18K, URAM blocks,
+    DSP slices, LUT and FF, latency and interval in clock cycles. `args.reuse` is printed as given
+    ('auto' or the target reuse factor); `wprec`/`aprec`: the weight and result hls4ml types.
+    """
     from tabulate import tabulate
 
     from codesign.fpga.design import WEIGHT_KINDS
@@ -127,6 +138,10 @@ def format_estimate(est: Any, args: argparse.Namespace, wprec: str, aprec: str, 
 
 
 def cmd_validate(args: argparse.Namespace) -> None:
+    """`codesign fit --validate`: estimate vs actual for every stored synthesis report
+    (`codesign.fpga.validation`; reports in `tests/data/fpga_reports/`, cited in its manifest), as a table
+    (median and worst relative error per figure and split) or JSON (`--format json`), to `--out` or stdout.
+    """
     from codesign.fpga.validation import comparisons_as_rows, error_table, format_error_table, validate
     from codesign.report.output import emit
 
@@ -140,6 +155,13 @@ def cmd_validate(args: argparse.Namespace) -> None:
 
 
 def cmd_fit(args: argparse.Namespace) -> None:
+    """`codesign fit NAME --part PART` (module doc): plan reuse factors, size the FIFOs, estimate and print
+    resources (BRAM18K, URAM, DSP, LUT, FF), latency/interval (cycles) and the fit verdict against the part's
+    data-sheet counts (`codesign.fpga.parts`).
+
+    Raises UsageError without NAME/--part, CodesignError for a bad --reuse (< 1), --clock (<= 0 MHz),
+    --precision or model file, and FitError (after printing the report) when the design does not fit.
+    """
     from codesign.errors import CodesignError, FitError
     from codesign.fpga.parts import get_part
     from codesign.fpga.planner import plan_design
@@ -164,8 +186,8 @@ def cmd_fit(args: argparse.Namespace) -> None:
         raise UsageError("codesign fit needs NAME and --part (or --validate); see 'codesign fit --help'")
     part = get_part(args.part)
     graph = _graph(args)
-    reuse: int | str = "auto" if args.reuse == "auto" else int(args.reuse)
-    if reuse != "auto" and reuse < 1:
+    reuse: int | Literal["auto"] = "auto" if args.reuse == "auto" else int(args.reuse)
+    if isinstance(reuse, int) and reuse < 1:
         raise CodesignError(f"--reuse must be 'auto' or an integer >= 1, got {args.reuse}")
     if args.clock <= 0:
         raise CodesignError(f"--clock must be a positive frequency in MHz, got {args.clock}")
@@ -205,7 +227,8 @@ def cmd_fit(args: argparse.Namespace) -> None:
                        "try a larger --reuse, fewer bits (--precision), or a larger --part")  # fmt: skip
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `fit` subcommand (its options and `cmd_fit`) to the top-level parser's subcommands."""
     from codesign import cli_types
 
     p = sub.add_parser(

@@ -98,10 +98,12 @@ class StreamLayer:
 
     @property
     def in_pixels(self) -> int:
+        """H x W of the input: the stream words (one pixel of all channels each) the layer reads per image."""
         return self.in_shape[0] * self.in_shape[1]
 
     @property
     def out_pixels(self) -> int:
+        """H x W of the output: the stream words the layer writes per image."""
         return self.out_shape[0] * self.out_shape[1]
 
     @property
@@ -149,6 +151,7 @@ class StreamLayer:
 
     @property
     def nonzero_multipliers(self) -> int:
+        """Products per output pixel left after pruning: ceil(multipliers x density)."""
         return ceil(self.multipliers * self.density)
 
 
@@ -177,6 +180,7 @@ class HlsDesign:
     fifo_impl: Mapping[str, str] = field(default_factory=dict)
 
     def fifo_depth(self, layer: StreamLayer) -> int:
+        """Depth (words) of the stream `layer` writes: `fifo_depths`, else hls4ml's default H x W."""
         h, w, _ = layer.out_shape
         return int(self.fifo_depths.get(layer.name, h * w))
 

@@ -54,14 +54,17 @@ class DesignFigures:
 
     @property
     def bram18k(self) -> int:
+        """All BRAM18K of the design: the cost model's total, or weights + FIFOs + line buffers."""
         return self.bram18k_total or self.weight_bram18k + self.fifo_bram18k + self.line_buffer_bram18k
 
     @property
     def latency_ms(self) -> float:
+        """Latency in milliseconds at `clock_mhz`: cycles / (MHz x 1e3)."""
         return self.latency_cycles / (self.clock_mhz * 1e3)
 
     @property
     def images_per_s(self) -> float:
+        """Throughput: clock (MHz x 1e6) / interval (cycles); 0 when the interval is unknown."""
         return self.clock_mhz * 1e6 / self.interval_cycles if self.interval_cycles > 0 else 0.0
 
 
@@ -165,7 +168,7 @@ def evaluate_design(
     used = (t.bram18k, t.uram, t.dsp, t.lut, t.ff)
     cap = (fpga.bram18k, fpga.uram, fpga.dsp, fpga.lut, fpga.ff)
     stage_cycles = {st.name: st.cycles // 2 for st in pipe2.stages if st.kind not in ("source", "sink")}
-    slowest = max(stage_cycles, key=stage_cycles.get)
+    slowest = max(stage_cycles, key=stage_cycles.__getitem__)
     return DesignFigures(
         part=fpga.name,
         clock_mhz=clock_mhz,
