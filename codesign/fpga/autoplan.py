@@ -55,7 +55,7 @@ from codesign.fpga.design import WEIGHT_KINDS, HlsDesign, Precision, StreamLayer
 from codesign.fpga.fifo_sizing import sized_fifo_depths
 from codesign.fpga.from_graph import graph_to_design
 from codesign.fpga.parts import FpgaPart, get_part
-from codesign.fpga.plan import LayerChoice, MemoryImpl, Plan
+from codesign.fpga.plan import LayerChoice, MemoryImpl, Plan, WeightStorage
 from codesign.fpga.report import ERROR_BAND, LABELS, RESOURCES
 from codesign.fpga.reuse import valid_reuse_factors
 from codesign.ir.graph import LayerGraph
@@ -78,7 +78,7 @@ class LayerOption:
     """One candidate for one weight layer: reuse factor, storage and its cost and interval (cycles)."""
 
     reuse: int
-    storage: str  # "dense" | "codebook"
+    storage: WeightStorage
     weight_bits: int
     index_bits: int | None
     cost: Cost
@@ -460,14 +460,14 @@ def autoplan(
     sizer = _Sizer(graph, backend)
     steps: list[str] = []
     tried: list[PlanResult] = []
-    common = dict(clock_mhz=clock_mhz, backend=backend, density=density, margin=bands, sizer=sizer)
 
     def attempt(a: int, w: int, budget: int) -> PlanResult | str:
         design = _design(graph, a, w, clock_mhz, backend, density)
         opts = choose_layers(design, fpga, budget, w, index_bits, bands)
         if isinstance(opts, str):
             return opts
-        est, plan = evaluate(graph, fpga, opts, act_bits=a, weight_bits=w, **common)  # type: ignore[arg-type]
+        est, plan = evaluate(graph, fpga, opts, act_bits=a, weight_bits=w, clock_mhz=clock_mhz, backend=backend,
+                             density=density, margin=bands, sizer=sizer)  # fmt: skip
         binding = dict(plan.fifo_impl)
         res = _verdict_of(PlanResult(graph.name, fpga, clock_mhz, target_fps, a, w, budget, plan, est, opts,
                                      binding, bands))  # fmt: skip

@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
 
 from codesign.errors import HardwareConfigError
-from codesign.fpga.plan import Plan
+from codesign.fpga.plan import MemoryImpl, Plan, WeightStorage
 from codesign.schema import StrictModel, issue, missing_key
 
 BACKENDS = ("vivado", "vitis")
@@ -102,7 +102,7 @@ class StreamLayer:
     strategy: str | None = None  # per-layer override of the design's strategy
     inputs: tuple[str, ...] = ()  # producer layer names; "input" is the network input
     groups: int = 1  # grouped conv: `groups` separate convs (hls4ml has no grouped conv)
-    storage: str = "dense"  # "dense" | "codebook" (a Plan's weight storage)
+    storage: WeightStorage = "dense"  # a Plan's weight storage
     index_bits: int = 0  # codebook storage: bits of one stored index
 
     @property
@@ -186,7 +186,7 @@ class HlsDesign:
         "bram"  # "uram": block-RAM FIFOs bound to URAM (Vitis `config_storage fifo -impl uram`)
     )
     #: stream name -> memory bound by a Plan (bram | uram | lutram | srl; `bind_storage ... impl=`, UG1399).
-    fifo_impl: Mapping[str, str] = field(default_factory=dict)
+    fifo_impl: Mapping[str, MemoryImpl] = field(default_factory=dict)
 
     def fifo_depth(self, layer: StreamLayer) -> int:
         """Depth (words) of the stream `layer` writes: `fifo_depths`, else hls4ml's default H x W."""
