@@ -270,7 +270,10 @@ def _clamp01(x: float) -> float:
 
 
 def variable_product_dsp(a_bits: int, b_bits: int) -> int:
-    """DSP48E2 slices of one product of two run-time operands (0 when HLS builds it in LUTs)."""
+    """DSP48E2 slices of one product of two run-time operands of `a_bits` and `b_bits` bits (0 when HLS
+    builds it in LUTs: the wider operand under `DSP_MIN_WIDE_BITS` or the narrower under
+    `DSP_MIN_NARROW_BITS`, 11 and 4 bits: Duarte et al. 2018, JINST 13 P07027); else the 27 x 18 multiplier of a DSP48E2
+    (UG579) tiled: ceil(wide / 27) x ceil(narrow / 18)."""
     wide, narrow = max(a_bits, b_bits), min(a_bits, b_bits)
     if wide < DSP_MIN_WIDE_BITS or narrow < DSP_MIN_NARROW_BITS:
         return 0

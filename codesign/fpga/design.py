@@ -453,7 +453,9 @@ def with_plan(design: HlsDesign, plan: Plan | None) -> HlsDesign:
 
 
 def with_settings(design: HlsDesign, **changes: Any) -> HlsDesign:
-    """A copy with design-wide settings changed; `reuse=` and `precision=` apply to every layer."""
+    """A copy with design-wide settings changed (`HlsDesign` field names: backend, clock_mhz in MHz, ...);
+    `reuse=` (reuse factor) and `precision=` (an hls4ml type) apply to every layer. Raises
+    HardwareConfigError for a bad precision, TypeError for a name that is not an `HlsDesign` field."""
     reuse = changes.pop("reuse", None)
     precision = changes.pop("precision", None)
     layers = design.layers

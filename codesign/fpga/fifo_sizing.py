@@ -221,7 +221,8 @@ def choose_reuse(
 def parts_that_fit(
     fig: DesignFigures, graph: LayerGraph, weight_bits: int = 8, act_bits: int = 16
 ) -> list[str]:
-    """Parts of the table on which this design (its RFs and depths) fits."""
+    """Names of the parts of `codesign.fpga.parts.PARTS` (data-sheet counts), in table order, on which this
+    design (its reuse factors and FIFO depths, `weight_bits`/`act_bits` wide) fits."""
     out = []
     for p in PARTS:
         f = evaluate_design(graph, p, fig.reuse, clock_mhz=fig.clock_mhz, weight_bits=weight_bits,
@@ -290,7 +291,8 @@ def apply_fifo_depths(hls_model: Any, pipe: Pipeline, depths: Mapping[str, int])
 
 
 def memory_summary(fig: DesignFigures) -> str:
-    """One line: FIFO bits and BRAM before/after sizing."""
+    """One line: FIFO storage in Mbit and BRAM18K with hls4ml's H*W depths -> with the sized depths, then
+    URAM blocks, DSP slices, LUT and FF of the sized design."""
     return (
         f"FIFOs {fig.fifo_bits_default / 1e6:.2f} -> {fig.fifo_bits_sized / 1e6:.3f} Mbit; "
         f"BRAM18K {fig.bram18k_default:,} -> {fig.bram18k:,} (weights {fig.weight_bram18k:,}, "

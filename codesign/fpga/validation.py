@@ -187,7 +187,8 @@ def format_error_table(rows: list[ErrorRow], fmt: str = "github") -> str:
 
 
 def comparisons_as_rows(comparisons: list[Comparison]) -> list[dict[str, Any]]:
-    """Plain dicts (for JSON output)."""
+    """Plain dicts (for JSON output): design, report, split, kind, figure, estimate, actual (the figure's
+    unit: BRAM18K, DSP, LUT, FF or cycles) and the relative error."""
     return [
         {"design": c.design_id, "report": c.report, "split": c.split, "kind": c.kind, "figure": c.figure,
          "estimate": c.estimate, "actual": c.actual, "error": c.error}
