@@ -384,6 +384,30 @@ def test_fit_a_users_model_file_as_json(tmp_path, capsys) -> None:
     assert 28 * 28 <= out["interval_cycles"] <= 28 * 28 + 10
 
 
+def test_fit_layer_config_is_applied_and_checked(tmp_path, capsys) -> None:
+    """--layer-config entries (LayerSettingsFile) reach the design; a bad one is one line naming the layer and
+    key; a non-UTF-8 file is one line too (both were a traceback or silently kept before)."""
+    from codesign.cli import main
+
+    src = tmp_path / "model.py"
+    src.write_text(MODEL_PY)
+    cfg = tmp_path / "layers.yaml"
+    base = ["fit", f"{src}:Tiny", "--input-shape", "1x28x28", "--part", "xcu250", "--format", "json",
+            "--strategy", "latency", "--reuse", "1", "--layer-config", str(cfg)]  # fmt: skip
+    cfg.write_text("conv: {reuse: 4}\n")
+    assert main(base) == 0
+    assert json.loads(capsys.readouterr().out)["reuse"]["conv"] == 4
+    for text, message in [(b"conv: {strategy: fast}\n", "conv: strategy = 'fast' is not allowed"),
+                          (b"conv: {reuse: 0}\n", "conv: reuse = 0 is out of range"),
+                          (b"conv: {weight: float}\n", "conv: weight = 'float' is not an hls4ml fixed-point type"),
+                          (b"conv: {reuse: 4}  # r\xe9utilisation\n", "not UTF-8 text"),
+                          (b"- conv\n", "must map layer names to")]:  # fmt: skip
+        cfg.write_bytes(text)
+        code = main(base)
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code != 0 and len(err) == 1 and message in err[0], err
+
+
 def test_fit_bad_model_file_is_one_line(tmp_path, capsys) -> None:
     from codesign.cli import main
 

@@ -83,24 +83,29 @@ def _graph(args: argparse.Namespace) -> LayerGraph:
     return trace_model(args.name, args.input_size)  # (C, H, W) from cli_types.input_size, or None
 
 
-def _layer_config(path: str | None) -> dict[str, Any] | None:
+def _layer_config(path: str | None) -> dict[str, dict[str, Any]] | None:
+    """The --layer-config file: layer name -> its `LayerSettingsFile` entry (keys given only).
+
+    Raises CodesignError (one line) for an unreadable or non-UTF-8 file, bad YAML, a top level that is not
+    a mapping, or a bad entry (key path, value and what is allowed, from `codesign.schema`)."""
     from codesign.errors import CodesignError
+    from codesign.fpga.design import LayerSettingsFile
+    from codesign.schema import validate
+    from codesign.textfile import read_text_file
+    from codesign.yaml_budget import safe_load_bounded
 
     if not path:
         return None
-    import yaml
-
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except OSError as exc:
-        raise CodesignError(f"cannot read --layer-config {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise CodesignError(f"--layer-config {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise CodesignError(
-            f"--layer-config {path} must map layer names to {{result, weight, reuse, strategy}} mappings"
+    what = f"--layer-config {path}"
+    data = safe_load_bounded(read_text_file(path, "--layer-config file", CodesignError), what, CodesignError)
+    if not isinstance(data, dict):
+        raise CodesignError(f"{what} must map layer names to {{result, weight, reuse, strategy}} mappings")
+    return {
+        str(name): validate(LayerSettingsFile, entry, f"{what}: {name}", CodesignError).model_dump(
+            exclude_none=True
         )
-    return data
+        for name, entry in data.items()
+    }
 
 
 def format_estimate(

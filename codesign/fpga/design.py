@@ -267,6 +267,16 @@ class HlsLayerFile(StrictModel):
         return self
 
 
+class LayerSettingsFile(StrictModel):
+    """One layer's entry of a per-layer config (`codesign fit --layer-config`, hls4ml's `LayerName` config):
+    `result`/`weight` hls4ml precisions, `reuse` factor, `strategy`; each overrides the design's default."""
+
+    result: PrecisionText | None = None
+    weight: PrecisionText | None = None
+    reuse: _PosInt | None = None
+    strategy: Literal["latency", "resource"] | None = None
+
+
 class HlsDesignFile(StrictModel):
     """An FPGA dataflow design file (`design_from_dict`; the validation manifest's `design:` entries).
 
