@@ -371,7 +371,7 @@ class _Sizer:
     def __init__(self, graph: LayerGraph, backend: str = "vitis") -> None:
         self.graph = graph
         self.backend = backend
-        self.cache: dict[tuple[Any, ...], dict[str, int]] = {}
+        self.cache: dict[tuple[tuple[tuple[str, int], ...], int], dict[str, int]] = {}  # (reuse, act_bits)
 
     def depths(self, reuse: Mapping[str, int], act_bits: int) -> dict[str, int]:
         key = (tuple(sorted(reuse.items())), act_bits)

@@ -20,6 +20,7 @@ from typing import Any
 
 from codesign.fpga.cost import DesignEstimate, estimate
 from codesign.fpga.dataflow import Pipeline, build_pipeline, min_depths, simulate
+from codesign.fpga.design import HlsDesign
 from codesign.fpga.from_graph import graph_to_design
 from codesign.fpga.parts import PARTS, FpgaPart, get_part
 from codesign.fpga.streams import stream_fifos
@@ -122,7 +123,7 @@ def shrink_for_interval(
 
 
 def _design(graph: LayerGraph, reuse: Mapping[str, int], weight_bits: int, act_bits: int,
-            depths: Mapping[str, int], clock_mhz: float, backend: str) -> Any:  # fmt: skip
+            depths: Mapping[str, int], clock_mhz: float, backend: str) -> HlsDesign:  # fmt: skip
     return graph_to_design(
         graph, backend=backend, weight_precision=f"ap_fixed<{weight_bits},{max(1, weight_bits // 2 - 1)}>",
         result_precision=f"ap_fixed<{act_bits},{max(1, min(6, act_bits - 2))}>", reuse=dict(reuse),
