@@ -41,17 +41,6 @@ def _model_schema(module: str, *names: str) -> Callable[[], dict[str, Any]]:
     return load
 
 
-def _plan_schema() -> dict[str, Any]:
-    # The HLS plan's model may live in codesign.fpga.plan or codesign.hls.plan (being moved); its model is
-    # not public yet (`_PlanModel`): read through the module's namespace until it is renamed.
-    for module in ("codesign.fpga.plan", "codesign.hls.plan"):
-        try:
-            return _model_schema(module, "PlanFile", "_PlanModel")()
-        except (ImportError, LookupError):
-            continue
-    raise LookupError("no HLS plan model found in codesign.fpga.plan or codesign.hls.plan")
-
-
 def _design_schema() -> dict[str, Any]:
     """The design file's schema with its `hardware:` section (`codesign.explore.hardware.HardwareSection`)."""
     from codesign.explore.hardware import HardwareSection
@@ -88,7 +77,21 @@ KINDS: dict[str, tuple[str, str, Callable[[], dict[str, Any]]]] = {
         "codesign explore --space FILE.yaml",
         _model_schema("codesign.explore.space", "SearchSpace"),
     ),
-    "plan": ("an HLS plan file", "codesign hls --plan FILE", _plan_schema),
+    "plan": (
+        "an HLS plan file",
+        "codesign hls --plan FILE, codesign fit --save-plan FILE",
+        _model_schema("codesign.fpga.plan", "PlanFile"),
+    ),
+    "layer-config": (
+        "per-layer hls4ml settings",
+        "codesign fit --layer-config FILE",
+        _model_schema("codesign.fpga.design", "LayerSettingsFile"),
+    ),
+    "fpga-design": (
+        "an hls4ml stream design described layer by layer",
+        "the design: entries of the stored FPGA reports' manifest",
+        _model_schema("codesign.fpga.design", "HlsDesignFile"),
+    ),
 }
 
 

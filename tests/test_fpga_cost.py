@@ -242,6 +242,65 @@ def test_bad_design_entry_names_the_layer() -> None:
         design_from_dict({"input": [4, 4, 1], "layers": [{"kind": "relu"}, {"kind": "lstm"}]})
 
 
+@pytest.mark.parametrize(
+    ("layer", "message"),
+    [
+        (
+            {"kind": "Conv"},
+            r"layers\[0\]\.kind = 'Conv' is not a supported layer kind \(did you mean 'conv'\?",
+        ),
+        ({"kind": "dense"}, r"missing required key layers\[0\]\.units"),  # was a KeyError traceback
+        ({"kind": "conv", "kernal": 3}, r"unknown key layers\[0\]\.kernal = 3 \(did you mean 'kernel'\?\)"),
+        (
+            {"kind": "conv", "kernel": [3]},
+            r"layers\[0\]\.kernel = \[3\] is too short \(allowed: an integer >= 1",
+        ),
+        ({"kind": "conv", "stride": "2"}, r"layers\[0\]\.stride = '2' has type string"),
+        (
+            {"kind": "conv", "density": 1.5},
+            r"layers\[0\]\.density = 1\.5 is out of range \(allowed: number > 0 and <= 1\)",
+        ),
+        (
+            {"kind": "conv", "weight": "float"},
+            r"layers\[0\]\.weight = 'float' is not an hls4ml fixed-point type",
+        ),
+        ({"kind": "maxpool", "pool": 5}, r"layers\[0\] \(maxpool0\): output shape \(0, 0, 1\) is empty"),
+    ],
+)
+def test_design_file_errors_are_one_line_naming_key_and_allowed_values(layer, message) -> None:
+    """`HlsDesignFile` (strict pydantic, the shared formatter of codesign.schema) names the key path, the value
+    and what is allowed; a window larger than its input is refused instead of giving a negative shape."""
+    with pytest.raises(HardwareConfigError, match=message) as exc:
+        design_from_dict({"input": [4, 4, 1], "layers": [layer]}, "net.yaml")
+    assert str(exc.value).startswith("net.yaml: ") and "\n" not in str(exc.value)
+
+
+def test_design_file_top_level_keys_are_checked() -> None:
+    base = {"input": [4, 4, 1], "layers": [{"kind": "relu"}]}
+    for extra, message in [({"backend": "vitis_hls"}, r"backend = 'vitis_hls' is not allowed \(did you mean 'vitis'"),
+                           ({"clock_mhz": 0}, r"clock_mhz = 0 is out of range \(allowed: number > 0 and <= 10000 MHz"),
+                           ({"layers": []}, r"layers = \[\] is empty"),
+                           ({"input": [4, 4, 1, 1]}, r"input = \[4, 4, 1, 1\] is too long")]:  # fmt: skip
+        with pytest.raises(HardwareConfigError, match=message):
+            design_from_dict(base | extra)
+    d = design_from_dict(base | {"clock_mhz": 250, "fifo_depths": {"relu0": 4}, "input": [16]})
+    assert (d.clock_mhz, d.fifo_depths, d.input_shape, d.layers[0].out_shape) == (
+        250.0,
+        {"relu0": 4},
+        (1, 1, 16),
+        (1, 1, 16),
+    )
+
+
+def test_design_file_layer_kinds_are_the_cost_models_kinds() -> None:
+    """One list of layer kinds: the schema's Literal and `KINDS` (what the cost model has rules for) agree."""
+    from typing import get_args
+
+    from codesign.fpga.design import KINDS, HlsLayerFile
+
+    assert get_args(HlsLayerFile.model_fields["kind"].annotation) == KINDS
+
+
 def test_new_parts_and_a_user_part(tmp_path) -> None:
     assert (get_part("kv260").name, get_part("xck26").dsp) == ("xck26", 1248)
     assert get_part("u55c").bram18k == 4032 and get_part("xcu280").uram == 960
@@ -323,6 +382,30 @@ def test_fit_a_users_model_file_as_json(tmp_path, capsys) -> None:
         assert key in out
     # one 28x28 input pixel per cycle through the conv (RF 1)
     assert 28 * 28 <= out["interval_cycles"] <= 28 * 28 + 10
+
+
+def test_fit_layer_config_is_applied_and_checked(tmp_path, capsys) -> None:
+    """--layer-config entries (LayerSettingsFile) reach the design; a bad one is one line naming the layer and
+    key; a non-UTF-8 file is one line too (both were a traceback or silently kept before)."""
+    from codesign.cli import main
+
+    src = tmp_path / "model.py"
+    src.write_text(MODEL_PY)
+    cfg = tmp_path / "layers.yaml"
+    base = ["fit", f"{src}:Tiny", "--input-shape", "1x28x28", "--part", "xcu250", "--format", "json",
+            "--strategy", "latency", "--reuse", "1", "--layer-config", str(cfg)]  # fmt: skip
+    cfg.write_text("conv: {reuse: 4}\n")
+    assert main(base) == 0
+    assert json.loads(capsys.readouterr().out)["reuse"]["conv"] == 4
+    for text, message in [(b"conv: {strategy: fast}\n", "conv: strategy = 'fast' is not allowed"),
+                          (b"conv: {reuse: 0}\n", "conv: reuse = 0 is out of range"),
+                          (b"conv: {weight: float}\n", "conv: weight = 'float' is not an hls4ml fixed-point type"),
+                          (b"conv: {reuse: 4}  # r\xe9utilisation\n", "not UTF-8 text"),
+                          (b"- conv\n", "must map layer names to")]:  # fmt: skip
+        cfg.write_bytes(text)
+        code = main(base)
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code != 0 and len(err) == 1 and message in err[0], err
 
 
 def test_fit_bad_model_file_is_one_line(tmp_path, capsys) -> None:

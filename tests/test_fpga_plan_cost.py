@@ -167,3 +167,27 @@ def test_pipeline_model_and_cost_model_share_the_conv_timing() -> None:
     assert conv_step_cycles(36, "vivado", "resource") == (36, 1) and conv_step_cycles(
         4, "vitis", "latency"
     ) == (4, 4)
+
+
+def test_plan_file_that_is_not_utf8_is_one_error_line(tmp_path) -> None:
+    """A plan saved as Latin-1 (or binary) is refused with the file and the byte named, not a traceback."""
+    from codesign.errors import CodesignError
+
+    f = tmp_path / "plan.yaml"
+    f.write_bytes(b"layers:\n  fc: {reuse: 8}  # r\xe9utilisation\n")
+    with pytest.raises(CodesignError, match=r"plan file .*plan\.yaml:2: not UTF-8 text \(byte 0xe9"):
+        Plan.from_file(f)
+    f.write_bytes(b"act_bits: 8\n")
+    assert Plan.from_file(f).act_bits == 8
+
+
+def test_plan_file_model_is_public_and_is_what_codesign_schema_prints() -> None:
+    """`codesign schema plan` prints `PlanFile`'s JSON Schema (schema_cli looks it up by that name)."""
+    from codesign.fpga.plan import PlanFile
+    from codesign.schema_cli import KINDS
+
+    schema = KINDS["plan"][2]()
+    assert set(schema["properties"]) == set(PlanFile.model_fields) == {
+        "layers", "default", "fifo_impl", "default_fifo_impl", "act_bits",
+    }  # fmt: skip
+    assert schema["properties"]["act_bits"] == PlanFile.model_json_schema()["properties"]["act_bits"]

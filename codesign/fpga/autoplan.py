@@ -55,7 +55,7 @@ from codesign.fpga.design import WEIGHT_KINDS, HlsDesign, Precision, StreamLayer
 from codesign.fpga.fifo_sizing import sized_fifo_depths
 from codesign.fpga.from_graph import graph_to_design
 from codesign.fpga.parts import FpgaPart, get_part
-from codesign.fpga.plan import LayerChoice, Plan
+from codesign.fpga.plan import LayerChoice, MemoryImpl, Plan, WeightStorage
 from codesign.fpga.report import ERROR_BAND, LABELS, RESOURCES
 from codesign.fpga.reuse import valid_reuse_factors
 from codesign.ir.graph import LayerGraph
@@ -78,7 +78,7 @@ class LayerOption:
     """One candidate for one weight layer: reuse factor, storage and its cost and interval (cycles)."""
 
     reuse: int
-    storage: str  # "dense" | "codebook"
+    storage: WeightStorage
     weight_bits: int
     index_bits: int | None
     cost: Cost
@@ -112,7 +112,7 @@ class PlanResult:
     plan: Plan
     estimate: DesignEstimate
     options: dict[str, LayerOption]
-    fifo_impl: dict[str, str]
+    fifo_impl: dict[str, MemoryImpl]
     margin: dict[str, float]
     fits: bool = False
     binding: str = ""
@@ -121,11 +121,13 @@ class PlanResult:
 
     @property
     def used(self) -> dict[str, float]:
+        """Estimated use per resource (`report.RESOURCES` keys): BRAM18K, URAM blocks, DSP slices, LUT, FF."""
         t = self.estimate.total
         return {"bram18k": t.bram18k, "uram": t.uram, "dsp": t.dsp, "lut": t.lut, "ff": t.ff}
 
     @property
     def available(self) -> dict[str, int]:
+        """The part's counts per resource, same keys and units as `used` (data sheets: `codesign.fpga.parts`)."""
         p = self.part
         return {"bram18k": p.bram18k, "uram": p.uram, "dsp": p.dsp, "lut": p.lut, "ff": p.ff}
 
@@ -140,10 +142,12 @@ class PlanResult:
 
     @property
     def interval_cycles(self) -> int:
+        """Clock cycles between consecutive images (the cost model's estimate)."""
         return self.estimate.interval_cycles
 
     @property
     def latency_cycles(self) -> int:
+        """Clock cycles from an image's first input word to its last output word (the cost model's estimate)."""
         return self.estimate.latency_cycles
 
     @property
@@ -153,6 +157,7 @@ class PlanResult:
 
     @property
     def latency_ms(self) -> float:
+        """Latency in milliseconds at `clock_mhz`: cycles / (MHz x 1e3)."""
         return self.latency_cycles / (self.clock_mhz * 1e3)
 
     def breakdown(self, resource: str, top: int = 3) -> list[tuple[str, float]]:
@@ -237,14 +242,14 @@ def layer_option_cost(
     return row.cost, row.interval, row.cycles
 
 
-def fifo_options(f: FifoCost, part: FpgaPart, backend: str) -> dict[str, Cost]:
+def fifo_options(f: FifoCost, part: FpgaPart, backend: str) -> dict[MemoryImpl, Cost]:
     """Cost of stream `f` in each memory the part offers (`cost.fifo_cost(..., impl=)`); 'auto' = the tool's rule.
 
     URAM only on parts that have it; a FIFO is the only thing URAM may hold (it cannot be initialised, so
     no weight ROM goes there; UG573)."""
     # estimate's FifoCost: Vivado HLS `count` FIFOs of `width` bits; Vitis one packed FIFO of `width` bits
     width, channels = (f.width, f.count) if backend == "vivado" else (f.width, 1)
-    out = {"auto": f.cost}
+    out: dict[MemoryImpl, Cost] = {"auto": f.cost}
     for impl in FIFO_IMPLS:
         if impl == "uram" and not part.uram:
             continue
@@ -322,11 +327,11 @@ def floor_interval(design: HlsDesign) -> tuple[int, str]:
 
 def bind_fifos(
     est: DesignEstimate, part: FpgaPart, margin: Mapping[str, float], passes: int = 3
-) -> dict[str, str]:
+) -> dict[str, MemoryImpl]:
     """Step 4: per stream the memory with the smallest load-weighted cost (module doc): stream -> impl ('auto' left out)."""
     caps = _caps(part, margin)
     opts = {f.name: fifo_options(f, part, est.design.backend) for f in est.fifos}
-    pick = {f.name: "auto" for f in est.fifos}
+    pick: dict[str, MemoryImpl] = {f.name: "auto" for f in est.fifos}
     total = _cost_vec(est.total)
     order = sorted(est.fifos, key=lambda f: -_share_sum(f.cost, caps))
     for _ in range(passes):
@@ -337,7 +342,7 @@ def bind_fifos(
             load = {r: max(base[r] / caps[r], 0.05) if caps[r] else 0.0 for r in RESOURCES}
 
             def score(
-                impl: str,
+                impl: MemoryImpl,
                 f: FifoCost = f,
                 base: dict[str, float] = base,
                 load: dict[str, float] = load,
@@ -366,7 +371,7 @@ class _Sizer:
     def __init__(self, graph: LayerGraph, backend: str = "vitis") -> None:
         self.graph = graph
         self.backend = backend
-        self.cache: dict[tuple[Any, ...], dict[str, int]] = {}
+        self.cache: dict[tuple[tuple[tuple[str, int], ...], int], dict[str, int]] = {}  # (reuse, act_bits)
 
     def depths(self, reuse: Mapping[str, int], act_bits: int) -> dict[str, int]:
         key = (tuple(sorted(reuse.items())), act_bits)
@@ -401,7 +406,7 @@ def evaluate(
     if bind:
         binding = bind_fifos(est, part, margin)
         if binding:
-            plan = replace(plan, fifo_impl=binding)  # type: ignore[arg-type]
+            plan = replace(plan, fifo_impl=binding)
             est = estimate(design, TARGET, plan=plan)
     return est, plan
 
@@ -455,14 +460,14 @@ def autoplan(
     sizer = _Sizer(graph, backend)
     steps: list[str] = []
     tried: list[PlanResult] = []
-    common = dict(clock_mhz=clock_mhz, backend=backend, density=density, margin=bands, sizer=sizer)
 
     def attempt(a: int, w: int, budget: int) -> PlanResult | str:
         design = _design(graph, a, w, clock_mhz, backend, density)
         opts = choose_layers(design, fpga, budget, w, index_bits, bands)
         if isinstance(opts, str):
             return opts
-        est, plan = evaluate(graph, fpga, opts, act_bits=a, weight_bits=w, **common)  # type: ignore[arg-type]
+        est, plan = evaluate(graph, fpga, opts, act_bits=a, weight_bits=w, clock_mhz=clock_mhz, backend=backend,
+                             density=density, margin=bands, sizer=sizer)  # fmt: skip
         binding = dict(plan.fifo_impl)
         res = _verdict_of(PlanResult(graph.name, fpga, clock_mhz, target_fps, a, w, budget, plan, est, opts,
                                      binding, bands))  # fmt: skip

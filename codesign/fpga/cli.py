@@ -13,7 +13,11 @@ import importlib.util
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from codesign.fpga.cost import DesignEstimate
+    from codesign.ir.graph import LayerGraph
 
 
 def _shape(text: str | None, option: str) -> tuple[int, ...] | None:
@@ -30,7 +34,7 @@ def _shape(text: str | None, option: str) -> tuple[int, ...] | None:
     return parts
 
 
-def _load_class(spec_text: str, shape: tuple[int, ...] | None) -> Any:
+def _load_class(spec_text: str, shape: tuple[int, ...] | None) -> LayerGraph:
     """Trace `path.py:ClassName` (the class built with no arguments) at `shape`."""
     from codesign.errors import CodesignError
     from codesign.ir.trace import trace_module
@@ -63,7 +67,7 @@ def _load_class(spec_text: str, shape: tuple[int, ...] | None) -> Any:
     return trace_module(net, full, name=cls_name)  # type: ignore[arg-type]
 
 
-def _graph(args: argparse.Namespace) -> Any:
+def _graph(args: argparse.Namespace) -> LayerGraph:
     from codesign.zoo import trace_model
 
     shape = _shape(args.input_shape, "--input-shape")
@@ -75,32 +79,44 @@ def _graph(args: argparse.Namespace) -> Any:
             from codesign.errors import CodesignError
 
             raise CodesignError("--input-shape N (a vector) needs a model file: path/to/model.py:ClassName")
-        return trace_model(args.name, full)  # type: ignore[arg-type]
+        return trace_model(args.name, full)
     return trace_model(args.name, args.input_size)  # (C, H, W) from cli_types.input_size, or None
 
 
-def _layer_config(path: str | None) -> dict[str, Any] | None:
+def _layer_config(path: str | None) -> dict[str, dict[str, Any]] | None:
+    """The --layer-config file: layer name -> its `LayerSettingsFile` entry (keys given only).
+
+    Raises CodesignError (one line) for an unreadable or non-UTF-8 file, bad YAML, a top level that is not
+    a mapping, or a bad entry (key path, value and what is allowed, from `codesign.schema`)."""
     from codesign.errors import CodesignError
+    from codesign.fpga.design import LayerSettingsFile
+    from codesign.schema import validate
+    from codesign.textfile import read_text_file
+    from codesign.yaml_budget import safe_load_bounded
 
     if not path:
         return None
-    import yaml
-
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except OSError as exc:
-        raise CodesignError(f"cannot read --layer-config {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise CodesignError(f"--layer-config {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise CodesignError(
-            f"--layer-config {path} must map layer names to {{result, weight, reuse, strategy}} mappings"
+    what = f"--layer-config {path}"
+    data = safe_load_bounded(read_text_file(path, "--layer-config file", CodesignError), what, CodesignError)
+    if not isinstance(data, dict):
+        raise CodesignError(f"{what} must map layer names to {{result, weight, reuse, strategy}} mappings")
+    return {
+        str(name): validate(LayerSettingsFile, entry, f"{what}: {name}", CodesignError).model_dump(
+            exclude_none=True
         )
-    return data
+        for name, entry in data.items()
+    }
 
 
-def format_estimate(est: Any, args: argparse.Namespace, wprec: str, aprec: str, sized: bool) -> str:
-    """Per-layer table (post-synthesis estimate) and the totals line of `codesign fit`."""
+def format_estimate(
+    est: DesignEstimate, args: argparse.Namespace, wprec: str, aprec: str, sized: bool
+) -> str:
+    """Per-layer table (post-synthesis estimate) and the totals line of `codesign fit`.
+
+    `est`: the cost model's estimate (`codesign.fpga.cost.estimate`); resources in BRAM18K, URAM blocks,
+    DSP slices, LUT and FF, latency and interval in clock cycles. `args.reuse` is printed as given
+    ('auto' or the target reuse factor); `wprec`/`aprec`: the weight and result hls4ml types.
+    """
     from tabulate import tabulate
 
     from codesign.fpga.design import WEIGHT_KINDS
@@ -127,6 +143,10 @@ def format_estimate(est: Any, args: argparse.Namespace, wprec: str, aprec: str, 
 
 
 def cmd_validate(args: argparse.Namespace) -> None:
+    """`codesign fit --validate`: estimate vs actual for every stored synthesis report
+    (`codesign.fpga.validation`; reports in `tests/data/fpga_reports/`, cited in its manifest), as a table
+    (median and worst relative error per figure and split) or JSON (`--format json`), to `--out` or stdout.
+    """
     from codesign.fpga.validation import comparisons_as_rows, error_table, format_error_table, validate
     from codesign.report.output import emit
 
@@ -140,6 +160,13 @@ def cmd_validate(args: argparse.Namespace) -> None:
 
 
 def cmd_fit(args: argparse.Namespace) -> None:
+    """`codesign fit NAME --part PART` (module doc): plan reuse factors, size the FIFOs, estimate and print
+    resources (BRAM18K, URAM, DSP, LUT, FF), latency/interval (cycles) and the fit verdict against the part's
+    data-sheet counts (`codesign.fpga.parts`).
+
+    Raises UsageError without NAME/--part, CodesignError for a bad --reuse (< 1), --clock (<= 0 MHz),
+    --precision or model file, and FitError (after printing the report) when the design does not fit.
+    """
     from codesign.errors import CodesignError, FitError
     from codesign.fpga.parts import get_part
     from codesign.fpga.planner import plan_design
@@ -163,8 +190,8 @@ def cmd_fit(args: argparse.Namespace) -> None:
         raise UsageError("codesign fit needs NAME and --part (or --validate); see 'codesign fit --help'")
     part = get_part(args.part)
     graph = _graph(args)
-    reuse: int | str = "auto" if args.reuse == "auto" else int(args.reuse)
-    if reuse != "auto" and reuse < 1:
+    reuse: int | Literal["auto"] = "auto" if args.reuse == "auto" else int(args.reuse)
+    if isinstance(reuse, int) and reuse < 1:
         raise CodesignError(f"--reuse must be 'auto' or an integer >= 1, got {args.reuse}")
     if args.clock <= 0:
         raise CodesignError(f"--clock must be a positive frequency in MHz, got {args.clock}")
@@ -205,7 +232,8 @@ def cmd_fit(args: argparse.Namespace) -> None:
                        "fewer bits (--precision), or a larger --part")  # fmt: skip
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `fit` subcommand (its options and `cmd_fit`) to the top-level parser's subcommands."""
     from codesign import cli_types
 
     p = sub.add_parser(

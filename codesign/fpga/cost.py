@@ -86,7 +86,7 @@ from math import ceil, log2
 from codesign.errors import HardwareConfigError
 from codesign.fpga.design import TABLE_ACTIVATIONS, WEIGHT_KINDS, HlsDesign, StreamLayer, consumers, with_plan
 from codesign.fpga.memory import bram18k_for, lutram_luts, srl_luts, uram_for
-from codesign.fpga.plan import Plan
+from codesign.fpga.plan import MemoryImpl, Plan
 
 TARGETS = ("csynth", "synth")
 
@@ -110,7 +110,7 @@ TABLE_BRAM_DEFAULT = 1
 #: multiplier costs w * ceil(2^b / 64) LUTs (one LUT per value bit up to 6-bit indices).
 LUT_ROM_ENTRIES = 64
 #: FIFO memories a Plan can bind (`#pragma HLS bind_storage variable=... type=fifo impl=...`, UG1399).
-FIFO_IMPLS = ("bram", "uram", "lutram", "srl")
+FIFO_IMPLS: tuple[MemoryImpl, ...] = ("bram", "uram", "lutram", "srl")
 
 #: LUT/FF coefficients. Each is per unit of a feature computed from the layer (see `layer_cost`), read off
 #: the calibration reports' per-instance rows (tutorial csynth, Vivado HLS 2020.1) and CI baseline totals:
@@ -197,11 +197,14 @@ class Cost:
     ff: float = 0
 
     def __add__(self, o: Cost) -> Cost:
+        """Resource by resource sum (BRAM18K, URAM blocks, DSP slices, LUT, FF)."""
         return Cost(
             self.bram18k + o.bram18k, self.uram + o.uram, self.dsp + o.dsp, self.lut + o.lut, self.ff + o.ff
         )
 
     def scaled(self, lut: float, ff: float) -> Cost:
+        """This cost with LUT and FF multiplied by the factors `lut` and `ff` (dimensionless; e.g. the
+        csynth -> post-synthesis ratios of the module doc); memory and DSP counts are kept."""
         return Cost(self.bram18k, self.uram, self.dsp, self.lut * lut, self.ff * ff)
 
 
@@ -245,6 +248,7 @@ class DesignEstimate:
 
     @property
     def total(self) -> Cost:
+        """The whole design: I/O, every layer (clone layers included) and every stream FIFO."""
         t = self.io_cost
         for lay in self.layers:
             t = t + lay.cost
@@ -266,7 +270,10 @@ def _clamp01(x: float) -> float:
 
 
 def variable_product_dsp(a_bits: int, b_bits: int) -> int:
-    """DSP48E2 slices of one product of two run-time operands (0 when HLS builds it in LUTs)."""
+    """DSP48E2 slices of one product of two run-time operands of `a_bits` and `b_bits` bits (0 when HLS
+    builds it in LUTs: the wider operand under `DSP_MIN_WIDE_BITS` or the narrower under
+    `DSP_MIN_NARROW_BITS`, 11 and 4 bits: Duarte et al. 2018, JINST 13 P07027); else the 27 x 18 multiplier of a DSP48E2
+    (UG579) tiled: ceil(wide / 27) x ceil(narrow / 18)."""
     wide, narrow = max(a_bits, b_bits), min(a_bits, b_bits)
     if wide < DSP_MIN_WIDE_BITS or narrow < DSP_MIN_NARROW_BITS:
         return 0

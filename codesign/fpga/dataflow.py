@@ -47,8 +47,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from codesign.fpga.cost import conv_step_cycles
 from codesign.fpga.reuse import mult_size, nearest_valid_reuse_factor
@@ -60,6 +62,11 @@ from codesign.ir.layers import Conv, Layer, Linear, Pool
 DENSE_EXTRA_LATENCY = 4
 
 Reuse = int | Mapping[str, int]
+#: Per-step 0/1 port activity, (ports, n_steps).
+Flags = npt.NDArray[np.int8]
+#: Cycle counts or cycle times, int64.
+Cycles = npt.NDArray[np.int64]
+A = TypeVar("A", Flags, Cycles)
 
 
 @dataclass
@@ -71,16 +78,17 @@ class Stage:
     layer: str
     inputs: list[str]
     outputs: list[str]
-    reads: np.ndarray  # (n_inputs, n_steps) 0/1
-    writes: np.ndarray  # (n_outputs, n_steps) 0/1
-    ii: np.ndarray  # (n_steps,) cycles to the next step's earliest start
-    lat: np.ndarray  # (n_steps,) cycles from start to write
+    reads: Flags  # (n_inputs, n_steps) 0/1
+    writes: Flags  # (n_outputs, n_steps) 0/1
+    ii: Cycles  # (n_steps,) cycles to the next step's earliest start
+    lat: Cycles  # (n_steps,) cycles from start to write
     reuse_factor: int = 0
     line_buffer_words: int = 0  # (k_h-1) rows x padded width, per channel
     line_buffer_bits: int = 0
 
     @property
     def n_steps(self) -> int:
+        """Steps of the stage's program per simulation (all `n_images` images)."""
         return int(self.ii.shape[0])
 
     @property
@@ -113,6 +121,7 @@ class Pipeline:
     n_images: int = 1
 
     def fifo_names(self) -> list[str]:
+        """Names of the streams that are FIFOs (the AXI input/output ports are not), in stream order."""
         return [s.name for s in self.streams.values() if s.fifo]
 
 
@@ -122,9 +131,9 @@ class SimResult:
 
     pipeline: Pipeline
     depths: dict[str, int | None]
-    write_times: dict[str, np.ndarray]
-    read_times: dict[str, np.ndarray]
-    start_times: dict[str, np.ndarray]
+    write_times: dict[str, Cycles]  # stream -> (tokens * n_images,) cycle each token is written
+    read_times: dict[str, Cycles]  # stream -> (tokens * n_images,) cycle each token is read
+    start_times: dict[str, Cycles]  # stage -> (n_steps,) cycle each step starts
     finished: bool
     deadlock: list[str] = field(default_factory=list)
 
@@ -167,16 +176,17 @@ class SimResult:
 # ---------------------------------------------------------------------------------------------
 
 
-def _window_outputs(h: int, w: int, kh: int, kw: int, sh: int, sw: int) -> np.ndarray:
+def _window_outputs(h: int, w: int, kh: int, kw: int, sh: int, sw: int) -> Flags:
     """Per (padded) input pixel, row-major: 1 if hls4ml's line buffer emits an output there."""
     ys = np.arange(h)
     xs = np.arange(w)
     oy = (ys >= kh - 1) & ((ys - (kh - 1)) % sh == 0) & ((ys - (kh - 1)) // sh < (h - kh) // sh + 1)
     ox = (xs >= kw - 1) & ((xs - (kw - 1)) % sw == 0) & ((xs - (kw - 1)) // sw < (w - kw) // sw + 1)
-    return (oy[:, None] & ox[None, :]).reshape(-1).astype(np.int8)
+    flags: Flags = (oy[:, None] & ox[None, :]).reshape(-1).astype(np.int8)
+    return flags
 
 
-def _ones(n: int) -> np.ndarray:
+def _ones(n: int) -> Cycles:
     return np.ones(n, dtype=np.int64)
 
 
@@ -228,7 +238,7 @@ def build_pipeline(
         streams[name] = Stream(name, producer, "", n_tokens, bits, depth, fifo)
         tokens[name] = n_tokens
 
-    def tile(a: np.ndarray) -> np.ndarray:
+    def tile(a: A) -> A:
         return np.tile(a, (1,) * (a.ndim - 1) + (n_images,)) if n_images > 1 else a
 
     def add_stage(st: Stage) -> None:
@@ -300,10 +310,12 @@ def build_pipeline(
     # The sink must be last: move it there.
     stages.sort(key=lambda st: st.kind == "sink")
     for st in stages:  # every stage must read exactly what its producers write, or it never finishes
-        for p, s in enumerate(st.inputs):
-            need, have = int(st.reads[p].sum()), streams[s].tokens * n_images
+        for p, sname in enumerate(st.inputs):
+            need, have = int(st.reads[p].sum()), streams[sname].tokens * n_images
             if need != have:
-                raise ValueError(f"stage {st.name} reads {need} words of stream {s}, which carries {have}")
+                raise ValueError(
+                    f"stage {st.name} reads {need} words of stream {sname}, which carries {have}"
+                )
     return Pipeline(graph.name, stages, streams, act_bits, n_images)
 
 
@@ -385,7 +397,7 @@ def simulate(
     by_name = {st.name: st for st in pipe.stages}
     order = {st.name: i for i, st in enumerate(pipe.stages)}
 
-    def in_time(st: Stage, sl: slice) -> np.ndarray:
+    def in_time(st: Stage, sl: slice) -> Cycles:
         """Earliest start of each step of `sl` allowed by its input tokens (written + 1)."""
         a = np.zeros(sl.stop - sl.start, np.int64)
         for p, s in enumerate(st.inputs):
@@ -394,7 +406,7 @@ def simulate(
                 a[m] = np.maximum(a[m], w_t[s][cum_r[st.name][p, sl][m] - 1] + 1)
         return a
 
-    def record_reads(st: Stage, sl: slice, times: np.ndarray) -> None:
+    def record_reads(st: Stage, sl: slice, times: Cycles) -> None:
         for p, s in enumerate(st.inputs):
             m = st.reads[p, sl].astype(bool)
             c = int(m.sum())
@@ -471,9 +483,8 @@ def simulate(
             neigh = [pipe.streams[s].consumer for s in st.outputs] + [
                 pipe.streams[s].producer for s in st.inputs
             ]
-            neigh = [by_name.get(n) for n in neigh]
-            stage_names = [n.name for n in neigh if n is not None] + [name]
-            for n in sorted(set(stage_names), key=order.get):
+            stage_names = [n for n in neigh if n in by_name] + [name]
+            for n in sorted(set(stage_names), key=order.__getitem__):
                 if n not in queued and pos[n] < by_name[n].n_steps:
                     queue.append(n)
                     queued.add(n)

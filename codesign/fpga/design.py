@@ -17,10 +17,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from math import ceil
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
 
 from codesign.errors import HardwareConfigError
-from codesign.fpga.plan import Plan
+from codesign.fpga.plan import MemoryImpl, Plan, WeightStorage
+from codesign.schema import StrictModel, issue, missing_key
 
 BACKENDS = ("vivado", "vitis")
 STRATEGIES = ("latency", "resource")
@@ -32,6 +35,12 @@ TABLE_ACTIVATIONS = ("softmax", "sigmoid", "tanh", "elu", "selu", "softplus", "s
 KINDS = WEIGHT_KINDS + TABLE_ACTIVATIONS + ("relu", "maxpool", "avgpool", "bn", "pad", "concat", "add",
                                            "flatten", "clone", "global_avgpool", "global_maxpool",
                                            "transpose")  # fmt: skip
+
+LayerKind = Literal[
+    "conv", "depthwise", "dense", "softmax", "sigmoid", "tanh", "elu", "selu", "softplus", "softsign", "relu",
+    "maxpool", "avgpool", "bn", "pad", "concat", "add", "flatten", "clone", "global_avgpool", "global_maxpool",
+    "transpose",
+]  # fmt: skip
 
 _PREC = re.compile(r"^\s*(ap_)?(u?fixed|u?int)\s*<\s*(\d+)\s*(?:,\s*(-?\d+))?[^>]*>\s*$")
 
@@ -93,15 +102,17 @@ class StreamLayer:
     strategy: str | None = None  # per-layer override of the design's strategy
     inputs: tuple[str, ...] = ()  # producer layer names; "input" is the network input
     groups: int = 1  # grouped conv: `groups` separate convs (hls4ml has no grouped conv)
-    storage: str = "dense"  # "dense" | "codebook" (a Plan's weight storage)
+    storage: WeightStorage = "dense"  # a Plan's weight storage
     index_bits: int = 0  # codebook storage: bits of one stored index
 
     @property
     def in_pixels(self) -> int:
+        """H x W of the input: the stream words (one pixel of all channels each) the layer reads per image."""
         return self.in_shape[0] * self.in_shape[1]
 
     @property
     def out_pixels(self) -> int:
+        """H x W of the output: the stream words the layer writes per image."""
         return self.out_shape[0] * self.out_shape[1]
 
     @property
@@ -149,6 +160,7 @@ class StreamLayer:
 
     @property
     def nonzero_multipliers(self) -> int:
+        """Products per output pixel left after pruning: ceil(multipliers x density)."""
         return ceil(self.multipliers * self.density)
 
 
@@ -174,26 +186,118 @@ class HlsDesign:
         "bram"  # "uram": block-RAM FIFOs bound to URAM (Vitis `config_storage fifo -impl uram`)
     )
     #: stream name -> memory bound by a Plan (bram | uram | lutram | srl; `bind_storage ... impl=`, UG1399).
-    fifo_impl: Mapping[str, str] = field(default_factory=dict)
+    fifo_impl: Mapping[str, MemoryImpl] = field(default_factory=dict)
 
     def fifo_depth(self, layer: StreamLayer) -> int:
+        """Depth (words) of the stream `layer` writes: `fifo_depths`, else hls4ml's default H x W."""
         h, w, _ = layer.out_shape
         return int(self.fifo_depths.get(layer.name, h * w))
 
 
-def _pair(v: Any, what: str) -> tuple[int, int]:
-    if isinstance(v, int):
-        return v, v
-    if isinstance(v, list | tuple) and len(v) == 2 and all(isinstance(x, int) for x in v):
-        return int(v[0]), int(v[1])
-    raise HardwareConfigError(f"{what} must be an integer or a pair [h, w], got {v!r}")
+def _check_precision(text: str) -> str:
+    m = _PREC.match(text)
+    if m is None or not 1 <= int(m.group(3)) <= 64:
+        raise issue(
+            "", text, "is not an hls4ml fixed-point type", "ap_fixed<W,I>, ap_ufixed<W,I>, ap_int<W>, W 1..64"
+        )
+    return text
 
 
-def _choice(value: Any, allowed: tuple[str, ...], what: str) -> str:
-    v = str(value).lower()
-    if v not in allowed:
-        raise HardwareConfigError(f"{what} must be one of {', '.join(allowed)}; got {value!r}")
-    return v
+#: An hls4ml precision string ('ap_fixed<16,6>', 'ufixed<6,0,RND,SAT>', 'ap_int<8>'), as `parse_precision` reads it.
+PrecisionText = Annotated[
+    str,
+    AfterValidator(_check_precision),
+    Field(json_schema_extra={"allowed": "ap_fixed<W,I>, ap_ufixed<W,I>, ap_int<W>"}),
+]
+_PosInt = Annotated[int, Field(ge=1, le=1_000_000)]
+
+
+def _pair_kind(v: Any) -> str:
+    return "~int" if isinstance(v, int) and not isinstance(v, bool) else "~pair"
+
+
+#: A window size or stride: one integer for both axes, or [h, w].
+Pair = Annotated[
+    Annotated[_PosInt, Tag("~int")]
+    | Annotated[list[_PosInt], Field(min_length=2, max_length=2), Tag("~pair")],
+    Discriminator(_pair_kind),
+    Field(json_schema_extra={"allowed": "an integer >= 1 (pixels, both axes) or a pair [h, w]"}),
+]
+
+
+def _as_pair(v: int | list[int]) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (v[0], v[1])
+
+
+class HlsLayerFile(StrictModel):
+    """One layer of an FPGA design file (`design_from_dict`): an hls4ml layer function and its settings.
+
+    `kind`: the hls4ml layer (module doc); `filters` (conv; default: the input channels) / `units` (dense,
+    required); `kernel`, `stride`, `pool`: window sizes in pixels (an integer or [h, w]); `padding`:
+    valid | same (Keras); `pad`: [top, bottom, left, right] zero pixels (`pad` layers); `extra`: channels of
+    the second input (`concat`); `density`: fraction of weights kept by pruning, in (0, 1]; `reuse`: the
+    layer's reuse factor; `result`, `weight`: hls4ml precisions; `strategy`: the layer's hls4ml strategy.
+    """
+
+    kind: LayerKind = Field(title="layer kind")
+    name: str | None = Field(None, min_length=1, max_length=200)
+    filters: _PosInt | None = None
+    units: _PosInt | None = None
+    kernel: Pair = 3
+    stride: Pair | None = None
+    pool: Pair = 2
+    padding: Literal["valid", "same"] = "valid"
+    pad: Annotated[list[Annotated[int, Field(ge=0, le=10_000)]], Field(min_length=4, max_length=4)] = [
+        1,
+        1,
+        1,
+        1,
+    ]
+    extra: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+    density: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 1.0
+    reuse: _PosInt | None = None
+    result: PrecisionText | None = None
+    weight: PrecisionText | None = None
+    strategy: Literal["latency", "resource"] | None = None
+
+    @model_validator(mode="after")
+    def _dense_has_units(self) -> HlsLayerFile:
+        if self.kind == "dense" and self.units is None:
+            raise missing_key("units", "integer >= 1: outputs of the dense layer")
+        return self
+
+
+class LayerSettingsFile(StrictModel):
+    """One layer's entry of a per-layer config (`codesign fit --layer-config`, hls4ml's `LayerName` config):
+    `result`/`weight` hls4ml precisions, `reuse` factor, `strategy`; each overrides the design's default."""
+
+    result: PrecisionText | None = None
+    weight: PrecisionText | None = None
+    reuse: _PosInt | None = None
+    strategy: Literal["latency", "resource"] | None = None
+
+
+class HlsDesignFile(StrictModel):
+    """An FPGA dataflow design file (`design_from_dict`; the validation manifest's `design:` entries).
+
+    `backend`: vivado (Vivado HLS) | vitis (Vitis HLS); `strategy`, `io_type`: hls4ml's settings; `reuse`:
+    the default reuse factor; `precision`: the default result/weight type; `input`: [H, W, C], [W, C] or
+    [N] (pixels, channels); `input_precision` (default: `precision`); `clock_mhz`: target clock in MHz;
+    `fifo_depths`: stream name -> depth in words; `layers`: at least one (`HlsLayerFile`).
+    """
+
+    backend: Literal["vivado", "vitis"] = "vivado"
+    strategy: Literal["latency", "resource"] = "latency"
+    io_type: Literal["io_stream", "io_parallel"] = "io_stream"
+    reuse: _PosInt = 1
+    precision: PrecisionText = "ap_fixed<16,6>"
+    clock_mhz: Annotated[
+        float, Field(gt=0, le=10_000, allow_inf_nan=False, json_schema_extra={"unit": "MHz"})
+    ] = 200.0
+    input: Annotated[list[_PosInt], Field(min_length=1, max_length=3)]
+    input_precision: PrecisionText | None = None
+    fifo_depths: dict[str, _PosInt] | None = None
+    layers: Annotated[list[HlsLayerFile], Field(min_length=1)]
 
 
 def _out_hw(h: int, w: int, k: tuple[int, int], s: tuple[int, int], padding: str) -> tuple[int, int]:
@@ -203,89 +307,83 @@ def _out_hw(h: int, w: int, k: tuple[int, int], s: tuple[int, int], padding: str
 
 
 def design_from_dict(data: Mapping[str, Any], name: str = "design") -> HlsDesign:
-    """Build an HlsDesign from a plain description (YAML). Shapes are inferred layer by layer.
+    """Build an HlsDesign from a plain description (YAML), validated by `HlsDesignFile`. Shapes are
+    inferred layer by layer (the Keras/hls4ml output-size rule: `valid` (H - k) // s + 1, `same` ceil(H / s)).
 
-    Keys: backend, strategy, io_type, reuse, precision (default result/weight type), clock_mhz,
-    input: [H, W, C] (or [N] for a vector), input_precision, fifo_depths {layer: depth}, layers: a list of
-    {kind, name?, filters/units, kernel, stride, padding, pool, density, reuse, result, weight, strategy,
-    pad: [top, bottom, left, right], extra: N (concat: length of the second input)}.
-    Raises HardwareConfigError naming the layer and key on a bad entry.
+    Keys: backend, strategy, io_type, reuse, precision (default result/weight type), clock_mhz (MHz),
+    input: [H, W, C] (or [W, C], [N] for a vector), input_precision, fifo_depths {stream: depth in words},
+    layers: a list of {kind, name?, filters/units, kernel, stride, padding, pool, density, reuse, result,
+    weight, strategy, pad: [top, bottom, left, right], extra: N (concat: channels of the second input)}.
+    Raises HardwareConfigError (one line: `<name>: <key path> = <value> <problem> (allowed: ...)`) on a
+    bad entry, e.g. `design: layers[1].kind = 'lstm' is not a supported layer kind`.
     """
-    backend = _choice(data.get("backend", "vivado"), BACKENDS, "backend")
-    strategy = _choice(data.get("strategy", "latency"), STRATEGIES, "strategy")
-    io_type = _choice(data.get("io_type", "io_stream"), IO_TYPES, "io_type")
-    default = parse_precision(data.get("precision", "ap_fixed<16,6>"))
-    reuse = int(data.get("reuse", 1))
-    shape = list(data.get("input", []))
+    from codesign.schema import validate
+
+    m = validate(HlsDesignFile, data, name, HardwareConfigError)
+    default = parse_precision(m.precision)
+    shape = list(m.input)
     if len(shape) == 1:
         shape = [1, 1, shape[0]]
     elif len(shape) == 2:
         shape = [1, shape[0], shape[1]]
-    if len(shape) != 3 or not all(isinstance(x, int) and x > 0 for x in shape):
-        raise HardwareConfigError(
-            f"{name}: input must be [H, W, C], [W, C] or [N], got {data.get('input')!r}"
-        )
-    in_prec = parse_precision(data.get("input_precision", default))
+    in_prec = parse_precision(m.input_precision or default)
     cur: tuple[int, int, int] = (shape[0], shape[1], shape[2])
     cur_prec = in_prec
     prev = "input"
     layers: list[StreamLayer] = []
-    for i, spec in enumerate(data.get("layers", [])):
-        kind = _choice(spec.get("kind"), KINDS, f"{name}: layers[{i}].kind")
-        lname = str(spec.get("name", f"{kind}{i}"))
+    for i, spec in enumerate(m.layers):
+        kind = spec.kind
+        lname = spec.name or f"{kind}{i}"
         h, w, c = cur
-        kernel, stride, padding = (1, 1), (1, 1), str(spec.get("padding", "valid"))
+        kernel, stride, padding = (1, 1), (1, 1), spec.padding
         weight = None
-        result = parse_precision(spec.get("result", default))
+        result = parse_precision(spec.result or default)
+        out: tuple[int, int, int]
         if kind in ("conv", "depthwise"):
-            kernel = _pair(spec.get("kernel", 3), f"{lname}.kernel")
-            stride = _pair(spec.get("stride", 1), f"{lname}.stride")
+            kernel = _as_pair(spec.kernel)
+            stride = _as_pair(spec.stride) if spec.stride is not None else (1, 1)
             oh, ow = _out_hw(h, w, kernel, stride, padding)
-            out = (oh, ow, int(spec.get("filters", c)) if kind == "conv" else c)
-            weight = parse_precision(spec.get("weight", default))
+            out = (oh, ow, spec.filters or c if kind == "conv" else c)
+            weight = parse_precision(spec.weight or default)
         elif kind == "dense":
-            out = (1, 1, int(spec["units"]))
-            weight = parse_precision(spec.get("weight", default))
+            out = (1, 1, spec.units or 0)  # required for dense by HlsLayerFile
+            weight = parse_precision(spec.weight or default)
         elif kind in ("maxpool", "avgpool"):
-            kernel = _pair(spec.get("pool", 2), f"{lname}.pool")
-            stride = _pair(spec.get("stride", kernel), f"{lname}.stride")
+            kernel = _as_pair(spec.pool)
+            stride = _as_pair(spec.stride) if spec.stride is not None else kernel
             oh, ow = _out_hw(h, w, kernel, stride, padding)
             out = (oh, ow, c)
-            result = parse_precision(spec.get("result", cur_prec))
+            result = parse_precision(spec.result or cur_prec)
         elif kind in ("global_avgpool", "global_maxpool"):
             out = (1, 1, c)
         elif kind == "pad":
-            t, b, left, r = spec.get("pad", [1, 1, 1, 1])
+            t, b, left, r = spec.pad
             out = (h + t + b, w + left + r, c)
-            result = parse_precision(spec.get("result", cur_prec))
+            result = parse_precision(spec.result or cur_prec)
         elif kind == "flatten":
             out = (1, 1, h * w * c)
             result = cur_prec
         elif kind == "concat":
-            out = (h, w, c + int(spec.get("extra", 0)))
+            out = (h, w, c + spec.extra)
         else:  # elementwise: activations, bn, add, clone
             out = cur
-        if kind == "relu" and "result" not in spec:
+        if kind == "relu" and spec.result is None:
             result = cur_prec
-        density = float(spec.get("density", 1.0))
-        if not 0.0 < density <= 1.0:
-            raise HardwareConfigError(f"{name}: {lname}.density must be in (0, 1], got {density}")
-        lay_strategy = spec.get("strategy")
+        if min(out) < 1:
+            raise HardwareConfigError(
+                f"{name}: layers[{i}] ({lname}): output shape {out} is empty: the window is larger than the "
+                f"{h}x{w} input; use padding: same or a smaller kernel/pool"
+            )
         layers.append(
             StreamLayer(
-                lname, kind, cur, out, result, cur_prec, weight, kernel, stride, padding, density,
-                int(spec.get("reuse", reuse)),
-                _choice(lay_strategy, STRATEGIES, f"{lname}.strategy") if lay_strategy else None,
-                (prev,),
+                lname, kind, cur, out, result, cur_prec, weight, kernel, stride, padding, spec.density,
+                spec.reuse if spec.reuse is not None else m.reuse, spec.strategy, (prev,),
             )
         )  # fmt: skip
         prev, cur, cur_prec = lname, out, result
-    if not layers:
-        raise HardwareConfigError(f"{name}: a design needs at least one layer")
-    depths = {str(k): int(v) for k, v in dict(data.get("fifo_depths", {}) or {}).items()}
     return HlsDesign(
-        name, tuple(layers), backend, strategy, io_type, (shape[0], shape[1], shape[2]), in_prec,
-        float(data.get("clock_mhz", 200.0)), depths,
+        name, tuple(layers), m.backend, m.strategy, m.io_type, (shape[0], shape[1], shape[2]), in_prec,
+        float(m.clock_mhz), dict(m.fifo_depths or {}),
     )  # fmt: skip
 
 
@@ -365,7 +463,9 @@ def with_plan(design: HlsDesign, plan: Plan | None) -> HlsDesign:
 
 
 def with_settings(design: HlsDesign, **changes: Any) -> HlsDesign:
-    """A copy with design-wide settings changed; `reuse=` and `precision=` apply to every layer."""
+    """A copy with design-wide settings changed (`HlsDesign` field names: backend, clock_mhz in MHz, ...);
+    `reuse=` (reuse factor) and `precision=` (an hls4ml type) apply to every layer. Raises
+    HardwareConfigError for a bad precision, TypeError for a name that is not an `HlsDesign` field."""
     reuse = changes.pop("reuse", None)
     precision = changes.pop("precision", None)
     layers = design.layers

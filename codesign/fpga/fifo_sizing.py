@@ -19,6 +19,7 @@ from typing import Any
 
 from codesign.fpga.cost import DesignEstimate, estimate
 from codesign.fpga.dataflow import Pipeline, build_pipeline, min_depths, simulate
+from codesign.fpga.design import HlsDesign
 from codesign.fpga.from_graph import graph_to_design
 from codesign.fpga.parts import PARTS, FpgaPart, get_part
 from codesign.fpga.streams import stream_fifos
@@ -53,14 +54,17 @@ class DesignFigures:
 
     @property
     def bram18k(self) -> int:
+        """All BRAM18K of the design: the cost model's total, or weights + FIFOs + line buffers."""
         return self.bram18k_total or self.weight_bram18k + self.fifo_bram18k + self.line_buffer_bram18k
 
     @property
     def latency_ms(self) -> float:
+        """Latency in milliseconds at `clock_mhz`: cycles / (MHz x 1e3)."""
         return self.latency_cycles / (self.clock_mhz * 1e3)
 
     @property
     def images_per_s(self) -> float:
+        """Throughput: clock (MHz x 1e6) / interval (cycles); 0 when the interval is unknown."""
         return self.clock_mhz * 1e6 / self.interval_cycles if self.interval_cycles > 0 else 0.0
 
 
@@ -118,7 +122,7 @@ def shrink_for_interval(
 
 
 def _design(graph: LayerGraph, reuse: Mapping[str, int], weight_bits: int, act_bits: int,
-            depths: Mapping[str, int], clock_mhz: float, backend: str) -> Any:  # fmt: skip
+            depths: Mapping[str, int], clock_mhz: float, backend: str) -> HlsDesign:  # fmt: skip
     return graph_to_design(
         graph, backend=backend, weight_precision=f"ap_fixed<{weight_bits},{max(1, weight_bits // 2 - 1)}>",
         result_precision=f"ap_fixed<{act_bits},{max(1, min(6, act_bits - 2))}>", reuse=dict(reuse),
@@ -164,7 +168,7 @@ def evaluate_design(
     used = (t.bram18k, t.uram, t.dsp, t.lut, t.ff)
     cap = (fpga.bram18k, fpga.uram, fpga.dsp, fpga.lut, fpga.ff)
     stage_cycles = {st.name: st.cycles // 2 for st in pipe2.stages if st.kind not in ("source", "sink")}
-    slowest = max(stage_cycles, key=stage_cycles.get)
+    slowest = max(stage_cycles, key=stage_cycles.__getitem__)
     return DesignFigures(
         part=fpga.name,
         clock_mhz=clock_mhz,
@@ -193,7 +197,8 @@ def evaluate_design(
 def parts_that_fit(
     fig: DesignFigures, graph: LayerGraph, weight_bits: int = 8, act_bits: int = 16
 ) -> list[str]:
-    """Parts of the table on which this design (its RFs and depths) fits."""
+    """Names of the parts of `codesign.fpga.parts.PARTS` (data-sheet counts), in table order, on which this
+    design (its reuse factors and FIFO depths, `weight_bits`/`act_bits` wide) fits."""
     out = []
     for p in PARTS:
         f = evaluate_design(graph, p, fig.reuse, clock_mhz=fig.clock_mhz, weight_bits=weight_bits,
@@ -262,7 +267,8 @@ def apply_fifo_depths(hls_model: Any, pipe: Pipeline, depths: Mapping[str, int])
 
 
 def memory_summary(fig: DesignFigures) -> str:
-    """One line: FIFO bits and BRAM before/after sizing."""
+    """One line: FIFO storage in Mbit and BRAM18K with hls4ml's H*W depths -> with the sized depths, then
+    URAM blocks, DSP slices, LUT and FF of the sized design."""
     return (
         f"FIFOs {fig.fifo_bits_default / 1e6:.2f} -> {fig.fifo_bits_sized / 1e6:.3f} Mbit; "
         f"BRAM18K {fig.bram18k_default:,} -> {fig.bram18k:,} (weights {fig.weight_bram18k:,}, "

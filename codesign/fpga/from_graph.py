@@ -30,13 +30,13 @@ from codesign.fpga.design import (
 )
 from codesign.fpga.streams import ceil_pool_extra
 from codesign.ir.graph import LayerGraph
-from codesign.ir.layers import Activation, Conv, Layer, Linear, Pool
+from codesign.ir.layers import Activation, Conv, Layer, Linear, Pool, Shape
 
 _TABLES = {"sigmoid": "sigmoid", "tanh": "tanh", "softmax": "softmax", "elu": "elu", "selu": "selu",
            "softplus": "softplus", "softsign": "softsign"}  # fmt: skip
 
 
-def _hwc(shape: Any) -> tuple[int, int, int]:
+def _hwc(shape: Shape) -> tuple[int, int, int]:
     return (shape.h, shape.w, shape.c)
 
 

@@ -43,13 +43,15 @@ def _check(depth: int, width: int) -> None:
 
 
 def bram18k_shape(depth: int, width: int) -> tuple[int, int]:
-    """The (depth, width) BRAM18K aspect ratio that tiles a depth x width memory with fewest blocks."""
+    """The (depth, width) BRAM18K aspect ratio that tiles a depth x width memory with fewest blocks
+    (ties to the wider shape). `depth` in words, `width` in bits; raises ValueError if either is negative."""
     _check(depth, width)
     return min(BRAM18K_SHAPES, key=lambda s: (ceil(depth / s[0]) * ceil(width / s[1]), -s[1]))
 
 
 def bram18k_for(depth: int, width: int) -> int:
-    """BRAM18K blocks for a depth x width memory: the best single-aspect-ratio tiling. 0 if empty."""
+    """BRAM18K blocks for a depth (words) x width (bits) memory: the best single-aspect-ratio tiling of the
+    UG473/UG573 shapes (module doc). 0 if empty; raises ValueError if depth or width is negative."""
     _check(depth, width)
     if depth == 0 or width == 0:
         return 0
@@ -57,7 +59,8 @@ def bram18k_for(depth: int, width: int) -> int:
 
 
 def uram_for(depth: int, width: int) -> int:
-    """URAM blocks (4096 x 72) for a depth x width memory. 0 if empty."""
+    """URAM blocks (4096 x 72 bits each, UG573) for a depth (words) x width (bits) memory. 0 if empty;
+    raises ValueError if depth or width is negative."""
     _check(depth, width)
     if depth == 0 or width == 0:
         return 0
@@ -65,7 +68,8 @@ def uram_for(depth: int, width: int) -> int:
 
 
 def lutram_luts(depth: int, width: int) -> int:
-    """LUTs of a simple-dual-port LUTRAM: 4 LUTs per 32 x 6 (RAM32M) or 64 x 3 (RAM64M) slice of it."""
+    """LUTs of a simple-dual-port LUTRAM of depth (words) x width (bits): 4 LUTs per 32 x 6 (RAM32M) or
+    64 x 3 (RAM64M) slice of it (UG474/UG574). Raises ValueError if depth or width is negative."""
     _check(depth, width)
     if depth == 0 or width == 0:
         return 0
@@ -75,6 +79,7 @@ def lutram_luts(depth: int, width: int) -> int:
 
 
 def srl_luts(depth: int, width: int) -> int:
-    """LUTs of a depth x width shift register built from SRL32s: one LUT per 32 entries per bit."""
+    """LUTs of a depth (words) x width (bits) shift register built from SRL32s: one LUT per 32 entries per
+    bit (SRLC32E, UG474/UG574). Raises ValueError if depth or width is negative."""
     _check(depth, width)
     return width * ceil(depth / SRL_BITS_PER_LUT)

@@ -72,9 +72,11 @@ class Plan:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Plan:
-        """Validate a plan given as plain data (the YAML/JSON form); one-line ``CodesignError`` if invalid."""
+        """Validate a plan given as plain data (the YAML/JSON form, schema :class:`PlanFile`).
+
+        Raises ``CodesignError`` (one line: ``plan: <key path>: <problem>``) if invalid."""
         try:
-            m = _PlanModel.model_validate(dict(data))
+            m = PlanFile.model_validate(dict(data))
         except ValidationError as exc:
             e = exc.errors()[0]
             where = ".".join(str(p) for p in e["loc"])
@@ -89,14 +91,20 @@ class Plan:
 
     @classmethod
     def from_file(cls, path: str | Path) -> Plan:
-        """Read a YAML or JSON plan file (``yaml.safe_load``)."""
+        """Read a YAML or JSON plan file (``yaml.safe_load``).
+
+        Raises ``CodesignError`` for a missing file, bad YAML/JSON, a top level that is not a mapping, or
+        an invalid entry (``from_mapping``)."""
         import yaml
 
         p = Path(path)
         if not p.is_file():
             raise CodesignError(f"plan file {p} does not exist")
+        from codesign.textfile import read_text_file
+
+        text = read_text_file(p, "plan file", CodesignError)  # not UTF-8, a directory, too large: one line
         try:
-            data = yaml.safe_load(p.read_text())
+            data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise CodesignError(f"plan file {p} is not valid YAML/JSON: {str(exc).splitlines()[0]}") from None
         if not isinstance(data, dict):
@@ -104,7 +112,14 @@ class Plan:
         return cls.from_mapping(data)
 
 
-class _ChoiceModel(BaseModel):
+class LayerChoiceFile(BaseModel):
+    """One layer's entry of a plan file (or its `default`): the fields of :class:`LayerChoice`.
+
+    `reuse`: reuse factor >= 1 (hls4ml snaps an invalid one to the nearest valid); `weight_bits`: 2..32 bits
+    of a stored weight or codebook value; `index_bits`: 1..8 bits per codebook index (2^index_bits values;
+    Deep Compression, Han et al. 2016, used 4 to 8).
+    """
+
     model_config = ConfigDict(extra="forbid")
     reuse: int | None = Field(default=None, ge=1)
     weight_bits: int | None = Field(default=None, ge=2, le=32)
@@ -112,10 +127,15 @@ class _ChoiceModel(BaseModel):
     index_bits: int = Field(default=4, ge=1, le=8)
 
 
-class _PlanModel(BaseModel):
+class PlanFile(BaseModel):
+    """The plan file (module doc): per-layer choices, a default, per-stream FIFO memory, activation width.
+
+    Unknown keys are refused; `act_bits` is 2..32 bits. `codesign schema plan` prints its JSON Schema.
+    """
+
     model_config = ConfigDict(extra="forbid")
-    layers: dict[str, _ChoiceModel] = {}
-    default: _ChoiceModel | None = None
+    layers: dict[str, LayerChoiceFile] = {}
+    default: LayerChoiceFile | None = None
     fifo_impl: dict[str, MemoryImpl] = {}
     default_fifo_impl: MemoryImpl = "auto"
     act_bits: int | None = Field(default=None, ge=2, le=32)

@@ -161,8 +161,8 @@ def plan_reuse(
     index = {n: bisect_right(intervals[n], last) - 1 for n in options}
     cands = [{n: per[n][i] if i >= 0 else 0 for n, i in index.items()} for per in prefix]
     cands += [{n: per[n][-1] for n in options} for per in prefix]
-    best = min(cands, key=overshoot)
-    return {**{n: options[n][i].rf for n, i in best.items()}, **fixed}
+    closest = min(cands, key=overshoot)
+    return {**{n: options[n][i].rf for n, i in closest.items()}, **fixed}
 
 
 def snap_reuse(design: HlsDesign, target_rf: int) -> dict[str, int]:

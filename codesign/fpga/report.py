@@ -43,6 +43,7 @@ class FitSummary:
     verdict: str
 
     def share(self, resource: str) -> float:
+        """Used / available of `resource` (0 when neither, inf when the part has none and the design needs some)."""
         cap = self.available[resource]
         return self.used[resource] / cap if cap else (0.0 if self.used[resource] == 0 else float("inf"))
 

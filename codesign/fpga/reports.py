@@ -159,7 +159,8 @@ def _site(text: str, *names: str) -> int:
 
 
 def parse_vivado_synth(text: str) -> SynthReport:
-    """Read a Vivado `report_utilization` file. BRAM18K counts RAMB18 plus two per RAMB36."""
+    """Read a Vivado `report_utilization` file. BRAM18K counts RAMB18 plus two per RAMB36 (UG573: a RAMB36
+    is two 18 Kb halves). Raises ReportError when the text is not such a report."""
     if "report_utilization" not in text and "Utilization Design Information" not in text:
         raise ReportError("not a Vivado utilization report (no 'report_utilization' header)")
     version = re.search(r"Tool Version\s*:\s*Vivado v\.(\S+)", text)
@@ -174,7 +175,9 @@ def parse_vivado_synth(text: str) -> SynthReport:
 
 
 def parse_baseline_json(text: str) -> SynthReport:
-    """Read one of hls4ml's CI synthesis baselines (the csynth summary as JSON)."""
+    """Read one of hls4ml's CI synthesis baselines (the csynth summary as JSON: `CSynthesisReport` with
+    TargetClockPeriod in ns, WorstLatency/IntervalMax in cycles, BRAM_18K, DSP, FF, LUT, URAM). Raises
+    ReportError when the text is not such a JSON document."""
     try:
         d = json.loads(text)["CSynthesisReport"]
     except (ValueError, KeyError) as exc:

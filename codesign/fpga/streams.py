@@ -35,6 +35,7 @@ class StreamFifo:
 
     @property
     def bits(self) -> int:
+        """Storage of the FIFO at hls4ml's default depth: depth (words) x width (bits per word)."""
         return self.depth * self.width
 
 

@@ -56,10 +56,13 @@ class Comparison:
 
     @property
     def both_zero(self) -> bool:
+        """True when estimate and report are both 0 (counted apart: their relative error is 0 by definition)."""
         return self.estimate == 0 and self.actual == 0
 
     @property
     def error(self) -> float:
+        """Relative error |estimate - actual| / max(|actual|, 1) (dimensionless; the floor of 1 unit keeps a
+        figure the report gives as 0 from dividing by zero)."""
         return abs(self.estimate - self.actual) / max(abs(self.actual), 1.0)
 
 
@@ -83,7 +86,7 @@ def load_cases(directory: str | Path = REPORTS_DIR) -> list[Case]:
 
 def _figures(est: DesignEstimate, rep: SynthReport) -> dict[str, tuple[float, float]]:
     t = est.total
-    out = {
+    out: dict[str, tuple[float, float]] = {
         "bram18k": (t.bram18k, rep.bram18k),
         "dsp": (t.dsp, rep.dsp),
         "lut": (t.lut, rep.lut),
@@ -178,12 +181,14 @@ def format_error_table(rows: list[ErrorRow], fmt: str = "github") -> str:
         [r.split, r.figure, r.n, r.n_both_zero, f"{r.median:.0%}", f"{r.worst:.0%}", r.worst_case]
         for r in rows
     ]
-    return tabulate(body, headers=["split", "figure", "n", "n both 0", "median |err|", "worst |err|", "worst case"],
+    text: str = tabulate(body, headers=["split", "figure", "n", "n both 0", "median |err|", "worst |err|", "worst case"],
                     tablefmt=fmt, disable_numparse=True)  # fmt: skip
+    return text
 
 
 def comparisons_as_rows(comparisons: list[Comparison]) -> list[dict[str, Any]]:
-    """Plain dicts (for JSON output)."""
+    """Plain dicts (for JSON output): design, report, split, kind, figure, estimate, actual (the figure's
+    unit: BRAM18K, DSP, LUT, FF or cycles) and the relative error."""
     return [
         {"design": c.design_id, "report": c.report, "split": c.split, "kind": c.kind, "figure": c.figure,
          "estimate": c.estimate, "actual": c.actual, "error": c.error}
