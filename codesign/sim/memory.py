@@ -139,6 +139,8 @@ def plan_candidates(
     )
     final = 0 if output_on_chip else sizes["ofmap"]
     spill_words = sizes["ofmap"] * (m.row_folds - 1) if accumulates else 0
+    ops = ("ifmap", "filter", "ofmap")
+    choices = list(itertools.product((True, False), repeat=len(reusable)))
     found: list[tuple[tuple[float, bool, int], MemoryPlan]] = []
     for order in ("cols_outer", "rows_outer"):
         outer, inner = ("cols", "rows") if order == "cols_outer" else ("rows", "cols")
@@ -152,33 +154,38 @@ def plan_candidates(
             keep_words = sizes[op] if dim == inner else sizes[op] / folds[outer]
             kept[op] = max(staging[op], keep_words * _bytes_per_word(hw, op, op == "ofmap" and accumulates))
             streamed[op] = sizes[op] * (folds[outer] if dim == inner else folds[inner])
-        for choice in itertools.product((True, False), repeat=len(reusable)):
+        for choice in choices:
             resident = [op for op, keep in zip(reusable, choice, strict=True) if keep]
-            need: dict[str, float] = dict(staging)
-            dram = dict(sizes)
-            spill = 0
-            for op in reusable:
-                if op in resident:
-                    need[op] = kept[op]
-                elif op == "ofmap":
-                    spill = spill_words  # final outputs are written once whatever the residency
-                else:
-                    dram[op] = streamed[op]
-            fits = all(need[op] <= caps[op] for op in need) if caps else sum(need.values()) <= total_cap
+            need = [kept[op] if op in resident else staging[op] for op in ops]
+            if caps:
+                fits = need[0] <= caps["ifmap"] and need[1] <= caps["filter"] and need[2] <= caps["ofmap"]
+            else:
+                fits = sum(need) <= total_cap
             if not fits:
                 continue
-            dram_ifmap = 0 if input_on_chip else dram["ifmap"]
+            dram_ifmap = (
+                0
+                if input_on_chip
+                else sizes["ifmap"]
+                if "ifmap" in resident or "ifmap" not in reusable
+                else streamed["ifmap"]
+            )
+            dram_filter = (
+                sizes["filter"] if "filter" in resident or "filter" not in reusable else streamed["filter"]
+            )
+            # final outputs are written once whatever the residency; a streamed ofmap spills its psums
+            spill = spill_words if "ofmap" in reusable and "ofmap" not in resident else 0
             plan = MemoryPlan(
                 order=order,
                 outer_folds=folds[outer],
                 inner_folds=folds[inner],
                 resident=tuple(sorted(resident)),
                 dram_ifmap=dram_ifmap,
-                dram_filter=dram["filter"],
+                dram_filter=dram_filter,
                 dram_ofmap_final=final,
                 dram_psum_spill=spill,
             )
-            traffic = dram_ifmap * act + dram["filter"] * weight + final * act + 2 * spill * psum
+            traffic = dram_ifmap * act + dram_filter * weight + final * act + 2 * spill * psum
             found.append(((traffic, order != "cols_outer", len(resident)), plan))
     assert found  # the all-streamed plan always fits once staging fits
     return [plan for _, plan in sorted(found, key=lambda item: item[0])]
