@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from codesign.errors import MappingError
@@ -88,6 +89,24 @@ def plan_memory(gemm: Gemm, m: ArrayMapping, hw: Accelerator, onchip: OnChip | N
     return plan_candidates(gemm, m, hw, onchip)[0]
 
 
+@lru_cache(maxsize=4096)
+def _capacities(hw: Accelerator, reserve: int) -> tuple[dict[str, float] | None, float]:
+    """(per-partition capacity in bytes, None for a shared pool; total capacity in bytes) of the global
+    buffer usable by one layer: half of each buffer when double-buffered, less the `reserve` bytes that
+    live activations hold (taken from the ifmap and ofmap partitions in proportion)."""
+    gbuf = hw.gbuf
+    share = 0.5 if gbuf.double_buffered else 1.0
+    caps: dict[str, float] | None = None
+    ifmap_b, filter_b, ofmap_b = gbuf.ifmap_bytes, gbuf.filter_bytes, gbuf.ofmap_bytes
+    if ifmap_b is not None and filter_b is not None and ofmap_b is not None:  # not gbuf.shared
+        caps = {"ifmap": ifmap_b * share, "filter": filter_b * share, "ofmap": ofmap_b * share}
+        if reserve:
+            scale = max(0.0, 1 - reserve / (ifmap_b + ofmap_b))
+            caps["ifmap"] *= scale
+            caps["ofmap"] *= scale
+    return caps, max(0.0, gbuf.total_bytes - reserve) * share
+
+
 def plan_candidates(
     gemm: Gemm, m: ArrayMapping, hw: Accelerator, onchip: OnChip | None = None
 ) -> list[MemoryPlan]:
@@ -103,40 +122,21 @@ def plan_candidates(
     sizes = {"ifmap": gemm.ifmap_words, "filter": gemm.filter_words, "ofmap": gemm.ofmap_words}
     deps = _deps(m.dataflow)
     accumulates = m.dataflow in ("ws", "is") and m.row_folds > 1
-    gbuf = hw.gbuf
-    share = 0.5 if gbuf.double_buffered else 1.0
-    reserve = onchip.reserve_bytes if onchip is not None else 0
-    caps: dict[str, float] | None = None  # per-partition capacity in bytes; None for a shared pool
-    ifmap_b, filter_b, ofmap_b = gbuf.ifmap_bytes, gbuf.filter_bytes, gbuf.ofmap_bytes
-    if ifmap_b is not None and filter_b is not None and ofmap_b is not None:  # not gbuf.shared
-        caps = {"ifmap": ifmap_b * share, "filter": filter_b * share, "ofmap": ofmap_b * share}
-        if reserve:
-            scale = max(0.0, 1 - reserve / (ifmap_b + ofmap_b))
-            caps["ifmap"] *= scale
-            caps["ofmap"] *= scale
-    total_cap = max(0.0, gbuf.total_bytes - reserve) * share
+    caps, total_cap = _capacities(hw, onchip.reserve_bytes if onchip is not None else 0)
     input_on_chip = onchip is not None and onchip.ifmap
     output_on_chip = onchip is not None and onchip.ofmap
+    act, weight, psum = hw.act_bits / 8, hw.weight_bits / 8, hw.psum_bits / 8  # = _bytes_per_word
     # Staging: one fold's worth of streamed words must fit beside whatever is resident.
-    staging = {
-        "ifmap": m.rows * _bytes_per_word(hw, "ifmap"),
-        "filter": m.cols * _bytes_per_word(hw, "filter"),
-        "ofmap": m.cols * _bytes_per_word(hw, "ofmap", True),
-    }
+    staging = {"ifmap": m.rows * act, "filter": m.cols * weight, "ofmap": m.cols * psum}
     if (caps and any(staging[op] > caps[op] for op in staging)) or (
         not caps and sum(staging.values()) > total_cap
     ):
         raise MappingError(
-            f"layer {gemm.name}: the global buffer of '{hw.name}' ({gbuf.total_bytes} B) cannot stage one row and "
+            f"layer {gemm.name}: the global buffer of '{hw.name}' ({hw.gbuf.total_bytes} B) cannot stage one row and "
             f"one column of the {m.rows}x{m.cols} array; enlarge global_buffer in the hardware file"
         )
     folds = {"rows": m.row_folds, "cols": m.col_folds}
     reusable = [op for op, d in deps.items() if len(d) == 1 and not (op == "ifmap" and input_on_chip)]
-    act, weight, psum = (
-        _bytes_per_word(hw, "ifmap"),
-        _bytes_per_word(hw, "filter"),
-        _bytes_per_word(hw, "ofmap", True),
-    )
     final = 0 if output_on_chip else sizes["ofmap"]
     spill_words = sizes["ofmap"] * (m.row_folds - 1) if accumulates else 0
     ops = ("ifmap", "filter", "ofmap")
