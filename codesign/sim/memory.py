@@ -107,6 +107,28 @@ def _capacities(hw: Accelerator, reserve: int) -> tuple[dict[str, float] | None,
     return caps, max(0.0, gbuf.total_bytes - reserve) * share
 
 
+def _staging(
+    gemm: Gemm, m: ArrayMapping, hw: Accelerator, caps: dict[str, float] | None, total_cap: float
+) -> dict[str, float]:
+    """Bytes per operand of one fold's streamed words (one row of ifmap, one column of filters and of
+    partial sums), which must fit beside whatever is resident; MappingError when they do not fit."""
+    act, weight, psum = hw.act_bits / 8, hw.weight_bits / 8, hw.psum_bits / 8  # = _bytes_per_word
+    staging = {"ifmap": m.rows * act, "filter": m.cols * weight, "ofmap": m.cols * psum}
+    if (caps and any(staging[op] > caps[op] for op in staging)) or (
+        not caps and sum(staging.values()) > total_cap
+    ):
+        raise MappingError(
+            f"layer {gemm.name}: the global buffer of '{hw.name}' ({hw.gbuf.total_bytes} B) cannot stage one row and "
+            f"one column of the {m.rows}x{m.cols} array; enlarge global_buffer in the hardware file"
+        )
+    return staging
+
+
+def check_staging(gemm: Gemm, m: ArrayMapping, hw: Accelerator, onchip: OnChip | None = None) -> None:
+    """Raise the MappingError `plan_candidates` raises when the buffer cannot stage one fold; else nothing."""
+    _staging(gemm, m, hw, *_capacities(hw, onchip.reserve_bytes if onchip is not None else 0))
+
+
 def plan_candidates(
     gemm: Gemm, m: ArrayMapping, hw: Accelerator, onchip: OnChip | None = None
 ) -> list[MemoryPlan]:
@@ -126,15 +148,7 @@ def plan_candidates(
     input_on_chip = onchip is not None and onchip.ifmap
     output_on_chip = onchip is not None and onchip.ofmap
     act, weight, psum = hw.act_bits / 8, hw.weight_bits / 8, hw.psum_bits / 8  # = _bytes_per_word
-    # Staging: one fold's worth of streamed words must fit beside whatever is resident.
-    staging = {"ifmap": m.rows * act, "filter": m.cols * weight, "ofmap": m.cols * psum}
-    if (caps and any(staging[op] > caps[op] for op in staging)) or (
-        not caps and sum(staging.values()) > total_cap
-    ):
-        raise MappingError(
-            f"layer {gemm.name}: the global buffer of '{hw.name}' ({hw.gbuf.total_bytes} B) cannot stage one row and "
-            f"one column of the {m.rows}x{m.cols} array; enlarge global_buffer in the hardware file"
-        )
+    staging = _staging(gemm, m, hw, caps, total_cap)
     folds = {"rows": m.row_folds, "cols": m.col_folds}
     reusable = [op for op, d in deps.items() if len(d) == 1 and not (op == "ifmap" and input_on_chip)]
     final = 0 if output_on_chip else sizes["ofmap"]

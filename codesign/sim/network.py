@@ -25,7 +25,7 @@ from codesign.sim.engine import (
 )
 from codesign.sim.interlayer import PER_LAYER, ActivationTracker, OnChip
 from codesign.sim.mapping import Gemm, gemm_of, map_gemm, split_stream
-from codesign.sim.memory import plan_candidates
+from codesign.sim.memory import check_staging, plan_candidates
 
 OBJECTIVES = ("latency", "energy", "edp")
 #: Layers folded into their producer's output path (no cycles, no traffic of their own).
@@ -388,7 +388,7 @@ def _core(
         if (
             best is not None
             and not fast
-            and _pass_bound(g, hw, dataflow, timing, passes, objective, onchip) >= best[0]
+            and _cached_pass_bound(g, hw, dataflow, timing, passes, objective, onchip) >= best[0]
         ):
             continue  # even stall-free, these passes cannot beat the best so far
         folds = compute = stall = est = dram_bytes = 0
@@ -450,11 +450,19 @@ def psum_words(g: Gemm, m, plan) -> dict[str, int]:
 
 
 _cached_core = lru_cache(maxsize=65536)(_core)
+#: `_pass_bound` per (unnamed GEMM, hardware, ...): `_best_dataflow` and `_core` bound the same passes.
+_cached_pass_bound = lru_cache(maxsize=65536)(_pass_bound)
+
+
+def _unnamed(g: Gemm) -> Gemm:
+    """`g` without its layer name (the caches' key: results depend on the shape only)."""
+    return Gemm("", g.T, g.K, g.N, g.groups, g.ifmap_words, g.filter_words, g.ofmap_words)
 
 
 def clear_cache() -> None:
     """Forget the per-GEMM-shape results cached in this process (benchmarks of a cold simulator)."""
     _cached_core.cache_clear()
+    _cached_pass_bound.cache_clear()
 
 
 def _compute_layer(
@@ -472,7 +480,7 @@ def _compute_layer(
     g = gemm_of(layer, batch)
     _check_registers(layer, hw, dataflow)
     try:
-        core = _cached_core(replace(g, name=""), hw, dataflow, timing, fast, objective, onchip)
+        core = _cached_core(_unnamed(g), hw, dataflow, timing, fast, objective, onchip)
     except MappingError:
         core = _core(
             g, hw, dataflow, timing, fast, objective, onchip
@@ -651,8 +659,12 @@ def _best_dataflow(
             continue
         g = g or gemm_of(layer, batch)
         _check_registers(layer, hw, df)
-        plan_candidates(g, map_gemm(g, hw.rows, hw.cols, df), hw)  # raises if the buffer cannot stage a fold
-        bound = min(_pass_bound(g, hw, df, timing, p, objective)[:2] for p in _pass_counts(g, hw, df))
+        check_staging(g, map_gemm(g, hw.rows, hw.cols, df), hw)  # raises if the buffer cannot stage a fold
+        shape = _unnamed(g)  # the same bounds `_core` computes again on the layer's shape: cached
+        bound = min(
+            _cached_pass_bound(shape, hw, df, timing, p, objective, PER_LAYER)[:2]
+            for p in _pass_counts(g, hw, df)
+        )
         bounds.append((bound, index, df, None))
     bounds.sort(key=lambda b: b[:2])
     best: tuple | None = None
