@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codesign import __version__, cli_types
 from codesign.atomic import resolve_output_file, write_bytes_atomic
@@ -27,6 +28,10 @@ from codesign.errors import (
 from codesign.report.output import emit
 from codesign.report.tables import FORMATS, render
 
+if TYPE_CHECKING:
+    from codesign.hw.model import Accelerator
+    from codesign.hw.schema import Timing
+
 
 def _input_size(value: str | tuple[int, int, int] | None) -> tuple[int, int, int] | None:
     """(C, H, W) from --input-size: already parsed by `cli_types.input_size`, or text (older callers)."""
@@ -40,6 +45,8 @@ def _input_size(value: str | tuple[int, int, int] | None) -> tuple[int, int, int
 
 # ---- verbs -----------------------------------------------------------------------------------------
 def cmd_models(args: argparse.Namespace) -> None:
+    """`codesign models`: the zoo table (params, MACs per sample at --input-size, published figures with
+    their sources); a note on stderr for each model with no MACs at that size."""
     from codesign.report.views import models_table
 
     records, columns = models_table(_input_size(args.input_size))
@@ -50,6 +57,8 @@ def cmd_models(args: argparse.Namespace) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> None:
+    """`codesign show NAME`: one model's per-layer table (shapes CxHxW, kernel, stride, params, MACs per
+    sample); JSON carries the units and totals. UnknownModelError (exit 4) for an unknown name."""
     from codesign.report.views import show_table
     from codesign.zoo import trace_model
 
@@ -77,6 +86,8 @@ def cmd_show(args: argparse.Namespace) -> None:
 
 
 def cmd_export_topology(args: argparse.Namespace) -> None:
+    """`codesign export-topology NAME OUT.csv`: the conv/linear layers as a SCALE-Sim topology CSV,
+    written atomically; a directory or device as OUT.csv is refused before tracing."""
     import tempfile
 
     from codesign.ir.scalesim_csv import write_topology
@@ -90,7 +101,9 @@ def cmd_export_topology(args: argparse.Namespace) -> None:
     print(f"wrote {len(graph.compute_layers())} layers of {graph.name} to {path}")
 
 
-def _load_hw(args: argparse.Namespace):
+def _load_hw(args: argparse.Namespace) -> Accelerator:
+    """The accelerator the verb runs on: --scalesim-config, else --hw, else the hardware a design file
+    embeds (else squeezelerator); --inter-layer applied. HardwareConfigError (exit 4) for a bad file."""
     from codesign.hw.cached import load_accelerator_cached
     from codesign.hw.scalesim_cfg import read_scalesim_cfg
 
@@ -109,6 +122,9 @@ def _load_hw(args: argparse.Namespace):
 
 
 def cmd_simulate(args: argparse.Namespace) -> None:
+    """`codesign simulate NAME|--topology CSV`: per-layer cycles, accesses and energy (pJ) and the
+    totals line (ms, uJ). UsageError (exit 2) unless exactly one of NAME and --topology is given;
+    MappingError (exit 3) for a layer that does not fit the hardware."""
     from codesign.ir.scalesim_csv import read_topology
     from codesign.report.simulation_doc import simulation_json
     from codesign.report.views import simulation_csv, simulation_table, totals_line
@@ -146,7 +162,7 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     emit(text, args.out)
 
 
-def _with_timing(hw, timing: str | None):
+def _with_timing(hw: Accelerator, timing: Timing | None) -> Accelerator:
     """The accelerator with --timing applied, so results and their reports name the model actually used."""
     import dataclasses
 
@@ -154,6 +170,8 @@ def _with_timing(hw, timing: str | None):
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
+    """`codesign compare NAME...`: simulate several models on one accelerator; speed-up and energy
+    ratios against the first."""
     from codesign.report.views import compare_table
     from codesign.sim import simulate
 
@@ -308,11 +326,19 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
             # importing its module (codesign.hls pulls in torch and hls4ml).
             for verb, text in verbs.items():
                 sub.add_parser(verb, help=text)
-    if (
-        wanted is None or wanted == "fit"
-    ):  # `fit --overlay`: the accelerator itself (codesign.rtl sits above fpga)
+    if wanted is None or wanted == "fit":
+        # `fit --overlay`: the accelerator itself; `fit --plan`: the planner plans the graph `codesign hls`
+        # converts. Both live above codesign.fpga in the import layers, so they are wired in here.
         importlib.import_module("codesign.rtl.overlay").extend_fit_parser(sub.choices["fit"])
+        sub.choices["fit"].set_defaults(plan_handler=_fit_plan)
     return parser
+
+
+def _fit_plan(args: argparse.Namespace) -> None:
+    """`codesign fit NAME --part P --plan`: the embedded-fit planner (codesign.hls.planning)."""
+    from codesign.hls.planning import cmd_fit_plan
+
+    cmd_fit_plan(args)
 
 
 def _command_in(argv: Sequence[str] | None) -> str | None:

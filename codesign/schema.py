@@ -384,13 +384,22 @@ def check_value(annotation: Any, value: Any, where: str, key: str, error: type[C
 
 
 def validate(
-    model: type[M], data: Any, where: str, error: type[CodesignError], context: dict[str, Any] | None = None
+    model: type[M],
+    data: Any,
+    where: str,
+    error: type[CodesignError],
+    context: dict[str, Any] | None = None,
+    key: str = "",
 ) -> M:
-    """`model.model_validate(data)`, raising `error` with one line ``<where>: <message>`` on failure."""
+    """`model.model_validate(data)`, raising `error` with one line ``<where>: <message>`` on failure.
+
+    `key` is the key path of `data` inside its file when it is one section of a larger file (e.g.
+    ``hardware``): messages then name ``hardware.overrides.rows`` rather than ``overrides.rows``.
+    """
     try:
         return model.model_validate(data, context=context)
     except ValidationError as exc:
-        raise error(one_line(f"{where}: {validation_message(exc, model)}")) from None
+        raise error(one_line(f"{where}: {validation_message(exc, model, key)}")) from None
 
 
 # ---- dataclasses built in code ---------------------------------------------------------------------------

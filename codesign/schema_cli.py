@@ -53,9 +53,11 @@ def _plan_schema() -> dict[str, Any]:
 
 
 def _design_schema() -> dict[str, Any]:
+    """The design file's schema with its `hardware:` section (`codesign.explore.hardware.HardwareSection`)."""
+    from codesign.explore.hardware import HardwareSection
     from codesign.nets.design import design_file_schema
 
-    return design_file_schema()
+    return design_file_schema({"hardware": HardwareSection})
 
 
 #: kind -> (what the file is, where such files live, a loader of its JSON Schema).

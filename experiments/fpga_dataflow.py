@@ -11,7 +11,8 @@ from pathlib import Path
 
 import torch.nn as nn
 
-from codesign.fpga.fifo_sizing import choose_reuse, memory_summary, parts_that_fit
+from codesign.fpga.fifo_sizing import memory_summary, parts_that_fit
+from codesign.fpga.planner import choose_reuse
 from codesign.hls.rewrite import rewrite_for_hls
 from codesign.ir.graph import LayerGraph
 from codesign.ir.trace import trace_module

@@ -153,6 +153,9 @@ def test_sqnxt_moves():
         moves.move_block(SqueezeNextDesign(blocks=(1, 1, 1, 1)), 0, 1)
     with pytest.raises(DesignError):
         moves.set_stage_width(v1, 0, 30)
+    for stage in (-1, 4):  # was: -1 silently set the last stage, 4 an IndexError traceback
+        with pytest.raises(DesignError, match="stage must lie in 0..3"):
+            moves.set_stage_width(v1, stage, 96)
 
 
 def dataclass_small(design):

@@ -11,8 +11,8 @@ import torch.nn as nn
 
 from codesign.errors import HardwareConfigError
 from codesign.fpga.dataflow import _window_outputs, build_pipeline, min_depths, simulate
-from codesign.fpga.fifo_sizing import choose_reuse, evaluate_design, size_fifos
-from codesign.fpga.planner import plan_design
+from codesign.fpga.fifo_sizing import evaluate_design, size_fifos
+from codesign.fpga.planner import choose_reuse, plan_design
 from codesign.fpga.reuse import is_valid_reuse_factor, mult_size
 from codesign.fpga.streams import stream_fifos
 from codesign.ir.layers import Conv, Linear

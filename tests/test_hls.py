@@ -18,6 +18,7 @@ from torch import nn
 
 from codesign.errors import CodesignError, HardwareConfigError, OutputExistsError, UnsupportedOpError
 from codesign.hls import convert as cv
+from codesign.hls import precision as hp
 from codesign.hls import project as pj
 from codesign.hls.rewrite import rewrite_for_hls
 
@@ -300,17 +301,17 @@ def test_inplace_add_and_node_names_match_hls4ml() -> None:
 
 
 def test_precision_strings_and_integer_bits() -> None:
-    assert str(cv.fixed(8, 1)) == "ap_fixed<8,1,AP_RND_CONV,AP_SAT>"
-    assert str(cv.fixed_for_range(0.3, 8)) == "ap_fixed<8,0,AP_RND_CONV,AP_SAT>"  # [-0.5, 0.5)
-    assert cv.fixed_for_range(0.99, 8).integer == 1
-    assert cv.fixed_for_range(1.0, 8).integer == 2
-    assert cv.fixed_for_range(0.1, 8).integer == -2  # weights below 1/8: two more fraction bits
-    assert cv.fixed_for_range(3.0, 16, margin=1).integer == 4
-    u = cv.union(cv.fixed(16, 2), cv.fixed(16, 5))
+    assert str(hp.fixed(8, 1)) == "ap_fixed<8,1,AP_RND_CONV,AP_SAT>"
+    assert str(hp.fixed_for_range(0.3, 8)) == "ap_fixed<8,0,AP_RND_CONV,AP_SAT>"  # [-0.5, 0.5)
+    assert hp.fixed_for_range(0.99, 8).integer == 1
+    assert hp.fixed_for_range(1.0, 8).integer == 2
+    assert hp.fixed_for_range(0.1, 8).integer == -2  # weights below 1/8: two more fraction bits
+    assert hp.fixed_for_range(3.0, 16, margin=1).integer == 4
+    u = hp.union(hp.fixed(16, 2), hp.fixed(16, 5))
     assert (u.width, u.integer) == (19, 5)
     # an exact accumulator never overflows: worst case sum of 27 products + bias
-    x, w, b = cv.fixed(16, 3), cv.fixed(8, 0), cv.fixed(16, 1)
-    acc = cv.accum_for(x, w, b, 27)
+    x, w, b = hp.fixed(16, 3), hp.fixed(8, 0), hp.fixed(16, 1)
+    acc = hp.accum_for(x, w, b, 27)
     worst = 27 * (2.0 ** (x.integer - 1)) * (2.0 ** (w.integer - 1)) + 2.0 ** (b.integer - 1)
     assert worst < 2.0 ** (acc.integer - 1) and acc.fractional >= x.fractional + w.fractional
 

@@ -140,6 +140,52 @@ def test_schema_and_loader_both_refuse_a_broken_design() -> None:
             from_yaml(yaml.safe_dump(bad))
 
 
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        (
+            {"base": "squeezelerator", "overrides": {"rowz": 8}},
+            "unknown key hardware.overrides.rowz = 8 (did you mean 'rows'?)",
+        ),
+        (
+            {"base": "squeezelerator", "overrides": {"rows": 0}},
+            "hardware.overrides.rows = 0 is out of range (allowed: integer 1..4096)",
+        ),
+        (
+            {"base": "squeezelerator", "overrides": {"clock_mhz": "200"}},
+            "hardware.overrides.clock_mhz = '200' has type string",
+        ),
+        (
+            {"base": "squeezelerator", "overrides": {"dataflows": ["ws", "xs"]}},
+            "hardware.overrides.dataflows[1] = 'xs'",
+        ),
+        ({"base": "squeezelerator", "overrides": [8]}, "hardware.overrides = [8] has type list"),
+        ({"base": 5}, "hardware.base = 5 has type integer"),
+        (
+            {"name": "eyeriss", "base": "squeezelerator"},
+            "hardware.name = 'eyeriss' is given together with hardware.base",
+        ),
+        ({"overrides": {"rows": 8}}, "missing required key hardware.base"),
+        ("squeezelerator", "hardware = 'squeezelerator' has type string"),
+    ],
+)
+def test_schema_and_loader_both_refuse_a_broken_hardware_section(section: Any, message: str) -> None:
+    """A design file's `hardware:` section: the exported schema and `from_embedded` refuse the same
+    sections, the loader with one line naming the key path from the file's top level."""
+    from codesign.explore.hardware import embed, from_embedded
+
+    good = yaml.safe_load(
+        to_yaml(design_from_zoo("squeezenext_v5"), {"hardware": embed("squeezelerator", {"rows": 8})})
+    )
+    assert _errors("design", good) == []
+    assert from_embedded(good["hardware"], "d.yaml") is not None
+    assert _errors("design", {**good, "hardware": section}), section
+    with pytest.raises(HardwareConfigError) as excinfo:  # exit 4, as for the override the accelerator refuses
+        from_embedded(section, "d.yaml")
+    text = str(excinfo.value)
+    assert text.startswith("d.yaml: ") and message in text and "\n" not in text, text
+
+
 def test_cli_writes_every_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from codesign.cli import main
 

@@ -14,13 +14,20 @@ Reasons are rules over the GEMM view of each layer (T output pixels, K window, N
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from codesign.ir.graph import LayerGraph
 from codesign.ir.layers import Conv, Linear
 from codesign.sim.mapping import gemm_of
 from codesign.sim.network import NetworkResult
 
+if TYPE_CHECKING:
+    from codesign.hw.model import Accelerator
+
+#: The rule names, in the order `Diagnosis.reason_weights` lists them.
 REASONS = ("few-channels", "small-window", "rgb-input", "small-map", "buffer", "memory-bound")
+#: A layer is `memory-bound` when more than this fraction of its cycles are DRAM stalls (a judgement
+#: threshold of this tool, not a published figure).
 STALL_SHARE_BOUND = 0.3
 
 
@@ -53,6 +60,7 @@ class Diagnosis:
     layers: list[LayerDiagnosis] = field(default_factory=list)
 
     def top(self, n: int = 5, by: str = "latency") -> list[LayerDiagnosis]:
+        """The `n` layers with the largest latency share (`by="latency"`) or energy share (any other `by`)."""
         key = (lambda d: d.latency_share) if by == "latency" else (lambda d: d.energy_share)
         return sorted(self.layers, key=key, reverse=True)[:n]
 
@@ -76,6 +84,8 @@ class Diagnosis:
         return " | ".join(parts)
 
     def records(self) -> list[dict[str, object]]:
+        """One table row per layer: shares and utilization as fractions 0..1, `TKN` the GEMM view
+        (output pixels / window / filters), the reasons and their explanation."""
         return [
             {
                 "layer": d.name,
@@ -93,8 +103,12 @@ class Diagnosis:
 
 
 def diagnose(result: NetworkResult, graph: LayerGraph) -> Diagnosis:
-    """Diagnose every simulated layer of `result` (layers of `graph` by name)."""
-    hw = result.hw
+    """Diagnose every simulated layer of `result` (layers of `graph` by name).
+
+    Shares are fractions 0..1 of the network's cycles and energy (pJ); a layer of `result` missing from
+    `graph` is diagnosed from its simulated figures only (no GEMM reasons). Raises nothing of its own.
+    """
+    hw: Accelerator = result.hw  # type: ignore[assignment]  # NetworkResult.hw is `object` until sim.network is typed
     total_cycles = result.cycles or 1
     total_energy = result.energy_pj or 1.0
     out = Diagnosis(result.model, hw.name, hw.rows, hw.cols)

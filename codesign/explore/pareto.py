@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
+if TYPE_CHECKING:
+    import optuna
+
+    from codesign.explore.search import Point as StudyPoint
+    from codesign.hw.model import Accelerator
+    from codesign.nets.design import Design, SqueezeNetDesign, SqueezeNextDesign
+
+#: A point in objective space: one value per objective, all minimised.
 Point = Sequence[float]
 
 
@@ -54,38 +63,43 @@ def brute_force_front(points: Sequence[Point]) -> list[int]:
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
 
 
-def nearest_variant(design) -> str:
+def nearest_variant(design: Design) -> str:
     """The paper variant of the design's family that it is closest to (for reading a front):
     SqueezeNext v1..v5 by blocks-per-stage fractions, conv1 kernel and shared projection; SqueezeNet
-    v1.0/v1.1 by conv1 and pool positions."""
-    from codesign.nets.design import design_from_zoo
+    v1.0/v1.1 by conv1 and pool positions. Returns a zoo model name."""
+    from codesign.nets.design import SqueezeNextDesign, design_from_zoo
 
-    if design.family == "squeezenext":
+    if isinstance(design, SqueezeNextDesign):  # family "squeezenext"
         names = [f"squeezenext_v{v}" for v in range(1, 6)]
+        sx = design
 
-        def dist(z) -> float:
+        def dist(zoo_design: Design) -> float:
+            z = cast("SqueezeNextDesign", zoo_design)  # a squeezenext_v* name
             total, ztotal = sum(design.blocks), sum(z.blocks)
-            blocks = sum(abs(a / total - b / ztotal) for a, b in zip(design.blocks, z.blocks, strict=True))
+            blocks = sum(abs(a / total - b / ztotal) for a, b in zip(sx.blocks, z.blocks, strict=True))
             return (
                 blocks
-                + abs(design.conv1_kernel - z.conv1_kernel) / 4
-                + 0.5 * (design.shared_projection != z.shared_projection)
+                + abs(sx.conv1_kernel - z.conv1_kernel) / 4
+                + 0.5 * (sx.shared_projection != z.shared_projection)
             )
     else:
         names = ["squeezenet_v1_0", "squeezenet_v1_1"]
+        sn = design
 
-        def dist(z) -> float:
-            pools = sum(abs(a - b) for a, b in zip(design.pool_after, z.pool_after, strict=False)) / 4
+        def dist(zoo_design: Design) -> float:
+            z = cast("SqueezeNetDesign", zoo_design)  # a squeezenet_v1_* name
+            pools = sum(abs(a - b) for a, b in zip(sn.pool_after, z.pool_after, strict=False)) / 4
             return (
                 pools
-                + abs(design.conv1_kernel - z.conv1_kernel) / 4
-                + abs(design.conv1_channels - z.conv1_channels) / 32
+                + abs(sn.conv1_kernel - z.conv1_kernel) / 4
+                + abs(sn.conv1_channels - z.conv1_channels) / 32
             )
 
     return min(names, key=lambda n: dist(design_from_zoo(n)))
 
 
-def _hw_label(hw) -> str:
+def _hw_label(hw: Accelerator) -> str:
+    """`ROWSxCOLS GBUFK DATAFLOWS CLOCKMHz BWGB/s` (buffer in KiB, DRAM link in GB/s)."""
     gbps = hw.dram_bytes_per_cycle * hw.clock_mhz / 1e3
     return (
         f"{hw.rows}x{hw.cols} {hw.gbuf.total_bytes // 1024}K {'+'.join(hw.dataflows)} "
@@ -93,8 +107,11 @@ def _hw_label(hw) -> str:
     )
 
 
-def _design_label(d) -> str:
-    if d.family == "squeezenext":
+def _design_label(d: Design) -> str:
+    """The knobs that tell front designs apart, on one line."""
+    from codesign.nets.design import SqueezeNextDesign
+
+    if isinstance(d, SqueezeNextDesign):  # family "squeezenext"
         return (
             f"blocks {'-'.join(map(str, d.blocks))} widths {'-'.join(map(str, d.stage_widths))} "
             f"conv1 {d.conv1_kernel}x{d.conv1_kernel}x{d.conv1_channels} sq {d.squeeze1:g}"
@@ -106,10 +123,13 @@ def _design_label(d) -> str:
     )
 
 
-def front_rows(study) -> tuple[list[dict], list, dict]:
+def front_rows(study: optuna.Study) -> tuple[list[dict[str, Any]], list[StudyPoint], dict[str, Any]]:
     """The feasible Pareto front of a study as rows (one per distinct design x hardware), each with the
     design, its hardware and the full-simulation metrics stored with the trial; plus all points and the
-    study's settings."""
+    study's settings (with the parsed space as `space_obj`).
+
+    Raises CodesignError when the study was not written by `codesign explore` (no recorded settings),
+    and what `Evaluator` raises for a stored point that no longer builds."""
     from codesign.explore.search import Evaluator, completed_points, study_settings
     from codesign.explore.space import SearchSpace, split_params
 
@@ -120,7 +140,8 @@ def front_rows(study) -> tuple[list[dict], list, dict]:
     front = [feasible[i] for i in pareto_front([p.values for p in feasible])]
     front.sort(key=lambda p: (p.values, p.number))
     evaluator = Evaluator(space, settings["layer_objective"])
-    rows, seen = [], set()
+    rows: list[dict[str, Any]] = []
+    seen: set[tuple[tuple[str, Any], ...]] = set()
     for p in front:
         key = tuple(sorted(p.params.items()))
         if key in seen:  # NSGA-II re-samples the same point; show each design x hardware once
@@ -134,10 +155,12 @@ def front_rows(study) -> tuple[list[dict], list, dict]:
     return rows, points, {**settings, "space_obj": space}
 
 
-def write_outputs(study, out_dir: str | Path, show: int = 20) -> str:
+def write_outputs(study: optuna.Study, out_dir: str | Path, show: int = 20) -> str:
     """Write front.csv/front.md, the trade-off plots (latency/energy/area) and every front design as a
     YAML file that `codesign simulate DIR/designs/NAME.yaml` reproduces exactly (its hardware embedded);
-    return the front table as text."""
+    return the front table as text (its first `show` rows; 0: all). Units: ms, uJ, mm^2, mW.
+
+    Raises CodesignError when `out_dir` exists and is not a directory (and what `front_rows` raises)."""
     from codesign.explore.hardware import embed
     from codesign.nets.design import write_design
     from codesign.report.tables import Column, fixed, render, thousands
@@ -213,7 +236,7 @@ def write_outputs(study, out_dir: str | Path, show: int = 20) -> str:
     return text + f"(full front in {out / 'front.csv'}; designs in {out / 'designs'})\n"
 
 
-def _plots(points, rows, settings, out: Path) -> None:
+def _plots(points: list[StudyPoint], rows: list[dict[str, Any]], settings: dict[str, Any], out: Path) -> None:
     """latency vs energy coloured by area, and latency vs area; front designs outlined, budgets dashed.
     Colour: cividis (perceptually uniform, colour-blind safe); no text baked into the pixels beyond the
     axes: the study's details go to the PNG metadata and to plots.txt."""

@@ -13,12 +13,16 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from codesign.explore.diagnose import Diagnosis, diagnose
 from codesign.explore.moves import Move
 from codesign.explore.score import Score, score
 from codesign.nets.design import Design, DesignError, SqueezeNetDesign, SqueezeNextDesign, design_to_graph
 from codesign.sim.network import simulate_graph
+
+if TYPE_CHECKING:
+    from codesign.hw.model import Accelerator
 
 CAPACITY_NOTE = (
     "accuracy is not simulated: capacity is constrained only by keeping the depth and keeping params "
@@ -42,6 +46,9 @@ class Step:
 
 @dataclass
 class Walk:
+    """A reshaping walk: the start design, the objective (`latency`, `energy` or their product), the
+    parameter band (fractions of the start's parameter count), the accepted steps and why it stopped."""
+
     start: Design
     objective: str
     param_band: tuple[float, float]
@@ -65,7 +72,8 @@ class Walk:
 
 
 def walk_score(m: Score, objective: str) -> float:
-    """Scalar the walk minimises: latency (ms), energy (uJ) or their product."""
+    """Scalar the walk minimises: latency (ms) for `latency`, energy (uJ) for `energy`, else their product
+    (uJ x ms)."""
     if objective == "latency":
         return m.latency_ms
     if objective == "energy":
@@ -73,6 +81,8 @@ def walk_score(m: Score, objective: str) -> float:
     return m.latency_ms * m.energy_uj
 
 
+#: The thinnest first layer a move proposes: half the 64 channels of the SqueezeNext paper's conv1
+#: (Gholami et al. 2018; `SqueezeNextConfig.conv1_channels`), a capacity floor of this tool.
 MIN_CONV1_CHANNELS = 32
 _STAGE = re.compile(r"^stages\.(\d+)\.(\d+)\.")
 
@@ -96,15 +106,19 @@ def _stage_costs(design: SqueezeNextDesign, diag: Diagnosis, by: str) -> dict[st
 
 
 def _reasons_in(diag: Diagnosis, prefix: str) -> set[str]:
+    """The diagnosis reasons of the layers whose names start with `prefix`."""
     return {r for d in diag.layers if d.name.startswith(prefix) for r in d.reasons}
 
 
 def _round4(x: float) -> int:
+    """`x` rounded to a multiple of 4, at least 4 (SqueezeNext widths: the block's C/4 squeeze)."""
     return max(4, int(round(x / 4)) * 4)
 
 
-def propose(design: Design, diag: Diagnosis, hw, objective: str) -> list[Move]:
-    """Moves the diagnosis motivates (each with a one-line motivation)."""
+def propose(design: Design, diag: Diagnosis, hw: Accelerator, objective: str) -> list[Move]:
+    """Moves the diagnosis of `design` on `hw` motivates (each with a one-line motivation); shares are
+    read by energy when `objective` is `energy`, else by latency. A move may still not apply to the
+    design (`Move.apply` then raises DesignError; `reshape` skips it)."""
     by = "energy" if objective == "energy" else "latency"
     moves: list[Move] = []
     conv1_why = next((d.explanation for d in diag.layers if "rgb-input" in d.reasons), "")
@@ -207,12 +221,17 @@ def reshaped_name(parent: str) -> str:
 
 def reshape(
     start: Design,
-    hw,
+    hw: Accelerator,
     objective: str = "latency",
     steps: int = 4,
     param_band: tuple[float, float] = (0.8, 1.3),
 ) -> Walk:
-    """Greedy walk of at most `steps` accepted moves from `start` on `hw`."""
+    """Greedy walk of at most `steps` accepted moves from `start` on `hw`.
+
+    Each step keeps the candidate with the lowest `walk_score` that beats the current design and keeps
+    the parameter count within `param_band` (fractions of `start`'s). Raises what the simulator raises
+    (`codesign.sim` errors, e.g. a layer that does not fit `hw`); moves that do not apply are skipped.
+    """
     walk = Walk(start, objective, param_band)
     base_params = score(start, hw, objective=objective).params
     lo, hi = param_band[0] * base_params, param_band[1] * base_params
@@ -257,8 +276,9 @@ def reshape(
     return walk
 
 
-def format_walk(walk: Walk, hw, zoo: dict[str, Score] | None = None) -> str:
-    """Human-readable walk: each step's move, motivating diagnosis and before/after metrics."""
+def format_walk(walk: Walk, hw: Accelerator, zoo: dict[str, Score] | None = None) -> str:
+    """Human-readable walk: each step's move, motivating diagnosis and before/after metrics (ms, uJ,
+    params in millions, MACs in millions), then `zoo` (name -> score on the same `hw`) for comparison."""
     lines = [
         f"reshape {walk.start.name} on {hw.name} ({hw.rows}x{hw.cols}, {'/'.join(hw.dataflows)}), "
         f"objective {walk.objective}, params within {walk.param_band[0]:g}x..{walk.param_band[1]:g}x of the start",

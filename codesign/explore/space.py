@@ -37,12 +37,19 @@ import json
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import ConfigDict, Discriminator, Field, Tag, model_validator
 
 from codesign.errors import CodesignError
+from codesign.hw.schema import HardwareRef
 from codesign.schema import STRICT, StrictModel, validate
+
+if TYPE_CHECKING:
+    from optuna.trial import Trial
+
+    from codesign.hw.model import Accelerator
+    from codesign.nets.design import Design
 
 Primitive = int | float | str | bool
 ChoiceValue = Primitive | list[int]
@@ -78,6 +85,7 @@ class Range(StrictModel):
 
     @property
     def is_int(self) -> bool:
+        """True when low, high and step are all whole numbers (the knob is sampled as an integer)."""
         return all(float(v).is_integer() for v in (self.low, self.high, self.step or 1))
 
 
@@ -93,10 +101,10 @@ Param = Annotated[Annotated[Choice, Tag("~choice")] | Annotated[Range, Tag("~ran
 class Limits(StrictModel):
     """A technology's limits on the hardware knobs (defaults: see hardware spaces' comments)."""
 
-    max_clock_mhz: float = Field(1000.0, gt=0)
-    max_dram_gb_s: float = Field(25.6, gt=0)
-    max_pes: int = Field(4096, ge=1)
-    max_gbuf_kb: int = Field(4096, ge=1)
+    max_clock_mhz: float = Field(default=1000.0, gt=0, json_schema_extra={"unit": "MHz"})
+    max_dram_gb_s: float = Field(default=25.6, gt=0, json_schema_extra={"unit": "GB/s"})
+    max_pes: int = Field(default=4096, ge=1, description="rows x cols")
+    max_gbuf_kb: int = Field(default=4096, ge=1, json_schema_extra={"unit": "KiB"})
 
 
 NETWORK_EXTRA = {"squeezenext": {"b0", "b1", "b2", "b3", "w0", "w1", "w2", "w3", "total_blocks"}}
@@ -133,7 +141,7 @@ class NetworkSpace(StrictModel):
 class HardwareSpace(StrictModel):
     """`hardware:` the base hardware file, fixed and sampled hardware knobs, the technology's limits."""
 
-    base: str = "squeezelerator"
+    base: HardwareRef = "squeezelerator"
     fixed: dict[str, Any] = {}
     params: dict[str, Param] = {}
     limits: Limits = Limits()
@@ -183,7 +191,9 @@ class SearchSpace(StrictModel):
     hardware: HardwareSpace
 
     @cached_property
-    def start_design(self):
+    def start_design(self) -> Design:
+        """The zoo design `network.start` names; SpaceError if it is of another family than `network.family`
+        (UnknownModelError / DesignError from `design_from_zoo` for an unknown or non-parametric model)."""
         from codesign.nets.design import design_from_zoo
 
         d = design_from_zoo(self.network.start)
@@ -248,15 +258,19 @@ def _encode(value: ChoiceValue) -> Primitive:
     return ",".join(map(str, value)) if isinstance(value, list) else value
 
 
-def _decode(value: Primitive, original: list[ChoiceValue]) -> Any:
+def _decode(value: Primitive | None, original: list[ChoiceValue]) -> Any:
     for v in original:
         if _encode(v) == value:
             return tuple(v) if isinstance(v, list) else v
     return value
 
 
-def suggest(trial, prefix: str, params: dict[str, Param]) -> dict[str, Any]:
-    """Sample `params` on an Optuna trial (names prefixed `net.` / `hw.`); lists are encoded "4,8"."""
+def suggest(trial: Trial, prefix: str, params: dict[str, Param]) -> dict[str, Any]:
+    """Sample `params` on an Optuna trial (names prefixed `net.` / `hw.`); lists are encoded "4,8".
+
+    Returns knob -> value (list choices decoded back to tuples). Raises what Optuna raises for a
+    parameter sampled with another distribution under the same name in one study (ValueError).
+    """
     out: dict[str, Any] = {}
     for name, p in params.items():
         key = f"{prefix}.{name}"
@@ -281,15 +295,22 @@ def _round4(x: float) -> int:
     return max(4, int(round(x / 4)) * 4)
 
 
-def build_design(space: SearchSpace, values: dict[str, Any], name: str):
-    """The design a point of the space describes (raises DesignError when it is not a valid network)."""
+def build_design(space: SearchSpace, values: dict[str, Any], name: str) -> Design:
+    """The design a point of the space describes: `space.start_design` with the fixed knobs, then `values`
+    (knob -> value as `suggest` returns them), named `name`.
+
+    Raises DesignError (one line) when the point is not a valid network, TypeError for a knob the
+    family's config does not have (the space's own validation refuses those first).
+    """
+    from codesign.nets.squeezenext import SqueezeNextConfig  # imports torch: not at module import
+
     start = space.start_design
     knobs = {**space.network.fixed, **values}
     knobs = {k: tuple(v) if isinstance(v, list) else v for k, v in knobs.items()}
     for k, v in list(knobs.items()):
         if isinstance(v, str) and k == "pool_after":
             knobs[k] = tuple(int(x) for x in v.split(","))
-    if space.network.family == "squeezenext":
+    if isinstance(start, SqueezeNextConfig):  # network.family == "squeezenext" (start_design checks it)
         blocks = list(start.blocks)
         for i in range(4):
             if f"b{i}" in knobs:
@@ -328,7 +349,9 @@ def hw_overrides(space: SearchSpace, values: dict[str, Any]) -> dict[str, Any]:
     return dict(sorted(out.items()))
 
 
-def base_hardware(name: str):
+def base_hardware(name: str) -> Accelerator:
+    """The accelerator of hardware file `name` (cached, `codesign.explore.hardware.base_accelerator`);
+    HardwareConfigError for an unknown or invalid file."""
     from codesign.explore.hardware import base_accelerator
 
     return base_accelerator(name)

@@ -154,9 +154,8 @@ def cmd_fit(args: argparse.Namespace) -> None:
             from codesign.errors import UsageError
 
             raise UsageError("codesign fit --plan needs NAME and --part; see 'codesign fit --help'")
-        from codesign.hls.planning import cmd_fit_plan
-
-        cmd_fit_plan(args)
+        # Wired in by codesign.cli (the planner sits in codesign.hls, above this layer).
+        args.plan_handler(args)
         return
     if not args.name or not args.part:
         from codesign.errors import UsageError
@@ -202,7 +201,8 @@ def cmd_fit(args: argparse.Namespace) -> None:
     if not summary.fits:
         over = [r for r in summary.used if summary.used[r] > summary.available[r]]
         raise FitError(f"{graph.name} does not fit {part.name}: needs more {', '.join(over)} than it has; "
-                       "try a larger --reuse, fewer bits (--precision), or a larger --part")  # fmt: skip
+                       "let --plan choose reuse factors, codebook storage, FIFO memory and widths, or try a larger --reuse, "
+                       "fewer bits (--precision), or a larger --part")  # fmt: skip
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -5,10 +5,9 @@
   reuse factors (the depths `codesign hls` writes).
 * `shrink_for_interval`: smaller depths that keep a chosen images/s (greedy bisection per FIFO,
   largest first, each checked by a bounded two-image simulation; deadlock counts as failure).
-* `evaluate_design` / `choose_reuse`: latency and interval of two back-to-back images through the pipeline
-  model, resources from `codesign.fpga.cost.estimate` (the one cost model) at sized depths; `choose_reuse`
-  takes its reuse factors from `codesign.fpga.planner.plan_reuse` (for a frame rate: the cheapest design
-  within clock / fps cycles; without one: the fastest design that fits).
+* `evaluate_design`: latency and interval of two back-to-back images through the pipeline model, resources
+  from `codesign.fpga.cost.estimate` (the one cost model) at sized depths (`codesign.fpga.planner.choose_reuse`
+  evaluates the design the planner chooses with it).
 * `apply_fifo_depths`: writes depths into an hls4ml ModelGraph (`var.pragma = ('stream', depth)`).
 """
 
@@ -191,30 +190,6 @@ def evaluate_design(
     )
 
 
-def choose_reuse(
-    graph: LayerGraph,
-    part: str | FpgaPart,
-    *,
-    fps: float | None = None,
-    clock_mhz: float = 200.0,
-    weight_bits: int = 8,
-    act_bits: int = 16,
-    backend: str = "vitis",
-) -> DesignFigures:
-    """Per-layer RFs for `part` from the planner (`codesign.fpga.planner.plan_design`): for `fps`, the cheapest
-    design within clock / fps cycles per image; else the fastest that fits. The result says whether it fits."""
-    from codesign.fpga.planner import plan_design
-
-    budget = int(clock_mhz * 1e6 / fps) if fps else None
-    planned = plan_design(
-        graph, part, max_interval=budget, backend=backend, clock_mhz=clock_mhz,
-        weight_precision=f"ap_fixed<{weight_bits},{max(1, weight_bits // 2 - 1)}>",
-        result_precision=f"ap_fixed<{act_bits},{max(1, min(6, act_bits - 2))}>",
-    )  # fmt: skip
-    return evaluate_design(graph, part, planned.reuse, clock_mhz=clock_mhz, weight_bits=weight_bits,
-                           act_bits=act_bits, backend=backend)  # fmt: skip
-
-
 def parts_that_fit(
     fig: DesignFigures, graph: LayerGraph, weight_bits: int = 8, act_bits: int = 16
 ) -> list[str]:
@@ -298,7 +273,6 @@ def memory_summary(fig: DesignFigures) -> str:
 __all__ = [
     "DesignFigures",
     "apply_fifo_depths",
-    "choose_reuse",
     "evaluate_design",
     "hls_stream_map",
     "memory_summary",

@@ -14,7 +14,8 @@ cheapest choice (any interval) whose worst resource overshoot is smallest is ret
 of a traced network (`from_graph.graph_to_design`), a `Plan` applied (`design.with_plan`), reuse factors
 planned (or snapped from a target), stream FIFOs sized by the pipeline model at those reuse factors
 (`fifo_sizing.sized_fifo_depths`: depths that never stall), the reuse factors re-planned with the sized
-FIFOs and the FIFOs sized again, and the estimate of the result.
+FIFOs and the FIFOs sized again, and the estimate of the result. `choose_reuse(graph, part, fps=...)` evaluates that design
+in the pipeline model (latency, interval, sized FIFO memory: `fifo_sizing.evaluate_design`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 from codesign.errors import HardwareConfigError
 from codesign.fpga.cost import Cost, DesignEstimate, estimate, layer_cost
 from codesign.fpga.design import WEIGHT_KINDS, HlsDesign, StreamLayer, plan_key, with_plan
+from codesign.fpga.fifo_sizing import DesignFigures, evaluate_design, sized_fifo_depths
 from codesign.fpga.parts import FpgaPart, get_part
 from codesign.fpga.plan import Plan
 from codesign.fpga.reuse import nearest_valid_reuse_factor, valid_reuse_factors
@@ -204,7 +206,6 @@ def plan_design(
     strategy, io_type, weight_precision, result_precision, layer_config, clock_mhz, density, fifo_memory).
     Raises HardwareConfigError on bad settings or a plan naming unknown layers/streams.
     """
-    from codesign.fpga.fifo_sizing import sized_fifo_depths
     from codesign.fpga.from_graph import graph_to_design
 
     fpga = get_part(part)
@@ -251,3 +252,25 @@ def plan_design(
 def _plan_fixes_reuse(plan: Plan, layer: StreamLayer) -> bool:
     c = plan.layers.get(plan_key(layer.name)) or plan.layers.get(layer.name) or plan.default
     return layer.kind in WEIGHT_KINDS and c is not None and c.reuse is not None
+
+
+def choose_reuse(
+    graph: LayerGraph,
+    part: str | FpgaPart,
+    *,
+    fps: float | None = None,
+    clock_mhz: float = 200.0,
+    weight_bits: int = 8,
+    act_bits: int = 16,
+    backend: str = "vitis",
+) -> DesignFigures:
+    """Per-layer RFs for `part` from `plan_design` and their figures (`fifo_sizing.evaluate_design`): for `fps`, the cheapest
+    design within clock / fps cycles per image; else the fastest that fits. The result says whether it fits."""
+    budget = int(clock_mhz * 1e6 / fps) if fps else None
+    planned = plan_design(
+        graph, part, max_interval=budget, backend=backend, clock_mhz=clock_mhz,
+        weight_precision=f"ap_fixed<{weight_bits},{max(1, weight_bits // 2 - 1)}>",
+        result_precision=f"ap_fixed<{act_bits},{max(1, min(6, act_bits - 2))}>",
+    )  # fmt: skip
+    return evaluate_design(graph, part, planned.reuse, clock_mhz=clock_mhz, weight_bits=weight_bits,
+                           act_bits=act_bits, backend=backend)  # fmt: skip

@@ -9,11 +9,10 @@ from codesign.fpga.plan import LayerChoice, Plan
 from codesign.hls.convert import (
     LayerPlan,
     choose_reuse_factor,
-    fixed,
-    fixed_for_range,
     is_valid_reuse_factor,
     valid_reuse_factors,
 )
+from codesign.hls.precision import fixed, fixed_for_range
 from codesign.hls.project import (
     DEFAULT_PART,
     Comparison,

@@ -21,9 +21,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from codesign.errors import CodesignError
+
+V = TypeVar("V")
 
 _VITIS = {"bram": "bram", "uram": "uram", "lutram": "lutram", "srl": "srl"}
 _VIVADO = {"bram": "FIFO_BRAM", "lutram": "FIFO_LUTRAM", "srl": "FIFO_SRL"}
@@ -35,7 +37,7 @@ def stream_names(project_dir: str | Path, project_name: str) -> list[str]:
     return re.findall(r"#pragma HLS STREAM variable=(\w+) depth=\d+", cpp.read_text())
 
 
-def resolve_streams(hm: Any, keys: Mapping[str, str]) -> dict[str, str]:
+def resolve_streams(hm: Any, keys: Mapping[str, V]) -> dict[str, V]:
     """Plan keys (a C++ stream name, or an hls4ml layer name meaning that layer's output stream) -> C++ name."""
     by_layer = {}
     for layer in hm.get_layers():
@@ -71,7 +73,11 @@ def patch_fifo_binding(
         else:
             pragma = f"#pragma HLS RESOURCE variable={name} core={table[impl]}"
         pat = re.compile(rf"^(\s*)(#pragma HLS STREAM variable={re.escape(name)} depth=\d+)\s*$", re.M)
-        text, n = pat.subn(lambda m, p=pragma: f"{m.group(1)}{m.group(2)}\n{m.group(1)}{p}", text, count=1)
+
+        def bound(m: re.Match[str], p: str = pragma) -> str:
+            return f"{m.group(1)}{m.group(2)}\n{m.group(1)}{p}"
+
+        text, n = pat.subn(bound, text, count=1)
         if n != 1:
             raise CodesignError(f"HLS: cannot find the depth pragma of stream '{name}' in {cpp.name}")
         done.append(f"{name}: FIFO bound to {impl}")

@@ -8,6 +8,7 @@ import io
 import sys
 import time
 from collections.abc import Callable
+from typing import Literal
 
 
 def progress_printer(quiet: bool) -> Callable[[str], None] | None:
@@ -23,6 +24,10 @@ def progress_printer(quiet: bool) -> Callable[[str], None] | None:
 
 
 def cmd_hls(args: argparse.Namespace) -> None:
+    """`codesign hls`: write the hls4ml project for a zoo model or a checkpoint, check its C simulation against
+    PyTorch and print the per-layer plan, the estimate and the synthesis command.
+
+    Raises CodesignError (one line via the CLI) for bad plans, inputs, parts or an existing output directory."""
     from codesign.errors import CodesignError
     from codesign.fpga.parts import get_part
     from codesign.fpga.plan import Plan
@@ -32,7 +37,7 @@ def cmd_hls(args: argparse.Namespace) -> None:
 
     shape = args.input_size or (3, 224, 224)  # (C, H, W) from cli_types.input_size
     part = get_part(args.part)
-    reuse: int | str = "auto" if args.reuse == "auto" else int(args.reuse)
+    reuse: Literal["auto"] | int = "auto" if args.reuse == "auto" else int(args.reuse)
     if args.clock is not None and args.clock <= 0:
         raise CodesignError(f"--clock must be a positive frequency in MHz, not {args.clock}")
     if args.target_fps is not None and args.target_fps <= 0:
@@ -109,7 +114,8 @@ def cmd_hls(args: argparse.Namespace) -> None:
     print(f"synthesize with: {result.synthesis_command}")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``hls`` subcommand to the top-level parser."""
     from codesign import cli_types
 
     p = sub.add_parser(

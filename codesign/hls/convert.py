@@ -32,64 +32,30 @@ import torch.nn.functional as F
 from torch import fx, nn
 
 from codesign.compress.prune import apply_masks, magnitude_masks
-from codesign.compress.quantize import FixedPoint, integer_bits_for_range
+from codesign.compress.quantize import FixedPoint
 from codesign.errors import CodesignError, HardwareConfigError
 from codesign.fpga.plan import Plan
 from codesign.fpga.reuse import divisors
+from codesign.hls.precision import MAX_ACCUM_WIDTH, accum_for, fixed_for_range, union
 from codesign.hls.rewrite import is_depthwise
 from codesign.hls.storage import Codebook
 
 Backend = Literal["vitis", "vivado"]
 ReuseSpec = Literal["auto"] | int | Mapping[str, int]
 
-RND, SAT = "AP_RND_CONV", "AP_SAT"
 # Extra fractional bits of an average-pooling accumulator: hls4ml divides the sum by N in that type, so
 # the quotient is truncated there before the (rounded) cast to the result type.
 AVG_EXTRA_FRAC = 8
-MAX_ACCUM_WIDTH = 53  # FixedPoint's limit (exact float64 emulation); far below ap_fixed's 1024
 
 _BACKENDS = {"vitis": "Vitis", "vivado": "Vivado"}
 
 
 def backend_name(backend: str) -> str:
-    """hls4ml's spelling of a backend name ('vitis' -> 'Vitis')."""
+    """hls4ml's spelling of a backend name ('vitis' -> 'Vitis'); raises HardwareConfigError for another name."""
     key = backend.lower()
     if key not in _BACKENDS:
         raise HardwareConfigError(f"unknown HLS backend {backend!r}; use 'vitis' or 'vivado'")
     return _BACKENDS[key]
-
-
-def fixed(width: int, integer: int) -> FixedPoint:
-    """``ap_fixed<width, integer, AP_RND_CONV, AP_SAT>``: the only rounding/overflow used for layer outputs."""
-    return FixedPoint(width, integer, RND, SAT)
-
-
-def fixed_for_range(max_abs: float, width: int, margin: int = 0) -> FixedPoint:
-    """Rounded, saturating type of ``width`` bits holding [-max_abs, max_abs] (+ ``margin`` integer bits)."""
-    m = float(max_abs)
-    integer = integer_bits_for_range(-m, m, width, RND) if m > 0 else 1
-    return fixed(width, integer + margin)
-
-
-def union(a: FixedPoint, b: FixedPoint) -> FixedPoint:
-    """Smallest rounded/saturating type holding every value of ``a`` and of ``b`` exactly."""
-    integer = max(a.integer, b.integer)
-    frac = max(a.fractional, b.fractional)
-    return fixed(integer + frac, integer)
-
-
-def accum_for(x: FixedPoint, w: FixedPoint, b: FixedPoint | None, n_in: int) -> FixedPoint:
-    """Exact accumulator for sum_{n_in} x*w + b (truncating type; no value is ever rounded or wrapped)."""
-    bound = n_in * 2.0 ** (x.integer - 1) * 2.0 ** (w.integer - 1)
-    frac = x.fractional + w.fractional
-    if b is not None:
-        bound += 2.0 ** (b.integer - 1)
-        frac = max(frac, b.fractional)
-    integer = math.floor(math.log2(bound)) + 2
-    width = integer + frac
-    if width > MAX_ACCUM_WIDTH:  # keep the integer bits (no wrap), drop far-below-result fraction bits
-        width = MAX_ACCUM_WIDTH
-    return FixedPoint(width, integer)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -164,6 +130,7 @@ class LayerPlan:
         return -(-(self.n_in * self.n_out) // self.reuse)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields: precisions as ``ap_fixed<...>`` strings, plus ``multipliers``."""
         d = asdict(self)
         for k in ("result", "accum", "weight", "bias"):
             v = getattr(self, k)
@@ -176,10 +143,10 @@ def _kind(gm: fx.GraphModule, node: fx.Node) -> str:
     if node.op == "placeholder":
         return "input"
     if node.op == "call_module":
-        mod = gm.get_submodule(node.target)
+        mod = gm.get_submodule(str(node.target))
         if isinstance(mod, nn.Conv2d) and mod.groups > 1 and is_depthwise(mod):
             return "dwconv"
-        kinds: list[tuple[type, str]] = [
+        kinds: list[tuple[type | tuple[type, ...], str]] = [
             (nn.Conv2d, "conv"),
             (nn.AdaptiveAvgPool2d, "globalpool"),
             (nn.Linear, "dense"),
@@ -325,10 +292,11 @@ def plan_layers(
         if kind == "input":
             pass
         elif kind in ("conv", "dense", "dwconv"):
-            mod = gm.get_submodule(node.target)
+            mod = gm.get_submodule(str(node.target))
+            assert isinstance(mod, (nn.Conv2d, nn.Linear))  # by _kind
             wt, bt = weight_types[node.name]
             terms = 0  # products summed into one output
-            if kind in ("conv", "dwconv"):
+            if isinstance(mod, nn.Conv2d):
                 kh, kw = mod.kernel_size
                 # hls4ml's multiplication size (get_layer_mult_size), also for DepthwiseConv2D: kh*kw*C x C*m
                 p.n_in, p.n_out = kh * kw * mod.in_channels, mod.out_channels
@@ -363,11 +331,12 @@ def plan_layers(
             if kind == "maxpool":
                 p.accum = in_types[0]
         elif kind in ("avgpool", "globalpool"):
-            mod = gm.get_submodule(node.target)
+            mod = gm.get_submodule(str(node.target))
             if kind == "globalpool":  # the sum over the whole input map, one accumulator per channel
                 shape = ins[0].meta["tensor_meta"].shape
                 kh, kw = int(shape[2]), int(shape[3])
             else:
+                assert isinstance(mod, nn.AvgPool2d)  # by _kind
                 kh, kw = (
                     (mod.kernel_size, mod.kernel_size)
                     if isinstance(mod.kernel_size, int)
@@ -416,7 +385,7 @@ def build_config(
 
     gm, _ = for_conversion(gm)
 
-    cfg = hls4ml.utils.config_from_pytorch_model(
+    cfg: dict[str, Any] = hls4ml.utils.config_from_pytorch_model(
         gm,
         tuple(int(d) for d in input_shape),
         granularity="name",

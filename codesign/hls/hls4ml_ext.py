@@ -27,6 +27,7 @@ name (hls4ml layer names) of the original except the absorbed flattens. Only imp
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,34 +39,43 @@ from torch import fx, nn
 from codesign.hls.rewrite import is_depthwise
 
 
-class HlsGlobalAvgPool2d(HLS4MLModule):
+class HlsGlobalAvgPool2d(HLS4MLModule):  # type: ignore[misc]  # hls4ml has no type information
     """Global average pooling (N, C, H, W) -> (N, C): hls4ml's streaming GlobalAveragePooling2D."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) -> (N, C): the mean over each channel's map."""
         return x.mean(dim=(2, 3))
 
 
-class HlsDepthwise2d(HLS4MLModule):
+class HlsDepthwise2d(HLS4MLModule):  # type: ignore[misc]  # hls4ml has no type information
     """A depthwise convolution (groups == in_channels) as a leaf module hls4ml converts natively."""
 
     def __init__(self, conv: nn.Conv2d) -> None:
         super().__init__()
-        if not is_depthwise(conv):
+        if not is_depthwise(conv) or isinstance(conv.padding, str):  # is_depthwise: integer padding
             raise ValueError(f"not a depthwise conv: {conv!r}")
         self.in_channels, self.out_channels = conv.in_channels, conv.out_channels
-        self.kernel_size = tuple(conv.kernel_size)
-        self.stride = tuple(conv.stride)
-        self.padding = tuple(conv.padding)
+        self.kernel_size: tuple[int, ...] = tuple(conv.kernel_size)
+        self.stride: tuple[int, ...] = tuple(conv.stride)
+        self.padding: tuple[int, ...] = tuple(conv.padding)
         self.weight = nn.Parameter(conv.weight.detach().clone())
         self.bias = nn.Parameter(conv.bias.detach().clone()) if conv.bias is not None else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) -> (N, C, H', W'): the wrapped depthwise convolution, unchanged."""
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, 1, self.in_channels)
 
 
 def _global_pool_handler(
-    operation, layer_name, input_names, input_shapes, node, class_object, data_reader, config
-):  # noqa: ANN001, ANN202, PLR0913
+    operation: str,
+    layer_name: str,
+    input_names: list[str],
+    input_shapes: list[list[int | None]],
+    node: fx.Node,
+    class_object: Any,
+    data_reader: Any,
+    config: Any,
+) -> tuple[dict[str, Any], list[int | None]]:
     # input_shapes[0] is channels-first with the batch: [None, C, H, W]
     _, c, h, w = input_shapes[0]
     layer = {
@@ -81,8 +91,15 @@ def _global_pool_handler(
 
 
 def _depthwise_handler(
-    operation, layer_name, input_names, input_shapes, node, class_object, data_reader, config
-):  # noqa: ANN001, ANN202, PLR0913
+    operation: str,
+    layer_name: str,
+    input_names: list[str],
+    input_shapes: list[list[int | None]],
+    node: fx.Node,
+    class_object: Any,
+    data_reader: Any,
+    config: Any,
+) -> tuple[dict[str, Any], list[int | None]]:
     from hls4ml.converters.utils import compute_padding_2d_pytorch
 
     m: HlsDepthwise2d = class_object
@@ -149,20 +166,21 @@ def for_conversion(gm: fx.GraphModule) -> tuple[fx.GraphModule, dict[str, str]]:
     for node in list(g.graph.nodes):
         if node.op != "call_module":
             continue
-        mod = g.get_submodule(node.target)
+        target = str(node.target)
+        mod = g.get_submodule(target)
         if isinstance(mod, nn.AdaptiveAvgPool2d) and mod.output_size in (1, (1, 1)):
-            _set_module(g, node.target, HlsGlobalAvgPool2d())
+            _set_module(g, target, HlsGlobalAvgPool2d())
             users = list(node.users)
             for u in users:
                 is_flat = (u.op == "call_function" and u.target is torch.flatten) or (
-                    u.op == "call_module" and isinstance(g.get_submodule(u.target), nn.Flatten)
+                    u.op == "call_module" and isinstance(g.get_submodule(str(u.target)), nn.Flatten)
                 )
                 if is_flat and len(users) == 1:
                     u.replace_all_uses_with(node)
                     absorbed[u.name] = node.name
                     g.graph.erase_node(u)
         elif is_depthwise(mod):
-            _set_module(g, node.target, HlsDepthwise2d(mod))
+            _set_module(g, target, HlsDepthwise2d(mod))
     g.graph.lint()
     g.recompile()
     return g, absorbed

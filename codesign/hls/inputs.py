@@ -105,7 +105,7 @@ def _scale(a: np.ndarray) -> np.ndarray:
 
 def _image(f: Path) -> np.ndarray:
     if f.suffix.lower() == ".npy":
-        return np.load(f)
+        return np.asarray(np.load(f))
     import matplotlib.image as mpimg
 
     try:

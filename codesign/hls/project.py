@@ -172,7 +172,7 @@ def csim_predict(hm: Any, x_nhwc: np.ndarray) -> np.ndarray:
             status, payload = "died", None
         proc.join()
         if status == "ok":
-            return payload
+            return np.asarray(payload)
         log = Path(err_path).read_text(errors="replace").strip().splitlines()
         why = payload if status == "error" else (log[-1] if log else f"exit code {proc.exitcode}")
         raise CodesignError(f"HLS: C simulation failed: {why}")
@@ -212,7 +212,8 @@ def emulate(gm: fx.GraphModule, plans: dict[str, cv.LayerPlan], x: torch.Tensor)
             return p.result.quantize(out)
 
     gm64 = _double(gm)
-    return _Emu(gm64).run(x.double())
+    out: torch.Tensor = _Emu(gm64).run(x.double())
+    return out
 
 
 def _double(gm: fx.GraphModule) -> fx.GraphModule:
@@ -253,7 +254,7 @@ def _fold_explicit_pads(gm: fx.GraphModule) -> fx.GraphModule:
     return g
 
 
-def _hls_named(graph: Any, gm: fx.GraphModule) -> Any:
+def _hls_named(graph: LayerGraph, gm: fx.GraphModule) -> LayerGraph:
     """``graph`` with layers named as hls4ml names them: by fx node name (the IR names a module call by its
     dotted module path, e.g. ``stem.0``; the fx node, hence the hls4ml layer, is ``stem_0``)."""
     import dataclasses
@@ -517,6 +518,8 @@ class HlsResult:
         return from_hls_layout(csim_predict(self.hls_model, to_nhwc(x)), self.output_shape)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (the project's ``codesign_report.json``): shapes (C, H, W), clock period (ns), layer plans,
+        the C-simulation comparison, stage times (s) and the FIFO sizing figures."""
         return {
             "name": self.name,
             "project_dir": str(self.project_dir),
@@ -768,7 +771,7 @@ def _input_shape(input_size: int | Sequence[int], in_channels: int) -> tuple[int
         return (in_channels, *shape)
     if len(shape) != 3:
         raise CodesignError(f"input_size must be H, (H, W) or (C, H, W), not {input_size!r}")
-    return shape  # type: ignore[return-value]
+    return shape
 
 
 def _project_name(name: str) -> str:
@@ -882,6 +885,7 @@ def generate_hls(
     auto_report = None
     if reuse == "auto":
         say("plan reuse factors (codesign fit)")
+        assert graph is not None  # hls_graph's error was re-raised above
         reuse, auto_report = fit_planned_reuse(
             graph, part=part, bits=bits, act_bits=act_bits, backend=backend, plan=_layer_plan(plan)
         )
@@ -926,6 +930,7 @@ def generate_hls(
         fifos: dict[str, Any] = {"mode": "default"}
         if fifo_depths == "sized":
             t = time.perf_counter()
+            assert graph is not None  # hls_graph's error was re-raised above
             fifos = size_design_fifos(
                 hm, graph, plans, part=part, bits=bits, act_bits=act_bits,
                 interval_slack=fifo_interval_slack, auto_report=auto_report, backend=backend,
@@ -1024,7 +1029,10 @@ def _compare(
     y_hls: np.ndarray, y_q: np.ndarray, y_emu: np.ndarray, y_float: np.ndarray, what: str
 ) -> Comparison:
     n = y_q.shape[0]
-    flat = lambda a: a.reshape(n, -1)  # noqa: E731
+
+    def flat(a: np.ndarray) -> np.ndarray:
+        return a.reshape(n, -1)
+
     err = np.abs(flat(y_hls) - flat(y_q))
     return Comparison(
         n=n,

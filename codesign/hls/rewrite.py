@@ -66,7 +66,7 @@ import math
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 import torch
 import torch.nn.functional as F
@@ -128,6 +128,7 @@ class HlsTracer(fx.Tracer):
     """
 
     def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        """True for torch.nn modules other than Sequential (hls4ml's ``CustomFXTracer`` rule)."""
         if isinstance(m, nn.Sequential):
             return False
         mod = type(m).__module__
@@ -155,7 +156,7 @@ class _Ctx:
     global_pool: GlobalPoolMode = "stream"
 
 
-def is_depthwise(conv: nn.Module) -> bool:
+def is_depthwise(conv: nn.Module) -> TypeGuard[nn.Conv2d]:
     """A Conv2d hls4ml's io_stream DepthwiseConv2D computes: groups == in_channels == out_channels > 1
     (depth multiplier 1: ``nnet_sepconv2d_stream.h`` sizes its weights kernel_size * n_chan), no dilation,
     explicit integer padding."""
@@ -185,7 +186,7 @@ def trace(model: nn.Module) -> fx.GraphModule:
 def _module(gm: fx.GraphModule, node: fx.Node) -> nn.Module | None:
     if node.op != "call_module":
         return None
-    return gm.get_submodule(node.target)
+    return gm.get_submodule(str(node.target))
 
 
 def _is_module(gm: fx.GraphModule, node: fx.Node, types: type | tuple[type, ...]) -> bool:
@@ -244,7 +245,7 @@ def _pair(v: Any) -> tuple[int, int]:
 
 def _describe(gm: fx.GraphModule, node: fx.Node) -> str:
     if node.op == "call_module":
-        return f"{type(gm.get_submodule(node.target)).__name__} '{node.target}'"
+        return f"{type(gm.get_submodule(str(node.target))).__name__} '{node.target}'"
     if node.op == "call_function":
         return f"function {getattr(node.target, '__name__', str(node.target))} ('{node.name}')"
     if node.op == "call_method":
@@ -297,7 +298,7 @@ def is_nonnegative(gm: fx.GraphModule, node: Any, input_nonnegative: bool = Fals
         if n.op == "placeholder":
             res = input_nonnegative
         elif n.op == "call_module":
-            mod = gm.get_submodule(n.target)
+            mod = gm.get_submodule(str(n.target))
             if isinstance(mod, _NONNEG_MODULES):
                 res = True
             elif isinstance(mod, _PASS_MODULES):
@@ -402,7 +403,9 @@ def check_convs(gm: fx.GraphModule, ctx: _Ctx) -> list[Rewrite]:
             _is_module(gm, node, nn.ConstantPad2d) and type(_module(gm, node)) is not nn.ConstantPad2d
         ):
             mod = _module(gm, node)
-            new = nn.ConstantPad2d(tuple(mod.padding), float(mod.value))
+            assert isinstance(mod, (nn.ZeroPad2d, nn.ConstantPad2d))
+            left, right, top, bottom = mod.padding  # (left, right, top, bottom), always 4 ints in torch
+            new = nn.ConstantPad2d((left, right, top, bottom), float(mod.value))
             _set_module(gm, node.target, new)
             out.append(
                 Rewrite("normalize_conv_padding", str(node.target), "ZeroPad2d -> ConstantPad2d(value=0)")
@@ -410,11 +413,12 @@ def check_convs(gm: fx.GraphModule, ctx: _Ctx) -> list[Rewrite]:
     return out
 
 
-def _fold(conv: nn.Module, bn: nn.modules.batchnorm._BatchNorm) -> nn.Module:
+def _fold(conv: nn.Conv2d | nn.Linear, bn: nn.BatchNorm1d | nn.BatchNorm2d) -> nn.Conv2d | nn.Linear:
     """Return a copy of ``conv`` (Conv2d or Linear) with ``bn`` folded in (computed in float64)."""
     fused = copy.deepcopy(conv)
     w = conv.weight.detach().double()
     b = conv.bias.detach().double() if conv.bias is not None else torch.zeros(w.shape[0], dtype=torch.float64)
+    assert bn.running_var is not None and bn.running_mean is not None  # checked by fold_batchnorm
     var = bn.running_var.detach().double()
     mean = bn.running_mean.detach().double()
     gamma = bn.weight.detach().double() if bn.weight is not None else torch.ones_like(var)
@@ -442,7 +446,8 @@ def fold_batchnorm(gm: fx.GraphModule, ctx: _Ctx) -> list[Rewrite]:
                     f"HLS: functional batch_norm '{node.name}' cannot be folded; fix: use nn.BatchNorm2d after the conv"
                 )
             continue
-        bn = gm.get_submodule(node.target)
+        bn = gm.get_submodule(str(node.target))
+        assert isinstance(bn, (nn.BatchNorm1d, nn.BatchNorm2d))
         src = node.args[0]
         if bn.running_mean is None or bn.running_var is None:
             raise UnsupportedOpError(
@@ -453,15 +458,17 @@ def fold_batchnorm(gm: fx.GraphModule, ctx: _Ctx) -> list[Rewrite]:
             isinstance(src, fx.Node)
             and _is_module(gm, src, (nn.Conv2d, nn.Linear))
             and len(src.users) == 1
-            and _calls(gm, src.target) == 1
+            and _calls(gm, str(src.target)) == 1
         )
         if not ok:
             raise UnsupportedOpError(
                 f"HLS: BatchNorm '{node.target}' does not directly follow a Conv2d/Linear used only by it; "
                 "fix: place each BatchNorm right after its own conv or linear layer so it can be folded"
             )
-        conv = gm.get_submodule(src.target)
-        _set_module(gm, src.target, _fold(conv, bn))
+        assert isinstance(src, fx.Node)
+        conv = gm.get_submodule(str(src.target))
+        assert isinstance(conv, (nn.Conv2d, nn.Linear))
+        _set_module(gm, str(src.target), _fold(conv, bn))
         node.replace_all_uses_with(src)
         gm.graph.erase_node(node)
         out.append(Rewrite("fold_batchnorm", str(node.target), f"folded into '{src.target}'"))
@@ -474,12 +481,14 @@ def _group_conv(mod: nn.Conv2d, c_out: int, groups: range) -> nn.Conv2d:
     ci, co = cin // g, mod.out_channels // g
     w = mod.weight.detach()
     b = mod.bias.detach() if mod.bias is not None else None
-    new = nn.Conv2d(cin, c_out, mod.kernel_size, mod.stride, mod.padding, bias=b is not None)
+    pad = mod.padding if isinstance(mod.padding, str) else _pair(mod.padding)
+    new = nn.Conv2d(cin, c_out, _pair(mod.kernel_size), _pair(mod.stride), pad, bias=b is not None)
     with torch.no_grad():
         new.weight.zero_()
         for j, gi in enumerate(groups):
             new.weight[j * co : (j + 1) * co, gi * ci : (gi + 1) * ci] = w[gi * co : (gi + 1) * co]
         if b is not None:
+            assert new.bias is not None
             new.bias.copy_(torch.cat([b[gi * co : (gi + 1) * co] for gi in groups]))
     return new
 
@@ -768,7 +777,7 @@ def global_pool_to_avgpool(gm: fx.GraphModule, ctx: _Ctx) -> list[Rewrite]:
             assert in_shape is not None
             h, w = in_shape[2], in_shape[3]
             osz = mod.output_size
-            oh, ow = (osz, osz) if isinstance(osz, int) else osz
+            oh, ow = (osz, osz) if isinstance(osz, int) or osz is None else osz
             oh, ow = oh or h, ow or w
             if (
                 stream
@@ -1104,8 +1113,8 @@ def rewrite_for_hls(
     patch_layers = [
         n.name
         for n in final.graph.nodes
-        if isinstance(_module(final, n), (nn.MaxPool2d, nn.AvgPool2d))
-        and _pool_geometry(_module(final, n))[0] != _pool_geometry(_module(final, n))[1]
+        if isinstance(m := _module(final, n), (nn.MaxPool2d, nn.AvgPool2d))
+        and _pool_geometry(m)[0] != _pool_geometry(m)[1]
     ]
     return RewriteResult(
         module=final,

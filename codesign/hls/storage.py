@@ -32,6 +32,7 @@ import torch
 from codesign.compress.quantize import FixedPoint
 from codesign.compress.share import kmeans_share
 from codesign.errors import CodesignError
+from codesign.hls.precision import fixed_for_range
 
 HEADER = "nnet_codebook.h"
 
@@ -110,8 +111,6 @@ def share_layer(
     """k-means share ``weight`` into 2^index_bits values rounded to ``ap_fixed<value_bits, I>`` (I from the
     largest value; AP_RND_CONV, AP_SAT), zeros (pruned weights) kept as a reserved 0 entry.
     Returns the reconstructed weight (same shape and dtype) and the codebook."""
-    from codesign.hls.convert import fixed_for_range
-
     has_zero = bool((weight == 0).any())
     sw = kmeans_share(weight, index_bits, reserve_zero=has_zero and index_bits >= 2)
     cb = sw.codebook.double()
@@ -184,7 +183,11 @@ def patch_codebook_storage(project_dir: str | Path, hm: object, codebooks: dict[
             f"}};\n"
             f"typedef nnet::cb_weight<{cbname}> {tname};"
         )
-        dtext = pat.sub(lambda _m, s=struct: s, dtext, count=1)
+
+        def literal(_m: re.Match[str], s: str = struct) -> str:  # a function: no backslash escapes in `s`
+            return s
+
+        dtext = pat.sub(literal, dtext, count=1)
         index_of = cb.index_of
         for path in (fw / "weights" / f"{var}.txt", fw / "weights" / f"{var}.h"):
             if not path.exists():

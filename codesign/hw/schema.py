@@ -37,6 +37,7 @@ __all__ = [
     "TIMINGS",
     "AcceleratorFile",
     "DramFile",
+    "HardwareRef",
     "EnergyTableFile",
     "GlobalBufferFile",
     "PeArrayFile",
@@ -107,6 +108,16 @@ Name = Annotated[
         min_length=1, max_length=100, json_schema_extra={"allowed": "a one-line string of 1..100 characters"}
     ),
     AfterValidator(_printable),
+]
+#: A hardware file named by its name in hw_models/ (`squeezelerator`) or by a path (`my_hw.yaml`): what
+#: `--hw`, a search space's `hardware.base` and a design file's `hardware.base` take.
+HardwareRef = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=4096,
+        json_schema_extra={"allowed": "a hardware name in hw_models/ or the path of a hardware file"},
+    ),
 ]
 ArrayDim = Annotated[int, Field(ge=1, le=4096, description="PEs along one side of the array")]
 RfBytes = Annotated[int, Field(ge=1, le=1024 * 1024, description="register file per PE, bytes")]

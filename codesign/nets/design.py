@@ -15,6 +15,7 @@ import dataclasses
 import functools
 import os
 import typing
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -71,21 +72,27 @@ def design_layers(
 ) -> list[L.Layer]:
     """The design's IR layers in execution order, shapes resolved, without building torch modules.
 
-    Cached (designs are frozen): validation in `__post_init__` and evaluation share one build.
+    `input_shape` is (C, H, W) in channels and pixels (None: the design's `input_size`); `num_classes`
+    sizes the classifier. Cached (designs are frozen): validation in `__post_init__` and evaluation share
+    one build. Raises DesignError when the shapes do not work out (a map shrinks below one pixel).
     """
     return config_layers(design, input_shape, num_classes)
 
 
 def design_layer_counts(design: Design, num_classes: int = 1000) -> tuple[tuple[L.Layer, int], ...]:
     """Compact form for fast evaluation: (layer, copies) pairs whose weighted sums of params, MACs and
-    simulated cost equal the full network's (a stage's identity blocks are identical)."""
+    simulated cost equal the full network's (a stage's identity blocks are identical), at the design's
+    `input_size`. Raises DesignError as `design_layers` does."""
     return config_layer_counts(design, num_classes)
 
 
 def design_to_graph(
     design: Design, input_shape: tuple[int, int, int] | None = None, num_classes: int = 1000
 ) -> LayerGraph:
-    """The design's `LayerGraph`, equal in shapes/params/MACs to tracing `design.build()`."""
+    """The design's `LayerGraph`, equal in shapes/params/MACs to tracing `design.build()`.
+
+    `input_shape` is (C, H, W) (None: the design's `input_size`). Raises DesignError as `design_layers`.
+    """
     return config_graph(design, input_shape, num_classes)
 
 
@@ -164,29 +171,42 @@ def design_file_model(family: str) -> type[BaseModel]:
     return create_model(f"{cls.__name__}File", __config__=STRICT, __doc__=doc, **fields)
 
 
-def design_file_schema() -> dict[str, Any]:
-    """JSON Schema of a design file: `design:` holding one family's knobs (other top-level sections, such
-    as the `hardware` and `metrics` that `codesign explore` writes, are informational), or the knobs alone."""
+def design_file_schema(sections: Mapping[str, type[BaseModel]] | None = None) -> dict[str, Any]:
+    """JSON Schema of a design file: `design:` holding one family's knobs, or the knobs alone.
+
+    `sections` maps other top-level keys of the `design:` form to the models that validate them where
+    they are read (`codesign schema design` passes ``hardware``: `codesign.explore.hardware.HardwareSection`,
+    a layer above this one); any other top-level section (such as the `metrics` and `lineage` that
+    `codesign explore` writes) is informational and not constrained.
+    """
     from pydantic.json_schema import models_json_schema
 
     models = [design_file_model(f) for f in _FAMILIES]
-    refs, top = models_json_schema([(m, "validation") for m in models], ref_template="#/$defs/{model}")
+    extra = dict(sections or {})
+    inputs = [(m, "validation") for m in [*models, *extra.values()]]
+    refs, top = models_json_schema(inputs, ref_template="#/$defs/{model}")  # type: ignore[arg-type]
     defs = top.get("$defs", {})
     one_of = [refs[(m, "validation")] for m in models]
+    properties: dict[str, Any] = {"design": {"anyOf": one_of}}
+    properties.update({key: refs[(model, "validation")] for key, model in extra.items()})
     return {
         "title": "codesign design file",
         "description": "`design:` with one family's knobs (other top-level sections, such as hardware and "
         "metrics, are informational), or the knobs alone",
         "$defs": defs,
         "anyOf": [
-            {"type": "object", "properties": {"design": {"anyOf": one_of}}, "required": ["design"]},
+            {"type": "object", "properties": properties, "required": ["design"]},
             *one_of,
         ],
     }
 
 
 def design_from_dict(data: dict[str, Any], where: str = "design") -> Design:
-    """Inverse of `design_to_dict`; unknown keys and bad values are refused with one line (DesignError)."""
+    """Inverse of `design_to_dict`: the design a mapping of knobs with `family` describes.
+
+    `where` names the file in messages. Unknown keys, a missing or unknown family, bad values and knob
+    combinations the config's own checks refuse raise DesignError (one line naming `where` and the key).
+    """
     from codesign.schema import suggest, validate
 
     if not isinstance(data, dict):
@@ -204,14 +224,20 @@ def design_from_dict(data: dict[str, Any], where: str = "design") -> Design:
 
 
 def to_yaml(design: Design, extra: dict[str, Any] | None = None) -> str:
-    """YAML text: `design:` with the knobs plus optional informational sections (hardware, metrics)."""
+    """YAML text: `design:` with the knobs plus optional informational sections (hardware, metrics);
+    `extra` must hold plain YAML-able values (yaml.representer.RepresenterError otherwise)."""
     doc: dict[str, Any] = {"design": design_to_dict(design)}
     doc.update(extra or {})
     return str(yaml.safe_dump(doc, sort_keys=False, default_flow_style=None))
 
 
 def from_yaml(text: str, where: str = "design") -> Design:
-    """Parse YAML text written by `to_yaml` (or a bare mapping of knobs with `family`); DesignError."""
+    """Parse YAML text written by `to_yaml` (or a bare mapping of knobs with `family`).
+
+    `yaml.safe_load` with duplicate keys and alias bombs refused (`codesign.yaml_budget`); DesignError
+    (one line naming `where`) for malformed YAML or a bad knob. Other top-level sections are ignored here
+    (the `hardware:` section is read by `codesign.explore.hardware.from_embedded`).
+    """
     from codesign.yaml_budget import safe_load_bounded
 
     doc = safe_load_bounded(text, where, DesignError)
@@ -229,14 +255,17 @@ def load_design(path: str | Path) -> Design:
 
 
 def write_design(design: Design, path: str | Path, extra: dict[str, Any] | None = None) -> Path:
-    """Write `design` (plus informational `extra` sections) as YAML to `path`; returns the path."""
+    """Write `design` (plus informational `extra` sections) as YAML to `path`, atomically; returns the
+    path. Raises what `codesign.atomic.write_bytes_atomic` raises for an unwritable path (a CodesignError
+    naming the path: a directory, a device, a full or read-only disk)."""
     from codesign.atomic import write_text_atomic
 
     return write_text_atomic(path, to_yaml(design, extra))
 
 
 def design_spec(path: str | Path) -> ModelSpec:
-    """A registry `ModelSpec` for a design YAML file (what `get_model_spec('x.yaml')` returns)."""
+    """A registry `ModelSpec` for a design YAML file (what `get_model_spec('x.yaml')` returns); it has
+    no published figures (all None). Raises DesignError as `load_design` does."""
     design = load_design(path)
     return ModelSpec(
         name=design.name,

@@ -103,6 +103,7 @@ class ArrayConfig:
 
     @property
     def name(self) -> str:
+        """Verilog module name: dataflow, rows x cols, operand/psum widths (bits), ``_shadow`` if double-buffered."""
         sh = "_shadow" if self.stationary and self.shadow else ""
         return (
             f"systolic_{self.dataflow}_{self.rows}x{self.cols}_a{self.act_bits}w{self.weight_bits}"
@@ -116,7 +117,7 @@ _IS_NAMES = {
 }  # fmt: skip
 
 
-def _popcount(bits: list) -> object:
+def _popcount(bits: list[Value]) -> Value:
     """Sum of 1-bit values as a balanced adder tree (0 for an empty list)."""
     vals = list(bits)
     if not vals:
@@ -129,7 +130,7 @@ def _popcount(bits: list) -> object:
     return vals[0]
 
 
-class SystolicArray(Elaboratable):
+class SystolicArray(Elaboratable):  # type: ignore[misc]  # amaranth ships no type information
     """The generated array; see the module docstring for the ports and their timing."""
 
     def __init__(self, cfg: ArrayConfig) -> None:
@@ -171,7 +172,7 @@ class SystolicArray(Elaboratable):
 
     # -- helpers -----------------------------------------------------------------------------------------
     @staticmethod
-    def _delay(m: Module, sig, n: int, name: str):
+    def _delay(m: Module, sig: Value, n: int, name: str) -> Value:
         """`sig` delayed by n registers (n = 0: the signal itself)."""
         cur = sig
         for s in range(n):
@@ -180,10 +181,10 @@ class SystolicArray(Elaboratable):
             cur = reg
         return cur
 
-    def _word(self, bus: Signal, i: int, bits: int):
+    def _word(self, bus: Signal, i: int, bits: int) -> Value:
         return bus[i * bits : (i + 1) * bits].as_signed()
 
-    def _count(self, m: Module, name: str, expr) -> None:
+    def _count(self, m: Module, name: str, expr: Value) -> None:
         if not self.cfg.counters:
             return
         if self.cfg.dataflow == "is":  # left edge = filter, stationary chain = ifmap
@@ -195,7 +196,8 @@ class SystolicArray(Elaboratable):
             m.d.sync += c.eq(c + expr)
 
     # -- elaboration -------------------------------------------------------------------------------------
-    def elaborate(self, platform) -> Module:
+    def elaborate(self, platform: object) -> Module:
+        """The array's logic (amaranth ``Elaboratable`` protocol; ``platform`` is unused: plain RTL)."""
         m = Module()
         cfg = self.cfg
         R, C = cfg.rows, cfg.cols
@@ -283,7 +285,16 @@ class SystolicArray(Elaboratable):
             m.d.sync += state.eq(IDLE)
         return m
 
-    def _ws(self, m: Module, x_in, xv_in, acc_flag_in, state, has_next, fold_end):
+    def _ws(
+        self,
+        m: Module,
+        x_in: Value,
+        xv_in: Value,
+        acc_flag_in: Value,
+        state: Signal,
+        has_next: Value,
+        fold_end: Value,
+    ) -> tuple[Value, Value]:
         """WS (and IS) datapath: stationary chain (+ shadow), psums moving down, writes at the bottom edge."""
         cfg = self.cfg
         R, C = cfg.rows, cfg.cols
@@ -393,7 +404,7 @@ class SystolicArray(Elaboratable):
         self._count(m, "gb_psum_rd", _popcount([pa[R - 1][c] & pv[R - 1][c] for c in range(C)]))
         return load_done, need_preload
 
-    def _os(self, m: Module, x_in, xv_in, etok, efirst, fold_end) -> None:
+    def _os(self, m: Module, x_in: Value, xv_in: Value, etok: Value, efirst: Value, fold_end: Value) -> None:
         """OS datapath: filters moving down, accumulators in place, drain registers to the bottom edge."""
         cfg = self.cfg
         R, C = cfg.rows, cfg.cols

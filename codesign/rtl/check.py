@@ -10,13 +10,19 @@ equal `codesign.sim.analytical.compute_cycles`, and (c) its event counters equal
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from codesign.rtl.array import ArrayConfig
 from codesign.rtl.program import ConvSpec, expected, fold_program, planned_order, random_operands, rtl_counts
+
+if TYPE_CHECKING:
+    from codesign.hw.model import Accelerator
 
 #: Timing modes run for each dataflow (OS has no preload: the model gives both the same cycles).
 TIMINGS = ("scalesim", "overlap")
@@ -65,6 +71,7 @@ class Row:
 
     @property
     def ok(self) -> bool:
+        """Every figure agrees: per-fold cycles, event counts, outputs and total cycles (RTL = model)."""
         return (
             self.folds_equal
             and self.counts_equal
@@ -73,7 +80,7 @@ class Row:
         )
 
 
-def conv2d_int(spec: ConvSpec, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+def conv2d_int(spec: ConvSpec, x: npt.NDArray[np.int64], w: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """PyTorch's conv2d on integer operands (float64, exact below 2**53), as int64 (Cout, Hout, Wout)."""
     import torch
 
@@ -81,7 +88,8 @@ def conv2d_int(spec: ConvSpec, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         torch.tensor(x, dtype=torch.float64)[None], torch.tensor(w, dtype=torch.float64),
         stride=spec.stride, padding=spec.padding, dilation=spec.dilation, groups=spec.groups,
     )  # fmt: skip
-    return np.rint(out[0].numpy()).astype(np.int64)
+    ref: npt.NDArray[np.int64] = np.rint(out[0].numpy()).astype(np.int64)
+    return ref
 
 
 def check_array(
@@ -97,8 +105,8 @@ def check_array(
     build_root: Path | None = None,
     seed: int = 0,
     shadow: bool | None = None,
-    on_build=None,
-    hw=None,
+    on_build: Callable[[str, float], None] | None = None,
+    hw: Accelerator | None = None,
     order: str | None = None,
 ) -> list[Row]:
     """Compare the RTL with the simulator on every layer and timing for one array and dataflow.
@@ -196,4 +204,5 @@ def format_rows(rows: list[Row]) -> str:
     ]  # fmt: skip
     headers = ["layer", "kind", "array", "dataflow", "timing", "fold order", "folds", "model cycles", "RTL cycles",
                "fold cycles equal", "counts equal", "outputs equal", "sim CPU s"]  # fmt: skip
-    return tabulate(table, headers=headers, tablefmt="github")
+    text: str = tabulate(table, headers=headers, tablefmt="github")
+    return text

@@ -13,9 +13,16 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codesign.errors import CodesignError, OutputExistsError
+
+if TYPE_CHECKING:
+    from codesign.hw.model import Accelerator
+    from codesign.rtl.array import ArrayConfig
+    from codesign.rtl.program import ConvSpec
 
 #: Largest array generated without --allow-large (a 64x64 array; 16x16 takes ~1 min to generate).
 MAX_PES = 4096
@@ -27,7 +34,7 @@ class RtlMismatchError(CodesignError):
     exit_code = 4
 
 
-def _config_of(acc, dataflow: str, counters: bool = True):
+def _config_of(acc: Accelerator, dataflow: str, counters: bool = True) -> ArrayConfig:
     from codesign.rtl.array import ArrayConfig
 
     shadow = dataflow in ("ws", "is") and acc.timing == "overlap"
@@ -35,7 +42,7 @@ def _config_of(acc, dataflow: str, counters: bool = True):
                        shadow=shadow, counters=counters)  # fmt: skip
 
 
-def _readme(acc, configs, source: str) -> str:
+def _readme(acc: Accelerator, configs: Sequence[ArrayConfig], source: str) -> str:
     import amaranth
 
     from codesign.rtl import array
@@ -66,7 +73,9 @@ def _readme(acc, configs, source: str) -> str:
     return "\n".join(lines)
 
 
-def cmd_write(args: argparse.Namespace, acc) -> None:
+def cmd_write(args: argparse.Namespace, acc: Accelerator) -> None:
+    """Write one Verilog file per dataflow of `acc` and a README into ``args.out`` (atomically: a temporary
+    directory renamed into place). Raises OutputExistsError when ``args.out`` exists without ``--force``."""
     from codesign.rtl.verilator import verilog_of
 
     out = Path(args.out)
@@ -93,7 +102,7 @@ def cmd_write(args: argparse.Namespace, acc) -> None:
     print(f"wrote {out}/ ({', '.join(c.name + '.v' for c in configs)}, README.md)")
 
 
-def _specs(args: argparse.Namespace):
+def _specs(args: argparse.Namespace) -> list[ConvSpec]:
     from codesign.rtl.check import LAYERS
     from codesign.rtl.program import ConvSpec
 
@@ -121,7 +130,7 @@ def _specs(args: argparse.Namespace):
     return specs
 
 
-def _input_size(text: str | None):
+def _input_size(text: str | None) -> tuple[int, int, int] | None:
     if text is None:
         return None
     try:
@@ -135,7 +144,12 @@ def _input_size(text: str | None):
     return (parts[0], parts[1], parts[2])
 
 
-def cmd_check(args: argparse.Namespace, acc) -> None:
+def cmd_check(args: argparse.Namespace, acc: Accelerator) -> None:
+    """``--check``: simulate the RTL in Verilator on the chosen layers and compare per-fold cycles, access
+    counts and outputs with the simulator and PyTorch (`codesign.rtl.check.check_array`).
+
+    Raises CodesignError for a bad layer selection, RtlToolError when Verilator fails, RtlMismatchError
+    (exit 4) when any row differs."""
     from codesign.rtl.check import TIMINGS, check_array, format_rows
 
     specs = _specs(args)
@@ -160,7 +174,9 @@ def cmd_check(args: argparse.Namespace, acc) -> None:
     print(f"all {len(rows)} rows agree: cycles, access counts and outputs")
 
 
-def cmd_resources(args: argparse.Namespace, acc) -> None:
+def cmd_resources(args: argparse.Namespace, acc: Accelerator) -> None:
+    """``--resources``: Yosys synth_xilinx LUT/FF/DSP/BRAM18K of each dataflow's array on each ``--part``.
+    Raises CodesignError without ``--part``, RtlToolError when Yosys fails."""
     from codesign.rtl.resources import format_resources, synth_resources
 
     if not args.part:
@@ -175,6 +191,9 @@ def cmd_resources(args: argparse.Namespace, acc) -> None:
 
 
 def cmd_rtl(args: argparse.Namespace) -> None:
+    """`codesign rtl`: load ``--hw`` (with --rows/--cols/--dataflow overrides) and write, check or synthesize
+    its array. Raises CodesignError for arrays above MAX_PES without --allow-large or not exactly one mode,
+    RtlToolError when the rtl extra (amaranth, cocotb, Verilator) is missing."""
     from codesign.hw import load_accelerator
     from codesign.rtl.verilator import require_tools
 
@@ -204,7 +223,8 @@ def cmd_rtl(args: argparse.Namespace) -> None:
         cmd_write(args, acc)
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``rtl`` subcommand to the top-level parser."""
     p = sub.add_parser("rtl", help="generated PE-array RTL: write it, check it in Verilator, synthesize it")
     p.add_argument("--hw", required=True, help="hardware: a name under hw_models/ or a YAML path")
     p.add_argument("--rows", type=int, help="override the YAML's array rows")

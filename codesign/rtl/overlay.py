@@ -19,9 +19,16 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from codesign.errors import CodesignError, FitError, UsageError
+
+if TYPE_CHECKING:
+    from codesign.hw.model import Accelerator
+    from codesign.sim.overlay_area import BufferBram
 
 RESOURCES = ("lut", "ff", "dsp", "bram18k")
 
@@ -35,7 +42,7 @@ class OverlayFit:
     part: str
     design: str  # generated array's name
     array: dict[str, int]  # Yosys: lut, ff, dsp, bram18k of the array
-    buffers: list  # codesign.sim.overlay_area.BufferBram
+    buffers: list[BufferBram]
     available: dict[str, int]
     command: str
     uram: int = 0  # the part's UltraRAM blocks (not used by the estimate)
@@ -49,10 +56,12 @@ class OverlayFit:
 
     @property
     def utilization(self) -> dict[str, float]:
+        """Used / available per resource (a fraction; inf where the part has none)."""
         return {k: self.used[k] / self.available[k] if self.available[k] else float("inf") for k in RESOURCES}
 
     @property
     def fits(self) -> bool:
+        """True when every resource's use is within the part's capacity."""
         return all(self.used[k] <= self.available[k] for k in RESOURCES)
 
     @property
@@ -61,7 +70,8 @@ class OverlayFit:
         u = self.utilization
         return max(RESOURCES, key=lambda k: u[k])
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready fields, with the derived used/utilization/fits/binding."""
         return {
             "hw": self.hw, "dataflow": self.dataflow, "part": self.part, "design": self.design,
             "array": self.array, "buffers": [b.__dict__ for b in self.buffers], "used": self.used,
@@ -70,7 +80,9 @@ class OverlayFit:
         }  # fmt: skip
 
 
-def overlay_fit(hw, dataflow: str, part_name: str, cache=None, estimate: bool = False) -> OverlayFit:
+def overlay_fit(
+    hw: Accelerator, dataflow: str, part_name: str, cache: Path | None = None, estimate: bool = False
+) -> OverlayFit:
     """Synthesize `hw`'s array for `dataflow` on `part_name`'s family and add the buffer estimate.
 
     `estimate`: take the array's LUT/FF/DSP from the stored Yosys table of the overlay area model
@@ -199,7 +211,13 @@ def cmd_fit_overlay(args: argparse.Namespace) -> None:
 class _OverlayFlag(argparse.Action):
     """``--overlay``: route this `fit` to `cmd_fit_overlay` (the hls4ml path keeps its own function)."""
 
-    def __call__(self, parser, namespace, values, option_string=None) -> None:
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
         namespace.overlay = True
         namespace.func = cmd_fit_overlay
 
@@ -207,11 +225,17 @@ class _OverlayFlag(argparse.Action):
 class _OverlayOption(argparse.Action):
     """An option that only means something with ``--overlay`` (stored, or appended when ``append``)."""
 
-    def __init__(self, *args, append: bool = False, **kwargs) -> None:
+    def __init__(self, *args: Any, append: bool = False, **kwargs: Any) -> None:
         self.append = append
         super().__init__(*args, **kwargs)
 
-    def __call__(self, parser, namespace, values, option_string=None) -> None:
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
         if self.nargs == 0:
             setattr(namespace, self.dest, self.const)
         elif self.append:

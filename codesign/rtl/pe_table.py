@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 #: (dataflow, shadow registers, act_bits, weight_bits, psum_bits) stored in the table.
 CONFIGS: tuple[tuple[str, bool, int, int, int], ...] = tuple(
@@ -45,7 +47,12 @@ def fit_model(totals: dict[int, dict[str, int]]) -> dict[str, dict[str, float]]:
     return out
 
 
-def build_table(configs=CONFIGS, families=FAMILIES, sizes=SIZES, log=print) -> dict:
+def build_table(
+    configs: Sequence[tuple[str, bool, int, int, int]] = CONFIGS,
+    families: Mapping[str, str] = FAMILIES,
+    sizes: Sequence[int] = SIZES,
+    log: Callable[[str], object] = print,
+) -> dict[str, Any]:
     """Run Yosys for every configuration, family and size; returns the table (see module docstring)."""
     from codesign.rtl.array import ArrayConfig
     from codesign.rtl.resources import synth_resources, yosys_version
@@ -53,11 +60,15 @@ def build_table(configs=CONFIGS, families=FAMILIES, sizes=SIZES, log=print) -> d
     from codesign.sim.overlay_area import config_key
 
     cache = default_build_root() / "yosys"
-    table: dict = {"yosys": yosys_version(), "command": "python -m codesign.rtl.pe_table", "configs": {}}
+    table: dict[str, Any] = {
+        "yosys": yosys_version(),
+        "command": "python -m codesign.rtl.pe_table",
+        "configs": {},
+    }
     for df, sh, a, w, p in configs:
         key = config_key(df, sh, a, w, p)
         for family, part in families.items():
-            totals = {}
+            totals: dict[int, dict[str, int]] = {}
             for n in sizes:
                 cfg = ArrayConfig(n, n, a, w, p, dataflow=df, shadow=sh, counters=False)
                 res = synth_resources(cfg, part, cache=cache)
@@ -72,6 +83,8 @@ def build_table(configs=CONFIGS, families=FAMILIES, sizes=SIZES, log=print) -> d
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m codesign.rtl.pe_table [--out FILE]``: synthesize every configuration with Yosys and write the
+    PE table YAML (default: the shipped ``hw_models`` copy). Raises RtlToolError when Yosys is missing."""
     from codesign.resources import hw_models_dir
     from codesign.sim.overlay_area import PE_TABLE
 

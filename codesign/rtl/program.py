@@ -10,14 +10,20 @@ order is the reference's: groups outermost, then column blocks (N for WS/OS, T f
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, SupportsInt
 
 import numpy as np
+import numpy.typing as npt
 
 from codesign.ir.layers import Conv, Layer, Linear
 from codesign.sim.analytical import array_accesses, compute_cycles
 from codesign.sim.mapping import gemm_of, map_gemm
 from codesign.sim.reference import im2col, run_conv
+
+if TYPE_CHECKING:
+    from codesign.hw.model import Accelerator
 
 #: Access-count keys compared between the RTL counters and the simulator (level_operand).
 COMPARED = (
@@ -89,7 +95,9 @@ class ConvSpec:
         return tag
 
 
-def random_operands(spec: ConvSpec, act_bits: int, weight_bits: int, psum_bits: int, seed: int = 0):
+def random_operands(
+    spec: ConvSpec, act_bits: int, weight_bits: int, psum_bits: int, seed: int = 0
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Random signed fixed-point integers for x (Cin, H, W) and w (Cout, Cin/g, Kh, Kw), as int64 arrays.
 
     Full-range act_bits / weight_bits values, narrowed (by halving the range) until the worst-case sum of
@@ -113,7 +121,7 @@ def random_operands(spec: ConvSpec, act_bits: int, weight_bits: int, psum_bits: 
     return x, w
 
 
-def _pack(words, bits: int) -> int:
+def _pack(words: Iterable[SupportsInt], bits: int) -> int:
     mask = (1 << bits) - 1
     out = 0
     for i, v in enumerate(words):
@@ -143,7 +151,8 @@ class FoldProgram:
     w_rows: list[int] = field(default_factory=list)
     out_slots: list[list[tuple[int, int]]] = field(default_factory=list)
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
+        """The fields as a JSON-ready dict (the program the cocotb testbench `codesign.rtl.tb` replays)."""
         return dict(self.__dict__)
 
 
@@ -227,7 +236,7 @@ def fold_program(spec: ConvSpec, x: np.ndarray, w: np.ndarray, rows: int, cols: 
     return prog
 
 
-def planned_order(spec: ConvSpec, rows: int, cols: int, dataflow: str, hw) -> str:
+def planned_order(spec: ConvSpec, rows: int, cols: int, dataflow: str, hw: Accelerator) -> str:
     """The fold loop order the simulator's memory plan picks for this layer on accelerator `hw`."""
     from codesign.sim.memory import plan_memory
 

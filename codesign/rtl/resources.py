@@ -18,9 +18,10 @@ import json
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from codesign.rtl.verilator import RtlToolError, verilog_of
 
@@ -103,7 +104,7 @@ def _yosys() -> list[str]:
     return [exe]
 
 
-def parse_stat(stat: dict, top: str = "top") -> dict[str, int]:
+def parse_stat(stat: Mapping[str, Any], top: str = "top") -> dict[str, int]:
     """Cell counts by type from Yosys ``stat -json`` output (the design total, or module `top`)."""
     design = stat.get("design") or stat.get("modules", {}).get(top) or {}
     cells = design.get("num_cells_by_type") or {}
@@ -178,4 +179,5 @@ def format_resources(res: list[Resources]) -> str:
                      f"{pe['lut']:.1f}", f"{pe['ff']:.1f}", f"{pe['dsp']:.2f}", f"{pe['bram18k']:.2f}", use, fits])  # fmt: skip
     headers = ["design", "part", "family", "PEs", "LUT", "FF", "DSP", "BRAM18K", "SRL", "CARRY",
                "LUT/PE", "FF/PE", "DSP/PE", "BRAM18K/PE", "LUT/FF/DSP %", "fits"]  # fmt: skip
-    return tabulate(rows, headers=headers, tablefmt="github")
+    text: str = tabulate(rows, headers=headers, tablefmt="github")
+    return text

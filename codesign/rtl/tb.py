@@ -15,18 +15,21 @@ from __future__ import annotations
 import json
 import os
 import time
+from typing import Any
 
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge
 
+# `dut` is Any: cocotb types a design's signals (`dut.a_in`) as SimHandleBase, which has no `.value`; the
+# handles are LogicObjects of the generated Verilog (codesign.rtl.array ports), known only at simulation time.
 COUNTER_NAMES = (
     "cycles", "macs", "gb_ifmap_rd", "gb_filter_rd", "gb_psum_rd", "gb_ofmap_wr",
     "hop_ifmap", "hop_filter", "hop_ofmap",
 )  # fmt: skip
 
 
-async def _run_case(dut, case: dict, psum_bits: int, rows: int) -> dict:
+async def _run_case(dut: Any, case: dict[str, Any], psum_bits: int, rows: int) -> dict[str, Any]:
     prog = case["program"]
     cmds = prog["cmds"]
     a_lines, a_valid = prog["a_lines"], prog["a_valid"]
@@ -124,7 +127,7 @@ async def _run_case(dut, case: dict, psum_bits: int, rows: int) -> dict:
 
 
 @cocotb.test()
-async def run_cases(dut) -> None:
+async def run_cases(dut: Any) -> None:
     """Run every case of the JSON file in order on one simulator instance."""
     with open(os.environ["CODESIGN_RTL_CASES"]) as fh:
         spec = json.load(fh)

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from codesign.errors import CodesignError
 
@@ -72,7 +72,8 @@ def verilog_of(cfg: ArrayConfig, name: str = "top") -> str:
     from codesign.rtl.array import SystolicArray
 
     dut = SystolicArray(cfg)
-    return verilog.convert(dut, name=name, ports=dut.ports, emit_src=False)
+    text: str = verilog.convert(dut, name=name, ports=dut.ports, emit_src=False)
+    return text
 
 
 def _children_cpu() -> float:
@@ -144,9 +145,12 @@ class Simulator:
                 else:
                     os.environ[k] = v
 
-    def run(self, cases: list[dict]) -> list[dict]:
+    def run(self, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Run the cases (each: program, overlap, max_cycles) in one simulator process; returns the
-        testbench's results (fold_cycles, span, counters, output, errors) in the same order."""
+        testbench's results (fold_cycles, span, counters, output, errors, cpu_s in CPU seconds) in the
+        same order.
+
+        Raises RtlToolError (with the end of the simulator log) when the simulation fails or writes no results."""
         from cocotb_tools.runner import get_runner
 
         with tempfile.TemporaryDirectory(prefix="codesign-rtl-") as tmp:
@@ -171,4 +175,5 @@ class Simulator:
             if not results_path.exists():
                 log = (Path(tmp) / "sim.log").read_text()[-3000:]
                 raise RtlToolError(f"RTL simulation of {self.cfg.name} produced no results: {log}")
-            return json.loads(results_path.read_text())
+            results: list[dict[str, Any]] = json.loads(results_path.read_text())
+            return results
