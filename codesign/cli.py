@@ -113,7 +113,7 @@ def _load_hw(args: argparse.Namespace) -> Accelerator:
         from codesign.explore.cli import resolve_hardware
 
         names = getattr(args, "names", None) or [getattr(args, "name", None)]
-        hw = resolve_hardware(None, names[0])[2]  # type: ignore[assignment]
+        hw = resolve_hardware(None, names[0])[2]
     else:
         hw = load_accelerator_cached(args.hw)
     if getattr(args, "inter_layer", None):

@@ -6,12 +6,17 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from codesign import cli_types
 from codesign.errors import CodesignError
 
+if TYPE_CHECKING:
+    from codesign.hw.model import Accelerator
+    from codesign.nets.design import Design
 
-def _start_design(name: str):
+
+def _start_design(name: str) -> Design:
     from codesign.nets.design import design_from_zoo, load_design
 
     if name.lower().endswith((".yaml", ".yml")) and Path(name).is_file():
@@ -19,9 +24,10 @@ def _start_design(name: str):
     return design_from_zoo(name)
 
 
-def resolve_hardware(hw_arg: str | None, model: str | None) -> tuple[str, dict, object]:
+def resolve_hardware(hw_arg: str | None, model: str | None) -> tuple[str, dict[str, Any], Accelerator]:
     """(base name, overrides, Accelerator): `--hw` when given, else the hardware a design file embeds,
-    else the default squeezelerator."""
+    else the default squeezelerator. Raises HardwareConfigError (exit 4) for an unknown hardware name, a
+    malformed `hardware:` section or an override the accelerator refuses (`explore.hardware.from_embedded`)."""
     import yaml
 
     from codesign.explore.hardware import from_embedded, variant
@@ -33,7 +39,7 @@ def resolve_hardware(hw_arg: str | None, model: str | None) -> tuple[str, dict, 
             doc = yaml.safe_load(Path(model).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             doc = None  # the design loader reports the problem
-        section = doc.get("hardware") if isinstance(doc, dict) else None
+        section: Any = doc.get("hardware") if isinstance(doc, dict) else None  # parsed YAML
         hw = from_embedded(section, model)
         if hw is not None:
             if "base" in section:
@@ -43,6 +49,9 @@ def resolve_hardware(hw_arg: str | None, model: str | None) -> tuple[str, dict, 
 
 
 def cmd_reshape(args: argparse.Namespace) -> None:
+    """`codesign reshape`: the greedy walk from a zoo network or design file on the resolved hardware,
+    printed beside the family's zoo designs; `--save` writes the final design with its hardware and
+    lineage. Raises CodesignError for negative --steps or a --param-lo/--param-hi band not around 1."""
     from codesign.explore.hardware import embed
     from codesign.explore.reshape import format_walk, reshape
     from codesign.explore.score import score
@@ -77,7 +86,7 @@ def cmd_reshape(args: argparse.Namespace) -> None:
 
 
 def _budgets(args: argparse.Namespace) -> dict[str, float]:
-    out = {}
+    out: dict[str, float] = {}
     for key in ("max_area", "max_power", "max_pes", "target_latency"):
         value = getattr(args, key, None)
         if value is not None:
@@ -94,6 +103,9 @@ def _cpu_seconds() -> float:
 
 
 def cmd_explore(args: argparse.Namespace) -> None:
+    """`codesign explore`: an Optuna search (`codesign.explore.search.run_search`) and its Pareto front, or
+    with `--benchmark N` the full-score evaluation rate per minute (wall and CPU time). Raises
+    CodesignError for a bad --benchmark/--workers and what the search raises for bad settings or stores."""
     from codesign.explore.search import SearchConfig, benchmark, run_search
 
     space = args.space or "squeezenext"
@@ -158,7 +170,7 @@ def cmd_explore(args: argparse.Namespace) -> None:
         sys.stdout.write(text.replace(str(staging), str(args.out)))
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `reshape` and `explore` verbs to the `codesign` parser."""
     p = sub.add_parser("reshape", help="greedy diagnosis-driven reshaping of a network for an accelerator")
     p.add_argument("name", help="start: squeezenext_v1..v5, squeezenet_v1_0/v1_1, or a design YAML")

@@ -108,7 +108,7 @@ def diagnose(result: NetworkResult, graph: LayerGraph) -> Diagnosis:
     Shares are fractions 0..1 of the network's cycles and energy (pJ); a layer of `result` missing from
     `graph` is diagnosed from its simulated figures only (no GEMM reasons). Raises nothing of its own.
     """
-    hw: Accelerator = result.hw  # type: ignore[assignment]  # NetworkResult.hw is `object` until sim.network is typed
+    hw: Accelerator = result.hw
     total_cycles = result.cycles or 1
     total_energy = result.energy_pj or 1.0
     out = Diagnosis(result.model, hw.name, hw.rows, hw.cols)

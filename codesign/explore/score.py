@@ -15,9 +15,11 @@ avoids recomputing a layer shape that an earlier design already had on the same 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from codesign.ir.graph import LayerGraph
 from codesign.nets.design import Design, design_layers
+from codesign.sim.counts import LayerResult
 from codesign.sim.network import (
     OBJECTIVES,
     NetworkResult,
@@ -27,10 +29,14 @@ from codesign.sim.network import (
     simulate_layer,
 )
 
+if TYPE_CHECKING:
+    from codesign.hw.model import Accelerator
+
 #: Entries kept per process before the cache is cleared (one entry is one layer shape on one machine).
 CACHE_LIMIT = 200_000
 
-_TABLES: dict[tuple, dict[tuple, object]] = {}
+#: Per (hardware, dataflow, objective, batch, timing): `layer_shape_key` -> the layer's result (None: fused).
+_TABLES: dict[tuple[object, ...], dict[tuple[object, ...], LayerResult | None]] = {}
 _SIZE = [0]
 
 #: Objective names a search can minimise, and how each is read off a `Score`.
@@ -67,29 +73,33 @@ class Score:
 
     @property
     def edp_uj_ms(self) -> float:
+        """Energy-delay product, uJ x ms."""
         return self.energy_uj * self.latency_ms
 
     @property
     def stall_share(self) -> float:
+        """Share of the cycles spent waiting for DRAM, 0..1 (0 with no cycles)."""
         return self.stall_cycles / self.cycles if self.cycles else 0.0
 
     def metric(self, name: str) -> float:
-        """The figure an objective or budget names: latency, energy, area, power, edp, params, macs."""
+        """The figure an objective or budget names: latency, energy, area, power, edp, params, macs (units
+        in `METRICS`). Raises KeyError for another name (callers check names against `METRICS` first)."""
         return float(getattr(self, METRICS[name][0]))
 
     def as_dict(self) -> dict[str, float]:
+        """Every field and `edp_uj_ms` by name (units as in the class docstring)."""
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
         out["edp_uj_ms"] = self.edp_uj_ms
         return out
 
 
-def _candidates(hw, dataflow: str) -> tuple[str, ...]:
+def _candidates(hw: Accelerator, dataflow: str) -> tuple[str, ...]:
     return tuple(hw.dataflows) if dataflow == "auto" else (dataflow,)
 
 
 def network_result(
     model: Design | LayerGraph,
-    hw,
+    hw: Accelerator,
     dataflow: str = "auto",
     objective: str = "latency",
     batch: int = 1,
@@ -125,7 +135,7 @@ def network_result(
             _SIZE[0] = 0
         table = _TABLES[table_key] = {}
     candidates = _candidates(hw, dataflow)
-    results = []
+    results: list[LayerResult] = []
     miss = object()
     for layer in layers:
         key = layer_shape_key(layer)
@@ -134,13 +144,13 @@ def network_result(
             r = table[key] = simulate_layer(layer, hw, candidates, objective, batch, timing)
             _SIZE[0] += 1
         if r is not None:
-            results.append(r)
+            results.append(cast(LayerResult, r))  # not `miss`: replaced above
     return NetworkResult(name, hw, dataflow, objective, batch, layers=results, params=params)
 
 
 def score(
     model: Design | LayerGraph,
-    hw,
+    hw: Accelerator,
     dataflow: str = "auto",
     objective: str = "latency",
     batch: int = 1,

@@ -31,13 +31,23 @@ import random
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from codesign.errors import CodesignError
 from codesign.explore.hardware import variant
 from codesign.explore.score import METRICS, Score, score
 from codesign.explore.space import SearchSpace, build_design, hw_overrides, load_space, split_params, suggest
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.storages import BaseStorage
+    from optuna.storages.journal import BaseJournalBackend
+    from optuna.trial import FrozenTrial
+
+    from codesign.hw.model import Accelerator
+    from codesign.nets.design import Design
 
 BUDGETS = {"max_area": "area", "max_power": "power", "target_latency": "latency"}
 
@@ -49,8 +59,8 @@ BUDGETS = {"max_area": "area", "max_power": "power", "target_latency": "latency"
 class Evaluated:
     """A point of the space, the design and hardware it means, and its full score."""
 
-    design: Any
-    hw: Any
+    design: Design
+    hw: Accelerator
     overrides: dict[str, Any]
     score: Score
 
@@ -61,7 +71,7 @@ class Evaluator:
     def __init__(self, space: SearchSpace, layer_objective: str = "latency") -> None:
         self.space = space
         self.layer_objective = layer_objective
-        self._memo: dict[tuple, Score] = {}
+        self._memo: dict[tuple[object, ...], Score] = {}
 
     def __call__(self, net: dict[str, Any], hwv: dict[str, Any], name: str = "searched") -> Evaluated:
         """Raises DesignError / HardwareConfigError / MappingError (CodesignError) for an invalid point."""
@@ -83,10 +93,11 @@ class Evaluator:
 
 
 def objective_values(s: Score, objectives: tuple[str, ...]) -> list[float]:
+    """The figures `objectives` name (`Score.metric`: latency ms, energy uJ, area mm^2...), in order."""
     return [s.metric(o) for o in objectives]
 
 
-def constraint_values(s: Score, hw, budgets: dict[str, float]) -> list[float]:
+def constraint_values(s: Score, hw: Accelerator, budgets: dict[str, float]) -> list[float]:
     """One value per budget, <= 0 when the budget is met (Optuna's constraints convention)."""
     out = []
     for key, limit in sorted(budgets.items()):
@@ -150,7 +161,8 @@ class BatchedJournal:
         self._buffer: list[dict[str, Any]] | None = None
         self._total = 0  # records known to be in the file
 
-    def read_logs(self, log_number_from: int):
+    def read_logs(self, log_number_from: int) -> Iterator[dict[str, Any]]:
+        """The records from number `log_number_from` on: the file's, then (inside `batch()`) the buffer's."""
         if self._buffer is None:
             count = 0
             for log in self._file.read_logs(log_number_from):
@@ -163,13 +175,16 @@ class BatchedJournal:
         yield from self._buffer[max(0, log_number_from - self._total) :]
 
     def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        """Append `logs` to the file (Optuna's locked append), or to the buffer inside `batch()`."""
         if self._buffer is None:
             self._file.append_logs(logs)
         else:
             self._buffer.extend(logs)
 
     @contextlib.contextmanager
-    def batch(self):
+    def batch(self) -> Iterator[None]:
+        """Hold the journal's lock; records appended meanwhile are written in one append and fsync at the
+        end (nothing is written when the body raises). Raises OSError as the file does."""
         self._lock.acquire()
         try:
             self._total += sum(1 for _ in self._file.read_logs(self._total))  # what others wrote
@@ -187,7 +202,7 @@ class BatchedJournal:
             self._lock.release()
 
 
-def add_trials_batched(study, trials: list) -> None:
+def add_trials_batched(study: optuna.Study, trials: list[FrozenTrial]) -> None:
     """`study.add_trials(trials)` with one store write for the whole list where the store allows it
     (our journal backend); other stores write one trial at a time."""
     backend = _BATCHED.get(id(storage_of(study)))
@@ -199,10 +214,11 @@ def add_trials_batched(study, trials: list) -> None:
 
 
 _BATCHED: dict[int, BatchedJournal] = {}  # id(JournalStorage) -> its backend (storages live per process)
-_STORAGE_OF: dict[int, Any] = {}  # id(study) -> the storage `load_study` opened it on
+_STORAGE_OF: dict[int, BaseStorage] = {}  # id(study) -> the storage `load_study` opened it on
 
 
-def storage_of(study):
+def storage_of(study: optuna.Study) -> BaseStorage | None:
+    """The storage `load_study` opened `study` on in this process (None for another study)."""
     return _STORAGE_OF.get(id(study))
 
 
@@ -214,7 +230,7 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_storage(url: str):
+def make_storage(url: str) -> BaseStorage:
     """`journal:PATH` (Optuna journal file, repaired if its last record was cut), or RDB storage for a
     SQLAlchemy URL (sqlite:///x.db, postgresql://user@host:port/db). One-line CodesignError for a URL
     that is not one of these or a store that cannot be opened."""
@@ -233,7 +249,9 @@ def make_storage(url: str):
         try:
             repair_journal(path)
             backend = BatchedJournal(path)
-            storage = optuna.storages.JournalStorage(backend)
+            storage = optuna.storages.JournalStorage(
+                cast("BaseJournalBackend", backend)
+            )  # duck-typed backend
             _BATCHED[id(storage)] = backend
             return storage
         except OSError as exc:
@@ -253,10 +271,10 @@ def make_storage(url: str):
     url = normalise_url(url)
     try:
         if url.startswith("sqlite"):
-            storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
-            sqlalchemy.event.listen(storage.engine, "connect", _sqlite_pragmas)
-            storage.engine.dispose()
-            return storage
+            rdb = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
+            sqlalchemy.event.listen(rdb.engine, "connect", _sqlite_pragmas)
+            rdb.engine.dispose()
+            return rdb
         return optuna.storages.RDBStorage(url, heartbeat_interval=None)
     except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as exc:
         reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:160]
@@ -322,6 +340,8 @@ class SearchConfig:
 
 
 def check_config(cfg: SearchConfig) -> None:
+    """Raise a one-line CodesignError for unknown or repeated objectives, an unknown or non-positive budget,
+    trials < 0, workers < 1, population < 2 or an unknown sampler."""
     bad = [o for o in cfg.objectives if o not in METRICS]
     if bad or not cfg.objectives or len(set(cfg.objectives)) != len(cfg.objectives):
         raise CodesignError(
@@ -338,7 +358,9 @@ def check_config(cfg: SearchConfig) -> None:
         raise CodesignError(f"unknown sampler {cfg.sampler!r} (choose from nsga2, tpe, random)")
 
 
-def make_sampler(cfg: SearchConfig, seed: int):
+def make_sampler(cfg: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
+    """`cfg.sampler`'s Optuna sampler seeded with `seed`: NSGA-II (population `cfg.population`), multivariate
+    TPE, or random."""
     import optuna
 
     if cfg.sampler == "nsga2":
@@ -356,7 +378,7 @@ def run_seed(base: int, run_index: int, worker: int) -> int:
 # ---- studies ---------------------------------------------------------------------------------------------
 
 
-def _describe_difference(old: dict, new: dict) -> str:
+def _describe_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
     for key in new:
         if old.get(key) != new[key]:
             if key == "space":
@@ -420,7 +442,9 @@ def prepare_study(cfg: SearchConfig, space: SearchSpace) -> tuple[int, int]:
     return index, stale
 
 
-def load_study(cfg: SearchConfig):
+def load_study(cfg: SearchConfig) -> optuna.Study:
+    """Open `cfg.study_name` in `cfg.storage`. Raises CodesignError when the store has no such study (and
+    what `make_storage` raises)."""
     import optuna
 
     storage = make_storage(cfg.storage)
@@ -519,7 +543,7 @@ def _shares(total: int, workers: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(workers)]
 
 
-def run_search(cfg: SearchConfig):
+def run_search(cfg: SearchConfig) -> optuna.Study:
     """Run `cfg.trials` new trials in `cfg.workers` processes sharing one study; return the study."""
     import optuna
 
@@ -569,13 +593,16 @@ class Point:
 
     @property
     def feasible(self) -> bool:
+        """Every budget met (each constraint value <= 0, Optuna's convention)."""
         return all(c <= 0 for c in self.constraints)
 
     def metric(self, name: str) -> float:
+        """The figure an objective names, in `METRICS`' units. Raises KeyError for another name."""
         return float(self.metrics[METRICS[name][0]])
 
 
-def completed_points(study) -> list[Point]:
+def completed_points(study: optuna.Study) -> list[Point]:
+    """Every COMPLETE trial of `study` as a `Point`, in trial order."""
     import optuna
 
     trials = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
@@ -591,9 +618,9 @@ def completed_points(study) -> list[Point]:
     ]
 
 
-def study_settings(study) -> dict[str, Any]:
+def study_settings(study: optuna.Study) -> dict[str, Any]:
     """What the study recorded: space (as data), objectives, budgets, layer objective."""
-    rec = study.user_attrs.get("codesign")
+    rec: dict[str, Any] | None = study.user_attrs.get("codesign")
     if rec is None:
         raise CodesignError(f"study '{study.study_name}' was not made by codesign explore")
     return rec

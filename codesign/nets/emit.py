@@ -122,15 +122,16 @@ class GraphEmitter:
         Raises DesignError when the input map is smaller than the kernel or a group split is uneven.
         """
         x = self.shapes[src]
-        check(
-            groups >= 1 and x.c % groups == 0 and cout % groups == 0,
-            f"{self.design_name}: {name} splits {x.c} -> {cout} channels into {groups} uneven groups",
-        )
+        # the messages are formatted only on failure (this runs for every conv of every searched design)
+        if not (groups >= 1 and x.c % groups == 0 and cout % groups == 0):
+            raise DesignError(
+                f"{self.design_name}: {name} splits {x.c} -> {cout} channels into {groups} uneven groups"
+            )
         h, w = conv_out(x.h, k[0], s, p[0]), conv_out(x.w, k[1], s, p[1])
-        check(
-            h >= 1 and w >= 1,
-            f"{self.design_name}: {name} gets a {x.h}x{x.w} map, too small for a {k[0]}x{k[1]}/{s} conv",
-        )
+        if not (h >= 1 and w >= 1):
+            raise DesignError(
+                f"{self.design_name}: {name} gets a {x.h}x{x.w} map, too small for a {k[0]}x{k[1]}/{s} conv"
+            )
         return self.add(
             L.Conv(
                 name=name,
@@ -171,10 +172,10 @@ class GraphEmitter:
         """A `kernel`x`kernel`/`stride` max pool without padding; raises DesignError on a too small map."""
         x = self.shapes[src]
         h, w = pool_out(x.h, kernel, stride, ceil_mode), pool_out(x.w, kernel, stride, ceil_mode)
-        check(
-            h >= 1 and w >= 1 and x.h >= kernel and x.w >= kernel,
-            f"{self.design_name}: {name} gets a {x.h}x{x.w} map, too small for a {kernel}x{kernel}/{stride} pool",
-        )
+        if not (h >= 1 and w >= 1 and x.h >= kernel and x.w >= kernel):
+            raise DesignError(
+                f"{self.design_name}: {name} gets a {x.h}x{x.w} map, too small for a {kernel}x{kernel}/{stride} pool"
+            )
         return self.add(
             L.Pool(
                 name=name,

@@ -36,7 +36,7 @@ from torch import nn
 
 import codesign.ir.layers as L
 from codesign.errors import UnknownModelError
-from codesign.nets.emit import GraphEmitter, Size3, check, config_layer_counts
+from codesign.nets.emit import GraphEmitter, Size3, check, config_layers
 from codesign.nets.registry import (
     DEFAULT_INPUT_SIZE,
     ModelSpec,
@@ -145,7 +145,9 @@ class SqueezeNextConfig:
             f"{self.name}: squeeze ratios must be in (0, 1]",
         )
         check(min(self.input_size) >= 1, f"{self.name}: input size must be positive")
-        config_layer_counts(self)  # raises DesignError when the maps shrink to nothing
+        config_layers(
+            self
+        )  # raises DesignError when the maps shrink to nothing; cached, so evaluation reuses it
 
     @property
     def depth(self) -> int:

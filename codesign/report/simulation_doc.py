@@ -123,7 +123,7 @@ def simulation_document(
 
     `input_shape` is the (C, H, W) the model was built at (None: its default); infinite rates are null.
     """
-    hw: Accelerator = result.hw  # type: ignore[assignment]  # NetworkResult.hw is `object` until sim.network is typed
+    hw: Accelerator = result.hw
     source = getattr(hw, "source", "") or None
     layers = [{k: _finite(v) for k, v in row.items()} for row in layer_records(result)]
     totals = {k: _finite(v) for k, v in result.totals().items()}

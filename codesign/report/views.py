@@ -206,7 +206,7 @@ def simulation_csv(result: NetworkResult) -> str:
 
 def totals_line(result: NetworkResult) -> str:
     """The one-paragraph summary printed under the per-layer table (timing: the model the run used)."""
-    hw: Accelerator = result.hw  # type: ignore[assignment]  # NetworkResult.hw is `object` until sim.network is typed
+    hw: Accelerator = result.hw
     return (
         f"{result.model} on {hw.name} ({hw.rows}x{hw.cols} PEs, {hw.clock_mhz:g} MHz, dataflow {result.dataflow}, "
         f"objective {result.objective}, batch {result.batch}, timing {hw.timing}): "

@@ -21,16 +21,30 @@ schedule.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from codesign.sim.analytical import fold_cycles
 from codesign.sim.counts import AccessCounts
 from codesign.sim.mapping import ArrayMapping, Gemm
 from codesign.sim.memory import MemoryPlan
 
+if TYPE_CHECKING:
+    from codesign.hw.model import Accelerator
+    from codesign.sim.interlayer import OnChip
+
+#: Block count of one fold as a function of (rows of its row block, columns of its column block).
+FoldCount = Callable[[int, int], int]
+
 
 @dataclass(frozen=True)
 class EngineResult:
+    """One mapped layer as `run_layer` simulates it: compute cycles (the array busy), stall cycles (the
+    array waiting for DRAM; layer cycles = compute + stall), every access in words per (level, operand),
+    DRAM bytes moved (weights at `weight_bits`, activations at `act_bits`, spilled partial sums at
+    `psum_bits`) and the number of tiles (outer-loop iterations over all groups)."""
+
     compute_cycles: int
     stall_cycles: int
     accesses: AccessCounts
@@ -48,7 +62,7 @@ def _blocks(extent: int, size: int) -> list[tuple[int, int]]:
     return out
 
 
-def _over_folds(row_blocks: list[tuple[int, int]], col_blocks: list[tuple[int, int]], f) -> int:
+def _over_folds(row_blocks: list[tuple[int, int]], col_blocks: list[tuple[int, int]], f: FoldCount) -> int:
     """Sum of f(kr, nc) over every fold, a fold being one (row block, column block) pair."""
     return sum(a * b * f(kr, nc) for kr, a in row_blocks for nc, b in col_blocks)
 
@@ -60,7 +74,7 @@ def _tile_array_counts(
     acc = AccessCounts()
     R, C = m.rows, m.cols
 
-    def folds(f) -> int:
+    def folds(f: FoldCount) -> int:
         return _over_folds(row_blocks, col_blocks, f)
 
     if m.dataflow == "ws":
@@ -163,7 +177,9 @@ def _split_list(total: int, parts: int) -> list[int]:
     return [base + 1] * extra + [base] * (parts - extra)
 
 
-def dram_traffic(g: Gemm, m: ArrayMapping, plan: MemoryPlan, hw, onchip=None) -> Traffic:
+def dram_traffic(
+    g: Gemm, m: ArrayMapping, plan: MemoryPlan, hw: Accelerator, onchip: OnChip | None = None
+) -> Traffic:
     """Per-tile DRAM transfers of `plan` (see `run_layer`). Byte counts are multiples of 1/8 (widths in
     bits), so they are exact in floating point and their sums do not depend on the order of addition."""
     outer_n = plan.outer_folds
@@ -219,7 +235,9 @@ def dram_traffic(g: Gemm, m: ArrayMapping, plan: MemoryPlan, hw, onchip=None) ->
     return Traffic(loads, stores, words, int(round(sum(loads) + sum(stores))))
 
 
-def stall_cycles(side: ArraySide, plan: MemoryPlan, traffic: Traffic, hw, onchip=None) -> int:
+def stall_cycles(
+    side: ArraySide, plan: MemoryPlan, traffic: Traffic, hw: Accelerator, onchip: OnChip | None = None
+) -> int:
     """Cycles the array waits for the DRAM channel under `plan` (layer cycles - compute cycles)."""
     compute = [float(plan.inner_folds * side.fold_cycles)] * len(traffic.loads)
     compute[0] += side.first_extra
@@ -242,10 +260,13 @@ class TrafficEnds:
 
     @property
     def dram_bytes(self) -> int:
+        """Bytes moved between DRAM and the global buffer, rounded to a whole byte."""
         return int(round(self.total))
 
 
-def traffic_ends(g: Gemm, m: ArrayMapping, plan: MemoryPlan, hw, onchip=None) -> TrafficEnds:
+def traffic_ends(
+    g: Gemm, m: ArrayMapping, plan: MemoryPlan, hw: Accelerator, onchip: OnChip | None = None
+) -> TrafficEnds:
     """`dram_traffic`'s total, first fetch and last write-back from the plan's counts alone (no tile lists)."""
     abytes, wbytes, pbytes = hw.act_bits / 8, hw.weight_bits / 8, hw.psum_bits / 8
     deps = _DEPS[m.dataflow]
@@ -290,7 +311,9 @@ def traffic_ends(g: Gemm, m: ArrayMapping, plan: MemoryPlan, hw, onchip=None) ->
     )
 
 
-def stall_lower_bound(side: ArraySide, ends: TrafficEnds, hw, onchip=None) -> int:
+def stall_lower_bound(
+    side: ArraySide, ends: TrafficEnds, hw: Accelerator, onchip: OnChip | None = None
+) -> int:
     """A lower bound on `stall_cycles` without running the schedule: one channel moves every byte, one
     transfer after another, from at most `prefetch` cycles before time 0; the first tile cannot start
     before its own fetch, nor the last write-back before the array is done. Float margins keep it a
@@ -316,7 +339,12 @@ def with_dram(side: ArraySide, dram_words: dict[str, int]) -> AccessCounts:
 
 
 def run_layer(
-    g: Gemm, m: ArrayMapping, plan: MemoryPlan, hw, timing: str = "scalesim", onchip=None
+    g: Gemm,
+    m: ArrayMapping,
+    plan: MemoryPlan,
+    hw: Accelerator,
+    timing: str = "scalesim",
+    onchip: OnChip | None = None,
 ) -> EngineResult:
     """Simulate one mapped layer: per-tile compute, counts and DRAM events.
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from codesign.errors import MappingError
@@ -88,6 +89,46 @@ def plan_memory(gemm: Gemm, m: ArrayMapping, hw: Accelerator, onchip: OnChip | N
     return plan_candidates(gemm, m, hw, onchip)[0]
 
 
+@lru_cache(maxsize=4096)
+def _capacities(hw: Accelerator, reserve: int) -> tuple[dict[str, float] | None, float]:
+    """(per-partition capacity in bytes, None for a shared pool; total capacity in bytes) of the global
+    buffer usable by one layer: half of each buffer when double-buffered, less the `reserve` bytes that
+    live activations hold (taken from the ifmap and ofmap partitions in proportion)."""
+    gbuf = hw.gbuf
+    share = 0.5 if gbuf.double_buffered else 1.0
+    caps: dict[str, float] | None = None
+    ifmap_b, filter_b, ofmap_b = gbuf.ifmap_bytes, gbuf.filter_bytes, gbuf.ofmap_bytes
+    if ifmap_b is not None and filter_b is not None and ofmap_b is not None:  # not gbuf.shared
+        caps = {"ifmap": ifmap_b * share, "filter": filter_b * share, "ofmap": ofmap_b * share}
+        if reserve:
+            scale = max(0.0, 1 - reserve / (ifmap_b + ofmap_b))
+            caps["ifmap"] *= scale
+            caps["ofmap"] *= scale
+    return caps, max(0.0, gbuf.total_bytes - reserve) * share
+
+
+def _staging(
+    gemm: Gemm, m: ArrayMapping, hw: Accelerator, caps: dict[str, float] | None, total_cap: float
+) -> dict[str, float]:
+    """Bytes per operand of one fold's streamed words (one row of ifmap, one column of filters and of
+    partial sums), which must fit beside whatever is resident; MappingError when they do not fit."""
+    act, weight, psum = hw.act_bits / 8, hw.weight_bits / 8, hw.psum_bits / 8  # = _bytes_per_word
+    staging = {"ifmap": m.rows * act, "filter": m.cols * weight, "ofmap": m.cols * psum}
+    if (caps and any(staging[op] > caps[op] for op in staging)) or (
+        not caps and sum(staging.values()) > total_cap
+    ):
+        raise MappingError(
+            f"layer {gemm.name}: the global buffer of '{hw.name}' ({hw.gbuf.total_bytes} B) cannot stage one row and "
+            f"one column of the {m.rows}x{m.cols} array; enlarge global_buffer in the hardware file"
+        )
+    return staging
+
+
+def check_staging(gemm: Gemm, m: ArrayMapping, hw: Accelerator, onchip: OnChip | None = None) -> None:
+    """Raise the MappingError `plan_candidates` raises when the buffer cannot stage one fold; else nothing."""
+    _staging(gemm, m, hw, *_capacities(hw, onchip.reserve_bytes if onchip is not None else 0))
+
+
 def plan_candidates(
     gemm: Gemm, m: ArrayMapping, hw: Accelerator, onchip: OnChip | None = None
 ) -> list[MemoryPlan]:
@@ -103,42 +144,17 @@ def plan_candidates(
     sizes = {"ifmap": gemm.ifmap_words, "filter": gemm.filter_words, "ofmap": gemm.ofmap_words}
     deps = _deps(m.dataflow)
     accumulates = m.dataflow in ("ws", "is") and m.row_folds > 1
-    gbuf = hw.gbuf
-    share = 0.5 if gbuf.double_buffered else 1.0
-    reserve = onchip.reserve_bytes if onchip is not None else 0
-    caps: dict[str, float] | None = None  # per-partition capacity in bytes; None for a shared pool
-    ifmap_b, filter_b, ofmap_b = gbuf.ifmap_bytes, gbuf.filter_bytes, gbuf.ofmap_bytes
-    if ifmap_b is not None and filter_b is not None and ofmap_b is not None:  # not gbuf.shared
-        caps = {"ifmap": ifmap_b * share, "filter": filter_b * share, "ofmap": ofmap_b * share}
-        if reserve:
-            scale = max(0.0, 1 - reserve / (ifmap_b + ofmap_b))
-            caps["ifmap"] *= scale
-            caps["ofmap"] *= scale
-    total_cap = max(0.0, gbuf.total_bytes - reserve) * share
+    caps, total_cap = _capacities(hw, onchip.reserve_bytes if onchip is not None else 0)
     input_on_chip = onchip is not None and onchip.ifmap
     output_on_chip = onchip is not None and onchip.ofmap
-    # Staging: one fold's worth of streamed words must fit beside whatever is resident.
-    staging = {
-        "ifmap": m.rows * _bytes_per_word(hw, "ifmap"),
-        "filter": m.cols * _bytes_per_word(hw, "filter"),
-        "ofmap": m.cols * _bytes_per_word(hw, "ofmap", True),
-    }
-    if (caps and any(staging[op] > caps[op] for op in staging)) or (
-        not caps and sum(staging.values()) > total_cap
-    ):
-        raise MappingError(
-            f"layer {gemm.name}: the global buffer of '{hw.name}' ({gbuf.total_bytes} B) cannot stage one row and "
-            f"one column of the {m.rows}x{m.cols} array; enlarge global_buffer in the hardware file"
-        )
+    act, weight, psum = hw.act_bits / 8, hw.weight_bits / 8, hw.psum_bits / 8  # = _bytes_per_word
+    staging = _staging(gemm, m, hw, caps, total_cap)
     folds = {"rows": m.row_folds, "cols": m.col_folds}
     reusable = [op for op, d in deps.items() if len(d) == 1 and not (op == "ifmap" and input_on_chip)]
-    act, weight, psum = (
-        _bytes_per_word(hw, "ifmap"),
-        _bytes_per_word(hw, "filter"),
-        _bytes_per_word(hw, "ofmap", True),
-    )
     final = 0 if output_on_chip else sizes["ofmap"]
     spill_words = sizes["ofmap"] * (m.row_folds - 1) if accumulates else 0
+    ops = ("ifmap", "filter", "ofmap")
+    choices = list(itertools.product((True, False), repeat=len(reusable)))
     found: list[tuple[tuple[float, bool, int], MemoryPlan]] = []
     for order in ("cols_outer", "rows_outer"):
         outer, inner = ("cols", "rows") if order == "cols_outer" else ("rows", "cols")
@@ -152,33 +168,38 @@ def plan_candidates(
             keep_words = sizes[op] if dim == inner else sizes[op] / folds[outer]
             kept[op] = max(staging[op], keep_words * _bytes_per_word(hw, op, op == "ofmap" and accumulates))
             streamed[op] = sizes[op] * (folds[outer] if dim == inner else folds[inner])
-        for choice in itertools.product((True, False), repeat=len(reusable)):
+        for choice in choices:
             resident = [op for op, keep in zip(reusable, choice, strict=True) if keep]
-            need: dict[str, float] = dict(staging)
-            dram = dict(sizes)
-            spill = 0
-            for op in reusable:
-                if op in resident:
-                    need[op] = kept[op]
-                elif op == "ofmap":
-                    spill = spill_words  # final outputs are written once whatever the residency
-                else:
-                    dram[op] = streamed[op]
-            fits = all(need[op] <= caps[op] for op in need) if caps else sum(need.values()) <= total_cap
+            need = [kept[op] if op in resident else staging[op] for op in ops]
+            if caps:
+                fits = need[0] <= caps["ifmap"] and need[1] <= caps["filter"] and need[2] <= caps["ofmap"]
+            else:
+                fits = sum(need) <= total_cap
             if not fits:
                 continue
-            dram_ifmap = 0 if input_on_chip else dram["ifmap"]
+            dram_ifmap = (
+                0
+                if input_on_chip
+                else sizes["ifmap"]
+                if "ifmap" in resident or "ifmap" not in reusable
+                else streamed["ifmap"]
+            )
+            dram_filter = (
+                sizes["filter"] if "filter" in resident or "filter" not in reusable else streamed["filter"]
+            )
+            # final outputs are written once whatever the residency; a streamed ofmap spills its psums
+            spill = spill_words if "ofmap" in reusable and "ofmap" not in resident else 0
             plan = MemoryPlan(
                 order=order,
                 outer_folds=folds[outer],
                 inner_folds=folds[inner],
                 resident=tuple(sorted(resident)),
                 dram_ifmap=dram_ifmap,
-                dram_filter=dram["filter"],
+                dram_filter=dram_filter,
                 dram_ofmap_final=final,
                 dram_psum_spill=spill,
             )
-            traffic = dram_ifmap * act + dram["filter"] * weight + final * act + 2 * spill * psum
+            traffic = dram_ifmap * act + dram_filter * weight + final * act + 2 * spill * psum
             found.append(((traffic, order != "cols_outer", len(resident)), plan))
     assert found  # the all-streamed plan always fits once staging fits
     return [plan for _, plan in sorted(found, key=lambda item: item[0])]

@@ -6,16 +6,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from codesign.errors import MappingError
-from codesign.hw.model import DATAFLOWS
+from codesign.hw.model import DATAFLOWS, Accelerator
 from codesign.ir.graph import LayerGraph
-from codesign.ir.layers import Layer
+from codesign.ir.layers import Conv, Layer, Linear, Pool
 from codesign.sim import analytical
 from codesign.sim.area import accelerator_area, static_energy_pj
 from codesign.sim.counts import OPERANDS, AccessCounts, LayerResult
 from codesign.sim.energy import energy_breakdown, word_costs
 from codesign.sim.engine import (
+    ArraySide,
+    TrafficEnds,
     array_side,
     dram_traffic,
     stall_cycles,
@@ -24,8 +27,15 @@ from codesign.sim.engine import (
     with_dram,
 )
 from codesign.sim.interlayer import PER_LAYER, ActivationTracker, OnChip
-from codesign.sim.mapping import Gemm, gemm_of, map_gemm, split_stream
-from codesign.sim.memory import plan_candidates
+from codesign.sim.mapping import ArrayMapping, Gemm, gemm_of, map_gemm, split_stream
+from codesign.sim.memory import MemoryPlan, check_staging, plan_candidates
+
+if TYPE_CHECKING:
+    import torch
+
+#: A candidate's cost as compared (smaller is better): the objective's own figure (cycles, pJ or
+#: cycles x pJ), then tie-breaks (the other figure, DRAM bytes). Tuples compare element by element.
+Key = tuple[float, ...]
 
 OBJECTIVES = ("latency", "energy", "edp")
 #: Layers folded into their producer's output path (no cycles, no traffic of their own).
@@ -37,7 +47,7 @@ class NetworkResult:
     """Per-layer results plus totals for one network on one accelerator."""
 
     model: str
-    hw: object
+    hw: Accelerator
     dataflow: str
     objective: str
     batch: int
@@ -46,18 +56,22 @@ class NetworkResult:
 
     @property
     def cycles(self) -> int:
+        """Total cycles of all layers (compute + stall), clock cycles."""
         return sum(r.cycles for r in self.layers)
 
     @property
     def stall_cycles(self) -> int:
+        """Cycles the array waits for DRAM, all layers, clock cycles."""
         return sum(r.stall_cycles for r in self.layers)
 
     @property
     def macs(self) -> int:
+        """Multiply-accumulates of the whole batch, all layers."""
         return sum(r.macs for r in self.layers)
 
     @property
     def energy_pj(self) -> float:
+        """Total energy (dynamic + leakage) of the batch, pJ."""
         return sum(r.energy_total_pj for r in self.layers)
 
     @property
@@ -87,26 +101,33 @@ class NetworkResult:
 
     @property
     def latency_ms(self) -> float:
+        """Latency of the batch, ms: cycles / clock (`hw.clock_mhz`)."""
         return self.cycles / (self.hw.clock_mhz * 1e3)
 
     @property
     def energy_uj(self) -> float:
+        """Total energy of the batch, uJ."""
         return self.energy_pj * 1e-6
 
     @property
     def inferences_per_s(self) -> float:
+        """Throughput, inferences per second (inf when there are no cycles)."""
         return self.batch / (self.latency_ms * 1e-3) if self.cycles else math.inf
 
     @property
     def inferences_per_j(self) -> float:
+        """Energy efficiency, inferences per joule (inf when there is no energy)."""
         return self.batch / (self.energy_pj * 1e-12) if self.energy_pj else math.inf
 
     @property
     def utilization(self) -> float:
+        """MACs / (cycles x PEs): the share of PE-cycles doing a MAC, 0..1 (0 with no cycles)."""
         pes = self.hw.rows * self.hw.cols
         return self.macs / (self.cycles * pes) if self.cycles else 0.0
 
     def totals(self) -> dict[str, float]:
+        """Whole-network figures by name: cycles, latency_ms, energy_uj, power_mw, area_mm2, macs, params,
+        utilization, and DRAM / global-buffer / register-file words (`dram_words`, `gbuf_words`, `rf_words`)."""
         acc = AccessCounts()
         for r in self.layers:
             acc = acc + r.accesses
@@ -130,6 +151,7 @@ class NetworkResult:
         }
 
     def energy_by_level(self) -> dict[str, float]:
+        """Energy of all layers per memory level / MAC / static leakage, pJ (`LayerResult.energy_by_level`)."""
         out: dict[str, float] = {}
         for r in self.layers:
             for k, v in r.energy_by_level().items():
@@ -165,7 +187,7 @@ class NetworkResult:
         return rows
 
 
-def _score(r: LayerResult, objective: str) -> float:
+def _score(r: LayerResult, objective: str) -> Key:
     if objective == "latency":
         return (r.cycles, r.energy_total_pj)
     if objective == "energy":
@@ -181,7 +203,7 @@ class _Core:
     compute: int
     stall: int
     accesses: AccessCounts
-    energy: dict
+    energy: dict[str, float]
     dram_bytes: int
     order: str
     resident: tuple[str, ...]
@@ -195,19 +217,19 @@ MAX_T_PASSES = 64
 class _Pass:
     """One sub-GEMM run under one memory plan."""
 
-    m: object
-    plan: object
+    m: ArrayMapping
+    plan: MemoryPlan
     compute: int
     stall: int
     acc: AccessCounts
     dram_bytes: int
-    psums: dict
+    psums: dict[str, int]
     est_stall: int = (
         0  # fast mode: DRAM-bound estimate max(0, bytes / bandwidth - compute), for planning only
     )
 
 
-def _closed_form_pass(g: Gemm, m, plan, hw, timing: str) -> _Pass:
+def _closed_form_pass(g: Gemm, m: ArrayMapping, plan: MemoryPlan, hw: Accelerator, timing: str) -> _Pass:
     """The fast path's pass: closed-form counts, no stalls; `est_stall` = max(0, DRAM bytes / bandwidth -
     compute), for planning only."""
     compute = analytical.compute_cycles(m, timing)
@@ -221,7 +243,7 @@ def _closed_form_pass(g: Gemm, m, plan, hw, timing: str) -> _Pass:
     return _Pass(m, plan, compute, 0, acc, dram, psum_words(g, m, plan), est)
 
 
-def _cost(cycles: int, dynamic_pj: float, hw, objective: str) -> tuple:
+def _cost(cycles: int, dynamic_pj: float, hw: Accelerator, objective: str) -> Key:
     """The objective's own figure (leakage included in energy), then the other as a tie-break."""
     energy = dynamic_pj + static_energy_pj(hw, cycles)
     if objective == "latency":
@@ -232,7 +254,13 @@ def _cost(cycles: int, dynamic_pj: float, hw, objective: str) -> tuple:
 
 
 def _best_plan(
-    g: Gemm, hw, dataflow: str, timing: str, fast: bool, objective: str, onchip: OnChip = PER_LAYER
+    g: Gemm,
+    hw: Accelerator,
+    dataflow: str,
+    timing: str,
+    fast: bool,
+    objective: str,
+    onchip: OnChip = PER_LAYER,
 ) -> _Pass:
     """Every loop order x residency that fits, scored by the objective (not by DRAM bytes); the first of
     the best (candidates come least DRAM bytes first).
@@ -271,13 +299,17 @@ def _best_plan(
         options.append((key, index, plan, ends, bound))
     options.sort(key=lambda o: o[:2])
 
-    def exact_energy(plan, ends) -> tuple[AccessCounts, dict, float]:
+    def exact_energy(plan: MemoryPlan, ends: TrafficEnds) -> tuple[AccessCounts, dict[str, int], float]:
         acc = with_dram(side, ends.words)
         psums = psum_words(g, m, plan)
         return acc, psums, sum(energy_breakdown(g.macs, acc, hw, psums).values())
 
+    best: (
+        tuple[int, MemoryPlan, TrafficEnds, int, int, tuple[AccessCounts, dict[str, int], float] | None]
+        | None
+    )
     best = None  # (index, plan, ends, stall, cycles, energy or None)
-    best_key: tuple | None = None  # known once the best's energy is
+    best_key: Key | None = None  # known once the best's energy is
     for key, index, plan, ends, bound in options:
         if best is not None:
             if objective == "latency" and key[0] > best[4]:
@@ -304,6 +336,7 @@ def _best_plan(
             if energy is not None:
                 best_key = _cost(cycles, energy[2], hw, objective) + (ends.dram_bytes,)
             continue
+        assert energy is not None  # computed above whenever a best exists
         key = _cost(cycles, energy[2], hw, objective) + (ends.dram_bytes,)
         if (key, index) < (best_key, best[0]):
             best, best_key = (index, plan, ends, stall, cycles, energy), key
@@ -316,7 +349,7 @@ def _best_plan(
     return _Pass(m, plan, side.compute_cycles, stall, acc, ends.dram_bytes, psums, stall)
 
 
-def _dynamic_floor(g: Gemm, side, hw) -> tuple[float, dict[str, float]]:
+def _dynamic_floor(g: Gemm, side: ArraySide, hw: Accelerator) -> tuple[float, dict[str, float]]:
     """A lower bound of a plan's dynamic energy (pJ), as (what no plan changes, pJ per DRAM word of each
     operand): the energy breakdown's terms are words x pJ per word, >= 0, and partial sums among the
     output words are charged x psum_bits / act_bits, so x min(1, that) is never more. A plan's bound is
@@ -336,8 +369,14 @@ def _dynamic_floor(g: Gemm, side, hw) -> tuple[float, dict[str, float]]:
 
 
 def _pass_bound(
-    g: Gemm, hw, dataflow: str, timing: str, passes: int, objective: str, onchip: OnChip = PER_LAYER
-) -> tuple:
+    g: Gemm,
+    hw: Accelerator,
+    dataflow: str,
+    timing: str,
+    passes: int,
+    objective: str,
+    onchip: OnChip = PER_LAYER,
+) -> Key:
     """A lower bound of `_core`'s key for `passes` T-passes: per pass, `_sub_cycles_bound`; MAC energy
     only (every other energy term is >= 0); no DRAM bytes."""
     cycles = sum(
@@ -346,7 +385,7 @@ def _pass_bound(
     return _cost(cycles, g.macs * hw.energy.mac_pj, hw, objective) + (0,)
 
 
-def _sub_cycles_bound(sub: Gemm, hw, dataflow: str, timing: str, onchip: OnChip) -> int:
+def _sub_cycles_bound(sub: Gemm, hw: Accelerator, dataflow: str, timing: str, onchip: OnChip) -> int:
     """A lower bound of one pass's cycles: its compute cycles or the time the DRAM channel needs for the
     words every plan moves (each operand once; the weights once per pass: the price of the passes),
     whichever is longer."""
@@ -361,7 +400,7 @@ def _sub_cycles_bound(sub: Gemm, hw, dataflow: str, timing: str, onchip: OnChip)
     return max(compute, math.ceil(channel - 1e-9))
 
 
-def _pass_counts(g: Gemm, hw, dataflow: str) -> list[int]:
+def _pass_counts(g: Gemm, hw: Accelerator, dataflow: str) -> list[int]:
     """T-pass counts tried: for WS layers whose partial sums accumulate over row folds, 1, 2, 4, ...
     (each pass keeps its psums on chip at the price of re-reading the weights); else 1. The set does
     not depend on the buffer size, so a bigger buffer can only add options."""
@@ -376,24 +415,25 @@ def _pass_counts(g: Gemm, hw, dataflow: str) -> list[int]:
 
 def _core(
     g: Gemm,
-    hw,
+    hw: Accelerator,
     dataflow: str,
     timing: str,
     fast: bool,
     objective: str = "latency",
     onchip: OnChip = PER_LAYER,
 ) -> _Core:
-    best: tuple[tuple, _Core] | None = None
+    best: tuple[Key, _Core] | None = None
     for passes in _pass_counts(g, hw, dataflow):
         if (
             best is not None
             and not fast
-            and _pass_bound(g, hw, dataflow, timing, passes, objective, onchip) >= best[0]
+            and _cached_pass_bound(g, hw, dataflow, timing, passes, objective, onchip) >= best[0]
         ):
             continue  # even stall-free, these passes cannot beat the best so far
         folds = compute = stall = est = dram_bytes = 0
         acc = AccessCounts()
         psums = {"gbuf": 0, "dram": 0}
+        resident: tuple[str, ...]
         order, resident = "", ()
         subs = split_stream(g, passes)
         beaten = False
@@ -439,7 +479,7 @@ def _core(
     return best[1]
 
 
-def psum_words(g: Gemm, m, plan) -> dict[str, int]:
+def psum_words(g: Gemm, m: ArrayMapping, plan: MemoryPlan) -> dict[str, int]:
     """Partial-sum words (psum width) among the ofmap words counted in the global buffer and DRAM, all
     groups: array-side writes and read-backs of every accumulation fold but the last, plus DRAM spills
     (each spilled word is written to and read from both DRAM and the buffer)."""
@@ -450,16 +490,24 @@ def psum_words(g: Gemm, m, plan) -> dict[str, int]:
 
 
 _cached_core = lru_cache(maxsize=65536)(_core)
+#: `_pass_bound` per (unnamed GEMM, hardware, ...): `_best_dataflow` and `_core` bound the same passes.
+_cached_pass_bound = lru_cache(maxsize=65536)(_pass_bound)
+
+
+def _unnamed(g: Gemm) -> Gemm:
+    """`g` without its layer name (the caches' key: results depend on the shape only)."""
+    return Gemm("", g.T, g.K, g.N, g.groups, g.ifmap_words, g.filter_words, g.ofmap_words)
 
 
 def clear_cache() -> None:
     """Forget the per-GEMM-shape results cached in this process (benchmarks of a cold simulator)."""
     _cached_core.cache_clear()
+    _cached_pass_bound.cache_clear()
 
 
 def _compute_layer(
     layer: Layer,
-    hw,
+    hw: Accelerator,
     dataflow: str,
     batch: int,
     timing: str,
@@ -472,7 +520,7 @@ def _compute_layer(
     g = gemm_of(layer, batch)
     _check_registers(layer, hw, dataflow)
     try:
-        core = _cached_core(replace(g, name=""), hw, dataflow, timing, fast, objective, onchip)
+        core = _cached_core(_unnamed(g), hw, dataflow, timing, fast, objective, onchip)
     except MappingError:
         core = _core(
             g, hw, dataflow, timing, fast, objective, onchip
@@ -497,7 +545,7 @@ def _compute_layer(
     )
 
 
-def _rs_layer(layer: Layer, hw, batch: int, onchip: OnChip = PER_LAYER) -> LayerResult:
+def _rs_layer(layer: Layer, hw: Accelerator, batch: int, onchip: OnChip = PER_LAYER) -> LayerResult:
     """A conv/linear layer under row stationary (`codesign.sim.rowstat`); DRAM transfers overlap compute
     (double-buffered global buffer), so stalls = max(0, DRAM bytes / bandwidth - compute)."""
     from codesign.sim import rowstat
@@ -534,7 +582,7 @@ def _rs_layer(layer: Layer, hw, batch: int, onchip: OnChip = PER_LAYER) -> Layer
     )
 
 
-def _check_registers(layer: Layer, hw, dataflow: str) -> None:
+def _check_registers(layer: Layer, hw: Accelerator, dataflow: str) -> None:
     need = (hw.weight_bits if dataflow == "ws" else hw.psum_bits) / 8
     if hw.rf_bytes < need:
         raise MappingError(
@@ -545,7 +593,7 @@ def _check_registers(layer: Layer, hw, dataflow: str) -> None:
 
 def _vector_layer(
     layer: Layer,
-    hw,
+    hw: Accelerator,
     batch: int,
     onchip: OnChip = PER_LAYER,
     hide_cycles: int = 0,
@@ -566,7 +614,7 @@ def _vector_layer(
         cycles, note = 0, "in place: producers write adjacent buffer regions"
     else:
         # a pool reads every window element; an add reads each input once
-        reads = out_words * layer.kernel_h * layer.kernel_w if layer.kind == "pool" else in_words
+        reads = out_words * layer.kernel_h * layer.kernel_w if isinstance(layer, Pool) else in_words
         if layer.kind == "add" and hide_cycles:  # fused: one operand arrives on the producer's output stream
             reads = in_words - out_words
         dram_in = (0 if onchip.ifmap else in_words) if dram_in_words is None else dram_in_words
@@ -604,7 +652,7 @@ def _vector_layer(
 
 def simulate_layer(
     layer: Layer,
-    hw,
+    hw: Accelerator,
     candidates: tuple[str, ...],
     objective: str = "latency",
     batch: int = 1,
@@ -635,7 +683,7 @@ def simulate_layer(
 
 
 def _best_dataflow(
-    layer: Layer, hw, candidates: tuple[str, ...], objective: str, batch: int, timing: str
+    layer: Layer, hw: Accelerator, candidates: tuple[str, ...], objective: str, batch: int, timing: str
 ) -> LayerResult:
     """`min(results of every candidate dataflow, key=_score)`, the first of equals, without simulating a
     dataflow that cannot win: the candidates are first checked in their order (what would raise, raises
@@ -643,7 +691,8 @@ def _best_dataflow(
     T-pass counts of `_pass_bound`: compute cycles or compulsory DRAM time, MAC energy plus leakage) and
     skipped once the bound reaches the best so far. Row stationary is simulated outright (closed form)."""
     g = None
-    bounds = []
+    bounds: list[tuple[Key, int, str, LayerResult | None]] = []
+    r: LayerResult | None
     for index, df in enumerate(candidates):
         if df == "rs":
             r = _compute_layer(layer, hw, df, batch, timing, False, objective, PER_LAYER)
@@ -651,11 +700,15 @@ def _best_dataflow(
             continue
         g = g or gemm_of(layer, batch)
         _check_registers(layer, hw, df)
-        plan_candidates(g, map_gemm(g, hw.rows, hw.cols, df), hw)  # raises if the buffer cannot stage a fold
-        bound = min(_pass_bound(g, hw, df, timing, p, objective)[:2] for p in _pass_counts(g, hw, df))
+        check_staging(g, map_gemm(g, hw.rows, hw.cols, df), hw)  # raises if the buffer cannot stage a fold
+        shape = _unnamed(g)  # the same bounds `_core` computes again on the layer's shape: cached
+        bound = min(
+            _cached_pass_bound(shape, hw, df, timing, p, objective, PER_LAYER)[:2]
+            for p in _pass_counts(g, hw, df)
+        )
         bounds.append((bound, index, df, None))
     bounds.sort(key=lambda b: b[:2])
-    best: tuple | None = None
+    best: tuple[Key, int, LayerResult] | None = None
     for bound, index, df, r in bounds:
         if best is not None and (bound, index) > best[:2]:
             if bound > best[0]:
@@ -670,10 +723,10 @@ def _best_dataflow(
     return best[2]
 
 
-def layer_shape_key(layer: Layer) -> tuple:
+def layer_shape_key(layer: Layer) -> tuple[object, ...]:
     """Everything `simulate_layer`'s result depends on besides the hardware, dataflow choice and the
     layer's name: equal keys give equal results (tested), so per-layer results can be cached by it."""
-    if layer.kind == "conv":
+    if isinstance(layer, Conv):
         return (
             "conv",
             layer.in_shapes,
@@ -690,14 +743,14 @@ def layer_shape_key(layer: Layer) -> tuple:
             layer.dilation_w,
             layer.groups,
         )
-    if layer.kind == "linear":
+    if isinstance(layer, Linear):
         return ("linear", layer.in_features, layer.out_features, layer.out_shape)
-    if layer.kind == "pool":
+    if isinstance(layer, Pool):
         return ("pool", layer.in_shapes, layer.out_shape, layer.kernel_h, layer.kernel_w)
     return (layer.kind, layer.in_shapes, layer.out_shape)
 
 
-def _channel_idle(r: LayerResult, hw) -> float:
+def _channel_idle(r: LayerResult, hw: Accelerator) -> float:
     """Cycles of `r` during which the DRAM channel had nothing to transfer."""
     if math.isinf(hw.dram_bytes_per_cycle):
         return float(r.cycles)
@@ -706,14 +759,20 @@ def _channel_idle(r: LayerResult, hw) -> float:
 
 def simulate_graph(
     graph: LayerGraph,
-    hw,
+    hw: Accelerator,
     dataflow: str = "auto",
     objective: str = "latency",
     batch: int = 1,
     timing: str | None = None,
     fast: bool = False,
 ) -> NetworkResult:
-    """Simulate every layer of `graph` on `hw`. `fast=True` uses the closed form (no stalls) for search."""
+    """Simulate every layer of `graph` on `hw`. `fast=True` uses the closed form (no stalls) for search.
+
+    `dataflow` is one of `codesign.hw.model.DATAFLOWS` or `auto` (the best of `hw.dataflows` per layer by
+    `objective`: latency, energy or edp); `batch` images per run; `timing` defaults to `hw.timing`. Cycles
+    are clock cycles of `hw.clock_mhz`, energies pJ from `hw.energy` (sources in the hardware YAML).
+    Raises MappingError for an unknown objective or dataflow, a dataflow `hw` does not support, a layer the
+    registers or global buffer cannot hold, or a layer kind with no model."""
     timing = timing or hw.timing
     if objective not in OBJECTIVES:
         raise MappingError(f"unknown objective {objective!r} (choose from {', '.join(OBJECTIVES)})")
@@ -786,8 +845,8 @@ def simulate_graph(
 
 
 def simulate(
-    model: str | object | LayerGraph,
-    hw: str | object | None = None,
+    model: str | torch.nn.Module | LayerGraph,
+    hw: str | Accelerator | None = None,
     dataflow: str = "auto",
     objective: str = "latency",
     batch: int = 1,
@@ -795,7 +854,11 @@ def simulate(
     timing: str | None = None,
     fast: bool = False,
 ) -> NetworkResult:
-    """Simulate a zoo name, a torch module or a LayerGraph on an accelerator (name, path or Accelerator)."""
+    """Simulate a zoo name, a torch module or a LayerGraph on an accelerator (name, path or Accelerator).
+
+    `input_shape` is (C, H, W) of one image (a torch module defaults to (3, 224, 224)); the other arguments
+    are `simulate_graph`'s. Raises what `load_accelerator` raises for a bad hardware name or file (a
+    `CodesignError`), what tracing raises for an unknown zoo name, and `simulate_graph`'s MappingError."""
     from codesign.hw import DEFAULT_ACCELERATOR, load_accelerator
     from codesign.zoo import trace_model
 
