@@ -145,9 +145,8 @@ class SqueezeNextConfig:
             f"{self.name}: squeeze ratios must be in (0, 1]",
         )
         check(min(self.input_size) >= 1, f"{self.name}: input size must be positive")
-        config_layers(
-            self
-        )  # raises DesignError when the maps shrink to nothing; cached, so evaluation reuses it
+        # raises DesignError when the maps shrink to nothing; cached, so scoring reuses this one emit
+        config_layers(self)
 
     @property
     def depth(self) -> int:

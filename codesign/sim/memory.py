@@ -153,8 +153,14 @@ def plan_candidates(
     reusable = [op for op, d in deps.items() if len(d) == 1 and not (op == "ifmap" and input_on_chip)]
     final = 0 if output_on_chip else sizes["ofmap"]
     spill_words = sizes["ofmap"] * (m.row_folds - 1) if accumulates else 0
-    ops = ("ifmap", "filter", "ofmap")
-    choices = list(itertools.product((True, False), repeat=len(reusable)))
+    # Each residency choice as (resident operands, sorted, is the ifmap / filter / ofmap resident).
+    choices = []
+    for choice in itertools.product((True, False), repeat=len(reusable)):
+        resident = [op for op, keep in zip(reusable, choice, strict=True) if keep]
+        choices.append(
+            (resident, tuple(sorted(resident)), *(op in resident for op in ("ifmap", "filter", "ofmap")))
+        )
+    spills = "ofmap" in reusable  # a streamed (not resident) ofmap spills its psums
     found: list[tuple[tuple[float, bool, int], MemoryPlan]] = []
     for order in ("cols_outer", "rows_outer"):
         outer, inner = ("cols", "rows") if order == "cols_outer" else ("rows", "cols")
@@ -162,38 +168,31 @@ def plan_candidates(
         # whole tensor if it depends on the inner dim only, the current outer slice if on the outer dim
         # only), and its DRAM words when streamed.
         kept: dict[str, float] = {}
-        streamed: dict[str, int] = {}
+        streamed: dict[str, int] = dict(sizes)  # an operand that is not reusable is read once
         for op in reusable:
             (dim,) = deps[op]
             keep_words = sizes[op] if dim == inner else sizes[op] / folds[outer]
             kept[op] = max(staging[op], keep_words * _bytes_per_word(hw, op, op == "ofmap" and accumulates))
             streamed[op] = sizes[op] * (folds[outer] if dim == inner else folds[inner])
-        for choice in choices:
-            resident = [op for op, keep in zip(reusable, choice, strict=True) if keep]
-            need = [kept[op] if op in resident else staging[op] for op in ops]
+        for resident, resident_sorted, keep_i, keep_f, keep_o in choices:
+            need_i = kept["ifmap"] if keep_i else staging["ifmap"]
+            need_f = kept["filter"] if keep_f else staging["filter"]
+            need_o = kept["ofmap"] if keep_o else staging["ofmap"]
             if caps:
-                fits = need[0] <= caps["ifmap"] and need[1] <= caps["filter"] and need[2] <= caps["ofmap"]
+                fits = need_i <= caps["ifmap"] and need_f <= caps["filter"] and need_o <= caps["ofmap"]
             else:
-                fits = sum(need) <= total_cap
+                fits = need_i + need_f + need_o <= total_cap
             if not fits:
                 continue
-            dram_ifmap = (
-                0
-                if input_on_chip
-                else sizes["ifmap"]
-                if "ifmap" in resident or "ifmap" not in reusable
-                else streamed["ifmap"]
-            )
-            dram_filter = (
-                sizes["filter"] if "filter" in resident or "filter" not in reusable else streamed["filter"]
-            )
-            # final outputs are written once whatever the residency; a streamed ofmap spills its psums
-            spill = spill_words if "ofmap" in reusable and "ofmap" not in resident else 0
+            dram_ifmap = 0 if input_on_chip else sizes["ifmap"] if keep_i else streamed["ifmap"]
+            dram_filter = sizes["filter"] if keep_f else streamed["filter"]
+            # final outputs are written once whatever the residency
+            spill = spill_words if spills and not keep_o else 0
             plan = MemoryPlan(
                 order=order,
                 outer_folds=folds[outer],
                 inner_folds=folds[inner],
-                resident=tuple(sorted(resident)),
+                resident=resident_sorted,
                 dram_ifmap=dram_ifmap,
                 dram_filter=dram_filter,
                 dram_ofmap_final=final,
