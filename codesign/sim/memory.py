@@ -154,11 +154,17 @@ def plan_candidates(
     final = 0 if output_on_chip else sizes["ofmap"]
     spill_words = sizes["ofmap"] * (m.row_folds - 1) if accumulates else 0
     # Each residency choice as (resident operands, sorted, is the ifmap / filter / ofmap resident).
-    choices = []
+    choices: list[tuple[list[str], tuple[str, ...], bool, bool, bool]] = []
     for choice in itertools.product((True, False), repeat=len(reusable)):
         resident = [op for op, keep in zip(reusable, choice, strict=True) if keep]
         choices.append(
-            (resident, tuple(sorted(resident)), *(op in resident for op in ("ifmap", "filter", "ofmap")))
+            (
+                resident,
+                tuple(sorted(resident)),
+                "ifmap" in resident,
+                "filter" in resident,
+                "ofmap" in resident,
+            )
         )
     spills = "ofmap" in reusable  # a streamed (not resident) ofmap spills its psums
     found: list[tuple[tuple[float, bool, int], MemoryPlan]] = []
