@@ -84,7 +84,7 @@ def fit_summary(est: DesignEstimate, part: FpgaPart) -> FitSummary:
     binding = max(RESOURCES, key=share)
     fits = all(used[r] <= avail[r] for r in RESOURCES)
     mhz = est.design.clock_mhz
-    timing = (f"latency {est.latency_cycles:,} cycles ({est.latency_cycles / mhz:,.2f} us at {mhz:g} MHz), "
+    timing = (f"latency {est.latency_cycles:,} cycles ({est.latency_cycles / mhz / 1e3:,.3f} ms at {mhz:g} MHz), "
               f"interval {est.interval_cycles:,} cycles ({mhz * 1e6 / max(est.interval_cycles, 1):,.0f} inferences/s)")  # fmt: skip
     summary = FitSummary(part, used, avail, est.latency_cycles, est.interval_cycles, mhz, fits, binding, "")
     shares = ", ".join(summary.band_text(r) for r in RESOURCES if avail[r] or used[r])

@@ -133,7 +133,7 @@ def format_overlay(fits: list[OverlayFit]) -> str:
             buf = sum(b.bram18k for b in f.buffers) if k == "bram18k" else 0
             rows.append([f.design, f.part, k.upper() if k != "bram18k" else "BRAM18K", f"{f.array[k]:,}",
                          f"{buf:,}", f"{f.used[k]:,}", f"{f.available[k]:,}", f"{100 * f.utilization[k]:.1f}"])  # fmt: skip
-    text = tabulate(rows, headers=["design", "part", "resource", "array (Yosys)", "global buffer (est.)",
+    text = tabulate(rows, headers=["design", "part", "resource", "array", "global buffer (est.)",
                                    "total", "available", "%"], tablefmt="github")  # fmt: skip
     bufs = {(f.dataflow, b.name): b for f in fits for b in f.buffers}
     text += "\n\nGlobal buffer estimate (RAMB18 aspect ratios, AMD UG473/UG573; not synthesized):\n"
@@ -171,14 +171,17 @@ def cmd_fit_overlay(args: argparse.Namespace) -> None:
     """`codesign fit --overlay --hw FILE --part P [--rows R --cols C] [--dataflow D ...]`."""
     from codesign.hw import load_accelerator
     from codesign.report.output import emit
-    from codesign.rtl.verilator import default_build_root, require_tools
+    from codesign.rtl.verilator import RtlToolError, default_build_root, require_tools
 
     if args.name:
         raise UsageError(f"--overlay fits the accelerator of --hw, not a model: drop {args.name!r}")
     if not args.hw or not args.part:
         raise UsageError("codesign fit --overlay needs --hw FILE and --part PART (e.g. --part xc7z020)")
     if not args.estimate:
-        require_tools()
+        try:
+            require_tools()
+        except RtlToolError as exc:
+            raise RtlToolError(f"{exc}; or add --estimate (the stored Yosys table, no tools needed)") from exc
     acc = load_accelerator(args.hw)
     if args.rows is not None or args.cols is not None:  # 0 is refused by the schema, not ignored
         acc = acc.with_overrides(
