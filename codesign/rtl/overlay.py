@@ -5,7 +5,7 @@ hardware YAML, as opposed to an hls4ml dataflow design of one network (`codesign
 
 * array LUT / FF / DSP / BRAM18K: Yosys ``synth_xilinx`` of the exact array (`codesign.rtl.resources`,
   no event counters, shadow registers when the YAML's timing is ``overlap``), cached by Verilog hash;
-* global buffer BRAM18K: the explicit estimate of `codesign.sim.overlay_area.gbuf_bram18k` from the YAML's
+* global buffer BRAM18K: the explicit estimate of `codesign.fpga.overlay_model.gbuf_bram18k` from the YAML's
   buffer sizes (RAMB18 aspect ratios of AMD UG473 / UG573), since the array does not contain the buffer;
 * capacity: the part's datasheet counts (`codesign.fpga.parts`).
 
@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 from codesign.errors import CodesignError, FitError, UsageError
 
 if TYPE_CHECKING:
+    from codesign.fpga.overlay_model import BufferBram
     from codesign.hw.model import Accelerator
-    from codesign.sim.overlay_area import BufferBram
 
 RESOURCES = ("lut", "ff", "dsp", "bram18k")
 
@@ -86,14 +86,14 @@ def overlay_fit(
     """Synthesize `hw`'s array for `dataflow` on `part_name`'s family and add the buffer estimate.
 
     `estimate`: take the array's LUT/FF/DSP from the stored Yosys table of the overlay area model
-    (`codesign.sim.overlay_area.overlay_resources`) instead of synthesizing (instant; no Yosys or amaranth).
+    (`codesign.fpga.overlay_model.overlay_resources`) instead of synthesizing (instant; no Yosys or amaranth).
     Raises UnknownPartError for a part not in `codesign.fpga.parts`, RtlToolError if Yosys fails,
     HardwareConfigError (estimate) for a configuration the table lacks."""
     from codesign.fpga.parts import get_part
 
     if estimate:
+        from codesign.fpga.overlay_model import load_pe_table, overlay_resources
         from codesign.rtl.resources import family_of
-        from codesign.sim.overlay_area import load_pe_table, overlay_resources
 
         part = get_part(part_name)
         res = overlay_resources(hw, dataflow, family_of(part.name))
@@ -105,9 +105,9 @@ def overlay_fit(
             command=f"stored table hw_models/fpga/overlay_pe_yosys.yaml ({table['yosys']}; {table['command']})",
             uram=part.uram,
         )  # fmt: skip
+    from codesign.fpga.overlay_model import gbuf_bram18k
     from codesign.rtl.array import ArrayConfig
     from codesign.rtl.resources import synth_resources
-    from codesign.sim.overlay_area import gbuf_bram18k
 
     part = get_part(part_name)
     shadow = dataflow in ("ws", "is") and hw.timing == "overlap"
@@ -269,7 +269,7 @@ def extend_fit_parser(p: argparse.ArgumentParser) -> None:
     g.add_argument("--cols", type=int, action=_OverlayOption, help="override the YAML's array columns")
     g.add_argument(
         "--estimate", action=_OverlayOption, nargs=0, const=True, default=False,
-        help="array LUT/FF/DSP from the stored Yosys table (codesign.sim.overlay_area) instead of synthesizing",
+        help="array LUT/FF/DSP from the stored Yosys table (codesign.fpga.overlay_model) instead of synthesizing",
     )  # fmt: skip
     g.add_argument(
         "--dataflow", action=_OverlayOption, append=True, choices=("ws", "os", "is"),

@@ -1,4 +1,4 @@
-"""Generate the stored Yosys per-PE table of the FPGA-overlay area model (`codesign.sim.overlay_area`).
+"""Generate the stored Yosys per-PE table of the FPGA-overlay area model (`codesign.fpga.overlay_model`).
 
     python -m codesign.rtl.pe_table [--out hw_models/fpga/overlay_pe_yosys.yaml]
 
@@ -54,10 +54,10 @@ def build_table(
     log: Callable[[str], object] = print,
 ) -> dict[str, Any]:
     """Run Yosys for every configuration, family and size; returns the table (see module docstring)."""
+    from codesign.fpga.overlay_model import config_key
     from codesign.rtl.array import ArrayConfig
     from codesign.rtl.resources import synth_resources, yosys_version
     from codesign.rtl.verilator import default_build_root
-    from codesign.sim.overlay_area import config_key
 
     cache = default_build_root() / "yosys"
     table: dict[str, Any] = {
@@ -85,8 +85,8 @@ def build_table(
 def main(argv: list[str] | None = None) -> int:
     """``python -m codesign.rtl.pe_table [--out FILE]``: synthesize every configuration with Yosys and write the
     PE table YAML (default: the shipped ``hw_models`` copy). Raises RtlToolError when Yosys is missing."""
+    from codesign.fpga.overlay_model import PE_TABLE
     from codesign.resources import hw_models_dir
-    from codesign.sim.overlay_area import PE_TABLE
 
     ap = argparse.ArgumentParser(prog="python -m codesign.rtl.pe_table", description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=hw_models_dir() / PE_TABLE, help="YAML file to write")
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         "# Yosys synth_xilinx cell counts of the generated PE array (codesign.rtl.array, no event counters):\n"
         "# LUT/FF/DSP = per_pe * R*C + per_edge * (R+C)/2 + fixed, solved through 2x2, 4x4 and 8x8 arrays, for the\n"
         "# FPGA-overlay area model "
-        "(codesign.sim.overlay_area). GENERATED: do not edit; regenerate with `python -m codesign.rtl.pe_table`.\n"
+        "(codesign.fpga.overlay_model). GENERATED: do not edit; regenerate with `python -m codesign.rtl.pe_table`.\n"
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp")

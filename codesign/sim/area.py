@@ -15,7 +15,7 @@ of the accelerator's area or power. Wires, control and the vector unit are not m
 larger: Eyeriss's 12.25 mm^2 core at 65 nm, see experiments/eyeriss_validation.py for the comparison).
 
 The same accelerator as an FPGA overlay (LUT / FF / DSP / BRAM18K from Yosys, not mm^2) is
-`codesign.sim.overlay_area`; the two are kept apart on purpose (its docstring says why).
+`codesign.fpga.overlay_model`; the two are kept apart on purpose (its docstring says why).
 """
 
 from __future__ import annotations
