@@ -47,9 +47,21 @@ def _input_size(value: str | tuple[int, int, int] | None) -> tuple[int, int, int
 def cmd_models(args: argparse.Namespace) -> None:
     """`codesign models`: the zoo table (params, MACs per sample at --input-size, published figures with
     their sources); a note on stderr for each model with no MACs at that size."""
+    from tqdm import tqdm
+
     from codesign.report.views import models_table
 
-    records, columns = models_table(_input_size(args.input_size))
+    # First run only (the rows are cached): building and tracing the zoo takes 10-30 s, so say so on a terminal.
+    with tqdm(desc="tracing the zoo (first run; cached after)", unit="model", file=sys.stderr, leave=False,
+              disable=not sys.stderr.isatty()) as bar:  # fmt: skip
+
+        def on_model(name: str, index: int, total: int) -> None:
+            bar.total = total
+            bar.set_postfix_str(name)
+            bar.n = index
+            bar.refresh()
+
+        records, columns = models_table(_input_size(args.input_size), on_model=on_model)
     emit(render(records, columns, args.format), args.out)
     for r in records:
         if r.get("note"):

@@ -81,11 +81,14 @@ def test_torch_version_is_part_of_the_key(monkeypatch) -> None:
 def test_models_table_cached_without_torch(tmp_path) -> None:
     code = (
         f"import os, sys; os.environ['CODESIGN_CACHE_DIR'] = {str(tmp_path)!r}; "
-        "from codesign.report.views import models_table; rows, _ = models_table(); "
-        "print(len(rows), sum(r['params'] for r in rows), 'torch' in sys.modules)"
+        "from codesign.report.views import models_table; seen = []; "
+        "rows, _ = models_table(on_model=lambda name, i, total: seen.append((i, total))); "
+        "print(len(rows), sum(r['params'] for r in rows), 'torch' in sys.modules, "
+        "len(seen), seen == [(i, len(rows)) for i in range(len(seen))])"
     )
     first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    count, params, torch_loaded = second.stdout.split()
-    assert first.stdout.split()[:2] == [count, params] and int(count) > 10
+    count, params, torch_loaded, reported, _ = second.stdout.split()
+    assert first.stdout.split() == [count, params, "True", count, "True"] and int(count) > 10
     assert torch_loaded == "False"
+    assert reported == "0"  # progress is reported per model built (cold cache only), never from the cache

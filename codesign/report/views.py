@@ -12,6 +12,8 @@ from codesign.report.tables import Column, fixed, millions, or_dash, percent, th
 from codesign.sim.network import NetworkResult
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from codesign.hw.model import Accelerator
 
 MB = 1e6
@@ -59,12 +61,17 @@ MODEL_COLUMNS = [
 ]
 
 
-def models_table(input_size: tuple[int, int, int] | None = None) -> tuple[list[dict[str, Any]], list[Column]]:
+def models_table(
+    input_size: tuple[int, int, int] | None = None,
+    on_model: Callable[[str, int, int], None] | None = None,
+) -> tuple[list[dict[str, Any]], list[Column]]:
     """One row per registered zoo model.
 
     The rows are cached on disk with the traced graphs (codesign.ir.cache: keyed by the input size, the zoo
     and IR sources, this file and the torch version), so from the second run on no model is built and torch
     is not imported. A model that cannot be traced at `input_size` gets MACs None and the reason in "note".
+    `on_model(name, index, total)` is called before each model is built and traced (cold cache only), so a
+    caller can show progress; it is never called when the rows come from the cache.
     """
     from codesign.ir.cache import load_json, source_hash, store_json
 
@@ -74,12 +81,18 @@ def models_table(input_size: tuple[int, int, int] | None = None) -> tuple[list[d
 
     this_file = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:8]  # the row layout lives here
     key = f"models-{shape}-{source_hash()}-{this_file}.json"
-    records = load_json(key)
-    if not isinstance(records, list):
-        from codesign.nets.registry import list_models
+    cached = load_json(key)
+    if isinstance(cached, list):
+        return cached, MODEL_COLUMNS
+    from codesign.nets.registry import list_models
 
-        records = [model_summary(spec.name, input_size) for spec in list_models()]
-        store_json(key, records)
+    specs = list_models()
+    records: list[dict[str, Any]] = []
+    for i, spec in enumerate(specs):
+        if on_model is not None:
+            on_model(spec.name, i, len(specs))
+        records.append(model_summary(spec.name, input_size))
+    store_json(key, records)
     return records, MODEL_COLUMNS
 
 
