@@ -64,7 +64,10 @@ def read_text_file(
             raise error(f"{what} {p} is {name} text; save it as UTF-8 and try again")
     nul = data.find(b"\0", 0, 8192)
     if nul >= 0:
-        raise error(f"{what} {p} is binary, not text (a NUL byte at offset {nul}); give a text file")
+        raise error(
+            f"{what} {p} has NUL bytes (the first at offset {nul}): binary, or UTF-16 without a byte-order "
+            "mark; give a UTF-8 text file"
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

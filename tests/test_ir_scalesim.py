@@ -121,7 +121,7 @@ def test_byte_order_mark_and_tabs_are_accepted(tmp_path) -> None:
         (V3 + "a,8,8,3,3,2,4,1,\na,8,8,3,3,2,4,1,\n", "layer name 'a' is also used on line 2"),
         ((V3 + "a,8,8,3,3,2,4,1,\n").encode("utf-16"), "UTF-16"),
         ((V3 + "a,8,8,3,3,2,4,1,\n").encode("utf-16-le"), "NUL bytes"),
-        (V3.encode() + b"caf\xe9,8,8,3,3,2,4,1,\n", "t.csv:2: byte 103 (0xe9) is not valid UTF-8"),
+        (V3.encode() + b"caf\xe9,8,8,3,3,2,4,1,\n", "t.csv:2: not UTF-8 text (byte 0xe9 at offset 102)"),
         (V3 + "a,8,,3,3,2,4,1,\n", "column 'IFMAP Width' is empty"),
         (V3, "followed by no layer rows"),
         (V3 + "a,12345678901234567890123,8,3,3,2,4,1,\n", "(23 digits) exceeds the limit"),

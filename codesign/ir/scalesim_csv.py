@@ -21,6 +21,7 @@ from pathlib import Path
 from codesign.errors import InputError
 from codesign.ir.graph import LayerGraph
 from codesign.ir.layers import Conv, Input, Layer, Linear, Shape
+from codesign.textfile import read_text_file
 
 HEADER = [
     "Layer name",
@@ -127,27 +128,6 @@ def _norm(text: str) -> str:
     return " ".join(text.strip().lower().split())
 
 
-def _decode(path: Path, data: bytes) -> str:
-    """The file's text; UTF-8 with or without a byte-order mark, anything else refused by name."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise TopologyError(
-            f"{path}: the file is UTF-16 encoded; save it as UTF-8 (SCALE-Sim reads UTF-8 too)"
-        )
-    if b"\x00" in data:
-        raise TopologyError(
-            f"{path}: the file contains NUL bytes (UTF-16 without a byte-order mark, or not a text file); "
-            "save it as UTF-8"
-        )
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise TopologyError(
-            f"{path}:{line}: byte {exc.start + 1} (0x{data[exc.start]:02x}) is not "
-            "valid UTF-8 (Latin-1 or Windows-1252?); save the file as UTF-8"
-        ) from None
-
-
 def _cells(line: str, delimiter: str) -> list[str]:
     """A row's cells, stripped, without the trailing empty cells (SCALE-Sim rows end in a comma)."""
     cells = [c.strip() for c in next(csv.reader([line], delimiter=delimiter))] if line.strip() else []
@@ -236,14 +216,7 @@ def read_topology(path: str | Path, name: str | None = None) -> LayerGraph:
     a header with no rows, and sizes over MAX_DIM / MAX_ELEMENTS (checked before anything is built).
     """
     path = Path(path)
-    if not path.is_file():
-        raise TopologyError(f"{path}: no such topology file")
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise TopologyError(
-            f"{path}: {size:,} bytes is over the {MAX_FILE_BYTES:,}-byte limit for a topology file"
-        )
-    lines = _decode(path, path.read_bytes()).splitlines()
+    lines = read_text_file(path, "topology file", TopologyError, MAX_FILE_BYTES).splitlines()
     numbered = [(i, line) for i, line in enumerate(lines, start=1) if line.strip()]
     if not numbered:
         raise TopologyError(f"{path}: empty topology file")
