@@ -75,7 +75,7 @@ def load_cases(directory: str | Path = REPORTS_DIR) -> list[Case]:
         raise CodesignError(f"cannot read {root / 'manifest.yaml'}: {exc.strerror}") from None
     cases = []
     for entry in manifest["designs"]:
-        design = design_from_dict(entry["design"], entry["id"])
+        design = design_from_dict(entry["design"], entry["id"], base_dir=root)
         if entry["split"] not in ("calibration", "heldout"):
             raise CodesignError(f"manifest: {entry['id']}: split must be calibration or heldout")
         for rel in entry["reports"]:
