@@ -182,8 +182,9 @@ def per_design_table(comparisons: list[Comparison]) -> str:
             cells.append("-" if c is None else f"{c.estimate:,.0f} / {c.actual:,.0f} ({c.estimate / c.actual - 1:+.0%})"
                          if c.actual else f"{c.estimate:,.0f} / 0")  # fmt: skip
         rows.append([design_id, split, kind, *cells])
-    text: str = tabulate(rows, headers=["design", "split", "report", "BRAM18K est/act", "DSP", "LUT", "FF",
-                                        "latency", "interval"], tablefmt="github", disable_numparse=True)  # fmt: skip
+    text: str = tabulate(rows, headers=["design", "split", "report", "BRAM18K estimate / report", "DSP estimate / report", "LUT estimate / report",
+                                             "FF estimate / report",
+                                        "latency estimate / report", "interval estimate / report"], tablefmt="github", disable_numparse=True)  # fmt: skip
     return text
 
 

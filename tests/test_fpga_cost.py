@@ -431,6 +431,25 @@ def test_fit_validate_prints_the_error_table(capsys) -> None:
     assert main(["fit", "--validate"]) == 0
     out = capsys.readouterr().out
     assert "heldout" in out and "calibration" in out and "median" in out
+    # a title line, and the worst-case cells say which number is the estimate
+    assert out.splitlines()[0].startswith("FPGA cost model (codesign.fpga.cost) vs ")
+    assert "worst case: estimate / report" in out and " vs " not in out.split("\n", 2)[2]
+
+
+def test_fit_prints_hls4ml_layer_names_and_takes_them_in_layer_config(tmp_path, capsys) -> None:
+    """Plain `fit` names layers as `fit --plan` and the generated hls4ml project do (fx 'conv.0' -> 'conv_0'),
+    and --layer-config accepts either spelling."""
+    from codesign.cli import main
+
+    src = tmp_path / "model.py"
+    src.write_text(MODEL_PY.replace("self.conv = nn.Conv2d(1, 4, 3)", "self.features = nn.Sequential(nn.Conv2d(1, 4, 3))")
+                   .replace("self.conv(x)", "self.features(x)"))  # fmt: skip
+    cfg = tmp_path / "layers.yaml"
+    cfg.write_text("features_0: {reuse: 4}\n")
+    code = main(["fit", f"{src}:Tiny", "--input-shape", "1x28x28", "--part", "xcu250", "--layer-config", str(cfg)])
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("features_0 "))
+    assert code == 0 and "features.0" not in out and row.split()[2] == "4"
 
 
 def test_manifest_reports_exist_and_splits_are_fixed() -> None:
