@@ -60,16 +60,21 @@ Memory:
     inverse tables; tutorial and jet-tagger csynth: 4), sigmoid/tanh/ELU 1 (cnn_large sigmoid, CI dense+ELU).
 
 DSP:
-  * a product whose weight is a run-time value (RF > 1): ceil(wide/27)*ceil(narrow/18) DSP48E2 slices
-    (27x18 ports, UG579) when the narrow operand has >= 4 and the wide >= 11 bits, else LUTs; the layer
-    needs ceil(nonzero products/RF) of them (nnet_dense_resource.h / nnet_dense_latency.h block factor).
-  * a product by a constant (RF 1): synthesis builds many in LUTs, by the constant's bits. Calibrated
-    fraction in DSPs: `CONST_DSP_FRACTION[strategy]` (Latency 0.76, Resource 0.48) x a weight-width factor
-    (`CONST_DSP_BY_WEIGHT_BITS`: 0 at 4 bits, 0.042 at 6, 1 from 14), times ceil((weight + input bits)/45)
-    DSPs (one DSP48E2 gives a 45-bit product). Measured at 16x16: tutorial 0.76, jet tagger 0.65, CI
-    depthwise1d 0.89-1.0 (Latency); CI conv2d 0.48-0.52, cnn_large 0.46 (Resource); 6-bit weights: 0.032
-    (tutorial QKeras). The spread (0.46-1.0) is the weight values: a constant with few nonzero digits
-    becomes shift-adds; without the weights it is this model's largest DSP uncertainty.
+  * a product whose weight is a run-time value (RF > 1): `constmult.dsp48e2_slices` DSP48E2 slices (27x18
+    ports, UG579, 17-bit cascade) when the wider operand has >= 11 and the narrower >= 4 bits, else LUTs
+    (cnn_small bind reports: 16 x 10 bits 1 DSP, 10 x 10 in fabric); the layer needs ceil(nonzero
+    products/RF) of them (nnet_dense_resource.h / nnet_dense_latency.h block factor).
+  * a product by a constant (RF 1) whose value is known (a design's `weights` file or the `init` of an
+    untrained model): `codesign.fpga.constmult`, read off the cnn_large bind reports: zeros removed,
+    constants of <= 2 signed digits built as shifts and one adder, equal constants on one input computed
+    once, the rest bound by the same width rule (cnn_large: 926 DSP vs 928).
+  * a product by a constant whose value is not known (trained weights not published): synthesis builds many
+    in LUTs, by the constant's value. Calibrated fraction in DSPs: `CONST_DSP_FRACTION[strategy]` (Latency
+    0.76, Resource 0.48) x a weight-width factor (`CONST_DSP_BY_WEIGHT_BITS`: 0 at 4 bits, 0.042 at 6, 1
+    from 14), times ceil((weight + input bits)/45) DSPs (one DSP48E2 gives a 45-bit product); none when the
+    width rule puts it in LUTs, the constant taken as at most its fractional bits wide (trained weights
+    assumed below 0.5 in magnitude). Measured at 16x16: tutorial 0.76, jet tagger 0.65 (Latency).
+    The spread is the weight values (constants of few signed digits become shift-adds).
   * unfolded BatchNorm (`normalize`): one DSP per channel (tutorial QKeras: 40 for 42 channels, 64 for 64);
     softmax: one per output (tutorial: 10 for 10, jet tagger: 5 for 5).
 
