@@ -446,7 +446,9 @@ def test_fit_prints_hls4ml_layer_names_and_takes_them_in_layer_config(tmp_path, 
                    .replace("self.conv(x)", "self.features(x)"))  # fmt: skip
     cfg = tmp_path / "layers.yaml"
     cfg.write_text("features_0: {reuse: 4}\n")
-    code = main(["fit", f"{src}:Tiny", "--input-shape", "1x28x28", "--part", "xcu250", "--layer-config", str(cfg)])
+    code = main(
+        ["fit", f"{src}:Tiny", "--input-shape", "1x28x28", "--part", "xcu250", "--layer-config", str(cfg)]
+    )
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if line.startswith("features_0 "))
     assert code == 0 and "features.0" not in out and row.split()[2] == "4"

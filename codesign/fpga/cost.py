@@ -373,8 +373,8 @@ def known_constant_dsp(layer: StreamLayer) -> tuple[float, float]:
     n_in, n_out, copies = layer.mult_size
     if layer.weight_values is not None:
         q = quantize(layer.weight_values, w.width, w.integer, w.signed)
-        slices, products = constant_layer_dsp(q, n_out, ab)
-        return float(slices), float(products)
+        n_slices, n_products = constant_layer_dsp(q, n_out, ab)
+        return float(n_slices), float(n_products)
     if layer.weight_init is None:
         raise ValueError(f"layer {layer.name} has no known weights")
     kh, kw = layer.kernel

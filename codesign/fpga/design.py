@@ -214,7 +214,12 @@ def _check_init(text: str) -> str:
     from codesign.fpga.constmult import valid_init
 
     if not valid_init(text):
-        raise issue("", text, "is not a Keras initializer", "glorot_uniform, lecun_uniform, he_uniform, uniform(lo,hi), normal(stddev)")
+        raise issue(
+            "",
+            text,
+            "is not a Keras initializer",
+            "glorot_uniform, lecun_uniform, he_uniform, uniform(lo,hi), normal(stddev)",
+        )
     return text
 
 
@@ -342,7 +347,9 @@ def _read_weights(path: str, base_dir: Path | None, where: str) -> tuple[float, 
         ) from None
 
 
-def design_from_dict(data: Mapping[str, Any], name: str = "design", base_dir: str | Path | None = None) -> HlsDesign:
+def design_from_dict(
+    data: Mapping[str, Any], name: str = "design", base_dir: str | Path | None = None
+) -> HlsDesign:
     """Build an HlsDesign from a plain description (YAML), validated by `HlsDesignFile`. Shapes are
     inferred layer by layer (the Keras/hls4ml output-size rule: `valid` (H - k) // s + 1, `same` ceil(H / s)).
 
@@ -406,7 +413,11 @@ def design_from_dict(data: Mapping[str, Any], name: str = "design", base_dir: st
             out = cur
         if kind == "relu" and spec.result is None:
             result = cur_prec
-        values = _read_weights(spec.weights, Path(base_dir) if base_dir else None, f"{name}: layers[{i}]") if spec.weights else None
+        values = (
+            _read_weights(spec.weights, Path(base_dir) if base_dir else None, f"{name}: layers[{i}]")
+            if spec.weights
+            else None
+        )
         if min(out) < 1:
             raise HardwareConfigError(
                 f"{name}: layers[{i}] ({lname}): output shape {out} is empty: the window is larger than the "

@@ -75,7 +75,9 @@ def graph_to_design(
             raise HardwareConfigError(f"{what} must be one of {', '.join(allowed)}, got {value!r}")
     wprec, rprec = parse_precision(weight_precision), parse_precision(result_precision)
     # keys: graph layer names ('features.0') or hls4ml's ('features_0', the names `fit` and `hls` print)
-    by_key = {plan_key(lay.name): lay.name for lay in graph.layers} | {lay.name: lay.name for lay in graph.layers}
+    by_key = {plan_key(lay.name): lay.name for lay in graph.layers} | {
+        lay.name: lay.name for lay in graph.layers
+    }
     cfg = {by_key.get(str(k), str(k)): dict(v or {}) for k, v in (layer_config or {}).items()}
     unknown = sorted(set(cfg) - {lay.name for lay in graph.layers})
     if unknown:
