@@ -37,7 +37,7 @@ class BuildPyWithHardware(build_py):
                 shutil.copy2(source, dest)
         reports = Path(self.build_lib) / "codesign" / "fpga_reports"
         for source in sorted(FPGA_REPORTS.rglob("*")):
-            if source.is_file() and source.suffix in (".yaml", ".rpt", ".json"):
+            if source.is_file() and source.suffix in (".yaml", ".rpt", ".json", ".txt"):
                 dest = reports / source.relative_to(FPGA_REPORTS)
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source, dest)

@@ -146,12 +146,14 @@ CAUSES = {
     "ci_averagepooling1d_same_vivado_2020.1": "Vivado HLS divides each 'same' average by its count of non-padded "
     "inputs: a pipelined divider per output (latency 21, 137k FF); Vitis does not (4k LUT). Not modelled.",
     "ci_averagepooling2d_same_vivado_2020.1": "as the 1-D case: one divider per output in Vivado HLS.",
-    "ci_depthwise2d_vitis_2024.1": "32-bit x 32-bit constant products: Vivado uses 2 DSP each (the model's 45-bit "
-    "rule), Vitis 2024.1 0.67 and 288 LUT each; wide-product binding differs by tool.",
+    "ci_depthwise2d_vitis_2024.1": "32-bit inputs by ~20-bit constants (glorot weights in ap_fixed<32,12>): Vivado "
+    "HLS 2020.1 uses 2 DSP48E2 each (54 for 27, the model's cascade rule), Vitis 2024.1 18 DSP and 7,768 LUT for "
+    "the same 27: it splits wide constant products between DSPs and fabric in a way no stored bind report shows.",
     "ci_depthwise2d_vivado_2020.1": "32-bit depthwise: its line buffer is partly SRL, not FF (the model counts "
     "(kh-1) rows x W x C x bits as FF, right for the 16-bit tutorial and cnn_large convs).",
     "ci_dense_io_stream_vitis_2020.1": "Vitis 2020.1 wraps a 1-input dense + ELU stream in 16 cycles (Vitis "
-    "2023.1/2024.1: 4); DSP 2 vs 1: one of two constant products became shift-adds.",
+    "2023.1/2024.1: 4); DSP 2 vs 1: one of the two random constants (RandomUniform(1, 10), not seeded) had at "
+    "most two signed digits and became shift-adds; the model counts the expectation (1.98 -> 2).",
     "ci_dense_io_parallel_vitis_2020.1": "3 cycles vs 1: Vitis 2020.1 merged the ELU table read into the dense cycle.",
     "ci_depthwise1d_vitis_2024.1": "Vitis registers of the depthwise pipeline (412 FF) not modelled (Vitis "
     "convs at RF 1 showed none in cnn_large).",
@@ -162,7 +164,11 @@ CAUSES = {
     "hls4ml_dense16x5": "hls4ml 0.7's io_stream dense on xc7z020 registers its 7-stage pipeline (7,860 FF for 80 "
     "products, 2,428 after synthesis; latency 7, interval 8): the model's FF and dense latency follow the "
     "tutorial's dense layers (hls4ml 0.5, xcu250: 0.2 FF per adder bit, 2-7 cycles).",
-    "jet_tagger_mlp": "io_parallel latency: one register stage per layer boundary assumed.",
+    "jet_tagger_mlp": "io_parallel latency: one register stage per layer boundary assumed. DSP +17%: its trained "
+    "weights are not published, so the model uses the calibrated fraction of constant products in DSPs (0.76); "
+    "this design has 0.65 (many trained weights of few signed digits).",
+    "svhn_qkeras": "DSP -17%/-20%: the 16-bit output dense fed by 6-bit ReLUs took 83 DSPs (csynth row config22): "
+    "trained weights of |w| >= 0.5; not knowing the values the model assumes |w| < 0.5 (products of < 11 bits, LUTs).",
     "ci_conv2d_io_parallel_vitis_2024.1": "Vitis adds 4 cycles per call to the 49-pixel io_parallel conv.",
 }
 
@@ -182,8 +188,9 @@ def per_design_table(comparisons: list[Comparison]) -> str:
             cells.append("-" if c is None else f"{c.estimate:,.0f} / {c.actual:,.0f} ({c.estimate / c.actual - 1:+.0%})"
                          if c.actual else f"{c.estimate:,.0f} / 0")  # fmt: skip
         rows.append([design_id, split, kind, *cells])
-    text: str = tabulate(rows, headers=["design", "split", "report", "BRAM18K est/act", "DSP", "LUT", "FF",
-                                        "latency", "interval"], tablefmt="github", disable_numparse=True)  # fmt: skip
+    text: str = tabulate(rows, headers=["design", "split", "report", "BRAM18K estimate / report", "DSP estimate / report", "LUT estimate / report",
+                                             "FF estimate / report",
+                                        "latency estimate / report", "interval estimate / report"], tablefmt="github", disable_numparse=True)  # fmt: skip
     return text
 
 
@@ -214,7 +221,8 @@ def readme_section(before: str | None, after: str, per_design: str = "", causes:
         "$ codesign fit --validate                     # the table below, from the stored reports",
         "```",
         "",
-        "`--layer-config` maps layer names (as `codesign show` prints them) to `{result, weight, reuse, strategy}`.",
+        "`--layer-config` maps layer names (as `codesign fit` prints them, hls4ml's `features_0`, or `codesign show`'s) to",
+        "`{result, weight, reuse, strategy}`.",
         "`--default-fifos` uses hls4ml's H*W depths instead of the sized ones. `--format json` gives `bram18k`,",
         "`uram`, `dsp`, `lut`, `ff`, `latency_cycles`, `interval_cycles`, `fits`, `binding`, `verdict`,",
         "`utilization` and `error_band`. New parts: xck26 (Kria K26), xcku040, xcu50, xcu55c, xcu280, xcvu13p.",
@@ -237,7 +245,7 @@ def readme_section(before: str | None, after: str, per_design: str = "", causes:
         "",
         after,
         "",
-        "Per report, the designs above 1,000 LUT (estimate / actual):",
+        "Per report, the designs above 1,000 LUT (estimate / report):",
         "",
         per_design,
         "",
@@ -248,9 +256,16 @@ def readme_section(before: str | None, after: str, per_design: str = "", causes:
         "Most CI baselines are single small layers: they weigh as much as a CNN in the medians above, so read",
         "the per-report table for large designs.",
         "",
-        "What still needs the vendor tools: how many constant products synthesis builds in LUTs (it depends on",
-        "the weight values: 0.46-1.0 DSP per 16-bit product across these reports, the model takes 0.76 for the",
-        "Latency strategy and 0.48 for Resource); device-dependent FIFO binding in Vitis (cnn_small); the",
+        "DSPs of products by constant weights follow the weight values (`codesign.fpga.constmult`, read off the",
+        "Vitis HLS bind reports of cnn_large): zeros removed, constants of at most two signed digits built as",
+        "shifts and one adder, equal constants on one input computed once, the rest in DSP48E2 slices when the",
+        "operands are wide enough (>= 11 and >= 4 bits). Where the manifest gives the values (cnn_large,",
+        "cnn_small) or the initializer of an untrained model (hls4ml's CI tests) the model counts them; trained",
+        "designs whose weights are not published (the tutorial CNNs, the jet tagger) use a calibrated fraction.",
+        "",
+        "What still needs the vendor tools: the DSP count of trained weights nobody published (0.46-1.0 DSP per",
+        "16-bit product across these reports); how Vitis 2024.1 splits wide (32 x 20-bit) constant products",
+        "between DSPs and fabric; device-dependent FIFO binding in Vitis (cnn_small); the",
         "register pipelining a slower part or another hls4ml version adds (hls4ml_dense16x5: 7,860 FF); Vivado",
         "HLS's dividers for 'same' average pooling; timing closure (the model assumes the clock is met).",
         "",

@@ -119,10 +119,10 @@ def format_estimate(
     """
     from tabulate import tabulate
 
-    from codesign.fpga.design import WEIGHT_KINDS
+    from codesign.fpga.design import WEIGHT_KINDS, plan_key
 
     d = est.design
-    rows = [[lc.name, lc.kind, next((lay.reuse for lay in d.layers if lay.name == lc.name), "-") if lc.kind in WEIGHT_KINDS else "-",
+    rows = [[plan_key(lc.name), lc.kind, next((lay.reuse for lay in d.layers if lay.name == lc.name), "-") if lc.kind in WEIGHT_KINDS else "-",
              f"{lc.cost.bram18k:,.0f}", f"{lc.cost.dsp:,.0f}", f"{lc.cost.lut:,.0f}", f"{lc.cost.ff:,.0f}",
              f"{lc.cycles:,}"] for lc in est.layers]  # fmt: skip
     fifo = est.fifos
@@ -155,7 +155,11 @@ def cmd_validate(args: argparse.Namespace) -> None:
         text = json.dumps({"comparisons": comparisons_as_rows(comps),
                            "table": [r.__dict__ for r in error_table(comps)]}, indent=1)  # fmt: skip
     else:
-        text = format_error_table(error_table(comps), "simple")
+        n_reports = len({(c.design_id, c.report) for c in comps})
+        title = (f"FPGA cost model (codesign.fpga.cost) vs {n_reports} stored synthesis reports of "
+                 f"{len({c.design_id for c in comps})} hls4ml designs: |estimate - report| / report per figure; "
+                 "calibration = reports its constants were set on, heldout = the others")  # fmt: skip
+        text = title + "\n\n" + format_error_table(error_table(comps), "simple")
     emit(text + "\n", args.out)
 
 

@@ -60,16 +60,21 @@ Memory:
     inverse tables; tutorial and jet-tagger csynth: 4), sigmoid/tanh/ELU 1 (cnn_large sigmoid, CI dense+ELU).
 
 DSP:
-  * a product whose weight is a run-time value (RF > 1): ceil(wide/27)*ceil(narrow/18) DSP48E2 slices
-    (27x18 ports, UG579) when the narrow operand has >= 4 and the wide >= 11 bits, else LUTs; the layer
-    needs ceil(nonzero products/RF) of them (nnet_dense_resource.h / nnet_dense_latency.h block factor).
-  * a product by a constant (RF 1): synthesis builds many in LUTs, by the constant's bits. Calibrated
-    fraction in DSPs: `CONST_DSP_FRACTION[strategy]` (Latency 0.76, Resource 0.48) x a weight-width factor
-    (`CONST_DSP_BY_WEIGHT_BITS`: 0 at 4 bits, 0.042 at 6, 1 from 14), times ceil((weight + input bits)/45)
-    DSPs (one DSP48E2 gives a 45-bit product). Measured at 16x16: tutorial 0.76, jet tagger 0.65, CI
-    depthwise1d 0.89-1.0 (Latency); CI conv2d 0.48-0.52, cnn_large 0.46 (Resource); 6-bit weights: 0.032
-    (tutorial QKeras). The spread (0.46-1.0) is the weight values: a constant with few nonzero digits
-    becomes shift-adds; without the weights it is this model's largest DSP uncertainty.
+  * a product whose weight is a run-time value (RF > 1): `constmult.dsp48e2_slices` DSP48E2 slices (27x18
+    ports, UG579, 17-bit cascade) when the wider operand has >= 11 and the narrower >= 4 bits, else LUTs
+    (cnn_small bind reports: 16 x 10 bits 1 DSP, 10 x 10 in fabric); the layer needs ceil(nonzero
+    products/RF) of them (nnet_dense_resource.h / nnet_dense_latency.h block factor).
+  * a product by a constant (RF 1) whose value is known (a design's `weights` file or the `init` of an
+    untrained model): `codesign.fpga.constmult`, read off the cnn_large bind reports: zeros removed,
+    constants of <= 2 signed digits built as shifts and one adder, equal constants on one input computed
+    once, the rest bound by the same width rule (cnn_large: 926 DSP vs 928).
+  * a product by a constant whose value is not known (trained weights not published): synthesis builds many
+    in LUTs, by the constant's value. Calibrated fraction in DSPs: `CONST_DSP_FRACTION[strategy]` (Latency
+    0.76, Resource 0.48) x a weight-width factor (`CONST_DSP_BY_WEIGHT_BITS`: 0 at 4 bits, 0.042 at 6, 1
+    from 14), times ceil((weight + input bits)/45) DSPs (one DSP48E2 gives a 45-bit product); none when the
+    width rule puts it in LUTs, the constant taken as at most its fractional bits wide (trained weights
+    assumed below 0.5 in magnitude). Measured at 16x16: tutorial 0.76, jet tagger 0.65 (Latency).
+    The spread is the weight values (constants of few signed digits become shift-adds).
   * unfolded BatchNorm (`normalize`): one DSP per channel (tutorial QKeras: 40 for 42 channels, 64 for 64);
     softmax: one per output (tutorial: 10 for 10, jet tagger: 5 for 5).
 
@@ -84,16 +89,20 @@ from dataclasses import dataclass, field
 from math import ceil, log2
 
 from codesign.errors import HardwareConfigError
+from codesign.fpga.constmult import (  # DSP48E2 ports (UG579) and DSP binding widths are defined there
+    DSP_PRODUCT_BITS,
+    constant_layer_dsp,
+    dsp48e2_slices,
+    expected_constant_layer_dsp,
+    product_in_dsp,
+    quantize,
+)
 from codesign.fpga.design import TABLE_ACTIVATIONS, WEIGHT_KINDS, HlsDesign, StreamLayer, consumers, with_plan
 from codesign.fpga.memory import bram18k_for, lutram_luts, srl_luts, uram_for
 from codesign.fpga.plan import MemoryImpl, Plan
 
 TARGETS = ("csynth", "synth")
 
-#: DSP48E2 multiplier ports (UG579): 27 x 18 bits, a 45-bit product.
-DSP_A_BITS, DSP_B_BITS, DSP_PRODUCT_BITS = 27, 18, 45
-#: A run-time product goes to DSPs when its operands reach these widths (Duarte et al. 2018, JINST 13 P07027).
-DSP_MIN_WIDE_BITS, DSP_MIN_NARROW_BITS = 11, 4
 #: Vivado HLS: FIFOs up to this deep are SRLs (tutorial csynth: 16 -> SRL, 36 -> BRAM; SRL32 depth).
 VIVADO_SRL_MAX_DEPTH = 32
 #: ... and up to this deep plain registers (tutorial csynth: depth 1 and 4 -> 5 FF, no LUT).
@@ -272,12 +281,10 @@ def _clamp01(x: float) -> float:
 def variable_product_dsp(a_bits: int, b_bits: int) -> int:
     """DSP48E2 slices of one product of two run-time operands of `a_bits` and `b_bits` bits (0 when HLS
     builds it in LUTs: the wider operand under `DSP_MIN_WIDE_BITS` or the narrower under
-    `DSP_MIN_NARROW_BITS`, 11 and 4 bits: Duarte et al. 2018, JINST 13 P07027); else the 27 x 18 multiplier of a DSP48E2
-    (UG579) tiled: ceil(wide / 27) x ceil(narrow / 18)."""
-    wide, narrow = max(a_bits, b_bits), min(a_bits, b_bits)
-    if wide < DSP_MIN_WIDE_BITS or narrow < DSP_MIN_NARROW_BITS:
-        return 0
-    return ceil(wide / DSP_A_BITS) * ceil(narrow / DSP_B_BITS)
+    `DSP_MIN_NARROW_BITS`, 11 and 4 bits: Duarte et al. 2018, JINST 13 P07027; cnn_small bind report: 10 x 10
+    bits in fabric, 16 x 10 in 1 DSP); else the 27 x 18 multiplier of a DSP48E2 (UG579) with the 17-bit
+    cascade: `constmult.dsp48e2_slices` (16 x 16 -> 1, 32 x 20 -> 2, 32 x 32 -> 4)."""
+    return dsp48e2_slices(a_bits, b_bits) if product_in_dsp(a_bits, b_bits) else 0
 
 
 #: Fraction of constant products in DSPs by weight width, before `CONST_DSP_FRACTION` (linear in between):
@@ -295,13 +302,20 @@ def _interp(x: float, points: tuple[tuple[int, float], ...]) -> float:
     return points[-1][1]
 
 
-def constant_product_dsp(weight_bits: int, input_bits: int, strategy: str = "latency") -> float:
-    """Expected DSP48E2 slices of one product by a constant weight (module doc: calibrated fraction).
+def constant_product_dsp(
+    weight_bits: int, input_bits: int, strategy: str = "latency", weight_frac_bits: int | None = None
+) -> float:
+    """Expected DSP48E2 slices of one product by a constant weight whose value is not known (module doc:
+    calibrated fraction; known values: `codesign.fpga.constmult`).
 
-    0 when the input has fewer than 4 bits (LUT product); else CONST_DSP_FRACTION[strategy] x the weight-width factor
-    x ceil((weight_bits + input_bits) / 45) (a DSP48E2 gives a 45-bit product, UG579).
+    0 when HLS builds the product in LUTs (`product_in_dsp` on the input width and the constant's width; with
+    `weight_frac_bits` = f given, the model assumes trained weights below 0.5 in magnitude, so a constant of
+    at most f signed bits: QKeras tutorial, the 16-bit output dense fed by 6-bit ReLUs); else
+    CONST_DSP_FRACTION[strategy] x the weight-width factor x ceil((weight_bits + input_bits) / 45) (a DSP48E2
+    gives a 45-bit product, UG579).
     """
-    if input_bits < DSP_MIN_NARROW_BITS:
+    const_bits = weight_bits if weight_frac_bits is None else max(1, min(weight_bits, weight_frac_bits))
+    if not product_in_dsp(const_bits, input_bits):
         return 0.0
     frac = _interp(weight_bits, CONST_DSP_BY_WEIGHT_BITS)
     return CONST_DSP_FRACTION[strategy] * frac * ceil((weight_bits + input_bits) / DSP_PRODUCT_BITS)
@@ -349,6 +363,34 @@ def conv_step_cycles(rf: int, backend: str, strategy: str) -> tuple[int, int]:
     return (2, 2) if rf == 1 else (rf + 5, 4)
 
 
+def known_constant_dsp(layer: StreamLayer) -> tuple[float, float]:
+    """(DSP slices, DSP-mapped products) of a weight layer at RF 1 whose weights are known: its values
+    (`weight_values`, counted product by product) or the Keras initializer of untrained weights
+    (`weight_init`, the expected count); rules and sources in `codesign.fpga.constmult`. Raises ValueError
+    when the layer has neither."""
+    assert layer.weight is not None
+    w, ab = layer.weight, layer.input.width
+    n_in, n_out, copies = layer.mult_size
+    if layer.weight_values is not None:
+        q = quantize(layer.weight_values, w.width, w.integer, w.signed)
+        n_slices, n_products = constant_layer_dsp(q, n_out, ab)
+        return float(n_slices), float(n_products)
+    if layer.weight_init is None:
+        raise ValueError(f"layer {layer.name} has no known weights")
+    kh, kw = layer.kernel
+    if layer.kind == "depthwise":  # Keras kernel (kh, kw, C, 1): fan_in kh*kw*C, fan_out kh*kw
+        fans = (kh * kw * layer.in_shape[2], kh * kw)
+    elif layer.kind == "conv":  # (kh, kw, cin, cout)
+        fans = (n_in, kh * kw * n_out)
+    else:
+        fans = (n_in, n_out)
+    slices, products = expected_constant_layer_dsp(
+        layer.weight_init, fans, n_in * copies, n_out, w.width, w.integer, ab
+    )
+    d = layer.density  # pruned weights are zeros: the surviving share of the expectation (no shift of levels)
+    return float(ceil(slices * d)), products * d
+
+
 def _weight_layer(
     layer: StreamLayer, design: HlsDesign, target: str = "csynth"
 ) -> tuple[Cost, float, float, _Timing]:
@@ -362,9 +404,12 @@ def _weight_layer(
     weight_bram = 0.0
     codebook = layer.storage == "codebook"
     table_lut = 0.0
-    if rf == 1:
+    if rf == 1 and (layer.weight_values is not None or layer.weight_init is not None):
+        mults = float(nz)  # products by known constants: `codesign.fpga.constmult` (values or initializer)
+        dsp, dsp_mults = known_constant_dsp(layer)
+    elif rf == 1:
         mults = float(nz)
-        per = constant_product_dsp(wb, ab, strategy)
+        per = constant_product_dsp(wb, ab, strategy, layer.weight.width - layer.weight.integer)
         dsp = float(ceil(nz * per))  # whole slices per layer (CI dense 1x2: 2 DSP for 2 products)
         dsp_mults = nz * _clamp01(per)
     else:

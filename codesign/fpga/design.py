@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from math import ceil
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
@@ -85,6 +86,8 @@ class StreamLayer:
     `weight`: precisions (for codebook storage `weight` is the width of a codebook value); `input`: the
     precision of what it reads. `storage`: "dense" (one `weight` word per weight) or "codebook" (one
     `index_bits`-bit index per weight plus a 2^index_bits-entry table; `codesign.hls.storage`).
+    `weight_values` / `weight_init`: the weights, or the initializer of untrained ones, when known: the DSP
+    count of constant products then follows their values (`codesign.fpga.constmult`).
     """
 
     name: str
@@ -104,6 +107,10 @@ class StreamLayer:
     groups: int = 1  # grouped conv: `groups` separate convs (hls4ml has no grouped conv)
     storage: WeightStorage = "dense"  # a Plan's weight storage
     index_bits: int = 0  # codebook storage: bits of one stored index
+    #: the weight values where known (hls4ml's `wN.txt` order: rows of n_out weights per input), else None
+    weight_values: tuple[float, ...] | None = field(default=None, repr=False)
+    #: the Keras initializer of untrained weights ('glorot_uniform', 'uniform(1,10)', 'normal(0.05)'), else None
+    weight_init: str | None = None
 
     @property
     def in_pixels(self) -> int:
@@ -203,6 +210,19 @@ def _check_precision(text: str) -> str:
     return text
 
 
+def _check_init(text: str) -> str:
+    from codesign.fpga.constmult import valid_init
+
+    if not valid_init(text):
+        raise issue(
+            "",
+            text,
+            "is not a Keras initializer",
+            "glorot_uniform, lecun_uniform, he_uniform, uniform(lo,hi), normal(stddev)",
+        )
+    return text
+
+
 #: An hls4ml precision string ('ap_fixed<16,6>', 'ufixed<6,0,RND,SAT>', 'ap_int<8>'), as `parse_precision` reads it.
 PrecisionText = Annotated[
     str,
@@ -236,7 +256,10 @@ class HlsLayerFile(StrictModel):
     required); `kernel`, `stride`, `pool`: window sizes in pixels (an integer or [h, w]); `padding`:
     valid | same (Keras); `pad`: [top, bottom, left, right] zero pixels (`pad` layers); `extra`: channels of
     the second input (`concat`); `density`: fraction of weights kept by pruning, in (0, 1]; `reuse`: the
-    layer's reuse factor; `result`, `weight`: hls4ml precisions; `strategy`: the layer's hls4ml strategy.
+    layer's reuse factor; `result`, `weight`: hls4ml precisions; `strategy`: the layer's hls4ml strategy;
+    `weights`: a text file of the layer's weight values, comma-separated in hls4ml's `firmware/weights/wN.txt`
+    order (relative to the design file); `init`: the Keras initializer of untrained weights (glorot_uniform,
+    lecun_uniform, he_uniform, uniform(lo,hi), normal(stddev)).
     """
 
     kind: LayerKind = Field(title="layer kind")
@@ -259,6 +282,8 @@ class HlsLayerFile(StrictModel):
     result: PrecisionText | None = None
     weight: PrecisionText | None = None
     strategy: Literal["latency", "resource"] | None = None
+    weights: str | None = Field(None, min_length=1, max_length=1000)
+    init: Annotated[str, AfterValidator(_check_init)] | None = None
 
     @model_validator(mode="after")
     def _dense_has_units(self) -> HlsLayerFile:
@@ -306,14 +331,33 @@ def _out_hw(h: int, w: int, k: tuple[int, int], s: tuple[int, int], padding: str
     return (h - k[0]) // s[0] + 1, (w - k[1]) // s[1] + 1
 
 
-def design_from_dict(data: Mapping[str, Any], name: str = "design") -> HlsDesign:
+def _read_weights(path: str, base_dir: Path | None, where: str) -> tuple[float, ...]:
+    p = Path(path)
+    if not p.is_absolute() and base_dir is not None:
+        p = base_dir / p
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise HardwareConfigError(f"{where}: cannot read weights file {p}: {exc.strerror}") from None
+    try:
+        return tuple(float(x) for x in text.replace("\n", ",").split(",") if x.strip())
+    except ValueError:
+        raise HardwareConfigError(
+            f"{where}: weights file {p} is not comma-separated numbers (hls4ml's firmware/weights/wN.txt)"
+        ) from None
+
+
+def design_from_dict(
+    data: Mapping[str, Any], name: str = "design", base_dir: str | Path | None = None
+) -> HlsDesign:
     """Build an HlsDesign from a plain description (YAML), validated by `HlsDesignFile`. Shapes are
     inferred layer by layer (the Keras/hls4ml output-size rule: `valid` (H - k) // s + 1, `same` ceil(H / s)).
 
     Keys: backend, strategy, io_type, reuse, precision (default result/weight type), clock_mhz (MHz),
     input: [H, W, C] (or [W, C], [N] for a vector), input_precision, fifo_depths {stream: depth in words},
     layers: a list of {kind, name?, filters/units, kernel, stride, padding, pool, density, reuse, result,
-    weight, strategy, pad: [top, bottom, left, right], extra: N (concat: channels of the second input)}.
+    weight, strategy, pad: [top, bottom, left, right], extra: N (concat: channels of the second input),
+    weights: file of weight values (relative to `base_dir`), init: Keras initializer of untrained weights}.
     Raises HardwareConfigError (one line: `<name>: <key path> = <value> <problem> (allowed: ...)`) on a
     bad entry, e.g. `design: layers[1].kind = 'lstm' is not a supported layer kind`.
     """
@@ -369,6 +413,11 @@ def design_from_dict(data: Mapping[str, Any], name: str = "design") -> HlsDesign
             out = cur
         if kind == "relu" and spec.result is None:
             result = cur_prec
+        values = (
+            _read_weights(spec.weights, Path(base_dir) if base_dir else None, f"{name}: layers[{i}]")
+            if spec.weights
+            else None
+        )
         if min(out) < 1:
             raise HardwareConfigError(
                 f"{name}: layers[{i}] ({lname}): output shape {out} is empty: the window is larger than the "
@@ -378,8 +427,14 @@ def design_from_dict(data: Mapping[str, Any], name: str = "design") -> HlsDesign
             StreamLayer(
                 lname, kind, cur, out, result, cur_prec, weight, kernel, stride, padding, spec.density,
                 spec.reuse if spec.reuse is not None else m.reuse, spec.strategy, (prev,),
+                weight_values=values, weight_init=spec.init,
             )
         )  # fmt: skip
+        if values is not None and len(values) != layers[-1].multipliers:
+            raise HardwareConfigError(
+                f"{name}: layers[{i}] ({lname}): weights file has {len(values)} values, the layer has "
+                f"{layers[-1].multipliers} weights"
+            )
         prev, cur, cur_prec = lname, out, result
     return HlsDesign(
         name, tuple(layers), m.backend, m.strategy, m.io_type, (shape[0], shape[1], shape[2]), in_prec,

@@ -27,6 +27,7 @@ from codesign.fpga.design import (
     Precision,
     StreamLayer,
     parse_precision,
+    plan_key,
 )
 from codesign.fpga.streams import ceil_pool_extra
 from codesign.ir.graph import LayerGraph
@@ -73,11 +74,16 @@ def graph_to_design(
         if value not in allowed:
             raise HardwareConfigError(f"{what} must be one of {', '.join(allowed)}, got {value!r}")
     wprec, rprec = parse_precision(weight_precision), parse_precision(result_precision)
-    cfg = {str(k): dict(v or {}) for k, v in (layer_config or {}).items()}
+    # keys: graph layer names ('features.0') or hls4ml's ('features_0', the names `fit` and `hls` print)
+    by_key = {plan_key(lay.name): lay.name for lay in graph.layers} | {
+        lay.name: lay.name for lay in graph.layers
+    }
+    cfg = {by_key.get(str(k), str(k)): dict(v or {}) for k, v in (layer_config or {}).items()}
     unknown = sorted(set(cfg) - {lay.name for lay in graph.layers})
     if unknown:
         raise HardwareConfigError(
-            f"per-layer config names unknown layers {unknown[:5]}; layer names are those of `codesign show`"
+            f"per-layer config names unknown layers {unknown[:5]}; layer names are those `codesign fit` prints "
+            "(or `codesign show`'s)"
         )
     stream = io_type == "io_stream"
     phys: dict[str, str] = {}

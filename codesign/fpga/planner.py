@@ -219,7 +219,9 @@ def plan_design(
     }
     layer_config = design_settings.get("layer_config") or {}
     plan_rf |= {  # a per-layer config's reuse factor is the user's choice too
-        lay.name: lay.reuse for lay in design.layers if "reuse" in (layer_config.get(lay.name) or {})
+        lay.name: lay.reuse
+        for lay in design.layers
+        if "reuse" in (layer_config.get(lay.name) or layer_config.get(plan_key(lay.name)) or {})
     }
 
     def choose(d: HlsDesign) -> dict[str, int]:

@@ -20,7 +20,7 @@ LABELS = {"bram18k": "BRAM18K", "uram": "URAM", "dsp": "DSP", "lut": "LUT", "ff"
 ERROR_BAND = {
     "bram18k": 0.05,
     "uram": 0.05,
-    "dsp": 0.15,
+    "dsp": 0.05,
     "lut": 0.25,
     "ff": 0.20,
     "latency": 0.05,

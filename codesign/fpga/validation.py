@@ -75,7 +75,7 @@ def load_cases(directory: str | Path = REPORTS_DIR) -> list[Case]:
         raise CodesignError(f"cannot read {root / 'manifest.yaml'}: {exc.strerror}") from None
     cases = []
     for entry in manifest["designs"]:
-        design = design_from_dict(entry["design"], entry["id"])
+        design = design_from_dict(entry["design"], entry["id"], base_dir=root)
         if entry["split"] not in ("calibration", "heldout"):
             raise CodesignError(f"manifest: {entry['id']}: split must be calibration or heldout")
         for rel in entry["reports"]:
@@ -162,7 +162,7 @@ def error_table(comparisons: list[Comparison]) -> list[ErrorRow]:
                 if live:
                     worst = max(live, key=lambda c: c.error)
                     med = statistics.median(c.error for c in live)
-                    case = f"{worst.design_id} [{worst.kind}]: {worst.estimate:,.0f} vs {worst.actual:,.0f}"
+                    case = f"{worst.design_id} [{worst.kind}]: {worst.estimate:,.0f} / {worst.actual:,.0f}"
                     rows.append(
                         ErrorRow(
                             split, _label(fig, io), len(live), len(sel) - len(live), med, worst.error, case
@@ -181,7 +181,7 @@ def format_error_table(rows: list[ErrorRow], fmt: str = "github") -> str:
         [r.split, r.figure, r.n, r.n_both_zero, f"{r.median:.0%}", f"{r.worst:.0%}", r.worst_case]
         for r in rows
     ]
-    text: str = tabulate(body, headers=["split", "figure", "n", "n both 0", "median |err|", "worst |err|", "worst case"],
+    text: str = tabulate(body, headers=["split", "figure", "n", "n both 0", "median |err|", "worst |err|", "worst case: estimate / report"],
                     tablefmt=fmt, disable_numparse=True)  # fmt: skip
     return text
 
