@@ -509,3 +509,60 @@ def test_trace_module_accepts_a_feature_vector_input() -> None:
     e = estimate(d)
     assert [lay.kind for lay in d.layers] == ["dense", "relu", "dense"]
     assert e.interval_cycles == 1 and e.layers[0].multipliers == 16 * 64
+
+
+# Public CI baselines of hls4ml test/pytest/test_keras_api.py::test_activations (hls4ml commit 6900257ff,
+# test/pytest/baselines/{Vivado_2020.1,Vitis_2023.1,Vitis_2024.1}/..._test_activations_{io_parallel,io_stream}-*-
+# {elu,sigmoid}.json): Dense(64) + ELU or sigmoid, ap_fixed<16,6>, every one of the 12 reports: BRAM_18K 32.
+CI_ACTIVATIONS_BRAM18K = 32
+
+
+@pytest.mark.parametrize("kind", ["sigmoid", "elu", "tanh"])
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+@pytest.mark.parametrize("backend", ["vivado", "vitis"])
+def test_table_is_replicated_once_per_two_parallel_reads(kind, io_type, backend) -> None:
+    """A dual-port BRAM18K serves two reads per cycle (UG573): 64 lookups per cycle -> 32 table copies (CI
+    test_activations, all 12 elu/sigmoid reports); 1 or 2 -> 1 (cnn_large sigmoid; CI dense(2)+ELU)."""
+    from codesign.fpga import StreamLayer, layer_estimate
+    from codesign.fpga.cost import TABLE_BITS, TABLE_SIZE, table_copies
+    from codesign.fpga.memory import bram18k_for
+
+    assert bram18k_for(TABLE_SIZE, TABLE_BITS) == 1  # one 1,024 x 18 table fills one BRAM18K
+    assert [table_copies(r) for r in (1, 2, 3, 64, 65)] == [1, 1, 2, 32, 33]
+    p = parse_precision("ap_fixed<16,6>")
+    for n, expected in ((64, CI_ACTIVATIONS_BRAM18K), (2, 1), (1, 1)):
+        act = StreamLayer("a", kind, (1, 1, n), (1, 1, n), p, p, None)
+        r = layer_estimate(act, backend=backend, strategy="latency", io_type=io_type, target="csynth")
+        assert r.cost.bram18k == expected
+        assert r.cost.ff == n * 16  # one register per result bit of each lookup
+    # a feature map: io_stream reads one pixel (its channels) per cycle, io_parallel every element at once
+    fmap = StreamLayer("a", kind, (8, 8, 3), (8, 8, 3), p, p, None)
+    stream = layer_estimate(fmap, backend=backend, strategy="latency", io_type="io_stream")
+    parallel = layer_estimate(fmap, backend=backend, strategy="latency", io_type="io_parallel")
+    assert (stream.cost.bram18k, parallel.cost.bram18k) == (2, 8 * 8 * 3 // 2)
+
+
+def test_softmax_keeps_its_four_tables_at_any_width() -> None:
+    """Softmax is not replicated by the rule: tutorial (10 outputs) and jet tagger (5) both report 4 BRAM18K."""
+    from codesign.fpga import StreamLayer, layer_estimate
+
+    p = parse_precision("ap_fixed<16,6>")
+    for n in (5, 10, 64):
+        sm = StreamLayer("s", "softmax", (1, 1, n), (1, 1, n), p, p, None)
+        assert layer_estimate(sm, io_type="io_parallel").cost.bram18k == 4
+
+
+def test_table_replication_comes_from_the_hls4ml_templates() -> None:
+    """The cause of the copies, in hls4ml's own templates: io_stream unrolls the per-channel lookup loop inside
+    the pipelined word loop; io_parallel pipelines the whole function (its element loop is unrolled)."""
+    hls4ml = pytest.importorskip("hls4ml")
+    nnet = Path(hls4ml.__file__).parent / "templates" / "vivado" / "nnet_utils"
+    stream = (nnet / "nnet_activation_stream.h").read_text()
+    pack = stream[stream.index("SigmoidPackLoop:") :]
+    assert pack.split("\n", 3)[2].strip() == "#pragma HLS UNROLL"
+    assert "sigmoid_table[index]" in pack[: pack.index("res.write")]
+    par = (nnet / "nnet_activation.h").read_text()
+    body = par[par.index("void sigmoid(data_T data[CONFIG_T::n_in]") :]
+    body = body[: body.index("\n}\n")]
+    assert "#pragma HLS PIPELINE" in body and "sigmoid_table[index]" in body
+    assert "ARRAY_PARTITION" not in body  # no explicit partition: the replication is HLS's, for the ports

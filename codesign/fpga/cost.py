@@ -56,8 +56,14 @@ Memory:
     words as a LUT ROM, value bits x ceil(2^b / 64) LUT6s (UG574). DSPs unchanged (still a x value). At
     RF 1 the index is a constant and the layer costs what the dense layer of that value width costs.
     Not checked against synthesis (no report of the codebook layer exists).
-  * Table activations (nnet_activation.h, 1,024-entry tables of 18 bits): softmax 4 BRAM18K (exp and
-    inverse tables; tutorial and jet-tagger csynth: 4), sigmoid/tanh/ELU 1 (cnn_large sigmoid, CI dense+ELU).
+  * Table activations (nnet_activation.h, nnet_activation_stream.h; hls4ml's defaults `table_size` 1,024 and
+    `table_t` ap_fixed<18,8>: one table = 1 BRAM18K): softmax 4 BRAM18K (exp and inverse tables; tutorial and
+    jet-tagger csynth: 4). A single-table activation (sigmoid, tanh, ELU, ...) reads its table once per
+    element in one pipelined step: io_parallel `#pragma HLS PIPELINE` over the function unrolls the loop over
+    all n_in elements; io_stream `#pragma HLS UNROLL` of the pack loop over res_T::size (the channels) inside
+    the pipelined loop. A block RAM has two read ports (true dual-port, UG573), so HLS replicates the table
+    ceil(reads per cycle / 2) times: 1 copy for 1-2 reads (cnn_large sigmoid, 1 output; CI dense(2)+ELU),
+    32 for 64 (CI test_activations elu and sigmoid, all 12 reports).
 
 DSP:
   * a product whose weight is a run-time value (RF > 1): `constmult.dsp48e2_slices` DSP48E2 slices (27x18
@@ -113,7 +119,12 @@ VITIS_SRL_MAX_DEPTH, SRL_MAX_BITS = 2, 1024
 SYNTH_BRAM_MIN_BITS = 1024
 #: Table BRAM18K per activation (see module doc).
 TABLE_BRAM = {"softmax": 4}
-TABLE_BRAM_DEFAULT = 1
+#: hls4ml's default activation table: `table_size` 1,024 entries (fpga_backend.py / vivado_backend.py
+#: `ConfigurableAttribute('table_size', default=1024)`) of `table_t` ap_fixed<18,8>.
+TABLE_SIZE, TABLE_BITS = 1024, 18
+#: Read ports of one block RAM (true dual-port BRAM18K, UG573): a table read r times per cycle is replicated
+#: ceil(r / BRAM_READ_PORTS) times (`table_copies`).
+BRAM_READ_PORTS = 2
 
 #: Entries of one LUT6 used as a ROM (64 x 1; UG574): a codebook table of 2^b values of w bits read by one
 #: multiplier costs w * ceil(2^b / 64) LUTs (one LUT per value bit up to 6-bit indices).
@@ -162,7 +173,10 @@ LOGIC: dict[str, float] = {
     # Single-table activations (sigmoid, tanh, ELU) per output: cnn_large sigmoid 204 LUT, 4 FF for 1;
     # CI dense+ELU designs: ~150 LUT for 2 outputs beside the dense layer.
     "table1.lut_per_output": 100.0,
-    "table1.ff_per_output": 5.0,
+    # ... and one register per result bit: the pipelined lookup registers each table read once (the BRAM
+    # output latch is inside the block). CI test_activations (64 outputs x 16 bits, FF beside the same
+    # design with ReLU): 0.6-2.1 per result bit (one 3.8: Vitis 2024.1 io_parallel ELU); cnn_large: 4 FF for 16.
+    "table1.ff_per_output_bit": 1.0,
     # Zero padding (cnn_large csynth: 445 and 427 LUT; 66 FF at 1 x 16 bits, 170 at 8 x 16).
     "pad.lut": 440.0,
     "pad.ff": 50.0,
@@ -319,6 +333,16 @@ def constant_product_dsp(
         return 0.0
     frac = _interp(weight_bits, CONST_DSP_BY_WEIGHT_BITS)
     return CONST_DSP_FRACTION[strategy] * frac * ceil((weight_bits + input_bits) / DSP_PRODUCT_BITS)
+
+
+def table_copies(reads_per_cycle: int) -> int:
+    """Copies of one activation table that HLS builds for `reads_per_cycle` lookups in the same cycle: a
+    BRAM18K has two read ports (true dual-port, UG573), so ceil(reads / 2), at least 1. hls4ml issues n_in
+    reads per call in io_parallel (nnet_activation.h `sigmoid`/`elu`: `#pragma HLS PIPELINE` over the loop on
+    n_in) and res_T::size (the channels) per word in io_stream (nnet_activation_stream.h: `#pragma HLS
+    UNROLL` of `SigmoidPackLoop` inside the pipelined `SigmoidActLoop`). CI test_activations: 32 BRAM18K
+    for 64 outputs in all 12 elu/sigmoid reports; cnn_large sigmoid: 1 for 1."""
+    return max(1, ceil(reads_per_cycle / BRAM_READ_PORTS))
 
 
 def _acc_bits(layer: StreamLayer) -> int:
@@ -533,9 +557,14 @@ def layer_cost(layer: StreamLayer, design: HlsDesign, target: str = "csynth") ->
             lut_key = "table.lut_per_output" if stream else "table.lut_per_output.io_parallel"
             ff = LOGIC["table.ff_per_output"] * n if stream else 0
         else:
-            lut_key, ff = "table1.lut_per_output", LOGIC["table1.ff_per_output"] * n
+            lut_key, ff = "table1.lut_per_output", LOGIC["table1.ff_per_output_bit"] * n * layer.result.width
         dsp = n if layer.kind == "softmax" else 0
-        cost = Cost(TABLE_BRAM.get(layer.kind, TABLE_BRAM_DEFAULT), 0, dsp, LOGIC[lut_key] * n, ff)
+        if layer.kind in TABLE_BRAM:
+            bram = float(TABLE_BRAM[layer.kind])
+        else:  # one table copy per two reads in the same cycle (module doc)
+            reads = layer.out_shape[2] if stream else n
+            bram = float(table_copies(reads) * bram18k_for(TABLE_SIZE, TABLE_BITS))
+        cost = Cost(bram, 0, dsp, LOGIC[lut_key] * n, ff)
         cyc = (7 if stream else 2) if layer.kind == "softmax" else (2 if vitis else 1)
         timing = _Timing(cyc, cyc, 1)
     elif layer.kind == "pad":  # nnet_padding_stream.h: one output pixel per cycle
