@@ -28,8 +28,10 @@ Timing (io_stream; hls4ml puts every layer function in one DATAFLOW region):
     to its last output. The design latency follows the graph: finish_i = max(finish_in + tail_i,
     start_i + cycles_i), start_i = max(start_in + tail_in) over its inputs; the interval is the slowest
     layer's interval + 1 (tutorial: 1,028 = 1,027 + 1; cnn_large: 303 = 302 + 1; cnn_small 12,338 =
-    12,337 + 1). A Vivado HLS io_stream dense is not pipelined across calls (tutorial rows: interval =
-    latency); Vitis runs one in RF - 1 cycles (cnn_large 0, cnn_small 301 at RF 301).
+    12,337 + 1). An io_stream dense is timed by backend, strategy and hls4ml template version
+    (`_stream_dense_timing`: hls4ml 0.x Vivado HLS not pipelined across calls, RF + 2; hls4ml 1.x one word in:
+    RF + 1 cycles, Vivado HLS pipelined at II = RF, Vitis HLS not; Vitis Resource RF - 1, cnn_large 0). Vitis
+    HLS does not overlap calls of a region whose layers each read one word per call: interval = latency.
   * io_parallel: layers run one after another (latency = sum of layer latencies); a Latency dense is
     1 cycle at RF 1 (jet tagger csynth: every dense_latency instance 1 cycle); a conv with io_parallel
     computes one output pixel per RF cycles (CI conv2d io_parallel: 49 output pixels -> interval 49).
@@ -141,7 +143,10 @@ LOGIC: dict[str, float] = {
     "mult.lut_per_adder_bit": 0.57,
     "mult.lut_per_lut_product_bit": 0.27,
     # Vivado HLS registers the adder tree: tutorial dense FF 0.19-0.27 and jet-tagger dense 0.14-0.19 per
-    # adder bit; Vitis HLS does not (cnn_large dense: 3 FF).
+    # adder bit; Vitis HLS does not (cnn_large dense: 3 FF). A tree of k products has k - 1 adders: none at
+    # one input (CI test_activations Vivado HLS io_parallel Dense(64) on 1 input: 18 FF = 16 input bits + 2).
+    # Vitis HLS io_stream Latency dense at RF 1 registers its products instead, (weight + input) bits each
+    # (CI test_activations Vitis 2023.1/2024.1 io_stream Dense(64) + ReLU: 2,064 FF = 64 x 32 + 16).
     "mult.ff_per_adder_bit.vivado": 0.2,
     "mult.ff_per_adder_bit.vitis": 0.0,
     # io_stream conv line buffers ((kh-1) rows x W x C x bits, nnet_conv_stream.h `ap_shift_reg`) are
@@ -415,6 +420,55 @@ def known_constant_dsp(layer: StreamLayer) -> tuple[float, float]:
     return float(ceil(slices * d)), products * d
 
 
+def _outputs_per_pixel(layer: StreamLayer) -> int:
+    """Sums a weight layer forms per output pixel (n_out x copies; a depthwise conv one per channel): each
+    sums its products in its own adder tree."""
+    _, n_out, copies = layer.mult_size
+    return n_out * copies
+
+
+def stream_words_in(layer: StreamLayer, design: HlsDesign) -> int:
+    """Stream words an io_stream layer reads per call (hls4ml's `CONFIG_T::n_in / data_T::size`): one per input
+    pixel; a dense behind a Flatten reads the flattened map one pixel (all channels) per word, since hls4ml's
+    io_stream Flatten is a reshape of the same stream."""
+    by_name = {lay.name: lay for lay in design.layers}
+    src = by_name.get(layer.inputs[0]) if layer.inputs else None
+    if src is not None and src.kind == "flatten":
+        return src.in_pixels
+    return layer.in_pixels
+
+
+def _stream_dense_timing(layer: StreamLayer, design: HlsDesign, rf: int, strategy: str) -> _Timing:
+    """(cycles, tail, interval) of an io_stream dense (`nnet_dense_stream.h` `dense`), by backend, strategy and
+    template version (`HlsDesign.hls4ml_major`). `words` = n_in / data_T::size (`stream_words_in`): the
+    DataPrepare loop is pipelined only `if (CONFIG_T::n_in / data_T::size > 1)` (all versions).
+
+    * hls4ml 0.x, Vivado HLS (`dense_wrapper`: `#pragma HLS INLINE region`): the function is not pipelined
+      across calls, RF + 2 cycles, interval = latency (tutorial csynth, hls4ml 0.5, dense rows 7/7, 3/3, 2/2;
+      hls4ml 0.7 test_report dense on a 7-series part: 7/7, not matched).
+    * hls4ml 1.x, Vivado HLS (`dense_wrapper`: `#pragma HLS INLINE recursive` + `PIPELINE II=reuse_factor`):
+      one word in, RF + 1 cycles (read and product, then bias add and write), pipelined at II = RF (CI
+      test_dense and test_activations io_stream, Vivado HLS 2020.1: Dense(2)+ELU 3 cycles, Dense(64)+ReLU 2,
+      interval 1). More words: the pipelined DataPrepare loop first (`words` cycles), then the product
+      pipeline; the function is then not pipelined across calls (interval = latency; template rule, no report).
+    * Vitis HLS, Latency (hls4ml 1.x Vitis `dense`: `INLINE recursive`; `data_prepare` and `res_write` outside
+      the pipelined `dense_latency_wrapper`): the same RF + 1 cycles (+ `words` when > 1), not pipelined
+      across calls (CI test_activations io_stream Dense(64)+ReLU, Vitis 2023.1/2024.1: 2 cycles, interval 2).
+    * Vitis HLS, Resource: RF - 1 cycles, interval RF (cnn_large csynth dense rows: 0 at RF 1; cnn_small: RF).
+    """
+    words = stream_words_in(layer, design)
+    read = words if words > 1 else 0
+    if design.backend == "vitis":
+        if strategy == "latency":
+            cycles = read + rf + 1
+            return _Timing(cycles, cycles, cycles)
+        return _Timing(max(rf - 1, 0), max(rf - 1, 0), rf)
+    if design.hls4ml_major == 0:
+        return _Timing(rf + 2, rf + 2, rf + 2)
+    cycles = read + rf + 1
+    return _Timing(cycles, cycles, rf if words == 1 else cycles)
+
+
 def _weight_layer(
     layer: StreamLayer, design: HlsDesign, target: str = "csynth"
 ) -> tuple[Cost, float, float, _Timing]:
@@ -448,7 +502,11 @@ def _weight_layer(
             weight_bram = layer.copies * bram18k_for(rf, ceil(layer.weights_per_copy / rf) * stored)
             if codebook:  # every multiplier decodes table[index]: a 2^b-entry LUT ROM per value bit
                 table_lut = mults * wb * ceil(2**layer.index_bits / LUT_ROM_ENTRIES)
-    adder_bits = mults * _acc_bits(layer)
+    # Adders: at RF 1 every output sums its products in a tree of (products - 1) adders, so a layer with one input
+    # per output (CI test_activations Dense(64) on 1 input) has none (Vivado HLS io_parallel: FF = the 16 input
+    # bits + 2); at RF > 1 each multiplier feeds an accumulator (nnet_dense_resource.h).
+    adders = max(mults - _outputs_per_pixel(layer), 0.0) if rf == 1 else mults
+    adder_bits = adders * _acc_bits(layer)
     lut_product_bits = (mults - dsp_mults) * wb * ab
     lut = (
         LOGIC["mult.lut_per_adder_bit"] * adder_bits
@@ -461,10 +519,11 @@ def _weight_layer(
         ff += LOGIC["linebuffer.ff_per_bit"] * _line_buffer_bits(layer)
     if stream:
         if layer.kind == "dense":  # nnet_dense_stream.h: one dense call per vector
-            # Vivado HLS does not pipeline it across calls (tutorial csynth dense rows: interval = latency,
-            # 7/3/2; hls4ml test_report dense: 7/7); Vitis runs it in RF - 1 (cnn_large: 0, cnn_small: RF).
-            cycles = rf + 2 if not vitis else max(rf - 1, 0)
-            timing = _Timing(cycles, cycles, cycles if not vitis else rf)
+            timing = _stream_dense_timing(layer, design, rf, strategy)
+            if vitis and strategy == "latency" and rf == 1:
+                # Vitis registers the products of its Latency dense (CI test_activations io_stream Dense(64) +
+                # ReLU, Vitis 2023.1/2024.1: 2,064 FF = 64 products x 32 bits + 16; Vitis io_parallel: 18 FF)
+                ff += nz * (wb + ab)
         else:  # per input pixel, by whether it completes an output window (`conv_step_cycles`)
             window, other = conv_step_cycles(rf, design.backend, strategy)
             extra = 2 if vitis else 3
@@ -768,6 +827,12 @@ def estimate(design: HlsDesign, target: str = "csynth", plan: Plan | None = None
         # A layer that is not pipelined across images needs one cycle to restart (tutorial: 1,027 -> 1,028).
         slowest = max(r.interval for r in rows)
         interval = slowest + 1 if slowest > 1 else slowest
+        if design.backend == "vitis" and all(lay.in_pixels == 1 for lay in design.layers):
+            # Vitis HLS does not overlap two calls of a dataflow region whose layers each read one word per call
+            # (no pixel loop): interval = latency (CI test_dense and test_activations io_stream, Vitis
+            # 2023.1/2024.1: Dense(2)+ELU 4/4, Dense(64)+ReLU 2/2, +ELU/sigmoid 4/4). With pixel loops the
+            # calls overlap (cnn_large 303 < 311).
+            interval = max(latency, 1)
     else:
         h, w, c = design.input_shape
         ff = LOGIC["io_parallel.ff_per_input_bit"] * h * w * c * design.input_precision.width

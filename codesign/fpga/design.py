@@ -194,6 +194,10 @@ class HlsDesign:
     )
     #: stream name -> memory bound by a Plan (bram | uram | lutram | srl; `bind_storage ... impl=`, UG1399).
     fifo_impl: Mapping[str, MemoryImpl] = field(default_factory=dict)
+    #: major version of the hls4ml templates the design was written with: 1 (hls4ml 1.x, what `codesign hls`
+    #: writes with the installed hls4ml 1.3) or 0 (hls4ml 0.5-0.8: `dense_wrapper` is `#pragma HLS INLINE
+    #: region`, not `INLINE recursive`); the io_stream dense timing depends on it (`codesign.fpga.cost`).
+    hls4ml_major: int = 1
 
     def fifo_depth(self, layer: StreamLayer) -> int:
         """Depth (words) of the stream `layer` writes: `fifo_depths`, else hls4ml's default H x W."""
@@ -308,7 +312,9 @@ class HlsDesignFile(StrictModel):
     `backend`: vivado (Vivado HLS) | vitis (Vitis HLS); `strategy`, `io_type`: hls4ml's settings; `reuse`:
     the default reuse factor; `precision`: the default result/weight type; `input`: [H, W, C], [W, C] or
     [N] (pixels, channels); `input_precision` (default: `precision`); `clock_mhz`: target clock in MHz;
-    `fifo_depths`: stream name -> depth in words; `layers`: at least one (`HlsLayerFile`).
+    `fifo_depths`: stream name -> depth in words; `hls4ml`: the hls4ml version that wrote the design ("1.x"
+    default; "0.5"-"0.8" for older projects: their templates time an io_stream dense differently);
+    `layers`: at least one (`HlsLayerFile`).
     """
 
     backend: Literal["vivado", "vitis"] = "vivado"
@@ -322,6 +328,7 @@ class HlsDesignFile(StrictModel):
     input: Annotated[list[_PosInt], Field(min_length=1, max_length=3)]
     input_precision: PrecisionText | None = None
     fifo_depths: dict[str, _PosInt] | None = None
+    hls4ml: Literal["0.5", "0.6", "0.7", "0.8", "1.x"] = "1.x"
     layers: Annotated[list[HlsLayerFile], Field(min_length=1)]
 
 
@@ -438,7 +445,7 @@ def design_from_dict(
         prev, cur, cur_prec = lname, out, result
     return HlsDesign(
         name, tuple(layers), m.backend, m.strategy, m.io_type, (shape[0], shape[1], shape[2]), in_prec,
-        float(m.clock_mhz), dict(m.fifo_depths or {}),
+        float(m.clock_mhz), dict(m.fifo_depths or {}), hls4ml_major=0 if m.hls4ml.startswith("0.") else 1,
     )  # fmt: skip
 
 
