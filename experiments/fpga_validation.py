@@ -157,13 +157,23 @@ CAUSES = {
     "ci_dense_io_parallel_vitis_2020.1": "3 cycles vs 1: Vitis 2020.1 merged the ELU table read into the dense cycle.",
     "ci_depthwise1d_vitis_2024.1": "Vitis registers of the depthwise pipeline (412 FF) not modelled (Vitis "
     "convs at RF 1 showed none in cnn_large).",
-    "ci_dense_io_stream_vitis_2024.1": "Vitis 2023.1/2024.1 run a 1-input dense + ELU in 4 cycles, not pipelined "
-    "across calls; the model's 2 cycles / interval 1 follow the Vivado pipeline.",
+    "ci_dense_io_stream_vitis_2024.1": "FF 195 vs 110: the model registers the 2 products at 32 bits (the rule read "
+    "off the Dense(64) test_activations reports, 2,064 FF) beside a depth-1 FIFO of 99 FF (cnn_large's Vitis "
+    "FIFO rows); this design's 110 leave ~14 FF for the FIFO: on this part (xcvu13p) Vitis builds small FIFOs "
+    "differently (as in cnn_small), which the model does not know.",
+    "ci_dense_io_stream_vitis_2023.1": "as ci_dense_io_stream_vitis_2024.1 (FF 195 vs 110: the depth-1 FIFO).",
+    "ci_activation_relu_io_parallel_vivado_2020.1": "latency 0 vs 2: Dense(64) on one input has no adder tree and "
+    "the ReLU is not registered at 5 ns; the model gives each io_parallel dense and ReLU one cycle (jet tagger).",
+    "ci_activation_sigmoid_io_stream_vivado_2020.1": "sigmoid +2 cycles over the dense in Vivado HLS 2020.1 (ELU "
+    "+1): the model's table step is 1 cycle for Vivado; FF 1,344 vs 968: fewer registers behind the table.",
+    "ci_activation_elu_io_parallel_vitis_2024.1": "FF 1,040 vs 3,865: Vitis 2024.1 registers the io_parallel ELU "
+    "at about 3.8 bits per result bit (2023.1: 2.1); the model counts one register per result bit.",
     "ci_dense_io_stream_vivado_2020.1": "a tiny design: FIFO control and the ELU table's logic dominate.",
     "ci_dense_io_parallel_vivado_2020.1": "a tiny design: fixed I/O and control logic dominate.",
     "hls4ml_dense16x5": "hls4ml 0.7's io_stream dense on xc7z020 registers its 7-stage pipeline (7,860 FF for 80 "
     "products, 2,428 after synthesis; latency 7, interval 8): the model's FF and dense latency follow the "
-    "tutorial's dense layers (hls4ml 0.5, xcu250: 0.2 FF per adder bit, 2-7 cycles).",
+    "tutorial's dense layers (hls4ml 0.x templates on xcu250: 0.2 FF per adder bit, RF + 2 cycles); the "
+    "7-series part's slower DSP48E1 and carry chains need more pipeline stages at 5 ns, which no rule here gives.",
     "jet_tagger_mlp": "io_parallel latency: one register stage per layer boundary assumed. DSP +17%: its trained "
     "weights are not published, so the model uses the calibrated fraction of constant products in DSPs (0.76); "
     "this design has 0.65 (many trained weights of few signed digits).",

@@ -566,3 +566,108 @@ def test_table_replication_comes_from_the_hls4ml_templates() -> None:
     body = body[: body.index("\n}\n")]
     assert "#pragma HLS PIPELINE" in body and "sigmoid_table[index]" in body
     assert "ARRAY_PARTITION" not in body  # no explicit partition: the replication is HLS's, for the ports
+
+
+# --- dense rules by template version (issue 14e) ---------------------------------------------------------
+# CI test_activations baselines (hls4ml commit 6900257ff, 1.x templates): Dense(64) on a 1-element input,
+# ap_fixed<16,6>, Latency, RF 1, then relu / elu / sigmoid; latency, interval and FF of each csynth report.
+CI_ACT_TIMING = {
+    "ci_activation_relu_io_stream_vivado_2020.1": (2, 1),
+    "ci_activation_elu_io_stream_vivado_2020.1": (3, 1),
+    "ci_dense_io_stream_vivado_2020.1": (3, 1),
+    "ci_activation_relu_io_stream_vitis_2023.1": (2, 2),
+    "ci_activation_elu_io_stream_vitis_2023.1": (4, 4),
+    "ci_activation_sigmoid_io_stream_vitis_2023.1": (4, 4),
+    "ci_activation_relu_io_stream_vitis_2024.1": (2, 2),
+    "ci_activation_elu_io_stream_vitis_2024.1": (4, 4),
+    "ci_activation_sigmoid_io_stream_vitis_2024.1": (4, 4),
+    "ci_dense_io_stream_vitis_2023.1": (4, 4),
+    "ci_dense_io_stream_vitis_2024.1": (4, 4),
+}
+
+
+@pytest.mark.parametrize("design_id", sorted(CI_ACT_TIMING))
+def test_io_stream_dense_timing_of_hls4ml_1x_matches_the_ci_reports(cases, design_id) -> None:
+    """hls4ml 1.x io_stream dense with one word in: RF + 1 cycles; Vivado HLS pipelines it at II = RF, Vitis
+    HLS runs a region of one-word layers without overlap (interval = latency)."""
+    c = _case(cases, design_id)
+    e = estimate(c.design, "csynth")
+    assert (c.report.latency, c.report.interval) == CI_ACT_TIMING[design_id]
+    assert (e.latency_cycles, e.interval_cycles) == CI_ACT_TIMING[design_id]
+
+
+def test_io_stream_dense_timing_depends_on_the_hls4ml_version(cases) -> None:
+    """hls4ml 0.x (tutorial, 0.5): the dense is not pipelined across calls, RF + 2 cycles (tutorial csynth
+    dense config21: 3 cycles, interval 3); the same layer under the 1.x templates: 2 cycles, interval 1."""
+    from dataclasses import replace
+
+    c = _case(cases, "svhn_pruned")
+    assert c.design.hls4ml_major == 0
+    old = [r for r in estimate(c.design).layers if r.kind == "dense"]
+    new = [r for r in estimate(replace(c.design, hls4ml_major=1)).layers if r.kind == "dense"]
+    assert (old[1].cycles, old[1].interval) == (3, 3)
+    assert (new[1].cycles, new[1].interval) == (2, 1)
+    # the first dense reads the flattened 2 x 2 x 24 map one pixel per word: the pipelined DataPrepare loop
+    assert (new[0].cycles, new[0].interval) == (4 + 2, 4 + 2)
+    assert _case(cases, "hls4ml_dense16x5").design.hls4ml_major == 0
+    assert _case(cases, "ci_activation_relu_io_stream_vivado_2020.1").design.hls4ml_major == 1
+
+
+def test_adder_tree_of_one_input_has_no_adders(cases) -> None:
+    """A tree of k products has k - 1 adders: Dense(64) on one input has none, so Vivado HLS io_parallel
+    registers only the 16 input bits (CI test_activations relu, Vivado HLS 2020.1: 18 FF = 16 + 2)."""
+    from codesign.fpga import StreamLayer, layer_estimate
+    from codesign.fpga.cost import LOGIC
+
+    c = _case(cases, "ci_activation_relu_io_parallel_vivado_2020.1")
+    e = estimate(c.design, "csynth")
+    assert c.report.ff == 18 and e.total.ff == 16 and e.layers[0].cost.ff == 0
+    p = parse_precision("ap_fixed<16,6>")
+    for n_in, n_out in ((1, 64), (16, 5)):
+        dense = StreamLayer("d", "dense", (1, 1, n_in), (1, 1, n_out), p, p, p)
+        r = layer_estimate(
+            dense, backend="vivado", strategy="latency", io_type="io_parallel", target="csynth"
+        )
+        assert r.cost.ff == pytest.approx(LOGIC["mult.ff_per_adder_bit.vivado"] * (n_in - 1) * n_out * 16)
+
+
+def test_vitis_io_stream_latency_dense_registers_its_products(cases) -> None:
+    """Vitis HLS io_stream Latency dense at RF 1: each product registered at its full width (16 x 16 -> 32
+    bits): CI test_activations relu, Vitis 2023.1 and 2024.1: 2,064 FF = 64 x 32 + 16; not in io_parallel
+    (18 FF) and not in Vivado HLS (326 FF = 64 depth-1 FIFOs x 5 + 6)."""
+    for version in ("2023.1", "2024.1"):
+        stream = _case(cases, f"ci_activation_relu_io_stream_vitis_{version}")
+        e = estimate(stream.design, "csynth")
+        assert stream.report.ff == 2064 and e.layers[0].cost.ff == 64 * 32
+        assert abs(e.total.ff - 2064) / 2064 < 0.05
+        par = _case(cases, f"ci_activation_relu_io_parallel_vitis_{version}")
+        assert par.report.ff == 18 and estimate(par.design, "csynth").layers[0].cost.ff == 0
+    vivado = _case(cases, "ci_activation_relu_io_stream_vivado_2020.1")
+    assert vivado.report.ff == 326 and estimate(vivado.design, "csynth").total.ff == 320
+
+
+def test_dense_stream_rules_come_from_the_hls4ml_1x_templates() -> None:
+    """The 1.x templates the CI baselines used (hls4ml 1.3.0 installed): the read loop is pipelined only for
+    more than one word; Vivado's dense_wrapper is INLINE recursive + PIPELINE II = RF; Vitis's `dense` inlines
+    the read and write around the pipelined dense_latency_wrapper (no PIPELINE over the whole function)."""
+    hls4ml = pytest.importorskip("hls4ml")
+    root = Path(hls4ml.__file__).parent / "templates"
+    vivado = (root / "vivado" / "nnet_utils" / "nnet_dense_stream.h").read_text()
+    wrapper = vivado[vivado.index("void dense_wrapper(") : vivado.index("void dense(")]
+    assert (
+        "#pragma HLS INLINE recursive" in wrapper
+        and "#pragma HLS PIPELINE II=CONFIG_T::reuse_factor" in wrapper
+    )
+    assert "if (CONFIG_T::n_in / data_T::size > 1) {\n            #pragma HLS PIPELINE" in vivado
+    vitis = (root / "vitis" / "nnet_utils" / "nnet_dense_stream.h").read_text()
+    body = vitis[vitis.index("void dense(hls::stream") :]
+    assert "#pragma HLS INLINE recursive" in body and "PIPELINE" not in body
+    assert "if (CONFIG_T::n_in / data_T::size > 1) {\n    DataPrepare:" in vitis
+
+
+def test_design_file_takes_the_hls4ml_version() -> None:
+    base = {"input": [16], "layers": [{"kind": "dense", "units": 5}]}
+    assert design_from_dict(base, "d").hls4ml_major == 1
+    assert design_from_dict({**base, "hls4ml": "0.7"}, "d").hls4ml_major == 0
+    with pytest.raises(HardwareConfigError, match="hls4ml"):
+        design_from_dict({**base, "hls4ml": "2.0"}, "d")
