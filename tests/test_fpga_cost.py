@@ -669,5 +669,6 @@ def test_design_file_takes_the_hls4ml_version() -> None:
     base = {"input": [16], "layers": [{"kind": "dense", "units": 5}]}
     assert design_from_dict(base, "d").hls4ml_major == 1
     assert design_from_dict({**base, "hls4ml": "0.7"}, "d").hls4ml_major == 0
+    assert design_from_dict({**base, "hls4ml": 0.5}, "d").hls4ml_major == 0  # YAML `hls4ml: 0.5` is a number
     with pytest.raises(HardwareConfigError, match="hls4ml"):
         design_from_dict({**base, "hls4ml": "2.0"}, "d")

@@ -20,7 +20,7 @@ from math import ceil
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
+from pydantic import AfterValidator, BeforeValidator, Discriminator, Field, Tag, model_validator
 
 from codesign.errors import HardwareConfigError
 from codesign.fpga.plan import MemoryImpl, Plan, WeightStorage
@@ -328,7 +328,11 @@ class HlsDesignFile(StrictModel):
     input: Annotated[list[_PosInt], Field(min_length=1, max_length=3)]
     input_precision: PrecisionText | None = None
     fifo_depths: dict[str, _PosInt] | None = None
-    hls4ml: Literal["0.5", "0.6", "0.7", "0.8", "1.x"] = "1.x"
+    # YAML reads `hls4ml: 0.7` as a number: take it as the version text
+    hls4ml: Annotated[
+        Literal["0.5", "0.6", "0.7", "0.8", "1.x"],
+        BeforeValidator(lambda v: str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v),
+    ] = "1.x"
     layers: Annotated[list[HlsLayerFile], Field(min_length=1)]
 
 
