@@ -104,6 +104,7 @@ class StreamLayer:
     groups: int = 1  # grouped conv: `groups` separate convs (hls4ml has no grouped conv)
     storage: WeightStorage = "dense"  # a Plan's weight storage
     index_bits: int = 0  # codebook storage: bits of one stored index
+    fused_relu: bool = False  # a ReLU fused into the result cast (`codesign.fpga.fusion`)
 
     @property
     def in_pixels(self) -> int:
