@@ -185,6 +185,24 @@ def test_fit_plan_cli(capsys, tmp_path: Path) -> None:
     assert code == 3 and "at most" in err and "images/s" in err and len(err.strip().splitlines()) == 1
 
 
+def test_fit_plan_reports_progress_on_stderr(tiny: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`fit --plan` says what it is doing on stderr (a terminal); --quiet and --format json keep it silent."""
+    import sys
+
+    args = ("fit", "tiny", "--part", "xc7z020", "--plan", "--input-size", "8x8")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # capsys's stderr stands in for a terminal
+    code, out, err = run(capsys, *args)
+    assert code == 0, err
+    lines = err.splitlines()
+    assert lines[0].lstrip("[ ").split("s]", 1)[1].startswith(" rewriting and tracing tiny at 8x8")
+    assert any("costing" in ln for ln in lines) and any("planning" in ln and "bit activations" in ln for ln in lines)
+    assert "FITS xc7z020" in out and "planning" not in out  # progress never mixes into stdout
+    for quiet in (("--quiet",), ("--format", "json")):
+        monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+        code, _, err = run(capsys, *args, *quiet)
+        assert code == 0 and err == "", err
+
+
 @pytest.fixture
 def tiny(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Zoo name 'tiny' -> test_hls_native's MobileNet-style block (10 classes), with calibration images."""
