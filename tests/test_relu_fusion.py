@@ -134,6 +134,8 @@ def test_digits_fused_design_csim_bit_exact(tmp_path: Path) -> None:
     assert {"conv", "add"} <= kinds
     hm_layers = {layer.name: layer for layer in r.hls.hls_model.get_layers()}
     assert not set(fusions) & set(hm_layers)  # no ReLU layer left for a fused one
+    assert {n: plans[n].fused_into for n in fusions} == fusions
+    assert f"| {next(iter(fusions))} | relu (fused into " in (r.hls.project_dir / "REPORT.md").read_text()
     for p in fusions.values():
         assert not hm_layers[p].get_output_variable().type.precision.signed
     assert "ap_ufixed<" in (r.hls.project_dir / "firmware" / "defines.h").read_text()

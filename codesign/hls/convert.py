@@ -122,6 +122,7 @@ class LayerPlan:
     n_zeros: int = 0
     max_abs: float = 0.0
     storage: str = ""  # weights: "dense" or "codebook <b>-bit" (indices into a per-layer table)
+    fused_into: str = ""  # a ReLU fused into this layer's output cast: no hls4ml layer (module doc)
 
     @property
     def multipliers(self) -> int | None:
@@ -308,7 +309,8 @@ def plan_layers(
     codebooks = codebooks or {}
     overrides = dict(reuse_overrides or {})
     plans: dict[str, LayerPlan] = {}
-    fused_into = set(relu_fusions(gm).values())
+    fusions = relu_fusions(gm)
+    fused_into = set(fusions.values())
     for node in gm.graph.nodes:
         if node.op == "output":
             continue
@@ -386,6 +388,7 @@ def plan_layers(
             )
         if node.name in fused_into and p.result.signed:
             p.result = _unsigned(p.result)
+        p.fused_into = fusions.get(node.name, "")
         plans[node.name] = p
     if overrides:
         raise HardwareConfigError(
