@@ -304,7 +304,8 @@ def test_fifo_depth_overrides() -> None:
     g = three_layer()
     names = [f.name for f in stream_fifos(g)]
     assert names == ["conv1.pad", "conv1", "conv2", "pool", "flat"]  # relu1 fused into conv1
-    assert [f.name for f in stream_fifos(g, fuse_relu=False)] == ["conv1.pad", "conv1", "relu1", "conv2", "pool", "flat"]
+    stock = [f.name for f in stream_fifos(g, fuse_relu=False)]
+    assert stock == ["conv1.pad", "conv1", "relu1", "conv2", "pool", "flat"]
     # conv2's 144 x 256 FIFO cut to depth 2 goes to registers (Vitis: <= 2 deep): 15 BRAM18K fewer.
     p = plan_design(g, "xc7z020", reuse=32, sized_fifos=False, fifo_depths={"conv2": 2}, **_W8)
     assert next(f for f in p.estimate.fifos if f.name == "conv2").cost.bram18k == 0
@@ -517,7 +518,8 @@ def test_squeezenet_fifo_figures(squeezenet_224) -> None:
     # result types give 11.5 Mbit); we test the value hls4ml generates.
     fifo64 = sum(f.bits for f in stream_fifos(_squeezenet_v1_1(64), act_bits=16, fuse_relu=False))
     assert fifo64 == 8_509_952 - 32_000
-    est = plan_design(squeezenet_224, "xcvu9p", reuse=2048, sized_fifos=False, fuse_relu=False, **_W8).estimate
+    stock = dict(reuse=2048, sized_fifos=False, fuse_relu=False)
+    est = plan_design(squeezenet_224, "xcvu9p", **stock, **_W8).estimate
     assert (
         sum(f.depth * f.width for f in est.fifos if f.name != "input") == fifo
     )  # the cost model's FIFOs too
