@@ -84,17 +84,16 @@ def test_depth_multiplier_two_is_split_not_native() -> None:
 
 
 def test_for_conversion_swaps_leaves_and_keeps_names() -> None:
+    from codesign.hls.convert import relu_fusions
     from codesign.hls.hls4ml_ext import HlsDepthwise2d, HlsGlobalAvgPool2d, for_conversion
 
     r = rewrite_for_hls(_random_bn(MobileBlock()), (3, 8, 8))
-    g, absorbed = for_conversion(r.module)
+    fused = relu_fusions(r.module)  # ReLUs the producers' unsigned result types take (codesign.fpga.fusion)
+    g, absorbed = for_conversion(r.module, fused)
     kinds = {type(m) for m in g.modules()}
     assert HlsDepthwise2d in kinds and HlsGlobalAvgPool2d in kinds and nn.AdaptiveAvgPool2d not in kinds
     from torch import fx
 
-    from codesign.hls.convert import relu_fusions
-
-    fused = relu_fusions(r.module)  # ReLUs the producers' unsigned result types take (codesign.fpga.fusion)
     assert set(fused.values()) == {"stem_0", "dw_0", "pw_0"}
     assert absorbed == {**fused, next(k for k, v in absorbed.items() if v == "pool"): "pool"}
     before = {n.name for n in r.module.graph.nodes} - set(absorbed)

@@ -5,22 +5,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import sys
-import time
-from collections.abc import Callable
 from typing import Literal
 
+from codesign.progress import progress_printer
 
-def progress_printer(quiet: bool) -> Callable[[str], None] | None:
-    """A progress callback writing '[  12.3 s] step' lines to stderr; None when quiet or stderr is no TTY."""
-    if quiet or not sys.stderr.isatty():
-        return None
-    t0 = time.perf_counter()
-
-    def say(msg: str) -> None:
-        print(f"[{time.perf_counter() - t0:7.1f} s] {msg} ...", file=sys.stderr, flush=True)
-
-    return say
+__all__ = ["cmd_hls", "progress_printer", "register"]
 
 
 def cmd_hls(args: argparse.Namespace) -> None:

@@ -417,7 +417,7 @@ def build_config(
 
     from codesign.hls.hls4ml_ext import for_conversion
 
-    gm, _ = for_conversion(gm)
+    gm, _ = for_conversion(gm, relu_fusions(gm))
 
     cfg: dict[str, Any] = hls4ml.utils.config_from_pytorch_model(
         gm,
@@ -469,7 +469,7 @@ def convert(
 
     from codesign.hls.hls4ml_ext import for_conversion
 
-    gm, _ = for_conversion(gm)
+    gm, _ = for_conversion(gm, relu_fusions(gm))
 
     try:
         return hls4ml.converters.convert_from_pytorch_model(

@@ -62,7 +62,7 @@ def cmd_fit_plan(args: Any) -> None:
     from codesign.atomic import write_text_atomic
     from codesign.errors import CodesignError, FitError
     from codesign.fpga.autoplan import format_plan, plan_to_mapping
-    from codesign.hls.cli import progress_printer
+    from codesign.progress import progress_printer
     from codesign.report.output import emit
 
     if ".py:" in args.name or args.name.endswith((".yaml", ".yml", ".json")):
