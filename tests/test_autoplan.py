@@ -327,8 +327,8 @@ def test_squeezenext_v5_224_fits_zcu104_with_relus_fused() -> None:
 @pytest.mark.skipif(not HAS_GXX, reason="g++ not installed")
 @pytest.mark.parametrize("model", ["squeezenet_v1_1", "squeezenext_v5"])
 def test_fullsize_224_plan_auto_builds_and_csim_matches(model: str, capsys, tmp_path: Path) -> None:
-    """The planned full-size design written, compiled and C-simulated (measured: SqueezeNet v1.1 138 s CPU,
-    610 MB peak before ReLU fusion; 1.0-SqNxt-23v5 with fused ReLUs 208 s CPU, 890 MB peak):
+    """The planned full-size design written, compiled and C-simulated (measured with fused ReLUs, whole test:
+    SqueezeNet v1.1 111 s CPU, 545 MB peak; 1.0-SqNxt-23v5 208 s CPU, 890 MB peak):
     bit-exact against the compressed model's fixed-point emulation; its report costs the written design."""
     import json
 
