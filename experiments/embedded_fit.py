@@ -1,7 +1,7 @@
 """Does the compressed SqueezeNet / SqueezeNext fit an embedded FPGA board? (issue 15's verdicts)
 
-For SqueezeNet v1.1 and 1.0-SqNxt-23v5 (`squeezenext_v5`), by the FPGA cost model (`codesign.fpga.cost`,
-post-synthesis estimate, logic LUT/FF counted, each resource with the model's error band as margin):
+For SqueezeNet v1.1 and 1.0-SqNxt-23v5 (`squeezenext_v5`), ReLUs fused as `codesign hls` writes them
+(`codesign.fpga.fusion`), by the FPGA cost model (`codesign.fpga.cost`, post-synthesis estimate, logic LUT/FF counted, each resource with the model's error band as margin):
 
 * ZCU104 (xczu7ev) at 224x224: the design `codesign hls` writes by default ("before": 8-bit dense weights,
   16-bit activations, reuse factors from `codesign.fpga.planner.plan_design`, sized FIFOs, the tool's FIFO
@@ -14,7 +14,7 @@ Every row gives resources by kind (BRAM18K, URAM, DSP, LUT, FF), latency and ima
 binding resource and the verdict. The graph planned is the one `codesign hls` converts
 (`codesign.hls.planning.planning_graph`: after the HLS rewrite, hls4ml's layer names).
 
-Run alone: ``python -m experiments.embedded_fit [--quick] [--out DIR]`` (full: ~10-20 min CPU; --quick:
+Run alone: ``python -m experiments.embedded_fit [--quick] [--out DIR]`` (full: ~4 min CPU, 209 s measured with fused ReLUs; --quick:
 SqueezeNet v1.1 only, ZCU104 at 224x224 and PYNQ-Z2 at 64x64).
 """
 

@@ -278,7 +278,8 @@ def test_three_layer_plan_by_hand() -> None:
       conv2 n_in 8, n_out 16: 32 is valid -> 128/32 = 4 -> ROM 32 x 32 -> 1 BRAM18K; 4 DSP.
       fc    n_in 576, n_out 10: 32 divides 576 -> 5760/32 = 180 -> ROM 32 x 1440 -> 512x36: 40.
     FIFOs (Vitis: one FIFO of C x 16 bits per stream, 1K x 18 tiles above 1,024 bits):
-      conv1.pad 196 x 64 -> 4; conv1 144 x 128 -> 8; relu1 -> 8; conv2 144 x 256 -> 15; pool 36 x 256 -> 15;
+      conv1.pad 196 x 64 -> 4; conv1 144 x 120 -> 7 (relu1 fused into conv1's cast, codesign.fpga.fusion:
+      ap_ufixed<15,5>, no relu1 FIFO); conv2 144 x 256 -> 15; pool 36 x 256 -> 15;
       flat (the Transpose's stream, C*H = 96 words of W*16 = 96 bits) -> 6; fc feeds the output port.
     Cycles (Vitis Resource RF > 1: RF + 5 per window pixel, 4 otherwise; synth target): conv1 14x14
     padded input, 144 windows: 144*41 + 52*4 + 2 = 6,114.
@@ -290,16 +291,21 @@ def test_three_layer_plan_by_hand() -> None:
         (2, 8, 8), (1, 4, 4), (40, 180, 180),
     ]  # fmt: skip
     fifos = {f.name: f.cost.bram18k for f in p.estimate.fifos}
-    assert fifos == {"conv1.pad": 4, "conv1": 8, "relu1": 8, "conv2": 15, "pool": 15, "flat": 6}
+    assert fifos == {"conv1.pad": 4, "conv1": 7, "conv2": 15, "pool": 15, "flat": 6}
     assert rows["conv1"].cycles == 144 * 41 + 52 * 4 + 2
     s = fit_summary(p.estimate, get_part("pynq-z2"))
-    assert s.used["bram18k"] == 43 + 56 and s.used["dsp"] == 192 and s.fits
+    assert s.used["bram18k"] == 43 + 47 and s.used["dsp"] == 192 and s.fits
+    # stock hls4ml (ReLU a layer of its own): conv1 144 x 128 -> 8 and relu1 -> 8
+    apart = plan_design(three_layer(), "pynq-z2", reuse=32, sized_fifos=False, fuse_relu=False, **_W8)
+    assert {f.name: f.cost.bram18k for f in apart.estimate.fifos}["relu1"] == 8
 
 
 def test_fifo_depth_overrides() -> None:
     g = three_layer()
     names = [f.name for f in stream_fifos(g)]
-    assert names == ["conv1.pad", "conv1", "relu1", "conv2", "pool", "flat"]
+    assert names == ["conv1.pad", "conv1", "conv2", "pool", "flat"]  # relu1 fused into conv1
+    stock = [f.name for f in stream_fifos(g, fuse_relu=False)]
+    assert stock == ["conv1.pad", "conv1", "relu1", "conv2", "pool", "flat"]
     # conv2's 144 x 256 FIFO cut to depth 2 goes to registers (Vitis: <= 2 deep): 15 BRAM18K fewer.
     p = plan_design(g, "xc7z020", reuse=32, sized_fifos=False, fifo_depths={"conv2": 2}, **_W8)
     assert next(f for f in p.estimate.fifos if f.name == "conv2").cost.bram18k == 0
@@ -421,7 +427,9 @@ def test_streams_and_reuse_match_hls4ml_conversion(tmp_path) -> None:
     g.flatten("fl", "r3")
     g.linear("fc", "fl", 10)
     graph = g.graph("branchy", "fc")
-    planned = plan_design(graph, "xczu9eg", reuse=20, sized_fifos=False, result_precision="ap_fixed<16,6>")
+    # stock hls4ml converts Net: every ReLU a layer of its own (no fusion)
+    planned = plan_design(graph, "xczu9eg", reuse=20, sized_fifos=False, result_precision="ap_fixed<16,6>",
+                          fuse_relu=False)  # fmt: skip
     ours = dict(planned.reuse)
 
     cfg = hls4ml.utils.config_from_pytorch_model(
@@ -448,7 +456,7 @@ def test_streams_and_reuse_match_hls4ml_conversion(tmp_path) -> None:
         for v in hm.output_vars.values()
         if id(v) not in ports and isinstance(getattr(v, "pragma", None), tuple)
     )
-    mine = sorted((f.depth, f.width) for f in stream_fifos(graph, act_bits=16))
+    mine = sorted((f.depth, f.width) for f in stream_fifos(graph, act_bits=16, fuse_relu=False))
     assert mine == theirs
     # the cost model books the same FIFOs (one topology): every stream hls4ml makes, bit for bit
     booked = sorted((f.depth, f.width) for f in planned.estimate.fifos if f.name != "input")
@@ -502,16 +510,22 @@ def test_squeezenet_fifo_figures(squeezenet_224) -> None:
     as AvgPool2d(13) + Flatten reproduced 120.52 Mbit bit for bit; `codesign hls` now writes hls4ml's
     GlobalPooling2D with the flatten absorbed (its output is the port), which drops the 1 x 16,000-bit pool
     output FIFO and the 1,000 x 16-bit Transpose FIFO: 32,000 bits fewer."""
-    fifo = sum(f.bits for f in stream_fifos(squeezenet_224, act_bits=16))
+    fifo = sum(f.bits for f in stream_fifos(squeezenet_224, act_bits=16, fuse_relu=False))  # stock hls4ml
     assert fifo == 120_515_072 - 32_000
     assert abs((fifo + 224 * 224 * 3 * 16) / 1e6 - 123) < 0.15  # the notes: "123 Mbit" (AvgPool form)
     # 64x64: 8.51 Mbit internal, 8.71 with the input port, again what hls4ml 1.3 instantiates for this
     # network. The notes' 12.9 Mbit does not reproduce with 16-bit streams (hls4ml's widened 'auto'
     # result types give 11.5 Mbit); we test the value hls4ml generates.
-    fifo64 = sum(f.bits for f in stream_fifos(_squeezenet_v1_1(64), act_bits=16))
+    fifo64 = sum(f.bits for f in stream_fifos(_squeezenet_v1_1(64), act_bits=16, fuse_relu=False))
     assert fifo64 == 8_509_952 - 32_000
-    est = plan_design(squeezenet_224, "xcvu9p", reuse=2048, sized_fifos=False, **_W8).estimate
+    stock = dict(reuse=2048, sized_fifos=False, fuse_relu=False)
+    est = plan_design(squeezenet_224, "xcvu9p", **stock, **_W8).estimate
     assert (
         sum(f.depth * f.width for f in est.fifos if f.name != "input") == fifo
     )  # the cost model's FIFOs too
+    # `codesign hls` fuses every ReLU of SqueezeNet v1.1 into its conv: the ReLU streams go, the rest
+    # carry 15-bit unsigned elements
+    fused = sum(f.bits for f in stream_fifos(squeezenet_224, act_bits=16))
+    est_f = plan_design(squeezenet_224, "xcvu9p", reuse=2048, sized_fifos=False, **_W8).estimate
+    assert sum(f.depth * f.width for f in est_f.fifos if f.name != "input") == fused == 74_112_600  # 61.5%
     assert ceil(fifo / (18 * 1024)) > get_part("xcvu9p").bram18k  # more than any BRAM in the table holds

@@ -507,7 +507,8 @@ def test_trace_module_accepts_a_feature_vector_input() -> None:
     g = trace_module(net, (16,))
     d = graph_to_design(g, io_type="io_parallel", strategy="latency", weight_precision="ap_fixed<16,6>")
     e = estimate(d)
-    assert [lay.kind for lay in d.layers] == ["dense", "relu", "dense"]
+    assert [lay.kind for lay in d.layers] == ["dense", "dense"]  # the ReLU is in fc1's output cast
+    assert d.layers[0].fused_relu
     assert e.interval_cycles == 1 and e.layers[0].multipliers == 16 * 64
 
 

@@ -371,7 +371,10 @@ def test_config_has_explicit_precisions_and_valid_reuse() -> None:
             assert cv.is_valid_reuse_factor(p.n_in, p.n_out, lc["ReuseFactor"])
     assert cfg["LayerName"]["conv"]["Precision"]["weight"].startswith("ap_fixed<8,")
     assert cfg["LayerName"]["conv"]["Precision"]["result"].endswith("AP_RND_CONV,AP_SAT>")
-    assert cfg["LayerName"]["relu"]["Precision"]["result"] == cfg["LayerName"]["conv"]["Precision"]["result"]
+    # the ReLU is fused into the conv's cast (codesign.fpga.fusion): no layer of its own, an unsigned result
+    assert "relu" not in cfg["LayerName"] and plans["relu"].fused_into == "conv"
+    assert cfg["LayerName"]["conv"]["Precision"]["result"].startswith("ap_ufixed<15,")  # sign bit dropped
+    assert plans["relu"].result == plans["conv"].result
 
 
 # ----------------------------------------------------------------------------------- patch and output dir

@@ -84,18 +84,28 @@ def test_depth_multiplier_two_is_split_not_native() -> None:
 
 
 def test_for_conversion_swaps_leaves_and_keeps_names() -> None:
+    from codesign.hls.convert import relu_fusions
     from codesign.hls.hls4ml_ext import HlsDepthwise2d, HlsGlobalAvgPool2d, for_conversion
 
     r = rewrite_for_hls(_random_bn(MobileBlock()), (3, 8, 8))
-    g, absorbed = for_conversion(r.module)
+    fused = relu_fusions(r.module)  # ReLUs the producers' unsigned result types take (codesign.fpga.fusion)
+    g, absorbed = for_conversion(r.module, fused)
     kinds = {type(m) for m in g.modules()}
     assert HlsDepthwise2d in kinds and HlsGlobalAvgPool2d in kinds and nn.AdaptiveAvgPool2d not in kinds
-    assert list(absorbed.values()) == ["pool"]
+    from torch import fx
+
+    assert set(fused.values()) == {"stem_0", "dw_0", "pw_0"}
+    assert absorbed == {**fused, next(k for k, v in absorbed.items() if v == "pool"): "pool"}
     before = {n.name for n in r.module.graph.nodes} - set(absorbed)
     assert before == {n.name for n in g.graph.nodes}
+
+    class _WithoutFused(fx.Interpreter):  # the rewritten module with the fused ReLUs left to the casts
+        def run_node(self, n: fx.Node):
+            return self.env[n.all_input_nodes[0]] if n.name in fused else super().run_node(n)
+
     x = torch.rand(2, 3, 8, 8)
     with torch.no_grad():
-        assert torch.allclose(g(x), r.module(x), atol=1e-6)
+        assert torch.allclose(g(x), _WithoutFused(r.module).run(x), atol=1e-6)
 
 
 @pytest.mark.skipif(not HAS_GXX, reason="g++ not installed")

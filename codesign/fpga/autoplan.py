@@ -45,7 +45,7 @@ by `cost.estimate(design, plan=)` (the candidates' sum is checked against it in 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -436,13 +436,15 @@ def autoplan(
     density: float = 1.0,
     backend: str = "vitis",
     margin: float | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> PlanResult:
     """Plan the io_stream hls4ml design of `graph` for `part` (module doc gives the algorithm).
 
     `graph`: HLS-ready IR, layers named as hls4ml names them (`codesign.hls.project.hls_graph`).
     `clock_mhz`: clock (MHz); `target_fps`: images/s to meet (None: the fastest design that fits);
     `act_bits`/`weight_bits`: widths tried, widest first; `index_bits`: codebook index width offered (None:
-    dense only); `margin`: one safety margin for every resource instead of the model's error bands.
+    dense only); `margin`: one safety margin for every resource instead of the model's error bands;
+    `progress`: called with one line before each step (the probe, each width and budget tried).
     Returns the fitting plan, or, when nothing fits, the closest one (smallest largest margin-adjusted
     share) with `fits=False` and `reason`. Raises CodesignError for bad settings and PlanError (exit 3)
     for a frame rate that no reuse factor reaches.
@@ -461,7 +463,11 @@ def autoplan(
     steps: list[str] = []
     tried: list[PlanResult] = []
 
+    say = progress or (lambda _msg: None)
+
     def attempt(a: int, w: int, budget: int) -> PlanResult | str:
+        say(f"planning {a}-bit activations, {w}-bit weights, interval budget {budget:,} cycles "
+            f"(attempt {len(tried) + 1}): reuse factors, storage, FIFO depths and memory")  # fmt: skip
         design = _design(graph, a, w, clock_mhz, backend, density)
         opts = choose_layers(design, fpga, budget, w, index_bits, bands)
         if isinstance(opts, str):
@@ -477,6 +483,7 @@ def autoplan(
                      f"{res.share(res.binding):.0%})")  # fmt: skip
         return res
 
+    say(f"costing {graph.name} ({len(graph.layers)} layers) for {fpga.name}: the interval floor")
     probe = _design(graph, max(act_bits), max(weight_bits), clock_mhz, backend, density)
     floor, floor_layer = floor_interval(probe)
     if target_fps is not None:

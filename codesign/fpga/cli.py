@@ -292,6 +292,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--index-bits", type=cli_types.nonnegative_int(8), default=6,
                    help="with --plan: codebook index width offered per layer, 0..8 (default 6, SqueezeNet's Deep "
                    "Compression setting; 0: dense weights only)")  # fmt: skip
+    p.add_argument("--quiet", action="store_true", help="with --plan: no progress lines on stderr")
     p.add_argument("--save-plan", metavar="FILE", type=cli_types.file_path,
                    help="with --plan: write the plan (YAML) for 'codesign hls --plan FILE' (atomically)")  # fmt: skip
     p.set_defaults(func=cmd_fit)

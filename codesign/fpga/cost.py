@@ -167,6 +167,12 @@ LOGIC: dict[str, float] = {
     "relu.lut_per_bit.io_parallel": 1.75,
     # ... casting to another type (QKeras 6-bit ReLU: 6.9; cnn_large ReLU to ufixed<10,0,RND_CONV,SAT>: 4.0-4.3).
     "relu.lut_per_bit.requantize": 5.0,
+    # A ReLU fused into its producer's output cast (codesign.fpga.fusion), per output channel per bit the
+    # ReLU read: the rounding/saturating cast's share of a ReLU row. cnn_large ReLU casting ap_fixed<16,6,TRN,
+    # WRAP> to ap_ufixed<10,0,RND_CONV,SAT>: 547 LUT for 8 x 16 bits (4.27), 823 for 13 x 16 (3.96); tutorial
+    # ReLU without a cast: 3.3 -> the cast adds 0.66-0.97; charged 1.0 in full, although the signed
+    # RND_CONV/SAT cast it replaces is not charged to an unfused producer. The ReLU layer and its FIFO are gone.
+    "relu.fused_cast_lut_per_bit": 1.0,
     # Unfolded BatchNorm per channel bit (tutorial QKeras normalize: 2,016 LUT, 676 FF for 42 x 16 bits).
     "bn.lut_per_bit": 3.0,
     "bn.ff_per_bit": 1.0,
@@ -351,8 +357,9 @@ def table_copies(reads_per_cycle: int) -> int:
 
 
 def _acc_bits(layer: StreamLayer) -> int:
-    """Accumulator width: hls4ml's accum_t defaults to the result type; products of n_in terms add log2 bits."""
-    return layer.result.width
+    """Accumulator width: hls4ml's accum_t defaults to the result type; products of n_in terms add log2 bits.
+    A fused ReLU's unsigned result (`codesign.fpga.fusion`) drops the sign bit, not an accumulator bit."""
+    return layer.result.width + (1 if layer.fused_relu and not layer.result.signed else 0)
 
 
 def _strategy(layer: StreamLayer, design: HlsDesign) -> str:
@@ -565,7 +572,7 @@ def layer_cost(layer: StreamLayer, design: HlsDesign, target: str = "csynth") ->
         # constant (HLS lowers it to multiply and shift), costed by the constant-product rule at the
         # accumulator width; a power of two is a shift. No stored report has a global pool: this rule is
         # read off the template, not checked against synthesis.
-        acc = bits + ceil(log2(max(h * w, 2)))
+        acc = bits + ceil(log2(max(h * w, 2))) + (0 if layer.input.signed else 1)  # a signed accumulator
         if stream:
             lut = LOGIC["avgpool.lut_per_op_bit"] * c * acc  # one adder (comparator) per channel
             ff = float(c * acc)
@@ -653,6 +660,10 @@ def layer_cost(layer: StreamLayer, design: HlsDesign, target: str = "csynth") ->
     else:  # clone, add: a copy or an adder per element per pixel
         cost = Cost(0, 0, 0, c * bits, 0)
         timing = _Timing(layer.in_pixels + 1, 1, layer.in_pixels + 1)
+    if layer.fused_relu:  # the output cast also saturates at 0 (codesign.fpga.fusion); per bit the ReLU read
+        n_out = layer.out_shape[2] if stream else layer.out_pixels * layer.out_shape[2]
+        relu_bits = layer.result.width + (0 if layer.result.signed else 1)
+        cost = cost + Cost(0, 0, 0, LOGIC["relu.fused_cast_lut_per_bit"] * n_out * relu_bits, 0)
     if target == "synth":
         cost = cost.scaled(LOGIC["synth.lut_factor"], LOGIC["synth.ff_factor"])
     return LayerCost(layer.name, layer.kind, cost, int(timing.cycles), int(timing.tail), int(max(timing.interval, 1)),

@@ -54,7 +54,7 @@ import numpy.typing as npt
 
 from codesign.fpga.cost import conv_step_cycles
 from codesign.fpga.reuse import mult_size, nearest_valid_reuse_factor
-from codesign.fpga.streams import ceil_pool_extra, physical_layers, stream_fifos
+from codesign.fpga.streams import ceil_pool_extra, physical_layers, stream_fifos, unsigned_streams
 from codesign.ir.graph import LayerGraph
 from codesign.ir.layers import Conv, Layer, Linear, Pool
 
@@ -203,7 +203,7 @@ def layer_reuse(layer: Layer, reuse: Reuse) -> int:
 
 def build_pipeline(
     graph: LayerGraph, reuse: Reuse = 1, act_bits: int = 16, n_images: int = 1, *,
-    backend: str = "vivado", strategy: str = "resource",
+    backend: str = "vivado", strategy: str = "resource", fuse_relu: bool = True,
 ) -> Pipeline:  # fmt: skip
     """The io_stream stage graph of `graph` (an HLS-ready IR: BN folded, no grouped convs).
 
@@ -211,9 +211,11 @@ def build_pipeline(
     `backend`/`strategy`: the HLS tool and hls4ml strategy, which set a conv's cycles per input pixel
     (`codesign.fpga.cost.conv_step_cycles`, the cost model's rule). Stream names are those of
     `codesign.fpga.streams.stream_fifos`, so depths from here feed `HlsDesign.fifo_depths` by name.
+    `fuse_relu`: ReLUs fused into their producers as `codesign hls` writes them (False: stock hls4ml).
     """
-    phys = physical_layers(graph)
-    fit_names = {f.name for f in stream_fifos(graph, act_bits)}
+    phys = physical_layers(graph, fuse_relu)
+    unsigned = unsigned_streams(graph, fuse_relu)  # fused ReLUs' unsigned streams: one bit fewer per element
+    fit_names = {f.name for f in stream_fifos(graph, act_bits, fuse_relu)}
     # Consumers of each physical layer, in fit's order: (consumer layer, port).
     consumers: dict[str, list[tuple[str, int]]] = {}
     out_layers: set[str] = set()
@@ -232,7 +234,10 @@ def build_pipeline(
     tokens: dict[str, int] = {}
 
     def width(layer: Layer) -> int:
-        return layer.out_shape.c * act_bits
+        return layer.out_shape.c * bits_of(layer.name)
+
+    def bits_of(name: str) -> int:
+        return act_bits - 1 if name in unsigned else act_bits
 
     def add_stream(name: str, producer: str, n_tokens: int, bits: int, depth: int, fifo: bool) -> None:
         streams[name] = Stream(name, producer, "", n_tokens, bits, depth, fifo)
@@ -268,7 +273,7 @@ def build_pipeline(
                 pname = f"{name}.pad"
                 # A ceil-mode pool's bottom/right pad (the rewrite's ConstantPad2d -> ZeroPadding2D)
                 # is a real FIFO; streams.stream_fifos books it under the same name.
-                add_stream(pname, pname, hp * wp, s_in.c * act_bits, hp * wp, True)
+                add_stream(pname, pname, hp * wp, s_in.c * bits_of(phys[layer.inputs[0]]), hp * wp, True)
                 add_stage(Stage(pname, "pad", name, ins, [pname], interior.reshape(1, -1),
                                 np.ones((1, hp * wp), np.int8), _ones(hp * wp), _ones(hp * wp)))  # fmt: skip
                 ins = [pname]
@@ -285,7 +290,7 @@ def build_pipeline(
             streams[name].tokens = int(st.writes.sum())
             tokens[name] = streams[name].tokens
             if layer.kind == "flatten":
-                streams[name].width_bits = s_in.w * act_bits
+                streams[name].width_bits = s_in.w * bits_of(name)
                 streams[name].default_depth = s_in.c * s_in.h
             add_stage(st)
         cons = consumers.get(name, [])

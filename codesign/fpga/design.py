@@ -111,6 +111,7 @@ class StreamLayer:
     weight_values: tuple[float, ...] | None = field(default=None, repr=False)
     #: the Keras initializer of untrained weights ('glorot_uniform', 'uniform(1,10)', 'normal(0.05)'), else None
     weight_init: str | None = None
+    fused_relu: bool = False  # a ReLU fused into the result cast (`codesign.fpga.fusion`)
 
     @property
     def in_pixels(self) -> int:

@@ -7,6 +7,10 @@ What hls4ml does to a PyTorch graph before writing it (and so what `graph_to_des
     it: `nnet_padding_stream.h`; hls4ml's test_keras_api notes the extra layer), named `<layer>.pad`, and so
     does a ceil-mode pool (our HLS rewrite pads explicitly, `codesign.fpga.streams.ceil_pool_extra`).
   * A grouped conv is `groups` convs (the HLS rewrite splits it), a depthwise conv hls4ml's depthwise layer.
+  * A ReLU read alone from a conv/linear/add that it alone reads is fused into that layer's output cast
+    (`codesign.fpga.streams.fused_relus`; what `codesign hls` writes): no ReLU layer, no FIFO between them, the
+    producer's result `ap_ufixed<W-1, I-1>` instead of `ap_fixed<W, I>` (same values). `fuse_relu=False` keeps
+    them apart, as stock hls4ml converts the graph.
   * Flatten of a vector (1 x 1 spatial, e.g. after a global pool) is a reshape (no layer function); of a
     feature map it is hls4ml's Transpose layer (channels-last back to PyTorch's order), `transpose`.
 Stream names follow `codesign.fpga.streams.stream_fifos`, so depths sized by the pipeline model
@@ -29,7 +33,8 @@ from codesign.fpga.design import (
     parse_precision,
     plan_key,
 )
-from codesign.fpga.streams import ceil_pool_extra
+from codesign.fpga.fusion import fused_result
+from codesign.fpga.streams import ceil_pool_extra, fused_relus, unsigned_streams
 from codesign.ir.graph import LayerGraph
 from codesign.ir.layers import Activation, Conv, Layer, Linear, Pool, Shape
 
@@ -48,6 +53,11 @@ def _folded_bn(graph: LayerGraph, layer: Layer) -> bool:
     return src.kind in ("conv", "linear") and graph.successors(src.name) == [layer.name]
 
 
+def _unsigned(p: Precision) -> Precision:
+    width, integer = fused_result(p.width, p.integer)
+    return Precision(width, integer, signed=False)
+
+
 def graph_to_design(
     graph: LayerGraph,
     *,
@@ -62,11 +72,13 @@ def graph_to_design(
     clock_mhz: float = 200.0,
     density: float = 1.0,
     fifo_memory: str = "bram",
+    fuse_relu: bool = True,
 ) -> HlsDesign:
     """The hls4ml design of `graph` (module doc) with these settings.
 
     `reuse`: one RF for every weight layer or a per-layer map; `layer_config`: per layer name
-    {result, weight, reuse, strategy} overriding the defaults (hls4ml's `LayerName` config). Raises
+    {result, weight, reuse, strategy} overriding the defaults (hls4ml's `LayerName` config). `fuse_relu`:
+    ReLUs fused into their producers (module doc; a fused producer's `fused_relu` is set). Raises
     HardwareConfigError on an unknown setting, a layer_config key naming no layer, or a dilated conv.
     """
     for value, allowed, what in ((backend, BACKENDS, "backend"), (strategy, STRATEGIES, "strategy"),
@@ -91,22 +103,28 @@ def graph_to_design(
     layers: list[StreamLayer] = []
     inp = graph.input_shape
     in_prec = rprec
+    fused = fused_relus(graph) if fuse_relu else {}
+    producers = unsigned_streams(graph) if fuse_relu else set()  # fused producers, max pools/concats of them
     for layer in graph.layers:
         if layer.kind == "input":
             phys[layer.name] = "input"
             prec_of["input"] = in_prec
             continue
         srcs = tuple(phys[s] for s in layer.inputs)
-        if layer.kind in ("dropout", "output") or _folded_bn(graph, layer):
+        if layer.kind in ("dropout", "output") or _folded_bn(graph, layer) or layer.name in fused:
             phys[layer.name] = srcs[0]
             continue
         c = cfg.get(layer.name, {})
         result = parse_precision(c.get("result", rprec))
+        base_fused = layer.name in fused.values()
+        if layer.name in producers and result.signed:
+            result = _unsigned(result)
         src_prec = prec_of[srcs[0]]
         rf = int(c.get("reuse", reuse.get(layer.name, 1) if isinstance(reuse, Mapping) else reuse))
         lay_strategy = c.get("strategy")
         base: dict[str, Any] = dict(result=result, input=src_prec, inputs=srcs, reuse=rf, density=density,
-                                    strategy=str(lay_strategy).lower() if lay_strategy else None)  # fmt: skip
+                                    strategy=str(lay_strategy).lower() if lay_strategy else None,
+                                    fused_relu=base_fused)  # fmt: skip
         in_hwc, out_hwc = _hwc(layer.in_shape), _hwc(layer.out_shape)
         name = layer.name
         if isinstance(layer, Conv | Pool) and not (isinstance(layer, Pool) and layer.global_pool):

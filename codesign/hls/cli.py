@@ -5,22 +5,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import sys
-import time
-from collections.abc import Callable
 from typing import Literal
 
+from codesign.progress import progress_printer
 
-def progress_printer(quiet: bool) -> Callable[[str], None] | None:
-    """A progress callback writing '[  12.3 s] step' lines to stderr; None when quiet or stderr is no TTY."""
-    if quiet or not sys.stderr.isatty():
-        return None
-    t0 = time.perf_counter()
-
-    def say(msg: str) -> None:
-        print(f"[{time.perf_counter() - t0:7.1f} s] {msg} ...", file=sys.stderr, flush=True)
-
-    return say
+__all__ = ["cmd_hls", "progress_printer", "register"]
 
 
 def cmd_hls(args: argparse.Namespace) -> None:
@@ -44,6 +33,7 @@ def cmd_hls(args: argparse.Namespace) -> None:
         raise CodesignError(f"--target-fps must be positive, not {args.target_fps}")
     plan = Plan.from_file(args.plan) if args.plan and args.plan != "auto" else None
     model = build_model(args.name, num_classes=args.num_classes)
+    say = progress_printer(args.quiet)
     if args.plan == "auto":  # the planner (codesign fit --plan) for this part, clock and frame rate
         from codesign.errors import FitError
         from codesign.hls.planning import act_widths, plan_network
@@ -51,7 +41,7 @@ def cmd_hls(args: argparse.Namespace) -> None:
         planned = plan_network(
             model, args.part, shape, clock_mhz=args.clock or 200.0, target_fps=args.target_fps,
             act_bits=act_widths(args.act_bits), weight_bits=(args.bits,), density=args.density or 1.0,
-            backend=args.backend, num_classes=args.num_classes, pool_mode=args.pool_mode,
+            backend=args.backend, num_classes=args.num_classes, pool_mode=args.pool_mode, progress=say,
         )  # fmt: skip
         if not planned.fits:
             raise FitError(
@@ -63,7 +53,6 @@ def cmd_hls(args: argparse.Namespace) -> None:
         load_checkpoint(model, args.weights)
     calib = load_calibration(args.calibration, shape) if args.calibration else None
     inputs = calib[: args.n_check] if calib is not None else None
-    say = progress_printer(args.quiet)
     chatter = contextlib.nullcontext() if args.verbose else contextlib.redirect_stdout(io.StringIO())
     with chatter:  # hls4ml prints one line per layer while parsing
         result = generate_hls(

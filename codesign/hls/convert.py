@@ -10,6 +10,10 @@ What is decided here, per layer, and why:
   never hls4ml's 'auto' (which widens conv results to ~38 bits and carries them through the streams).
   Layers that cannot change values (ReLU, max pooling, padding, flatten) keep their input type, so they
   add no rounding; a concat takes the exact union of its two input types.
+- ReLU fusion (`relu_fusions`, rule and proof in ``codesign.fpga.fusion``): a ReLU that alone reads a
+  conv/depthwise/dense/add is dropped from the hls4ml graph and that layer's ``result`` becomes
+  ``ap_ufixed<W-1, I-1, AP_RND_CONV, AP_SAT>`` of its calibrated ``ap_fixed<W, I, ...>``: the same values as
+  the ReLU of the signed result, one layer, one FIFO and one stream bit fewer.
 - Accumulators: exact (no rounding inside a dot product or a pooling sum): fractional bits = input + weight
   fractional bits, integer bits from the worst-case sum. Rounding happens once, into ``result``.
 - Reuse factors (Resource strategy): a valid RF for every conv/dense layer, checked with the backend's own
@@ -118,6 +122,7 @@ class LayerPlan:
     n_zeros: int = 0
     max_abs: float = 0.0
     storage: str = ""  # weights: "dense" or "codebook <b>-bit" (indices into a per-layer table)
+    fused_into: str = ""  # a ReLU fused into this layer's output cast: no hls4ml layer (module doc)
 
     @property
     def multipliers(self) -> int | None:
@@ -172,6 +177,27 @@ def _kind(gm: fx.GraphModule, node: fx.Node) -> str:
     if node.op == "call_method":
         return {"relu": "relu", "add": "add", "flatten": "flatten"}.get(str(node.target), "unknown")
     return "unknown"
+
+
+def relu_fusions(gm: fx.GraphModule) -> dict[str, str]:
+    """ReLU node -> the conv/depthwise/dense/add node it fuses into (``codesign.fpga.fusion.relu_fusions`` on
+    the fx graph of the rewritten module: the producer's only reader is the ReLU)."""
+    from codesign.fpga.fusion import relu_fusions as rule
+
+    nodes = [n for n in gm.graph.nodes if n.op != "output"]
+    return rule(
+        [n.name for n in nodes],
+        {n.name: _kind(gm, n) for n in nodes},
+        {n.name: [i.name for i in n.all_input_nodes] for n in nodes},
+        {n.name: [u.name for u in n.users] for n in nodes},
+    )
+
+
+def _unsigned(t: FixedPoint) -> FixedPoint:
+    from codesign.fpga.fusion import fused_result
+
+    width, integer = fused_result(t.width, t.integer)
+    return FixedPoint(width, integer, t.rounding, t.overflow, signed=False)
 
 
 def _inputs(node: fx.Node) -> list[fx.Node]:
@@ -277,10 +303,14 @@ def plan_layers(
     """Per-layer precision and reuse factor for every node of the rewritten, quantized module ``gm``.
 
     ``codebooks`` (layer -> codebook) marks layers whose weights are stored as codebook indices;
-    ``reuse_overrides`` (layer -> RF, e.g. a plan's) take precedence over ``reuse`` and must be valid."""
+    ``reuse_overrides`` (layer -> RF, e.g. a plan's) take precedence over ``reuse`` and must be valid.
+    A layer whose only reader is a ReLU gets the unsigned result type (module doc, ReLU fusion); the ReLU's
+    plan keeps that type (its values are unchanged), and the conversion drops it."""
     codebooks = codebooks or {}
     overrides = dict(reuse_overrides or {})
     plans: dict[str, LayerPlan] = {}
+    fusions = relu_fusions(gm)
+    fused_into = set(fusions.values())
     for node in gm.graph.nodes:
         if node.op == "output":
             continue
@@ -344,7 +374,8 @@ def plan_layers(
                 )
             n = kh * kw
             t = in_types[0]
-            integer = t.integer + math.ceil(math.log2(n))
+            # a signed accumulator: an unsigned input (a fused ReLU's) needs one integer bit more
+            integer = t.integer + math.ceil(math.log2(n)) + (0 if t.signed else 1)
             frac = min(t.fractional + AVG_EXTRA_FRAC, MAX_ACCUM_WIDTH - integer)
             p.accum = FixedPoint(integer + frac, integer)
         elif kind == "concat":
@@ -355,6 +386,9 @@ def plan_layers(
             raise CodesignError(
                 f"HLS: no precision rule for node '{node.name}' ({kind}); run rewrite_for_hls first"
             )
+        if node.name in fused_into and p.result.signed:
+            p.result = _unsigned(p.result)
+        p.fused_into = fusions.get(node.name, "")
         plans[node.name] = p
     if overrides:
         raise HardwareConfigError(
@@ -383,7 +417,7 @@ def build_config(
 
     from codesign.hls.hls4ml_ext import for_conversion
 
-    gm, _ = for_conversion(gm)
+    gm, _ = for_conversion(gm, relu_fusions(gm))
 
     cfg: dict[str, Any] = hls4ml.utils.config_from_pytorch_model(
         gm,
@@ -435,7 +469,7 @@ def convert(
 
     from codesign.hls.hls4ml_ext import for_conversion
 
-    gm, _ = for_conversion(gm)
+    gm, _ = for_conversion(gm, relu_fusions(gm))
 
     try:
         return hls4ml.converters.convert_from_pytorch_model(

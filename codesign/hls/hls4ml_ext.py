@@ -27,6 +27,7 @@ name (hls4ml layer names) of the original except the absorbed flattens. Only imp
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -153,16 +154,26 @@ def _set_module(gm: fx.GraphModule, target: str, module: nn.Module) -> None:
     setattr(gm.get_submodule(parent) if parent else gm, name, module)
 
 
-def for_conversion(gm: fx.GraphModule) -> tuple[fx.GraphModule, dict[str, str]]:
+def for_conversion(
+    gm: fx.GraphModule, fused_relus: Mapping[str, str] | None = None
+) -> tuple[fx.GraphModule, dict[str, str]]:
     """A copy of the rewritten ``gm`` with hls4ml-native leaves: ``AdaptiveAvgPool2d(1)`` (+ a following
     ``torch.flatten(x, 1)``) -> :class:`HlsGlobalAvgPool2d`, depthwise ``Conv2d`` -> :class:`HlsDepthwise2d`.
 
-    Returns the copy and a map {absorbed flatten node name: global pool node name}, so callers can carry the
-    flatten's plan over (the global pool's output is the flattened tensor). Node names are unchanged.
+    Each ReLU of ``fused_relus`` (ReLU -> producer, ``codesign.hls.convert.relu_fusions``: the producer's
+    result type is the ReLU's unsigned type) is removed: its readers read the producer.
+
+    Returns the copy and a map {absorbed node name: the node whose output replaces it} (a flatten -> its
+    global pool, a fused ReLU -> its producer), so callers can carry the plan over. Node names are unchanged.
     """
     register()
     g = copy.deepcopy(gm)
     absorbed: dict[str, str] = {}
+    nodes = {n.name: n for n in g.graph.nodes}
+    for relu, producer in (fused_relus or {}).items():
+        nodes[relu].replace_all_uses_with(nodes[producer])
+        g.graph.erase_node(nodes[relu])
+        absorbed[relu] = producer
     for node in list(g.graph.nodes):
         if node.op != "call_module":
             continue

@@ -38,8 +38,11 @@ def plan_network(
     model: nn.Module | str, part: str, shape: tuple[int, int, int] = (3, 224, 224), **kw: Any
 ) -> PlanResult:
     """`autoplan` on `planning_graph(model, shape)`. Keywords num_classes, pool_mode, input_nonnegative and
-    name go to `planning_graph`, the rest to `autoplan` (clock_mhz, target_fps, act_bits, ...)."""
+    name go to `planning_graph`, the rest to `autoplan` (clock_mhz, target_fps, act_bits, progress, ...)."""
     graph_kw = {k: kw.pop(k) for k in ("num_classes", "pool_mode", "input_nonnegative", "name") if k in kw}
+    if kw.get("progress") is not None:
+        kw["progress"](f"rewriting and tracing {model if isinstance(model, str) else type(model).__name__} "
+                       f"at {shape[1]}x{shape[2]} as codesign hls converts it")  # fmt: skip
     return autoplan(planning_graph(model, shape, **graph_kw), part, **kw)
 
 
@@ -59,6 +62,7 @@ def cmd_fit_plan(args: Any) -> None:
     from codesign.atomic import write_text_atomic
     from codesign.errors import CodesignError, FitError
     from codesign.fpga.autoplan import format_plan, plan_to_mapping
+    from codesign.progress import progress_printer
     from codesign.report.output import emit
 
     if ".py:" in args.name or args.name.endswith((".yaml", ".yml", ".json")):
@@ -68,6 +72,7 @@ def cmd_fit_plan(args: Any) -> None:
         args.name, args.part, shape, clock_mhz=args.clock, target_fps=args.target_fps,
         act_bits=act_widths(args.act_bits), weight_bits=(args.bits,), density=args.density, backend=args.backend,
         index_bits=args.index_bits or None,
+        progress=progress_printer(getattr(args, "quiet", False) or args.format == "json"),  # stderr, TTY only
     )  # fmt: skip
     if args.format == "json":
         emit(json.dumps(res.as_dict(), indent=1) + "\n", args.out)

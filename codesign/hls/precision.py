@@ -34,11 +34,19 @@ def fixed_for_range(max_abs: float, width: int, margin: int = 0) -> FixedPoint:
     return fixed(width, integer + margin)
 
 
+def _signed_integer(t: FixedPoint) -> int:
+    """Integer bits of the signed type holding every value of ``t`` (an unsigned type needs one more)."""
+    return t.integer + (0 if t.signed else 1)
+
+
 def union(a: FixedPoint, b: FixedPoint) -> FixedPoint:
     """Smallest rounded/saturating type holding every value of ``a`` and of ``b`` exactly (the type of a
-    concatenation: max integer bits + max fractional bits)."""
-    integer = max(a.integer, b.integer)
+    concatenation: max integer bits + max fractional bits; unsigned when both are, e.g. two fused ReLUs')."""
     frac = max(a.fractional, b.fractional)
+    if not a.signed and not b.signed:
+        integer = max(a.integer, b.integer)
+        return FixedPoint(integer + frac, integer, RND, SAT, signed=False)
+    integer = max(_signed_integer(a), _signed_integer(b))
     return fixed(integer + frac, integer)
 
 
@@ -47,10 +55,10 @@ def accum_for(x: FixedPoint, w: FixedPoint, b: FixedPoint | None, n_in: int) -> 
 
     Integer bits from the worst case n_in * 2^(Ix-1) * 2^(Iw-1) (+ 2^(Ib-1)), fractional bits Fx + Fw (or
     Fb if larger). Above MAX_ACCUM_WIDTH bits the lowest fraction bits are dropped, never integer bits."""
-    bound = n_in * 2.0 ** (x.integer - 1) * 2.0 ** (w.integer - 1)
+    bound = n_in * 2.0 ** (_signed_integer(x) - 1) * 2.0 ** (_signed_integer(w) - 1)
     frac = x.fractional + w.fractional
     if b is not None:
-        bound += 2.0 ** (b.integer - 1)
+        bound += 2.0 ** (_signed_integer(b) - 1)
         frac = max(frac, b.fractional)
     integer = math.floor(math.log2(bound)) + 2
     width = integer + frac

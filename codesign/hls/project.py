@@ -611,7 +611,8 @@ def _report_md(r: HlsResult) -> str:
     for p in r.layers:
         dims = f"{p.n_in} x {p.n_out}" if p.n_in else ""
         lines.append(
-            f"| {p.name} | {p.kind} | {dims} | {p.reuse or ''} | {p.multipliers or ''} | {p.weight or ''} | "
+            f"| {p.name} | {p.kind + (f' (fused into {p.fused_into})' if p.fused_into else '')} | {dims} | "
+            f"{p.reuse or ''} | {p.multipliers or ''} | {p.weight or ''} | "
             f"{p.storage} | {p.bias or ''} | {p.accum or ''} | {p.result} |"
         )
     lines += ["", "## Stream FIFO depths", ""] + _fifo_md(r.fifos, r.project_name)
