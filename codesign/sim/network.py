@@ -279,7 +279,7 @@ def _best_plan(
         # stall (DRAM bytes / bandwidth - compute) and the DRAM energy both grow with the DRAM bytes, so the
         # least-bytes plan (the first) is the objective's best: evaluate only it.
         return _closed_form_pass(g, m, plans[0], hw, timing)
-    side = array_side(g, m, timing)
+    side = _cached_array_side(g, m, timing)
     fixed, per_word = _dynamic_floor(g, side, hw)
     # Branch and bound: each candidate's key with a stall lower bound and an energy floor, from the plan's
     # counts alone; candidates are then taken in that order, refined, and run only while they can win.
@@ -490,6 +490,9 @@ def psum_words(g: Gemm, m: ArrayMapping, plan: MemoryPlan) -> dict[str, int]:
 
 
 _cached_core = lru_cache(maxsize=65536)(_core)
+#: `engine.array_side` per (GEMM, mapping, timing): it depends on the array size and dataflow only, so
+#: machines that differ in buffer, DRAM or clock share it (ArraySide is read-only here).
+_cached_array_side = lru_cache(maxsize=65536)(array_side)
 #: `_pass_bound` per (unnamed GEMM, hardware, ...): `_best_dataflow` and `_core` bound the same passes.
 _cached_pass_bound = lru_cache(maxsize=65536)(_pass_bound)
 
@@ -503,6 +506,7 @@ def clear_cache() -> None:
     """Forget the per-GEMM-shape results cached in this process (benchmarks of a cold simulator)."""
     _cached_core.cache_clear()
     _cached_pass_bound.cache_clear()
+    _cached_array_side.cache_clear()
 
 
 def _compute_layer(
