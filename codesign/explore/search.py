@@ -320,7 +320,7 @@ class SearchConfig:
     """Everything a search run needs; picklable so worker processes get their own copy."""
 
     storage: str = "journal:study.journal"
-    study_name: str = "codesign"
+    study_name: str = ""  # "" = `default_study_name` of the settings
     trials: int = 2000
     workers: int = 1
     sampler: str = "nsga2"
@@ -343,6 +343,19 @@ class SearchConfig:
             base_accelerator(self.hw)
             space = space.model_copy(update={"hardware": space.hardware.model_copy(update={"base": self.hw})})
         return space
+
+    def default_study_name(self, space: SearchSpace) -> str:
+        """The study name when none is given, from what the search is: space name, base hardware when
+        `hw` replaces the space's, objectives, budgets and a non-latency layer objective, e.g.
+        `squeezenext.latency-energy-area` or `squeezenet@eyeriss.latency-energy.max_area=3`. Another
+        space or objective set in the same store is thus another study, and the same search again is
+        the same study (continued with --resume)."""
+        name = space.name + (f"@{self.hw}" if self.hw else "") + "." + "-".join(self.objectives)
+        for key, value in sorted(self.budgets.items()):
+            name += f".{key}={value:g}"
+        if self.layer_objective != "latency":
+            name += f".layer_{self.layer_objective}"
+        return name
 
     def recorded(self, space: SearchSpace) -> dict[str, Any]:
         """What the study records and a resume must match."""
@@ -400,6 +413,31 @@ def _describe_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
                 return f"space {old['space'].get('name')!r} (with its ranges) vs {new['space'].get('name')!r}"
             return f"{key} {old.get(key)!r} vs {new[key]!r}"
     return "settings"
+
+
+#: The study name every search used before names were derived from the settings.
+LEGACY_STUDY_NAME = "codesign"
+
+
+def resolve_study_name(cfg: SearchConfig, space: SearchSpace) -> SearchConfig:
+    """`cfg` with its study name filled in: the given one, else `default_study_name`; a `--resume`
+    without a name whose derived study is not in the store continues a study named `codesign` (the
+    name every search had before) if that one recorded the same settings."""
+    import dataclasses
+
+    if cfg.study_name:
+        return cfg
+    name = cfg.default_study_name(space)
+    if cfg.resume:
+        import optuna
+
+        storage = make_storage(cfg.storage)
+        names = set(optuna.get_all_study_names(storage=storage))
+        if name not in names and LEGACY_STUDY_NAME in names:
+            legacy = optuna.load_study(study_name=LEGACY_STUDY_NAME, storage=storage)
+            if legacy.user_attrs.get("codesign") == cfg.recorded(space):
+                name = LEGACY_STUDY_NAME
+    return dataclasses.replace(cfg, study_name=name)
 
 
 def prepare_study(cfg: SearchConfig, space: SearchSpace) -> tuple[int, int]:
@@ -566,6 +604,7 @@ def run_search(cfg: SearchConfig) -> optuna.Study:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     check_config(cfg)
     space = cfg.load_space()
+    cfg = resolve_study_name(cfg, space)
     run_index, _ = prepare_study(cfg, space)
     shares = [s for s in _shares(cfg.trials, cfg.workers) if s > 0]
     if len(shares) <= 1:
