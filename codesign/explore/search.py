@@ -392,7 +392,9 @@ def make_sampler(cfg: SearchConfig, seed: int) -> optuna.samplers.BaseSampler:
     import optuna
 
     if cfg.sampler == "nsga2":
-        return optuna.samplers.NSGAIISampler(population_size=cfg.population, seed=seed)
+        from codesign.explore.nsga import NSGAIISearchSampler  # NSGAIISampler without its O(n) scans
+
+        return NSGAIISearchSampler(population_size=cfg.population, seed=seed)
     if cfg.sampler == "tpe":
         return optuna.samplers.TPESampler(seed=seed, multivariate=True)
     return optuna.samplers.RandomSampler(seed=seed)
