@@ -75,7 +75,8 @@ def settle_heap() -> None:
     hold no reference cycles, yet every 25% growth of that heap triggers a full collection that walks
     all of it: 19-22% of a 1000-design benchmark's CPU time went to 6-8 such collections (measured
     with `gc.callbacks`), 4% with this call. Only cyclic garbage older than the last young collection
-    escapes collection; no figure changes."""
+    escapes collection while frozen; `worker_loop` and `benchmark` unfreeze at their end (`gc.unfreeze`).
+    No figure changes."""
     gc.collect(1)
     gc.freeze()
 
@@ -586,6 +587,7 @@ def worker_loop(cfg: SearchConfig, worker: int, n_trials: int, run_index: int) -
             print(f"\r{done}/{n_trials} trials, {elapsed:.0f} s", end="", file=sys.stderr, flush=True)
     if cfg.progress and worker == 0 and n_trials:
         print(file=sys.stderr)
+    gc.unfreeze()  # back to normal collection for whatever the process does next (a test session, say)
     return done
 
 
@@ -724,4 +726,6 @@ def benchmark(
             settle_heap()  # as a search does once per generation
         with contextlib.suppress(CodesignError):
             evaluator.flat(p, f"b{i}")
-    return n / (time.perf_counter() - start) * 60, n / (time.process_time() - cpu) * 60
+    rates = n / (time.perf_counter() - start) * 60, n / (time.process_time() - cpu) * 60
+    gc.unfreeze()
+    return rates
