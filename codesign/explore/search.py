@@ -75,7 +75,7 @@ def settle_heap() -> None:
     hold no reference cycles, yet every 25% growth of that heap triggers a full collection that walks
     all of it: 19-22% of a 1000-design benchmark's CPU time went to 6-8 such collections (measured
     with `gc.callbacks`), 4% with this call. Only cyclic garbage older than the last young collection
-    escapes collection while frozen; `worker_loop` and `benchmark` unfreeze at their end (`gc.unfreeze`).
+    escapes collection while frozen; `run_search` (in-process worker) and `benchmark` unfreeze at their end.
     No figure changes."""
     gc.collect(1)
     gc.freeze()
@@ -587,7 +587,6 @@ def worker_loop(cfg: SearchConfig, worker: int, n_trials: int, run_index: int) -
             print(f"\r{done}/{n_trials} trials, {elapsed:.0f} s", end="", file=sys.stderr, flush=True)
     if cfg.progress and worker == 0 and n_trials:
         print(file=sys.stderr)
-    gc.unfreeze()  # back to normal collection for whatever the process does next (a test session, say)
     return done
 
 
@@ -613,6 +612,7 @@ def run_search(cfg: SearchConfig) -> optuna.Study:
     shares = [s for s in _shares(cfg.trials, cfg.workers) if s > 0]
     if len(shares) <= 1:
         worker_loop(cfg, 0, shares[0] if shares else 0, run_index)
+        gc.unfreeze()  # normal collection again for what this process does next (a test session, say)
     else:
         ctx = multiprocessing.get_context("spawn")
         procs = [
