@@ -7,7 +7,7 @@ Run from the repository root:
 
 In-process times exclude the Python import of codesign (timed separately in a fresh interpreter); the
 torch.fx trace of each model is timed on its own and shown both excluded and included. "Cold" clears the
-per-GEMM-shape cache (`codesign.sim.network._cached_core`) before every run; "warm" reuses it. Every
+per-GEMM-shape caches (`codesign.sim.network.clear_cache`) before every run; "warm" reuses it. Every
 time is the median of several runs. Outputs go to experiments/results/bench/ (Markdown + CSV).
 
 SCALE-Sim runs in a subprocess of `.venv-scalesim/bin/python` (it needs numpy < 2.3) on the topology
@@ -201,7 +201,7 @@ def bench_ours(runs: int, cfg_dir: Path) -> list[Row]:
 
         trace_times[model] = median_time(trace_one, runs)
     rows: list[Row] = []
-    clear = network._cached_core.cache_clear
+    clear = network.clear_cache
     for model in MODELS:
         graph = graphs[model]
         for size in ARRAYS:
@@ -336,7 +336,7 @@ def compare_layers(run: ScaleSimRun, topo: Path, cfg: Path) -> tuple[list[dict[s
     graph = read_topology(topo)
     hw = read_scalesim_cfg(cfg)
     ours_s = median_time(
-        lambda: simulate_graph(graph, hw, hw.dataflows[0]), 5, setup=network._cached_core.cache_clear
+        lambda: simulate_graph(graph, hw, hw.dataflows[0]), 5, setup=network.clear_cache
     )
     ours = {r.name: r.compute_cycles for r in simulate_graph(graph, hw, hw.dataflows[0]).layers}
     rows = []

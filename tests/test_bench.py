@@ -90,7 +90,7 @@ def test_simulate_graph_cold(benchmark, graphs, accelerators, model: str, datafl
         simulate_graph,
         args=(graph, hw, dataflow),
         kwargs={"fast": fast},
-        setup=network._cached_core.cache_clear,
+        setup=network.clear_cache,
         rounds=3,
         iterations=1,
     )

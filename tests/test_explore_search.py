@@ -125,21 +125,58 @@ def test_stale_running_trials_are_failed_on_resume(tmp_path):
 
 def test_resume_with_other_settings_is_refused(tmp_path):
     url = f"journal:{tmp_path / 'm.journal'}"
-    rc, _, _ = cli("explore", "--storage", url, "--trials", "4", "--population", "4", "--no-progress")
+    named = ("--storage", url, "--study-name", "m", "--trials", "4", "--no-progress")
+    rc, _, _ = cli("explore", *named, "--population", "4")
     assert rc == 0
-    rc, out, err = cli(
-        "explore", "--storage", url, "--trials", "4", "--resume", "--space", "squeezenet", "--no-progress"
-    )
+    rc, out, err = cli("explore", *named, "--resume", "--space", "squeezenet")
     assert rc != 0 and err.count("\n") == 1 and "space 'squeezenext'" in err and "squeezenet" in err
-    rc, out, err = cli(
-        "explore", "--storage", url, "--trials", "4", "--resume", "--max-area", "5", "--no-progress"
-    )
+    rc, out, err = cli("explore", *named, "--resume", "--max-area", "5")
     assert rc != 0 and "budgets" in err
-    rc, out, err = cli(
-        "explore", "--storage", url, "--trials", "4", "--resume", "--hw", "eyeriss", "--no-progress"
-    )
+    rc, out, err = cli("explore", *named, "--resume", "--hw", "eyeriss")
     assert rc != 0 and err.count("\n") == 1 and "--hw" in err
-    assert len(trials(url, "codesign")) == 4  # nothing was added by the refused runs
+    assert len(trials(url, "m")) == 4  # nothing was added by the refused runs
+
+
+def test_default_study_name_follows_the_search(tmp_path):
+    """Without --study-name, another space (or objective set) in the same store is another study; the
+    same search again is refused with a one-line hint and continued by --resume; a study stored under
+    the old default name `codesign` with the same settings is continued by --resume."""
+    url = f"journal:{tmp_path / 'd.journal'}"
+    common = ("--storage", url, "--trials", "4", "--population", "4", "--no-progress")
+    rc, _, err = cli("explore", *common)
+    assert rc == 0 and "study 'squeezenext.latency-energy-area'" in err
+    rc, _, err = cli("explore", *common, "--space", "squeezenet", "--objectives", "latency,energy")
+    assert rc == 0, err
+    assert len(complete(url, "squeezenet.latency-energy")) == 4
+    rc, _, err = cli("explore", *common)
+    assert rc != 0 and err.count("\n") == 1 and "--resume" in err
+    rc, _, err = cli("explore", *common, "--resume")
+    assert rc == 0 and len(complete(url, "squeezenext.latency-energy-area")) == 8
+    legacy = f"journal:{tmp_path / 'legacy.journal'}"
+    rc, _, _ = cli("explore", *common[2:], "--storage", legacy, "--study-name", "codesign")
+    assert rc == 0
+    rc, _, err = cli("explore", *common[2:], "--storage", legacy, "--resume")
+    assert rc == 0 and "study 'codesign'" in err and len(complete(legacy, "codesign")) == 8
+
+
+def test_out_dir_with_a_trailing_slash_prints_clean_paths(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rc, out, err = cli(
+        "explore",
+        "--storage",
+        "journal:o.journal",
+        "--trials",
+        "6",
+        "--population",
+        "3",
+        "--no-progress",
+        "--out",
+        "front/",
+        "--show",
+        "1",
+    )
+    assert rc == 0, err
+    assert "front/front.csv" in out and "//" not in out and (tmp_path / "front" / "front.csv").is_file()
 
 
 def test_journal_with_a_cut_last_record_is_repaired(tmp_path):
@@ -175,7 +212,9 @@ def test_area_budget_front_respects_it(tmp_path):
         "--no-progress",
     )
     assert rc == 0, err
-    study = optuna.load_study(study_name="codesign", storage=make_storage(url))
+    study = optuna.load_study(
+        study_name="squeezenext.latency-energy-area.max_area=2.5.max_pes=1024", storage=make_storage(url)
+    )
     rows, points, _ = front_rows(study)
     assert rows and any(p.metrics["area_mm2"] > 2.5 for p in points)  # the budget binds
     for r in rows:
@@ -220,7 +259,7 @@ def test_workers_die_with_their_parent(tmp_path):
         return out
 
     try:
-        wait_for(lambda: _count_or_zero(url, "codesign") >= 4, proc, "4 stored trials")
+        wait_for(lambda: _count_or_zero(url, "squeezenext.latency-energy-area") >= 4, proc, "4 stored trials")
         kids = children()
         assert len(kids) >= 2
     finally:

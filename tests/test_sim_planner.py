@@ -251,3 +251,72 @@ def test_closed_form_traffic_and_stall_bound_hold_for_every_candidate(index, hwp
         assert 0 <= stall_lower_bound(side, ends, hw, onchip) <= exact
         engine = run_layer(g, m, plan, hw, hw.timing, onchip)
         assert (engine.compute_cycles, engine.stall_cycles) == (side.compute_cycles, exact)
+
+
+def _pass_bound_violations(bound, cases) -> int:
+    """How many (layer, machine, dataflow, T-pass count, on-chip state) cases have a plan whose exact
+    cycles (compute + `stall_cycles`) fall below `bound` for one pass."""
+    violations = 0
+    layers = zoo_layers()
+    for index, hwp, dataflow, passes, onchip in cases:
+        hw = make_hw(hwp)
+        g = gemm_of(layers[index % len(layers)], 1)
+        for _, sub in split_stream(g, min(passes, g.T)):
+            m = map_gemm(sub, hw.rows, hw.cols, dataflow)
+            try:
+                plans = plan_candidates(sub, m, hw, onchip)
+            except MappingError:
+                continue
+            side = array_side(sub, m, hw.timing)
+            low = bound(sub, hw, dataflow, hw.timing, onchip)
+            for plan in plans:
+                exact = stall_cycles(side, plan, dram_traffic(sub, m, plan, hw, onchip), hw, onchip)
+                violations += low > side.compute_cycles + exact
+    return violations
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    index=st.integers(0, 10_000),
+    hwp=hardware,
+    dataflow=st.sampled_from(["ws", "os", "is"]),
+    passes=st.sampled_from([1, 2, 4, 16, 64]),
+    onchip=st.builds(
+        OnChip,
+        ifmap=st.booleans(),
+        ofmap=st.booleans(),
+        prefetch=st.sampled_from([0, 0, 10, 1000, 100_000]),
+        reserve_bytes=st.sampled_from([0, 0, 512, 4096]),
+    ),
+)
+def test_pass_cycle_bound_is_below_every_plan(index, hwp, dataflow, passes, onchip) -> None:
+    """`_sub_cycles_bound` (compute, channel time, exposed first fetch + last write-back) never exceeds
+    a plan's exact cycles, so pruning T-pass counts and dataflows by it keeps the exhaustive choice."""
+    from codesign.sim.network import _sub_cycles_bound
+
+    assert _pass_bound_violations(_sub_cycles_bound, [(index, hwp, dataflow, passes, onchip)]) == 0
+
+
+def test_a_pass_bound_above_some_plan_is_caught() -> None:
+    """The check above can fail: a bound that also counts every plan's whole ifmap fetch as exposed."""
+    from codesign.sim.network import _sub_cycles_bound
+
+    def too_high(sub, hw, dataflow, timing, onchip):
+        return _sub_cycles_bound(sub, hw, dataflow, timing, onchip) + math.ceil(
+            sub.ifmap_words * hw.act_bits / 8 / hw.dram_bytes_per_cycle
+        )
+
+    hw = {
+        "rows": 16,
+        "cols": 16,
+        "gbuf_bytes": 131072,
+        "shared": True,
+        "double": True,
+        "bw": 4.0,
+        "timing": "scalesim",
+        "bits": (8, 8, 32),
+        "sized": False,
+    }
+    cases = [(i, hw, df, p, OnChip()) for i in range(0, 40, 3) for df in ("ws", "os") for p in (1, 4)]
+    assert _pass_bound_violations(_sub_cycles_bound, cases) == 0
+    assert _pass_bound_violations(too_high, cases) > 0

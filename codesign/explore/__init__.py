@@ -9,6 +9,8 @@ joint network x hardware space for Pareto-optimal designs -- all scored by the f
 * `reshape.reshape(start, hw, ...)`: greedy diagnosis-driven walk;
 * `search.run_search(SearchConfig(...))`: Optuna NSGA-II/TPE/random search with budgets, journal,
   SQLite or PostgreSQL storage, several workers;
+* `nsga.NSGAIISearchSampler`: Optuna's NSGA-II with its per-trial whole-study scans kept as tallies
+  (the same trials for the same seed);
 * `pareto`: non-dominated points (minimisation) and a study's outputs (front table, designs, plots);
 * `hardware`: searched hardware as base + overrides, embedded in design files.
 

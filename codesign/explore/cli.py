@@ -154,7 +154,7 @@ def cmd_explore(args: argparse.Namespace) -> None:
     study = run_search(cfg)
     elapsed, cpu = time.perf_counter() - t0, _cpu_seconds() - cpu0
     print(
-        f"ran {args.trials} trials in {elapsed:.1f} s with {args.workers} worker(s): "
+        f"ran {args.trials} trials of study '{study.study_name}' in {elapsed:.1f} s with {args.workers} worker(s): "
         f"{args.trials / max(elapsed, 1e-9) * 60:,.0f} trials/minute wall-clock, "
         f"{args.trials / max(cpu, 1e-9) * 60:,.0f} per minute of CPU time (all workers, start-up included; "
         f"sampler {args.sampler}, storage {args.storage})",
@@ -167,7 +167,7 @@ def cmd_explore(args: argparse.Namespace) -> None:
         # the table, plots and design files appear together or not at all (a full disk leaves nothing half-written)
         with atomic_dir(args.out, merge=True) as staging:
             text = write_outputs(study, staging, args.show)
-        sys.stdout.write(text.replace(str(staging), str(args.out)))
+        sys.stdout.write(text.replace(str(staging), str(Path(args.out))))
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -260,7 +260,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="study store: journal:PATH (Optuna journal file, the default journal:study.journal), "
         "sqlite:///study.db, or postgresql://user@host:port/db to share a study across machines",
     )
-    p.add_argument("--study-name", default="codesign", help="study name in the storage (default: codesign)")
+    p.add_argument(
+        "--study-name",
+        default="",
+        help="study name in the storage (default: from the search, e.g. squeezenext.latency-energy-area: "
+        "another space, hardware, objective set or budget is another study)",
+    )
     p.add_argument("--resume", action="store_true", help="continue (or join) an existing study")
     p.add_argument(
         "--workers",

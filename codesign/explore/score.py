@@ -21,6 +21,7 @@ from codesign.ir.graph import LayerGraph
 from codesign.nets.design import Design, design_layers
 from codesign.sim.counts import LayerResult
 from codesign.sim.network import (
+    FUSED_KINDS,
     OBJECTIVES,
     NetworkResult,
     clear_cache,
@@ -138,6 +139,8 @@ def network_result(
     results: list[LayerResult] = []
     miss = object()
     for layer in layers:
+        if layer.kind in FUSED_KINDS:
+            continue  # folded into its producer: `simulate_layer` returns None for it
         key = layer_shape_key(layer)
         r = table.get(key, miss)
         if r is miss:
@@ -161,8 +164,52 @@ def score(
     return score_of(network_result(model, hw, dataflow, objective, batch, timing))
 
 
+class _Summed(NetworkResult):
+    """`result` with its sums over the layers (cycles, stall cycles, MACs, energy) taken once, by
+    `NetworkResult`'s own properties; the figures built on them (latency, power, utilization) are the
+    inherited properties, so every value is the one `result` gives. `score_of` reads each sum 2-4 times."""
+
+    def __init__(self, result: NetworkResult) -> None:
+        super().__init__(
+            result.model,
+            result.hw,
+            result.dataflow,
+            result.objective,
+            result.batch,
+            result.layers,
+            result.params,
+        )
+        self._sums = (
+            NetworkResult.cycles.fget(result),  # type: ignore[attr-defined]
+            NetworkResult.stall_cycles.fget(result),  # type: ignore[attr-defined]
+            NetworkResult.macs.fget(result),  # type: ignore[attr-defined]
+            NetworkResult.energy_pj.fget(result),  # type: ignore[attr-defined]
+        )
+
+    @property
+    def cycles(self) -> int:
+        """`NetworkResult.cycles`, summed once."""
+        return int(self._sums[0])
+
+    @property
+    def stall_cycles(self) -> int:
+        """`NetworkResult.stall_cycles`, summed once."""
+        return int(self._sums[1])
+
+    @property
+    def macs(self) -> int:
+        """`NetworkResult.macs`, summed once."""
+        return int(self._sums[2])
+
+    @property
+    def energy_pj(self) -> float:
+        """`NetworkResult.energy_pj`, summed once."""
+        return float(self._sums[3])
+
+
 def score_of(result: NetworkResult) -> Score:
     """The `Score` of a simulation result (what `codesign simulate` prints in its totals line)."""
+    result = _Summed(result)
     return Score(
         latency_ms=result.latency_ms,
         energy_uj=result.energy_uj,

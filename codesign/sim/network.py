@@ -279,7 +279,7 @@ def _best_plan(
         # stall (DRAM bytes / bandwidth - compute) and the DRAM energy both grow with the DRAM bytes, so the
         # least-bytes plan (the first) is the objective's best: evaluate only it.
         return _closed_form_pass(g, m, plans[0], hw, timing)
-    side = array_side(g, m, timing)
+    side = _cached_array_side(g, m, timing)
     fixed, per_word = _dynamic_floor(g, side, hw)
     # Branch and bound: each candidate's key with a stall lower bound and an energy floor, from the plan's
     # counts alone; candidates are then taken in that order, refined, and run only while they can win.
@@ -386,10 +386,17 @@ def _pass_bound(
 
 
 def _sub_cycles_bound(sub: Gemm, hw: Accelerator, dataflow: str, timing: str, onchip: OnChip) -> int:
-    """A lower bound of one pass's cycles: its compute cycles or the time the DRAM channel needs for the
-    words every plan moves (each operand once; the weights once per pass: the price of the passes),
-    whichever is longer."""
-    compute = analytical.compute_cycles(map_gemm(sub, hw.rows, hw.cols, dataflow), timing)
+    """A lower bound of one pass's cycles, the longest of: its compute cycles; the time the DRAM channel
+    needs for the words every plan moves (each operand once; the weights once per pass: the price of the
+    passes); and the compute cycles plus the exposed first fetch and last write-back that every plan has.
+
+    The last is `engine.stall_lower_bound`'s exposed term with each end replaced by its least value over
+    all plans (`engine.traffic_ends`): before the first tile every plan fetches at least a 1/folds share
+    of each input it reads from DRAM (folds = the larger of row and column folds: an operand is cut along
+    at most the outer loop's folds), and after the last it writes back at least a 1/folds share of the
+    final output. Same float margins as `stall_lower_bound`."""
+    m = map_gemm(sub, hw.rows, hw.cols, dataflow)
+    compute = analytical.compute_cycles(m, timing)
     bw = hw.dram_bytes_per_cycle
     if math.isinf(bw):
         return compute
@@ -397,7 +404,12 @@ def _sub_cycles_bound(sub: Gemm, hw: Accelerator, dataflow: str, timing: str, on
     moved += 0 if onchip.ifmap else sub.ifmap_words * hw.act_bits
     moved += 0 if onchip.ofmap else sub.ofmap_words * hw.act_bits
     channel = (sub.groups * moved / 8 / bw - onchip.prefetch) * (1 - 1e-9) - 1e-6
-    return max(compute, math.ceil(channel - 1e-9))
+    folds = max(m.row_folds, m.col_folds)
+    first = -(-sub.filter_words // folds) * hw.weight_bits
+    first += 0 if onchip.ifmap else -(-sub.ifmap_words // folds) * hw.act_bits
+    last = 0 if onchip.ofmap else sub.ofmap_words // folds * hw.act_bits
+    exposed = (max(0.0, first / 8 / bw - onchip.prefetch) + compute + last / 8 / bw) * (1 - 1e-9) - 1e-6
+    return max(compute, math.ceil(channel - 1e-9), math.ceil(exposed - 1e-9))
 
 
 def _pass_counts(g: Gemm, hw: Accelerator, dataflow: str) -> list[int]:
@@ -490,6 +502,9 @@ def psum_words(g: Gemm, m: ArrayMapping, plan: MemoryPlan) -> dict[str, int]:
 
 
 _cached_core = lru_cache(maxsize=65536)(_core)
+#: `engine.array_side` per (GEMM, mapping, timing): it depends on the array size and dataflow only, so
+#: machines that differ in buffer, DRAM or clock share it (ArraySide is read-only here).
+_cached_array_side = lru_cache(maxsize=65536)(array_side)
 #: `_pass_bound` per (unnamed GEMM, hardware, ...): `_best_dataflow` and `_core` bound the same passes.
 _cached_pass_bound = lru_cache(maxsize=65536)(_pass_bound)
 
@@ -503,6 +518,7 @@ def clear_cache() -> None:
     """Forget the per-GEMM-shape results cached in this process (benchmarks of a cold simulator)."""
     _cached_core.cache_clear()
     _cached_pass_bound.cache_clear()
+    _cached_array_side.cache_clear()
 
 
 def _compute_layer(
