@@ -335,9 +335,7 @@ def compare_layers(run: ScaleSimRun, topo: Path, cfg: Path) -> tuple[list[dict[s
 
     graph = read_topology(topo)
     hw = read_scalesim_cfg(cfg)
-    ours_s = median_time(
-        lambda: simulate_graph(graph, hw, hw.dataflows[0]), 5, setup=network.clear_cache
-    )
+    ours_s = median_time(lambda: simulate_graph(graph, hw, hw.dataflows[0]), 5, setup=network.clear_cache)
     ours = {r.name: r.compute_cycles for r in simulate_graph(graph, hw, hw.dataflows[0]).layers}
     rows = []
     for name, theirs in run.per_layer or []:
