@@ -320,3 +320,45 @@ def test_a_pass_bound_above_some_plan_is_caught() -> None:
     cases = [(i, hw, df, p, OnChip()) for i in range(0, 40, 3) for df in ("ws", "os") for p in (1, 4)]
     assert _pass_bound_violations(_sub_cycles_bound, cases) == 0
     assert _pass_bound_violations(too_high, cases) > 0
+
+
+def _dram_schedule_reference(compute, loads, stores, bw, double, head_start=0.0) -> float:
+    """The DRAM schedule as first written (with max()); the engine's inlined loop must equal it bit for bit."""
+    if math.isinf(bw):
+        return float(sum(compute))
+    chan = 0.0
+    cs_prev = ce_prev = 0.0
+    for i in range(len(compute)):
+        if i == 0:
+            load_end = max(0.0, loads[0] / bw - head_start)
+            chan = load_end
+        elif double:
+            load_end = max(chan, cs_prev) + loads[i] / bw
+            chan = max(load_end, ce_prev) + stores[i - 1] / bw
+        else:
+            chan = max(chan, ce_prev) + stores[i - 1] / bw
+            load_end = chan + loads[i] / bw
+            chan = load_end
+        cs_prev = max(ce_prev, load_end)
+        ce_prev = cs_prev + compute[i]
+    chan = max(chan, ce_prev) + stores[-1] / bw
+    return max(ce_prev, chan)
+
+
+_WORK = st.floats(min_value=0, max_value=1e7, allow_nan=False) | st.sampled_from([0.0, 1.0, 64.0])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    tiles=st.lists(st.tuples(_WORK, _WORK, _WORK), min_size=1, max_size=40),
+    bw=st.sampled_from([0.5, 1.0, 3.2, 16.0, 64.0, math.inf]) | st.floats(min_value=1e-3, max_value=1e3),
+    double=st.booleans(),
+    head_start=st.sampled_from([0.0, 10.0]) | st.floats(min_value=0, max_value=1e6),
+)
+def test_dram_schedule_equals_the_reference_bit_for_bit(tiles, bw, double, head_start) -> None:
+    from codesign.sim import engine
+
+    compute, loads, stores = (list(col) for col in zip(*tiles, strict=True))
+    got = engine._dram_schedule(compute, loads, stores, bw, double, head_start)
+    want = _dram_schedule_reference(compute, loads, stores, bw, double, head_start)
+    assert got.hex() == want.hex()  # the same float, bit for bit (an off-by-one tile or order would differ)

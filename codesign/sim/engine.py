@@ -376,20 +376,23 @@ def _dram_schedule(
     previous layer)."""
     if math.isinf(bw):
         return float(sum(compute))
-    chan = 0.0  # time the channel becomes free
-    cs_prev = ce_prev = 0.0  # previous tile's compute start / end
-    for i in range(len(compute)):
-        if i == 0:
-            load_end = max(0.0, loads[0] / bw - head_start)
-            chan = load_end
-        elif double:
-            load_end = max(chan, cs_prev) + loads[i] / bw  # issued when tile i-1 started computing
-            chan = max(load_end, ce_prev) + stores[i - 1] / bw  # tile i-1's results, issued when it ended
+    # The hot loop of the planner: `b if b > a else a` is `max(a, b)` (the first of equals, NaN alike)
+    # without a call, bit for bit.
+    if not compute:
+        return max(0.0, stores[-1] / bw)
+    load_end = loads[0] / bw - head_start
+    chan = load_end = load_end if load_end > 0.0 else 0.0  # time the channel becomes free
+    cs_prev = load_end  # previous tile's compute start (tile 0 starts when its fetch ends) ...
+    ce_prev = cs_prev + compute[0]  # ... and end
+    for i in range(1, len(compute)):
+        if double:
+            load_end = (cs_prev if cs_prev > chan else chan) + loads[i] / bw  # issued when i-1 started
+            chan = (ce_prev if ce_prev > load_end else load_end) + stores[i - 1] / bw  # i-1's results
         else:
-            chan = max(chan, ce_prev) + stores[i - 1] / bw  # write back, then fetch into the same buffer
+            chan = (ce_prev if ce_prev > chan else chan) + stores[i - 1] / bw  # write back, then fetch
             load_end = chan + loads[i] / bw
             chan = load_end
-        cs_prev = max(ce_prev, load_end)
+        cs_prev = load_end if load_end > ce_prev else ce_prev
         ce_prev = cs_prev + compute[i]
-    chan = max(chan, ce_prev) + stores[-1] / bw
-    return max(ce_prev, chan)
+    chan = (ce_prev if ce_prev > chan else chan) + stores[-1] / bw
+    return chan if chan > ce_prev else ce_prev
