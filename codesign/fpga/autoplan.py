@@ -590,7 +590,7 @@ def format_plan(res: PlanResult, before: DesignEstimate | None = None) -> str:
             if impl == "auto"
             else f"bound to {impl.upper() if impl != 'lutram' else 'LUTRAM'}"
         )
-        rows.append([f"{len(fs)} stream FIFOs", what, "-", "-", f"{s.bram18k + s.uram * 0:,.0f}"
+        rows.append([f"{len(fs)} stream FIFO{'s' if len(fs) != 1 else ''}", what, "-", "-", f"{s.bram18k + s.uram * 0:,.0f}"
                      + (f" (+{s.uram:,.0f} URAM)" if s.uram else ""), "0", f"{s.lut:,.0f}", f"{s.ff:,.0f}", "-"])  # fmt: skip
     table = tabulate(rows, headers=["layer", "kind", "reuse factor", "weights", "BRAM18K", "DSP", "LUT", "FF", "interval"],
                      tablefmt="simple", disable_numparse=True)  # fmt: skip
@@ -598,7 +598,11 @@ def format_plan(res: PlanResult, before: DesignEstimate | None = None) -> str:
     tot = ", ".join(f"{LABELS[r]} {used[r]:,.0f} / {avail[r]:,}" for r in RESOURCES)
     lines = [
         f"Plan for {res.graph_name} on {res.part.name} ({res.part.board}) at {res.clock_mhz:g} MHz"
-        + (f", target {res.target_fps:g} images/s" if res.target_fps else ", fastest that fits")
+        + (
+            f", target {res.target_fps:g} images/s"
+            if res.target_fps
+            else ", widest activations that fit, fastest at that width"
+        )
         + f": {res.act_bits}-bit activations, {res.weight_bits}-bit weights (post-synthesis estimate, codesign.fpga.cost)",
         table,
         f"Totals: {tot}.",
