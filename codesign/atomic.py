@@ -191,6 +191,9 @@ def atomic_dir(path: str | os.PathLike[str], force: bool = False, merge: bool = 
     created = _make_parents(target.parent)
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it owner-only; the result gets mkdir's permissions
     except OSError as exc:
         _remove_dirs(created)
         raise os_error(exc, "create directory", target.parent) from None

@@ -372,3 +372,21 @@ def test_memory_estimate_refuses_over_the_limit(capsys) -> None:
     code, _, err = run(capsys, "--max-memory", "16M", "show", "squeezenet_v1_1")
     assert code == 3 and "over the --max-memory limit of 16 MiB" in err and len(err.strip().splitlines()) == 1
     assert os.environ.get("CODESIGN_MAX_MEMORY") is None  # not leaked past main()
+
+
+def test_atomic_dir_gets_mkdir_permissions(tmp_path) -> None:
+    """A results directory is readable by the group as `mkdir` would make it, not owner-only like mkdtemp."""
+    import os
+    import stat
+
+    from codesign.atomic import atomic_dir
+
+    old = os.umask(0o022)
+    try:
+        with atomic_dir(tmp_path / "out") as d:
+            (d / "a.txt").write_text("x")
+        os.mkdir(tmp_path / "plain")
+    finally:
+        os.umask(old)
+    mode = stat.S_IMODE((tmp_path / "out").stat().st_mode)
+    assert mode == stat.S_IMODE((tmp_path / "plain").stat().st_mode) == 0o755
