@@ -223,6 +223,11 @@ def test_area_budget_front_respects_it(tmp_path):
     assert "area_mm2" in header and "budgets max_area=2.5" in text
     for name in ("latency_vs_energy.png", "latency_vs_area.png", "latency_vs_area.pdf", "plots.txt"):
         assert (out / name).stat().st_size > 0
+    caption = (out / "plots.txt").read_text()  # plain words, not Python reprs
+    assert (
+        "objectives latency, energy, area; budgets max_area=2.5, max_pes=1024" in caption
+        and "[" not in caption
+    )
 
 
 def test_workers_die_with_their_parent(tmp_path):

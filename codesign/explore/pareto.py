@@ -257,7 +257,8 @@ def _plots(points: list[StudyPoint], rows: list[dict[str, Any]], settings: dict[
     meta = {
         "Title": f"codesign explore: {len(points)} trials, space {settings['space']['name']}",
         "Software": f"codesign {__version__}",
-        "Description": f"objectives {settings['objectives']}, budgets {budgets}",
+        "Description": f"objectives {', '.join(settings['objectives'])}; "
+        + (f"budgets {', '.join(f'{k}={v:g}' for k, v in budgets.items())}" if budgets else "no budgets"),
     }
     captions = []
     for fname, ys, f_ys, ylabel, budget_y in (
@@ -298,7 +299,8 @@ def _plots(points: list[StudyPoint], rows: list[dict[str, Any]], settings: dict[
             )
         plt.close(fig)
         captions.append(
-            f"{fname}: {len(points)} designs of study ({meta['Description']}), colour = accelerator area; "
+            f"{fname}: {len(points)} designs of space {settings['space']['name']} ({meta['Description']}), "
+            "colour = accelerator area; "
             f"circled: the {len(rows)} Pareto-front designs."
         )
     (out / "plots.txt").write_text("\n".join(captions) + "\n")
