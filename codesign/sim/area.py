@@ -88,14 +88,17 @@ def accelerator_area(hw: Accelerator) -> AreaReport:
     return AreaReport(technology=tech.name, area_mm2=area, static_mw=static)
 
 
-def static_energy_pj(hw: Accelerator, cycles: int) -> float:
-    """Leakage energy of `hw` over `cycles` clock cycles, in pJ (mW x us x 1e3)."""
-    return _static_total_mw(hw) * cycles / hw.clock_mhz * 1e3
+def static_energy_pj(hw: Accelerator, cycles: int, static_mw: float | None = None) -> float:
+    """Leakage energy of `hw` over `cycles` clock cycles, in pJ (mW x us x 1e3). `static_mw`: the value of
+    `static_total_mw(hw)` when the caller already holds it (the planner, per candidate: no cache lookup)."""
+    if static_mw is None:
+        static_mw = static_total_mw(hw)
+    return static_mw * cycles / hw.clock_mhz * 1e3
 
 
 @lru_cache(maxsize=256)
-def _static_total_mw(hw: Accelerator) -> float:
-    """`accelerator_area(hw).static_total_mw`, cached (the memory planner asks for it per candidate)."""
+def static_total_mw(hw: Accelerator) -> float:
+    """`accelerator_area(hw).static_total_mw` in mW, cached (the memory planner asks for it per candidate)."""
     return accelerator_area(hw).static_total_mw
 
 

@@ -13,7 +13,7 @@ from codesign.hw.model import DATAFLOWS, Accelerator
 from codesign.ir.graph import LayerGraph
 from codesign.ir.layers import Conv, Layer, Linear, Pool
 from codesign.sim import analytical
-from codesign.sim.area import accelerator_area, static_energy_pj
+from codesign.sim.area import accelerator_area, static_energy_pj, static_total_mw
 from codesign.sim.counts import OPERANDS, AccessCounts, LayerResult
 from codesign.sim.energy import energy_breakdown, word_costs
 from codesign.sim.engine import (
@@ -243,9 +243,12 @@ def _closed_form_pass(g: Gemm, m: ArrayMapping, plan: MemoryPlan, hw: Accelerato
     return _Pass(m, plan, compute, 0, acc, dram, psum_words(g, m, plan), est)
 
 
-def _cost(cycles: int, dynamic_pj: float, hw: Accelerator, objective: str) -> Key:
-    """The objective's own figure (leakage included in energy), then the other as a tie-break."""
-    energy = dynamic_pj + static_energy_pj(hw, cycles)
+def _cost(
+    cycles: int, dynamic_pj: float, hw: Accelerator, objective: str, static_mw: float | None = None
+) -> Key:
+    """The objective's own figure (leakage included in energy), then the other as a tie-break.
+    `static_mw`: `static_total_mw(hw)` when the caller holds it (the same figure, without a cache lookup)."""
+    energy = dynamic_pj + static_energy_pj(hw, cycles, static_mw)
     if objective == "latency":
         return (cycles, energy)
     if objective == "energy":
@@ -280,6 +283,7 @@ def _best_plan(
         # least-bytes plan (the first) is the objective's best: evaluate only it.
         return _closed_form_pass(g, m, plans[0], hw, timing)
     side = _cached_array_side(g, m, timing)
+    smw = static_total_mw(hw)  # leakage power, looked up once for every candidate's key
     fixed, per_word = _dynamic_floor(g, side, hw)
     # Branch and bound: each candidate's key with a stall lower bound and an energy floor, from the plan's
     # counts alone; candidates are then taken in that order, refined, and run only while they can win.
@@ -295,7 +299,7 @@ def _best_plan(
         ends = traffic_ends(g, m, plan, hw, onchip)
         bound = side.compute_cycles + stall_lower_bound(side, ends, hw, onchip)
         floor = (fixed + sum(n * per_word[op] for op, n in ends.words.items())) * (1 - 1e-9)
-        key = _cost(bound, floor, hw, objective) + (ends.dram_bytes,)
+        key = _cost(bound, floor, hw, objective, smw) + (ends.dram_bytes,)
         options.append((key, index, plan, ends, bound))
     options.sort(key=lambda o: o[:2])
 
@@ -316,7 +320,7 @@ def _best_plan(
                 break  # more cycles than the best, whatever its energy
             if best_key is None:
                 best = best[:5] + (exact_energy(best[1], best[2]),)
-                best_key = _cost(best[4], best[5][2], hw, objective) + (best[2].dram_bytes,)
+                best_key = _cost(best[4], best[5][2], hw, objective, smw) + (best[2].dram_bytes,)
             if key > best_key:
                 break  # neither this candidate nor any after it can win
             if (key, index) > (best_key, best[0]):
@@ -324,7 +328,7 @@ def _best_plan(
         energy = None
         if objective != "latency" or best is not None:
             energy = exact_energy(plan, ends)
-            key = _cost(bound, energy[2], hw, objective) + (ends.dram_bytes,)
+            key = _cost(bound, energy[2], hw, objective, smw) + (ends.dram_bytes,)
             if best is not None and (key, index) > (best_key, best[0]):
                 continue  # the same test with the plan's own energy
         traffic = dram_traffic(g, m, plan, hw, onchip)
@@ -334,10 +338,10 @@ def _best_plan(
         if best is None:
             best = (index, plan, ends, stall, cycles, energy)
             if energy is not None:
-                best_key = _cost(cycles, energy[2], hw, objective) + (ends.dram_bytes,)
+                best_key = _cost(cycles, energy[2], hw, objective, smw) + (ends.dram_bytes,)
             continue
         assert energy is not None  # computed above whenever a best exists
-        key = _cost(cycles, energy[2], hw, objective) + (ends.dram_bytes,)
+        key = _cost(cycles, energy[2], hw, objective, smw) + (ends.dram_bytes,)
         if (key, index) < (best_key, best[0]):
             best, best_key = (index, plan, ends, stall, cycles, energy), key
     assert best is not None
