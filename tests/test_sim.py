@@ -14,23 +14,13 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from codesign.hw.model import Accelerator, EnergyTable, GlobalBuffer
+from codesign.hw.model import Accelerator, GlobalBuffer
 from codesign.ir import trace_module
 from codesign.sim import analytical, reference
 from codesign.sim.engine import run_layer
 from codesign.sim.mapping import gemm_of, map_gemm
 from codesign.sim.memory import plan_memory
-
-ENERGY = EnergyTable(
-    name="unit",
-    mac_pj=1.0,
-    rf_pj=1.0,
-    inter_pe_pj=2.0,
-    gbuf_pj=6.0,
-    dram_pj=200.0,
-    citation="test: Eyeriss ratios",
-    word_bits=16,
-)
+from tests.helpers.unit_energy import ENERGY
 
 
 def make_hw(

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from codesign.errors import MappingError
-from codesign.hw.model import Accelerator, EnergyTable, GlobalBuffer
+from codesign.hw.model import Accelerator, GlobalBuffer
 from codesign.sim.area import static_energy_pj
 from codesign.sim.counts import AccessCounts
 from codesign.sim.energy import energy_breakdown
@@ -34,17 +34,7 @@ from codesign.sim.interlayer import OnChip
 from codesign.sim.mapping import gemm_of, map_gemm, split_stream
 from codesign.sim.memory import plan_candidates
 from codesign.sim.network import MAX_T_PASSES, psum_words, simulate_layer
-
-ENERGY = EnergyTable(
-    name="unit",
-    mac_pj=1.0,
-    rf_pj=1.0,
-    inter_pe_pj=2.0,
-    gbuf_pj=6.0,
-    dram_pj=200.0,
-    citation="test: Eyeriss ratios",
-    word_bits=16,
-)
+from tests.helpers.unit_energy import ENERGY
 
 
 @cache
@@ -72,6 +62,15 @@ hardware = st.builds(
     timing=st.sampled_from(["scalesim", "overlap"]),
     bits=st.sampled_from([(8, 8, 32), (16, 16, 32), (8, 16, 16), (4, 8, 24)]),
     sized=st.booleans(),
+)
+
+#: On-chip states of the fused inter-layer model (input/output kept on chip, prefetch head start, held bytes).
+onchip_states = st.builds(
+    OnChip,
+    ifmap=st.booleans(),
+    ofmap=st.booleans(),
+    prefetch=st.sampled_from([0, 0, 10, 1000, 100_000]),
+    reserve_bytes=st.sampled_from([0, 0, 512, 4096]),
 )
 
 
@@ -222,13 +221,7 @@ def test_planner_picks_what_running_the_engine_on_every_candidate_picks(
     index=st.integers(0, 10_000),
     hwp=hardware,
     dataflow=st.sampled_from(["ws", "os", "is"]),
-    onchip=st.builds(
-        OnChip,
-        ifmap=st.booleans(),
-        ofmap=st.booleans(),
-        prefetch=st.sampled_from([0, 0, 10, 1000, 100_000]),
-        reserve_bytes=st.sampled_from([0, 0, 512, 4096]),
-    ),
+    onchip=onchip_states,
 )
 def test_closed_form_traffic_and_stall_bound_hold_for_every_candidate(index, hwp, dataflow, onchip) -> None:
     layers = zoo_layers()
@@ -281,13 +274,7 @@ def _pass_bound_violations(bound, cases) -> int:
     hwp=hardware,
     dataflow=st.sampled_from(["ws", "os", "is"]),
     passes=st.sampled_from([1, 2, 4, 16, 64]),
-    onchip=st.builds(
-        OnChip,
-        ifmap=st.booleans(),
-        ofmap=st.booleans(),
-        prefetch=st.sampled_from([0, 0, 10, 1000, 100_000]),
-        reserve_bytes=st.sampled_from([0, 0, 512, 4096]),
-    ),
+    onchip=onchip_states,
 )
 def test_pass_cycle_bound_is_below_every_plan(index, hwp, dataflow, passes, onchip) -> None:
     """`_sub_cycles_bound` (compute, channel time, exposed first fetch + last write-back) never exceeds
