@@ -135,9 +135,7 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes, mode: int | No
             try:
                 mode = stat.S_IMODE(target.stat().st_mode)
             except OSError:
-                umask = os.umask(0)
-                os.umask(umask)
-                mode = 0o666 & ~umask
+                mode = 0o666 & ~current_umask()
         os.chmod(tmp, mode)
         os.replace(tmp, target)
         tmp = None
@@ -169,6 +167,22 @@ def _merge_into(src: Path, dst: Path) -> None:
             os.replace(entry, there)
 
 
+def current_umask() -> int:
+    """The process's file-mode creation mask (read by setting it and putting it back)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+def staging_dir(parent: Path, prefix: str, suffix: str = "") -> Path:
+    """A new empty directory in `parent` to build an output in before it is renamed into place, with the
+    permissions `os.mkdir` would give it (0777 & ~umask; `tempfile.mkdtemp` makes it owner-only).
+    Raises OSError as `mkdtemp` and `chmod` do."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=parent))
+    tmp.chmod(0o777 & ~current_umask())
+    return tmp
+
+
 @contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike[str], force: bool = False, merge: bool = False) -> Iterator[Path]:
     """Build an output directory whole or not at all.
@@ -190,10 +204,7 @@ def atomic_dir(path: str | os.PathLike[str], force: bool = False, merge: bool = 
         raise OutputExistsError(f"{target} exists; pass --force to replace it, or choose another directory")
     created = _make_parents(target.parent)
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it owner-only; the result gets mkdir's permissions
+        tmp = staging_dir(target.parent, prefix=f".{target.name}.", suffix=".partial")
     except OSError as exc:
         _remove_dirs(created)
         raise os_error(exc, "create directory", target.parent) from None

@@ -45,6 +45,7 @@ import numpy as np
 import torch
 from torch import fx, nn
 
+from codesign.atomic import staging_dir
 from codesign.errors import CodesignError, HardwareConfigError, OutputExistsError
 from codesign.fpga.plan import Plan
 from codesign.hls import convert as cv
@@ -902,10 +903,7 @@ def generate_hls(
     timings["plan"] = time.perf_counter() - t
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it 0700; the final project gets the usual permissions
+    tmp = staging_dir(out.parent, prefix=f".{out.name}.partial-")
     try:
         tb_in, tb_out = tmp / "tb_input.npy", tmp / "tb_output.npy"  # NHWC inputs, quantized-PyTorch outputs
         x_nhwc = to_nhwc(inputs)

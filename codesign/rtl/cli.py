@@ -12,11 +12,11 @@ import argparse
 import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from codesign.atomic import staging_dir
 from codesign.errors import CodesignError, OutputExistsError
 
 if TYPE_CHECKING:
@@ -83,10 +83,7 @@ def cmd_write(args: argparse.Namespace, acc: Accelerator) -> None:
         raise OutputExistsError(f"{out} exists; pass --force to replace it or choose another --out")
     configs = [_config_of(acc, df) for df in acc.dataflows]
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary directory
+    tmp = staging_dir(out.parent, prefix=f".{out.name}.")
     try:
         for cfg in configs:
             (tmp / f"{cfg.name}.v").write_text(verilog_of(cfg, name=cfg.name))
